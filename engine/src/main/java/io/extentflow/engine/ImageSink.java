@@ -1,0 +1,41 @@
+package io.extentflow.engine;
+
+import java.nio.ByteBuffer;
+import reactor.core.publisher.Mono;
+
+/**
+ * Where image bytes go: a raw file or block device, an NBD export, an imageio HTTP ticket.
+ *
+ * <p>Writes and zero requests may be issued concurrently and complete in any order.
+ * Every method is non-blocking.
+ */
+public interface ImageSink extends AutoCloseable {
+
+    /** A short address of the endpoint for messages and metric tags. */
+    String endpoint();
+
+    /** Size of the target in bytes; equals the source size. */
+    long size();
+
+    /** What the target can do and what it already holds. */
+    SinkCapabilities capabilities();
+
+    /**
+     * Writes {@code data.remaining()} bytes at {@code offset}. The buffer is borrowed: the sink must
+     * be done with it (copied or written) when the returned {@code Mono} completes.
+     */
+    Mono<Void> write(long offset, ByteBuffer data);
+
+    /**
+     * Makes {@code [offset, offset + length)} read as zeros, cheaply when the target allows it
+     * (punch a hole, NBD WRITE_ZEROES, imageio PATCH zero); never by TRIM.
+     */
+    Mono<Void> zero(long offset, long length);
+
+    /** Makes everything written so far durable. */
+    Mono<Void> flush();
+
+    /** Releases files and connections. Never blocks for long; safe to call twice. */
+    @Override
+    void close();
+}

@@ -1,0 +1,50 @@
+package io.extentflow.engine;
+
+import java.nio.ByteBuffer;
+import java.util.Map;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+
+/**
+ * Where image bytes come from: a raw or qcow2 file, an NBD export, an imageio HTTP ticket.
+ *
+ * <p>Every method is non-blocking: implementations move blocking system calls to
+ * {@link io.extentflow.engine.io.BlockingIo#scheduler()} and network I/O to Reactor Netty.
+ */
+public interface ImageSource extends AutoCloseable {
+
+    /** A short address of the endpoint for messages and metric tags, e.g. {@code file:/var/img/a.raw}. */
+    String endpoint();
+
+    /** The format name as {@code qemu-img info} spells it: {@code raw}, {@code qcow2}, ... */
+    String format();
+
+    /** Virtual size in bytes. */
+    long size();
+
+    /**
+     * The extents of {@code [start, start + length)}: ascending, contiguous, covering exactly that
+     * range (the first and last clipped to it), adjacent extents with equal flags merged. Fetched
+     * lazily in windows as the subscriber requests them.
+     */
+    Flux<Extent> extents(long start, long length);
+
+    /**
+     * Reads exactly {@code target.remaining()} bytes at {@code offset} into {@code target}, advancing
+     * its position to its limit. The buffer is borrowed: the source must not touch it after the
+     * returned {@code Mono} terminates.
+     */
+    Mono<Void> read(long offset, ByteBuffer target);
+
+    /**
+     * Format details for {@code extentflow info} (e.g. qcow2 version, cluster size, backing chain),
+     * in the order they should be shown. Empty by default.
+     */
+    default Map<String, Object> details() {
+        return Map.of();
+    }
+
+    /** Releases files and connections. Never blocks for long; safe to call twice. */
+    @Override
+    void close();
+}

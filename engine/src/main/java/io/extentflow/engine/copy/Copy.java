@@ -1,0 +1,279 @@
+package io.extentflow.engine.copy;
+
+import io.extentflow.engine.Extent;
+import io.extentflow.engine.ImageIoException;
+import io.extentflow.engine.ImageSink;
+import io.extentflow.engine.ImageSource;
+import io.extentflow.engine.SinkCapabilities;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+
+/**
+ * The copy operator: moves an image from an {@link ImageSource} to an {@link ImageSink}, reading only
+ * data extents and turning everything that reads as zeros into zero requests (or nothing, on a
+ * target known to be zero).
+ *
+ * <pre>{@code
+ * CopyResult r = Copy.from(source).to(sink).options(CopyOptions.defaults()).run().block();
+ * }</pre>
+ *
+ * <p>Immutable: every method returns a new {@code Copy}. Nothing happens until {@link #run()} or
+ * {@link #progress()} is subscribed; each subscription is one copy. Memory is bounded by
+ * {@link CopyOptions#maxInFlight()}; cancelling stops reads and writes and returns every buffer.
+ * The caller owns the source and sink and closes them.
+ */
+public final class Copy {
+
+    private final ImageSource source;
+    private final ImageSink sink;
+    private final CopyOptions options;
+    private final MeterRegistry registry;
+
+    private Copy(ImageSource source, ImageSink sink, CopyOptions options, MeterRegistry registry) {
+        this.source = source;
+        this.sink = sink;
+        this.options = options;
+        this.registry = registry;
+    }
+
+    /** A copy from {@code source}; name the sink with {@link #to(ImageSink)}. */
+    public static Copy from(ImageSource source) {
+        return new Copy(Objects.requireNonNull(source, "source"), null, CopyOptions.defaults(),
+                new CompositeMeterRegistry());
+    }
+
+    /** The same copy into {@code sink}. */
+    public Copy to(ImageSink sink) {
+        return new Copy(source, Objects.requireNonNull(sink, "sink"), options, registry);
+    }
+
+    /** The same copy with other options. */
+    public Copy options(CopyOptions value) {
+        return new Copy(source, sink, Objects.requireNonNull(value, "options"), registry);
+    }
+
+    /** The same copy, recording its meters in {@code value} (by default a registry that keeps nothing). */
+    public Copy metrics(MeterRegistry value) {
+        return new Copy(source, sink, options, Objects.requireNonNull(value, "registry"));
+    }
+
+    /** Runs the copy and emits its result. */
+    public Mono<CopyResult> run() {
+        return run(p -> { });
+    }
+
+    /** Runs the copy, telling {@code onProgress} after every completed request, and emits its result. */
+    public Mono<CopyResult> run(Consumer<CopyProgress> onProgress) {
+        return Mono.defer(() -> new Run(onProgress).execute());
+    }
+
+    /**
+     * Runs the copy and emits its progress after every completed request; the last element is
+     * emitted after the final flush and has {@code done() == size()}.
+     */
+    public Flux<CopyProgress> progress() {
+        return Flux.defer(() -> {
+            return Flux.<CopyProgress>create(emitter -> {
+                var d = new Run(emitter::next).execute()
+                        .subscribe(r -> emitter.complete(), emitter::error);
+                emitter.onDispose(d);
+            });
+        });
+    }
+
+    /** One request of the copy. */
+    private record Request(Kind kind, long offset, long length) {
+    }
+
+    private enum Kind { DATA, ZERO, SKIP }
+
+    /** What a completed request did, in bytes. */
+    private record Done(long data, long zeroed, long skipped) {
+    }
+
+    /** The state of one copy. */
+    private final class Run {
+        private final Consumer<CopyProgress> onProgress;
+        private final long size = source.size();
+        private final SinkCapabilities caps;
+        private final boolean skipZeroes;
+        private final int requestSize;
+        private final BufferPool pool;
+        private final CopyMetrics metrics;
+        private final long started = System.nanoTime();
+        private long data;
+        private long zeroed;
+        private long skipped;
+        private long read;
+        private long nextExpected;
+
+        Run(Consumer<CopyProgress> onProgress) {
+            this.onProgress = onProgress;
+            if (sink == null) {
+                throw new IllegalStateException("no sink: call to(sink) before running the copy");
+            }
+            caps = sink.capabilities();
+            skipZeroes = caps.knownZero() || options.targetIsZero();
+            int rs = Math.min(options.requestSize(), caps.maxWriteSize());
+            requestSize = rs >= ZeroDetector.BLOCK_SIZE ? rs - rs % ZeroDetector.BLOCK_SIZE : rs;
+            pool = BufferPool.ofBytes(requestSize, options.maxInFlight());
+            metrics = new CopyMetrics(registry, kind(source.endpoint()), kind(sink.endpoint()), pool);
+        }
+
+        Mono<CopyResult> execute() {
+            if (sink.size() != size) {
+                return Mono.error(new IllegalArgumentException("target " + sink.endpoint() + " has size "
+                        + sink.size() + " but source " + source.endpoint() + " has size " + size));
+            }
+            int concurrency = Math.max(1, (int) (options.maxInFlight() / requestSize)) + caps.connections() + 2;
+            Mono<Void> flush = options.flush()
+                    ? Mono.defer(() -> metrics.timeFlush(sink::flush)
+                            .onErrorMap(t -> ImageIoException.wrap("flush", sink.endpoint(), 0, size, t)))
+                    : Mono.empty();
+            return source.extents(0, size)
+                    .concatMapIterable(this::split, 1)
+                    .flatMap(this::perform, concurrency, 1)
+                    .doOnNext(this::account)
+                    .then(Mono.defer(this::checkCovered))
+                    .then(flush)
+                    .then(Mono.fromSupplier(this::finish))
+                    .doFinally(s -> metrics.close());
+        }
+
+        private Mono<Void> checkCovered() {
+            if (nextExpected != size) {
+                return Mono.error(new IllegalStateException("source " + source.endpoint()
+                        + " returned extents that end at " + nextExpected + ", before its size " + size));
+            }
+            return Mono.empty();
+        }
+
+        /** Cuts an extent into requests: data at request-size boundaries, zeros in large pieces. */
+        private List<Request> split(Extent e) {
+            if (e.start() != nextExpected) {
+                throw new IllegalStateException("source " + source.endpoint() + " returned an extent at "
+                        + e.start() + " where " + nextExpected + " was expected");
+            }
+            nextExpected = e.end();
+            List<Request> out = new ArrayList<>();
+            if (e.zero() && !skipZeroes) {
+                for (long off = e.start(); off < e.end(); off += caps.maxZeroSize()) {
+                    out.add(new Request(Kind.ZERO, off, Math.min(caps.maxZeroSize(), e.end() - off)));
+                }
+            } else if (e.zero() || e.hole()) {
+                out.add(new Request(Kind.SKIP, e.start(), e.length()));
+            } else {
+                long off = e.start();
+                while (off < e.end()) {
+                    long boundary = (off / requestSize + 1) * requestSize;
+                    long next = Math.min(e.end(), boundary);
+                    out.add(new Request(Kind.DATA, off, next - off));
+                    off = next;
+                }
+            }
+            return out;
+        }
+
+        private Mono<Done> perform(Request r) {
+            return switch (r.kind) {
+                case SKIP -> Mono.just(new Done(0, 0, r.length));
+                case ZERO -> zero(r.offset, r.length).thenReturn(new Done(0, r.length, 0));
+                case DATA -> Mono.usingWhen(pool.acquire(),
+                        buffer -> copyData(r.offset, buffer.slice(0, (int) r.length)),
+                        this::release, (b, err) -> release(b), this::release);
+            };
+        }
+
+        private Mono<Void> release(ByteBuffer b) {
+            return Mono.fromRunnable(() -> pool.release(b));
+        }
+
+        private Mono<Done> copyData(long offset, ByteBuffer buffer) {
+            int length = buffer.remaining();
+            return metrics.timeRead(() -> source.read(offset, buffer))
+                    .onErrorMap(t -> ImageIoException.wrap("read", source.endpoint(), offset, length, t))
+                    .then(Mono.defer(() -> {
+                        buffer.flip();
+                        metrics.read.increment(length);
+                        synchronized (this) {
+                            read += length;
+                        }
+                        return writeData(offset, buffer);
+                    }));
+        }
+
+        /** Writes the buffer, turning its zero blocks into zero requests when detection is on. */
+        private Mono<Done> writeData(long offset, ByteBuffer buffer) {
+            int length = buffer.remaining();
+            if (!options.detectZeroes()) {
+                return write(offset, buffer).thenReturn(new Done(length, 0, 0));
+            }
+            List<Request> runs = new ArrayList<>(2);
+            ZeroDetector.scan(buffer, (at, n, zero) -> runs.add(new Request(
+                    zero ? (skipZeroes ? Kind.SKIP : Kind.ZERO) : Kind.DATA, at, n)));
+            if (runs.size() == 1 && runs.get(0).kind == Kind.DATA) {
+                return write(offset, buffer).thenReturn(new Done(length, 0, 0));
+            }
+            return Flux.fromIterable(runs)
+                    .flatMap(run -> switch (run.kind) {
+                        case DATA -> write(offset + run.offset, buffer.slice((int) run.offset, (int) run.length))
+                                .thenReturn(new Done(run.length, 0, 0));
+                        case ZERO -> zero(offset + run.offset, run.length).thenReturn(new Done(0, run.length, 0));
+                        case SKIP -> Mono.just(new Done(0, 0, run.length));
+                    })
+                    .reduce((a, b) -> new Done(a.data + b.data, a.zeroed + b.zeroed, a.skipped + b.skipped));
+        }
+
+        private Mono<Void> write(long offset, ByteBuffer buffer) {
+            int length = buffer.remaining();
+            return metrics.timeWrite(() -> sink.write(offset, buffer))
+                    .onErrorMap(t -> ImageIoException.wrap("write", sink.endpoint(), offset, length, t));
+        }
+
+        private Mono<Void> zero(long offset, long length) {
+            return metrics.timeZero(() -> sink.zero(offset, length))
+                    .onErrorMap(t -> ImageIoException.wrap("zero", sink.endpoint(), offset, length, t));
+        }
+
+        private void account(Done d) {
+            data += d.data;
+            zeroed += d.zeroed;
+            skipped += d.skipped;
+            metrics.written.increment(d.data);
+            metrics.zeroed.increment(d.zeroed);
+            metrics.skipped.increment(d.skipped);
+            onProgress.accept(progress());
+        }
+
+        private CopyProgress progress() {
+            return new CopyProgress(size, data, zeroed, skipped, Duration.ofNanos(System.nanoTime() - started));
+        }
+
+        private CopyResult finish() {
+            CopyProgress last = progress();
+            onProgress.accept(last);
+            long readBytes;
+            synchronized (this) {
+                readBytes = read;
+            }
+            metrics.duration.record(last.elapsed().toNanos(), TimeUnit.NANOSECONDS);
+            return new CopyResult(size, data, zeroed, skipped, readBytes,
+                    (long) pool.peakOutstanding() * requestSize, last.elapsed());
+        }
+    }
+
+    /** The endpoint kind for metric tags: the scheme of its address ({@code file}, {@code nbd}, ...). */
+    static String kind(String endpoint) {
+        int colon = endpoint.indexOf(':');
+        return colon > 0 ? endpoint.substring(0, colon) : "file";
+    }
+}

@@ -1,0 +1,63 @@
+package io.extentflow.engine.copy;
+
+/**
+ * How a copy runs. Immutable; start from {@link #defaults()} and change with the {@code with...} methods.
+ *
+ * @param requestSize     largest data request in bytes (capped by the sink's maximum)
+ * @param maxInFlight     bytes of data buffers in flight at most; bounds the copy's memory
+ * @param windowSize      bytes of image whose extents are fetched per request to the source
+ * @param detectZeroes    scan data for all-zero 4 KiB blocks and turn them into zero requests
+ * @param targetIsZero    the caller knows the target already reads as zeros (like qemu-img's
+ *                        {@code --target-is-zero}): zero extents are skipped
+ * @param flush           flush the sink once at the end
+ */
+public record CopyOptions(int requestSize, long maxInFlight, long windowSize, boolean detectZeroes,
+                          boolean targetIsZero, boolean flush) {
+
+    public static final int DEFAULT_REQUEST_SIZE = 4 << 20;
+    public static final long DEFAULT_MAX_IN_FLIGHT = 64L << 20;
+    public static final long DEFAULT_WINDOW_SIZE = 1L << 30;
+
+    public CopyOptions {
+        if (requestSize < ZeroDetector.BLOCK_SIZE || requestSize % ZeroDetector.BLOCK_SIZE != 0) {
+            throw new IllegalArgumentException("request size must be a positive multiple of "
+                    + ZeroDetector.BLOCK_SIZE + ", got " + requestSize);
+        }
+        if (maxInFlight < requestSize) {
+            throw new IllegalArgumentException("max in flight (" + maxInFlight
+                    + ") must be at least the request size (" + requestSize + ")");
+        }
+        if (windowSize <= 0) {
+            throw new IllegalArgumentException("window size must be positive, got " + windowSize);
+        }
+    }
+
+    /** 4 MiB requests, 64 MiB in flight, 1 GiB extent windows, zero detection on, flush at the end. */
+    public static CopyOptions defaults() {
+        return new CopyOptions(DEFAULT_REQUEST_SIZE, DEFAULT_MAX_IN_FLIGHT, DEFAULT_WINDOW_SIZE, true, false, true);
+    }
+
+    public CopyOptions withRequestSize(int value) {
+        return new CopyOptions(value, Math.max(maxInFlight, value), windowSize, detectZeroes, targetIsZero, flush);
+    }
+
+    public CopyOptions withMaxInFlight(long value) {
+        return new CopyOptions(requestSize, value, windowSize, detectZeroes, targetIsZero, flush);
+    }
+
+    public CopyOptions withWindowSize(long value) {
+        return new CopyOptions(requestSize, maxInFlight, value, detectZeroes, targetIsZero, flush);
+    }
+
+    public CopyOptions withDetectZeroes(boolean value) {
+        return new CopyOptions(requestSize, maxInFlight, windowSize, value, targetIsZero, flush);
+    }
+
+    public CopyOptions withTargetIsZero(boolean value) {
+        return new CopyOptions(requestSize, maxInFlight, windowSize, detectZeroes, value, flush);
+    }
+
+    public CopyOptions withFlush(boolean value) {
+        return new CopyOptions(requestSize, maxInFlight, windowSize, detectZeroes, targetIsZero, value);
+    }
+}

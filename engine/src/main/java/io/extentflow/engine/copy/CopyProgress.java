@@ -1,0 +1,27 @@
+package io.extentflow.engine.copy;
+
+import java.time.Duration;
+
+/**
+ * How far a copy has come. Bytes count completed work only: {@link #done()} reaches {@link #size()}
+ * exactly when every request has completed.
+ *
+ * @param size         image size in bytes
+ * @param dataBytes    bytes read and written as data
+ * @param zeroedBytes  bytes turned into zero requests on the target
+ * @param skippedBytes bytes that needed no request (zeros on a target known to be zero, or holes
+ *                     left to a backing chain)
+ * @param elapsed      time since the copy started
+ */
+public record CopyProgress(long size, long dataBytes, long zeroedBytes, long skippedBytes, Duration elapsed) {
+
+    /** Bytes done of any kind. */
+    public long done() {
+        return dataBytes + zeroedBytes + skippedBytes;
+    }
+
+    /** Completed fraction in [0, 1]; 1 for an empty image. */
+    public double fraction() {
+        return size == 0 ? 1.0 : (double) done() / size;
+    }
+}

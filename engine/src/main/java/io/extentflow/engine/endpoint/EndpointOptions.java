@@ -1,0 +1,44 @@
+package io.extentflow.engine.endpoint;
+
+import java.nio.file.Path;
+
+/**
+ * Settings for opening endpoints that only some kinds use. Immutable; start from {@link #defaults()}.
+ *
+ * @param topLayerOnly expose only an image's top layer: ranges it leaves to its backing chain become
+ *                     holes without {@code zero} (for copying an overlay alone)
+ * @param caFile       CA certificates (PEM) to trust for {@code https} endpoints, or null for the system's
+ * @param insecure     do not verify {@code https} certificates
+ * @param connections  connections to open where the endpoint allows several (NBD multi-conn, HTTP)
+ */
+public record EndpointOptions(boolean topLayerOnly, Path caFile, boolean insecure, int connections) {
+
+    public static final int DEFAULT_CONNECTIONS = 4;
+
+    public EndpointOptions {
+        if (connections <= 0) {
+            throw new IllegalArgumentException("connections must be positive, got " + connections);
+        }
+    }
+
+    /** Whole chains, system CAs, verified TLS, up to {@value #DEFAULT_CONNECTIONS} connections. */
+    public static EndpointOptions defaults() {
+        return new EndpointOptions(false, null, false, DEFAULT_CONNECTIONS);
+    }
+
+    public EndpointOptions withTopLayerOnly(boolean value) {
+        return new EndpointOptions(value, caFile, insecure, connections);
+    }
+
+    public EndpointOptions withCaFile(Path value) {
+        return new EndpointOptions(topLayerOnly, value, insecure, connections);
+    }
+
+    public EndpointOptions withInsecure(boolean value) {
+        return new EndpointOptions(topLayerOnly, caFile, value, connections);
+    }
+
+    public EndpointOptions withConnections(int value) {
+        return new EndpointOptions(topLayerOnly, caFile, insecure, value);
+    }
+}

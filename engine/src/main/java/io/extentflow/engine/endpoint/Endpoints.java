@@ -1,0 +1,54 @@
+package io.extentflow.engine.endpoint;
+
+import io.extentflow.engine.ImageSink;
+import io.extentflow.engine.ImageSource;
+import java.util.Comparator;
+import java.util.List;
+import java.util.ServiceLoader;
+import reactor.core.publisher.Mono;
+
+/**
+ * Opens sources and sinks by address, e.g. {@code /var/img/disk.qcow2}, {@code file:/var/img/a.raw},
+ * {@code nbd+unix:///export?socket=/run/nbd.sock}, {@code https://host:54322/images/TICKET}. Which
+ * kinds are known depends on the modules on the class path (see {@link SourceProvider} and
+ * {@link SinkProvider}).
+ */
+public final class Endpoints {
+
+    private static final List<SourceProvider> SOURCES = ServiceLoader.load(SourceProvider.class).stream()
+            .map(ServiceLoader.Provider::get).sorted(Comparator.comparingInt(SourceProvider::order)).toList();
+    private static final List<SinkProvider> SINKS = ServiceLoader.load(SinkProvider.class).stream()
+            .map(ServiceLoader.Provider::get).sorted(Comparator.comparingInt(SinkProvider::order)).toList();
+
+    private Endpoints() {
+    }
+
+    /** Opens {@code address} for reading with default options. */
+    public static Mono<ImageSource> source(String address) {
+        return source(address, EndpointOptions.defaults());
+    }
+
+    /** Opens {@code address} for reading. */
+    public static Mono<ImageSource> source(String address, EndpointOptions options) {
+        return Mono.defer(() -> SOURCES.stream().filter(p -> p.accepts(address)).findFirst()
+                .map(p -> p.openSource(address, options))
+                .orElseGet(() -> Mono.error(unknown(address))));
+    }
+
+    /** Opens {@code address} for writing an image of {@code size} bytes, with default options. */
+    public static Mono<ImageSink> sink(String address, long size) {
+        return sink(address, size, EndpointOptions.defaults());
+    }
+
+    /** Opens {@code address} for writing an image of {@code size} bytes. */
+    public static Mono<ImageSink> sink(String address, long size, EndpointOptions options) {
+        return Mono.defer(() -> SINKS.stream().filter(p -> p.accepts(address)).findFirst()
+                .map(p -> p.openSink(address, size, options))
+                .orElseGet(() -> Mono.error(unknown(address))));
+    }
+
+    private static IllegalArgumentException unknown(String address) {
+        return new IllegalArgumentException("unknown address '" + address
+                + "': expected a file path, file:, nbd://, nbd+unix://, http:// or https://");
+    }
+}

@@ -1,0 +1,118 @@
+package io.extentflow.engine.extent;
+
+import io.extentflow.engine.Extent;
+import java.util.ArrayList;
+import java.util.List;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+
+/**
+ * Turns a source's "extents of this range" call into the lazy, windowed, merged stream every
+ * {@link io.extentflow.engine.ImageSource#extents} must return.
+ *
+ * <p>The range is cut into fixed windows. Each window is fetched with as many calls to the source's
+ * {@link WindowFetcher} as it takes (a source may answer with less than it was asked for, as NBD
+ * servers do); the next window is fetched while the current one is consumed, never more. The output
+ * is clipped to the range, checked for gaps and overlaps, and adjacent extents with equal flags are
+ * merged, also across window boundaries.
+ */
+public final class ExtentWindows {
+
+    /** Windows fetched at the same time: the one being consumed and the next. */
+    private static final int WINDOWS_IN_FLIGHT = 2;
+
+    private ExtentWindows() {
+    }
+
+    /**
+     * Fetches part of a window.
+     */
+    @FunctionalInterface
+    public interface WindowFetcher {
+        /**
+         * Extents starting exactly at {@code start}, ascending and contiguous, covering a non-empty
+         * prefix of {@code [start, start + length)}. They may run past the end (they are clipped).
+         */
+        Mono<List<Extent>> fetch(long start, long length);
+    }
+
+    /**
+     * The extents of {@code [start, start + length)}, fetched in windows of {@code windowSize} bytes.
+     *
+     * @param endpoint for error messages
+     */
+    public static Flux<Extent> windowed(String endpoint, long start, long length, long windowSize,
+                                        WindowFetcher fetcher) {
+        if (start < 0 || length < 0 || windowSize <= 0) {
+            return Flux.error(new IllegalArgumentException("bad extents range start=" + start + " length="
+                    + length + " window=" + windowSize));
+        }
+        if (length == 0) {
+            return Flux.empty();
+        }
+        long end = start + length;
+        long windows = (length + windowSize - 1) / windowSize;
+        Flux<Extent> raw = Flux.range(0, (int) Math.min(windows, Integer.MAX_VALUE))
+                .flatMapSequential(i -> {
+                    long ws = start + i * windowSize;
+                    long we = Math.min(end, ws + windowSize);
+                    return fetchWindow(endpoint, ws, we, fetcher);
+                }, WINDOWS_IN_FLIGHT, 1)
+                .concatMapIterable(list -> list);
+        return merge(raw);
+    }
+
+    /** All of {@code [ws, we)}, asking again from where each answer ended. */
+    private static Mono<List<Extent>> fetchWindow(String endpoint, long ws, long we, WindowFetcher fetcher) {
+        return fetchPart(endpoint, ws, we, fetcher)
+                .expand(part -> {
+                    long reached = part.get(part.size() - 1).end();
+                    return reached < we ? fetchPart(endpoint, reached, we, fetcher) : Mono.empty();
+                })
+                .collect(ArrayList<Extent>::new, List::addAll)
+                .map(l -> (List<Extent>) l);
+    }
+
+    private static Mono<List<Extent>> fetchPart(String endpoint, long from, long to, WindowFetcher fetcher) {
+        return fetcher.fetch(from, to - from).map(list -> checkAndClip(endpoint, from, to, list));
+    }
+
+    /** Checks that {@code list} starts at {@code from} with no gap or overlap, and clips it to {@code to}. */
+    static List<Extent> checkAndClip(String endpoint, long from, long to, List<Extent> list) {
+        if (list.isEmpty()) {
+            throw new IllegalStateException(endpoint + ": no extents returned for offset " + from);
+        }
+        List<Extent> out = new ArrayList<>(list.size());
+        long expected = from;
+        for (Extent e : list) {
+            if (e.start() != expected) {
+                throw new IllegalStateException(endpoint + ": extents not contiguous: expected offset "
+                        + expected + ", got " + e.start());
+            }
+            out.add(e.clip(from, to));
+            expected = e.end();
+            if (expected >= to) {
+                break;
+            }
+        }
+        return out;
+    }
+
+    /** Merges adjacent extents with equal flags. The input must be contiguous. */
+    public static Flux<Extent> merge(Flux<Extent> extents) {
+        return Flux.defer(() -> {
+            Extent[] pending = new Extent[1];
+            return extents.<Extent>handle((e, sink) -> {
+                Extent p = pending[0];
+                if (p == null) {
+                    pending[0] = e;
+                } else if (p.sameKind(e) && p.end() == e.start()) {
+                    pending[0] = p.withRange(p.start(), p.length() + e.length());
+                } else {
+                    pending[0] = e;
+                    sink.next(p);
+                }
+            }).concatWith(Mono.fromSupplier(() -> pending[0]));
+        });
+    }
+}

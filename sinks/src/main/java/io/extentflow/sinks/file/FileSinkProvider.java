@@ -1,0 +1,26 @@
+package io.extentflow.sinks.file;
+
+import io.extentflow.engine.ImageSink;
+import io.extentflow.engine.endpoint.EndpointOptions;
+import io.extentflow.engine.endpoint.FileAddress;
+import io.extentflow.engine.endpoint.SinkProvider;
+import reactor.core.publisher.Mono;
+
+/** Opens local files (plain paths and {@code file:} URIs) as raw targets. */
+public final class FileSinkProvider implements SinkProvider {
+
+    @Override
+    public boolean accepts(String address) {
+        return FileAddress.isFile(address);
+    }
+
+    @Override
+    public int order() {
+        return 100;
+    }
+
+    @Override
+    public Mono<ImageSink> openSink(String address, long size, EndpointOptions options) {
+        return Mono.defer(() -> RawFileSink.open(FileAddress.toPath(address), size).cast(ImageSink.class));
+    }
+}

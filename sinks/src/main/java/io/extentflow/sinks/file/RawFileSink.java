@@ -1,0 +1,206 @@
+package io.extentflow.sinks.file;
+
+import io.extentflow.engine.ImageIoException;
+import io.extentflow.engine.ImageSink;
+import io.extentflow.engine.SinkCapabilities;
+import io.extentflow.engine.io.BlockingIo;
+import io.extentflow.engine.io.FileProbe;
+import io.extentflow.engine.io.Posix;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.concurrent.atomic.AtomicBoolean;
+import reactor.core.publisher.Mono;
+
+/**
+ * Writes a raw image to a local file or block device.
+ *
+ * <p>Zeroing, per kind of target:
+ * <ul>
+ *   <li>Regular file: {@code fallocate(PUNCH_HOLE|KEEP_SIZE)} frees the blocks; if the file system
+ *       refuses, {@code fallocate(ZERO_RANGE)}; if that is refused too, zeros are written. The
+ *       fallback found is remembered for the rest of the copy.</li>
+ *   <li>Block device (detected by {@code S_IFBLK} in the file mode): zeros are always written. A
+ *       punched range of a device may be discarded by thin storage, and discarded blocks are not
+ *       guaranteed to read back as zeros, so we never punch a device.</li>
+ * </ul>
+ * A new file (or an empty one) is sized to the image up front and is known to be zero, so the copy
+ * sends no zero requests at all and the target stays sparse.
+ */
+public final class RawFileSink implements ImageSink {
+
+    /** Largest single write; larger copies are split by the copy operator. */
+    static final int MAX_WRITE = 64 << 20;
+    /** Largest zero request: big enough to be cheap, small enough for steady progress. */
+    static final long MAX_ZERO = 1L << 30;
+    private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(1 << 20).asReadOnlyBuffer();
+
+    private enum ZeroMethod { PUNCH_HOLE, ZERO_RANGE, WRITE }
+
+    private final Path path;
+    private final String endpoint;
+    private final int fd;
+    private final FileChannel channel;
+    private final long size;
+    private final boolean knownZero;
+    private volatile ZeroMethod zeroMethod;
+    private final AtomicBoolean closed = new AtomicBoolean();
+
+    private RawFileSink(Path path, int fd, FileChannel channel, long size, boolean knownZero, boolean device) {
+        this.path = path;
+        this.endpoint = "file:" + path;
+        this.fd = fd;
+        this.channel = channel;
+        this.size = size;
+        this.knownZero = knownZero;
+        this.zeroMethod = device ? ZeroMethod.WRITE : ZeroMethod.PUNCH_HOLE;
+    }
+
+    /**
+     * Opens or creates {@code path} for an image of {@code size} bytes, on the file I/O scheduler.
+     * A missing or empty file is created at {@code size}; an existing file must have exactly
+     * {@code size} bytes; a block device must hold at least {@code size} bytes.
+     */
+    public static Mono<RawFileSink> open(Path path, long size) {
+        return BlockingIo.call(() -> openNow(path, size));
+    }
+
+    private static RawFileSink openNow(Path path, long size) throws IOException {
+        if (size < 0) {
+            throw new IllegalArgumentException("negative image size " + size);
+        }
+        if (Files.isDirectory(path)) {
+            throw new IOException(path + ": is a directory, not a disk image");
+        }
+        Path parent = path.toAbsolutePath().getParent();
+        if (parent != null && !Files.isDirectory(parent)) {
+            throw new IOException(path + ": directory " + parent + " does not exist");
+        }
+        boolean existed = Files.exists(path);
+        int fd = Posix.open(path.toString(), Posix.O_RDWR | (existed ? 0 : Posix.O_CREAT), 0644);
+        try {
+            FileChannel ch = FileChannel.open(Path.of("/proc/self/fd/" + fd),
+                    StandardOpenOption.READ, StandardOpenOption.WRITE);
+            boolean device = FileProbe.isBlockDevice(path);
+            long current = Posix.lseek(fd, 0, Posix.SEEK_END);
+            boolean knownZero = false;
+            if (device) {
+                if (current < size) {
+                    throw new IOException(path + ": device holds " + current + " bytes, the image needs " + size);
+                }
+            } else if (!existed || current == 0) {
+                // ftruncate extends without allocating blocks: the new file is sparse and reads as zeros.
+                Posix.ftruncate(fd, 0);
+                Posix.ftruncate(fd, size);
+                knownZero = true;
+            } else if (current != size) {
+                throw new IOException(path + ": existing target has " + current + " bytes but the image has "
+                        + size + "; remove it or give a target of the same size");
+            }
+            return new RawFileSink(path, fd, ch, size, knownZero, device);
+        } catch (IOException | RuntimeException e) {
+            Posix.close(fd);
+            throw e;
+        }
+    }
+
+    @Override
+    public String endpoint() {
+        return endpoint;
+    }
+
+    @Override
+    public long size() {
+        return size;
+    }
+
+    @Override
+    public SinkCapabilities capabilities() {
+        return new SinkCapabilities(knownZero, MAX_WRITE, MAX_ZERO, 4);
+    }
+
+    @Override
+    public Mono<Void> write(long offset, ByteBuffer data) {
+        int length = data.remaining();
+        if (offset < 0 || offset + length > size) {
+            return Mono.error(outside("write", offset, length));
+        }
+        return BlockingIo.run(() -> writeFully(data, offset));
+    }
+
+    private void writeFully(ByteBuffer data, long offset) throws IOException {
+        long pos = offset;
+        while (data.hasRemaining()) {
+            pos += channel.write(data, pos);
+        }
+    }
+
+    @Override
+    public Mono<Void> zero(long offset, long length) {
+        if (offset < 0 || length < 0 || offset + length > size) {
+            return Mono.error(outside("zero", offset, length));
+        }
+        return BlockingIo.run(() -> zeroNow(offset, length));
+    }
+
+    private void zeroNow(long offset, long length) throws IOException {
+        while (true) {
+            ZeroMethod method = zeroMethod;
+            try {
+                switch (method) {
+                    case PUNCH_HOLE -> Posix.fallocate(fd, Posix.FALLOC_FL_PUNCH_HOLE | Posix.FALLOC_FL_KEEP_SIZE,
+                            offset, length);
+                    case ZERO_RANGE -> Posix.fallocate(fd, Posix.FALLOC_FL_ZERO_RANGE | Posix.FALLOC_FL_KEEP_SIZE,
+                            offset, length);
+                    case WRITE -> writeZeros(offset, length);
+                }
+                return;
+            } catch (Posix.ErrnoException e) {
+                if (e.errno() != Posix.EOPNOTSUPP || method == ZeroMethod.WRITE) {
+                    throw e;
+                }
+                zeroMethod = method == ZeroMethod.PUNCH_HOLE ? ZeroMethod.ZERO_RANGE : ZeroMethod.WRITE;
+            }
+        }
+    }
+
+    private void writeZeros(long offset, long length) throws IOException {
+        long pos = offset;
+        long end = offset + length;
+        while (pos < end) {
+            ByteBuffer z = ZEROS.duplicate();
+            z.limit((int) Math.min(z.capacity(), end - pos));
+            writeFully(z, pos);
+            pos += z.limit();
+        }
+    }
+
+    @Override
+    public Mono<Void> flush() {
+        return BlockingIo.run(() -> Posix.fdatasync(fd));
+    }
+
+    private ImageIoException outside(String op, long offset, long length) {
+        return new ImageIoException(op, endpoint, offset, length, "range is outside the image (size " + size + ")",
+                null);
+    }
+
+    @Override
+    public void close() {
+        if (closed.compareAndSet(false, true)) {
+            try {
+                channel.close();
+            } catch (IOException ignored) {
+                // data was flushed (or the copy failed); a close error adds nothing
+            }
+            try {
+                Posix.close(fd);
+            } catch (Posix.ErrnoException ignored) {
+                // as above
+            }
+        }
+    }
+}

@@ -1,0 +1,58 @@
+package io.extentflow.sources.file;
+
+import io.extentflow.engine.ImageSource;
+import io.extentflow.engine.endpoint.EndpointOptions;
+import io.extentflow.engine.endpoint.FileAddress;
+import io.extentflow.engine.endpoint.SourceProvider;
+import io.extentflow.engine.io.BlockingIo;
+import io.extentflow.engine.io.FileProbe;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import reactor.core.publisher.Mono;
+
+/**
+ * Opens local files (plain paths and {@code file:} URIs), choosing the format by magic: qcow2 files
+ * start with {@code QFI\xfb}, anything else is raw.
+ */
+public final class FileSourceProvider implements SourceProvider {
+
+    private static final int QCOW2_MAGIC = 0x514649fb;
+
+    @Override
+    public boolean accepts(String address) {
+        return FileAddress.isFile(address);
+    }
+
+    @Override
+    public int order() {
+        return 100;
+    }
+
+    @Override
+    public Mono<ImageSource> openSource(String address, EndpointOptions options) {
+        return BlockingIo.call(() -> openNow(FileAddress.toPath(address), options));
+    }
+
+    private static ImageSource openNow(Path path, EndpointOptions options) throws IOException {
+        FileProbe.requireReadable(path);
+        String format = detect(path);
+        if (format.equals("qcow2")) {
+            throw new IOException(path + ": qcow2 images are not supported yet");
+        }
+        return RawFileSource.openNow(path, RawFileSource.DEFAULT_WINDOW);
+    }
+
+    /** {@code qcow2} or {@code raw}, by the first four bytes. Blocking. */
+    public static String detect(Path path) throws IOException {
+        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
+            ByteBuffer magic = ByteBuffer.allocate(4);
+            while (magic.hasRemaining() && ch.read(magic, magic.position()) > 0) {
+                // read until four bytes or end of file
+            }
+            return magic.position() == 4 && magic.getInt(0) == QCOW2_MAGIC ? "qcow2" : "raw";
+        }
+    }
+}

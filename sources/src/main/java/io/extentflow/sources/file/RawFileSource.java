@@ -1,0 +1,196 @@
+package io.extentflow.sources.file;
+
+import io.extentflow.engine.Extent;
+import io.extentflow.engine.ImageIoException;
+import io.extentflow.engine.ImageSource;
+import io.extentflow.engine.extent.ExtentWindows;
+import io.extentflow.engine.io.BlockingIo;
+import io.extentflow.engine.io.FileProbe;
+import io.extentflow.engine.io.Posix;
+import io.extentflow.engine.map.HostMappable;
+import io.extentflow.engine.map.MapEntry;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+
+/**
+ * A raw image in a local file or block device. Extents come from {@code lseek(SEEK_DATA/SEEK_HOLE)};
+ * data is read with positional reads. All blocking calls run on {@link BlockingIo#scheduler()}.
+ *
+ * <p>SEEK_DATA cannot tell allocated zeros from data, so written zeros are reported as data (as
+ * {@code qemu-img map} does) and found later by the copy's zero detection.
+ */
+public final class RawFileSource implements ImageSource, HostMappable {
+
+    /** Default bytes of image per extent query. */
+    public static final long DEFAULT_WINDOW = 1L << 30;
+
+    private final Path path;
+    private final String endpoint;
+    private final int fd;
+    private final FileChannel channel;
+    private final long size;
+    private final boolean seekable;
+    private final long window;
+    private final AtomicBoolean closed = new AtomicBoolean();
+
+    private RawFileSource(Path path, int fd, FileChannel channel, long size, boolean seekable, long window) {
+        this.path = path;
+        this.endpoint = "file:" + path;
+        this.fd = fd;
+        this.channel = channel;
+        this.size = size;
+        this.seekable = seekable;
+        this.window = window;
+    }
+
+    /** Opens {@code path} read-only, on the file I/O scheduler. */
+    public static Mono<RawFileSource> open(Path path) {
+        return open(path, DEFAULT_WINDOW);
+    }
+
+    /** Opens {@code path} read-only with extent windows of {@code window} bytes. */
+    public static Mono<RawFileSource> open(Path path, long window) {
+        return BlockingIo.call(() -> openNow(path, window));
+    }
+
+    /**
+     * Opens {@code path} on the calling thread; for callers already on the file I/O scheduler (such
+     * as a qcow2 chain opening its raw backing file).
+     */
+    public static RawFileSource openNow(Path path, long window) throws IOException {
+        FileProbe.requireReadable(path);
+        int fd = Posix.open(path.toString(), Posix.O_RDONLY, 0);
+        try {
+            // The same open file as fd, so lseek and reads see one inode even if the path is replaced.
+            FileChannel ch = FileChannel.open(Path.of("/proc/self/fd/" + fd), StandardOpenOption.READ);
+            long size = Posix.lseek(fd, 0, Posix.SEEK_END);
+            boolean seekable = !FileProbe.isBlockDevice(path) && supportsSeekData(fd, size);
+            return new RawFileSource(path, fd, ch, size, seekable, window);
+        } catch (IOException | RuntimeException e) {
+            Posix.close(fd);
+            throw e;
+        }
+    }
+
+    /** Some file systems answer SEEK_DATA with EINVAL; then the whole file is data. */
+    private static boolean supportsSeekData(int fd, long size) {
+        if (size == 0) {
+            return true;
+        }
+        try {
+            Posix.lseek(fd, 0, Posix.SEEK_DATA);
+            return true;
+        } catch (Posix.ErrnoException e) {
+            return false;
+        }
+    }
+
+    @Override
+    public String endpoint() {
+        return endpoint;
+    }
+
+    @Override
+    public String format() {
+        return "raw";
+    }
+
+    @Override
+    public long size() {
+        return size;
+    }
+
+    /** The file this source reads. */
+    public Path path() {
+        return path;
+    }
+
+    @Override
+    public Flux<Extent> extents(long start, long length) {
+        if (start < 0 || length < 0 || start + length > size) {
+            return Flux.error(new ImageIoException("extents", endpoint, start, length,
+                    "range is outside the image (size " + size + ")", null));
+        }
+        return ExtentWindows.windowed(endpoint, start, length, window,
+                (s, l) -> BlockingIo.call(() -> scan(s, s + l)));
+    }
+
+    /**
+     * The extents of {@code [from, to)} by alternating SEEK_DATA and SEEK_HOLE. Blocking.
+     */
+    public List<Extent> scan(long from, long to) throws IOException {
+        List<Extent> out = new ArrayList<>();
+        if (!seekable) {
+            out.add(Extent.data(from, to - from));
+            return out;
+        }
+        long pos = from;
+        while (pos < to) {
+            long data = Posix.lseek(fd, pos, Posix.SEEK_DATA);
+            if (data < 0 || data >= to) {
+                out.add(Extent.hole(pos, to - pos));
+                break;
+            }
+            if (data > pos) {
+                out.add(Extent.hole(pos, data - pos));
+            }
+            long hole = Posix.lseek(fd, data, Posix.SEEK_HOLE);
+            long end = hole < 0 ? to : Math.min(hole, to);
+            out.add(Extent.data(data, end - data));
+            pos = end;
+        }
+        return out;
+    }
+
+    @Override
+    public Mono<Void> read(long offset, ByteBuffer target) {
+        int length = target.remaining();
+        if (offset < 0 || offset + length > size) {
+            return Mono.error(new ImageIoException("read", endpoint, offset, length,
+                    "range is outside the image (size " + size + ")", null));
+        }
+        return BlockingIo.run(() -> readNow(offset, target));
+    }
+
+    /** Reads {@code target.remaining()} bytes at {@code offset} on the calling thread. Blocking. */
+    public void readNow(long offset, ByteBuffer target) throws IOException {
+        long pos = offset;
+        while (target.hasRemaining()) {
+            int n = channel.read(target, pos);
+            if (n < 0) {
+                throw new IOException("file " + path + " ended at " + pos + " (was it truncated?)");
+            }
+            pos += n;
+        }
+    }
+
+    @Override
+    public Flux<MapEntry> map(long start, long length) {
+        return extents(start, length).map(e -> new MapEntry(e.start(), e.length(), 0, true, e.zero(),
+                !e.zero(), e.start(), null));
+    }
+
+    @Override
+    public void close() {
+        if (closed.compareAndSet(false, true)) {
+            try {
+                channel.close();
+            } catch (IOException ignored) {
+                // nothing useful to do: the file was only read
+            }
+            try {
+                Posix.close(fd);
+            } catch (Posix.ErrnoException ignored) {
+                // as above
+            }
+        }
+    }
+}
