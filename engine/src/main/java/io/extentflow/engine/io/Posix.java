@@ -62,6 +62,11 @@ public final class Posix {
                     ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG), CAPTURE);
     private static final MethodHandle FTRUNCATE = downcall("ftruncate",
             FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG), CAPTURE);
+    private static final MethodHandle STAT = downcall("stat",
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS), CAPTURE);
+    /** sizeof(struct stat) and offsetof(st_blocks) on Linux x86_64. */
+    private static final long STAT_SIZE = 144;
+    private static final long ST_BLOCKS = 64;
     private static final MethodHandle FDATASYNC = downcall("fdatasync",
             FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT), CAPTURE);
     private static final MethodHandle STRERROR = downcall("strerror",
@@ -161,6 +166,23 @@ public final class Posix {
             throw e;
         } catch (Throwable t) {
             throw new IllegalStateException("ftruncate downcall failed", t);
+        }
+    }
+
+    /** Bytes allocated on disk for {@code path} ({@code st_blocks * 512}, what {@code du -B1} shows). */
+    public static long allocatedBytes(String path) throws ErrnoException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CALL_STATE);
+            MemorySegment buf = arena.allocate(STAT_SIZE, 8);
+            int r = (int) STAT.invokeExact(state, arena.allocateFrom(path), buf);
+            if (r < 0) {
+                throw error("stat", state);
+            }
+            return buf.get(ValueLayout.JAVA_LONG, ST_BLOCKS) * 512;
+        } catch (ErrnoException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException("stat downcall failed", t);
         }
     }
 
