@@ -43,36 +43,56 @@ public final class Posix {
     public static final int ENOSPC = 28;
     public static final int EOPNOTSUPP = 95;
 
+    private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT;
+    private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG;
+    private static final java.lang.foreign.AddressLayout ADDRESS = ValueLayout.ADDRESS;
     private static final Linker LINKER = Linker.nativeLinker();
     private static final StructLayout CALL_STATE = Linker.Option.captureStateLayout();
     private static final VarHandle ERRNO =
             CALL_STATE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
     private static final Linker.Option CAPTURE = Linker.Option.captureCallState("errno");
 
-    private static final MethodHandle OPEN = downcall("open",
-            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT,
-                    ValueLayout.JAVA_INT), CAPTURE, Linker.Option.firstVariadicArg(2));
-    private static final MethodHandle CLOSE = downcall("close",
-            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT), CAPTURE);
-    private static final MethodHandle LSEEK = downcall("lseek",
-            FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG,
-                    ValueLayout.JAVA_INT), CAPTURE);
-    private static final MethodHandle FALLOCATE = downcall("fallocate",
-            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT,
-                    ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG), CAPTURE);
-    private static final MethodHandle FTRUNCATE = downcall("ftruncate",
-            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG), CAPTURE);
-    private static final MethodHandle STAT = downcall("stat",
-            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS), CAPTURE);
     /** sizeof(struct stat) and offsetof(st_blocks) on Linux x86_64. */
     private static final long STAT_SIZE = 144;
     private static final long ST_BLOCKS = 64;
-    private static final MethodHandle FDATASYNC = downcall("fdatasync",
-            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT), CAPTURE);
-    private static final MethodHandle STRERROR = downcall("strerror",
-            FunctionDescriptor.of(ValueLayout.ADDRESS, ValueLayout.JAVA_INT));
 
     private Posix() {
+    }
+
+    // Each downcall handle is linked on first use: linking costs milliseconds, and a short
+    // command (a copy of an empty image) should pay only for the calls it makes.
+    private static final class Open {
+        static final MethodHandle H = downcall("open", FunctionDescriptor.of(INT, ADDRESS, INT, INT),
+                CAPTURE, Linker.Option.firstVariadicArg(2));
+    }
+
+    private static final class Close {
+        static final MethodHandle H = downcall("close", FunctionDescriptor.of(INT, INT), CAPTURE);
+    }
+
+    private static final class Lseek {
+        static final MethodHandle H = downcall("lseek", FunctionDescriptor.of(LONG, INT, LONG, INT), CAPTURE);
+    }
+
+    private static final class Fallocate {
+        static final MethodHandle H = downcall("fallocate", FunctionDescriptor.of(INT, INT, INT, LONG, LONG),
+                CAPTURE);
+    }
+
+    private static final class Ftruncate {
+        static final MethodHandle H = downcall("ftruncate", FunctionDescriptor.of(INT, INT, LONG), CAPTURE);
+    }
+
+    private static final class Stat {
+        static final MethodHandle H = downcall("stat", FunctionDescriptor.of(INT, ADDRESS, ADDRESS), CAPTURE);
+    }
+
+    private static final class Fdatasync {
+        static final MethodHandle H = downcall("fdatasync", FunctionDescriptor.of(INT, INT), CAPTURE);
+    }
+
+    private static final class Strerror {
+        static final MethodHandle H = downcall("strerror", FunctionDescriptor.of(ADDRESS, INT));
     }
 
     private static MethodHandle downcall(String name, FunctionDescriptor fd, Linker.Option... options) {
@@ -86,7 +106,7 @@ public final class Posix {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = arena.allocate(CALL_STATE);
             MemorySegment cpath = arena.allocateFrom(path);
-            int fd = (int) OPEN.invokeExact(state, cpath, flags | O_CLOEXEC, mode);
+            int fd = (int) Open.H.invokeExact(state, cpath, flags | O_CLOEXEC, mode);
             if (fd < 0) {
                 throw error("open", state);
             }
@@ -102,7 +122,7 @@ public final class Posix {
     public static void close(int fd) throws ErrnoException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = arena.allocate(CALL_STATE);
-            int r = (int) CLOSE.invokeExact(state, fd);
+            int r = (int) Close.H.invokeExact(state, fd);
             if (r < 0) {
                 throw error("close", state);
             }
@@ -120,7 +140,7 @@ public final class Posix {
     public static long lseek(int fd, long offset, int whence) throws ErrnoException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = arena.allocate(CALL_STATE);
-            long r = (long) LSEEK.invokeExact(state, fd, offset, whence);
+            long r = (long) Lseek.H.invokeExact(state, fd, offset, whence);
             if (r < 0) {
                 int errno = (int) ERRNO.get(state, 0L);
                 if (errno == ENXIO && (whence == SEEK_DATA || whence == SEEK_HOLE)) {
@@ -142,7 +162,7 @@ public final class Posix {
             MemorySegment state = arena.allocate(CALL_STATE);
             int r;
             do {
-                r = (int) FALLOCATE.invokeExact(state, fd, mode, offset, length);
+                r = (int) Fallocate.H.invokeExact(state, fd, mode, offset, length);
             } while (r < 0 && (int) ERRNO.get(state, 0L) == EINTR);
             if (r < 0) {
                 throw error("fallocate", state);
@@ -158,7 +178,7 @@ public final class Posix {
     public static void ftruncate(int fd, long length) throws ErrnoException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = arena.allocate(CALL_STATE);
-            int r = (int) FTRUNCATE.invokeExact(state, fd, length);
+            int r = (int) Ftruncate.H.invokeExact(state, fd, length);
             if (r < 0) {
                 throw error("ftruncate", state);
             }
@@ -174,7 +194,7 @@ public final class Posix {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = arena.allocate(CALL_STATE);
             MemorySegment buf = arena.allocate(STAT_SIZE, 8);
-            int r = (int) STAT.invokeExact(state, arena.allocateFrom(path), buf);
+            int r = (int) Stat.H.invokeExact(state, arena.allocateFrom(path), buf);
             if (r < 0) {
                 throw error("stat", state);
             }
@@ -190,7 +210,7 @@ public final class Posix {
     public static void fdatasync(int fd) throws ErrnoException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = arena.allocate(CALL_STATE);
-            int r = (int) FDATASYNC.invokeExact(state, fd);
+            int r = (int) Fdatasync.H.invokeExact(state, fd);
             if (r < 0) {
                 throw error("fdatasync", state);
             }
@@ -204,7 +224,7 @@ public final class Posix {
     /** The C library's text for {@code errno}. */
     public static String strerror(int errno) {
         try {
-            MemorySegment s = (MemorySegment) STRERROR.invokeExact(errno);
+            MemorySegment s = (MemorySegment) Strerror.H.invokeExact(errno);
             return s.reinterpret(256).getString(0);
         } catch (Throwable t) {
             return "errno " + errno;
