@@ -101,36 +101,49 @@ public final class Posix {
         return LINKER.downcallHandle(symbol, fd, options);
     }
 
-    /** Opens {@code path}, returning a file descriptor the caller must {@link #close(int)}. */
-    public static int open(String path, int flags, int mode) throws ErrnoException {
+    /** One downcall; returns the C function's result, negative on failure with errno in {@code state}. */
+    @FunctionalInterface
+    private interface Downcall {
+        long invoke(Arena arena, MemorySegment state) throws Throwable;
+    }
+
+    /**
+     * Runs a downcall with errno captured, retrying on EINTR; a negative result becomes an
+     * {@link ErrnoException} unless {@code tolerated} errno says otherwise (then -1 is returned).
+     */
+    private static long syscall(String name, int tolerated, Downcall call) throws ErrnoException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = arena.allocate(CALL_STATE);
-            MemorySegment cpath = arena.allocateFrom(path);
-            int fd = (int) Open.H.invokeExact(state, cpath, flags | O_CLOEXEC, mode);
-            if (fd < 0) {
-                throw error("open", state);
+            while (true) {
+                long r = call.invoke(arena, state);
+                if (r >= 0) {
+                    return r;
+                }
+                int errno = (int) ERRNO.get(state, 0L);
+                if (errno == EINTR) {
+                    continue;
+                }
+                if (errno == tolerated) {
+                    return -1;
+                }
+                throw new ErrnoException(name, errno, strerror(errno));
             }
-            return fd;
         } catch (ErrnoException e) {
             throw e;
         } catch (Throwable t) {
-            throw new IllegalStateException("open downcall failed", t);
+            throw new IllegalStateException(name + " downcall failed", t);
         }
+    }
+
+    /** Opens {@code path}, returning a file descriptor the caller must {@link #close(int)}. */
+    public static int open(String path, int flags, int mode) throws ErrnoException {
+        return (int) syscall("open", 0, (arena, state) ->
+                (int) Open.H.invokeExact(state, arena.allocateFrom(path), flags | O_CLOEXEC, mode));
     }
 
     /** Closes {@code fd}. */
     public static void close(int fd) throws ErrnoException {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(CALL_STATE);
-            int r = (int) Close.H.invokeExact(state, fd);
-            if (r < 0) {
-                throw error("close", state);
-            }
-        } catch (ErrnoException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException("close downcall failed", t);
-        }
+        syscall("close", 0, (arena, state) -> (int) Close.H.invokeExact(state, fd));
     }
 
     /**
@@ -138,87 +151,32 @@ public final class Posix {
      * {@code offset}) is returned as -1 instead of thrown.
      */
     public static long lseek(int fd, long offset, int whence) throws ErrnoException {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(CALL_STATE);
-            long r = (long) Lseek.H.invokeExact(state, fd, offset, whence);
-            if (r < 0) {
-                int errno = (int) ERRNO.get(state, 0L);
-                if (errno == ENXIO && (whence == SEEK_DATA || whence == SEEK_HOLE)) {
-                    return -1;
-                }
-                throw new ErrnoException("lseek", errno, strerror(errno));
-            }
-            return r;
-        } catch (ErrnoException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException("lseek downcall failed", t);
-        }
+        int tolerated = whence == SEEK_DATA || whence == SEEK_HOLE ? ENXIO : 0;
+        return syscall("lseek", tolerated, (arena, state) -> (long) Lseek.H.invokeExact(state, fd, offset, whence));
     }
 
     /** {@code fallocate(fd, mode, offset, length)}. */
     public static void fallocate(int fd, int mode, long offset, long length) throws ErrnoException {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(CALL_STATE);
-            int r;
-            do {
-                r = (int) Fallocate.H.invokeExact(state, fd, mode, offset, length);
-            } while (r < 0 && (int) ERRNO.get(state, 0L) == EINTR);
-            if (r < 0) {
-                throw error("fallocate", state);
-            }
-        } catch (ErrnoException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException("fallocate downcall failed", t);
-        }
+        syscall("fallocate", 0, (arena, state) -> (int) Fallocate.H.invokeExact(state, fd, mode, offset, length));
     }
 
     /** {@code ftruncate(fd, length)}: sets the file size; growing leaves a hole. */
     public static void ftruncate(int fd, long length) throws ErrnoException {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(CALL_STATE);
-            int r = (int) Ftruncate.H.invokeExact(state, fd, length);
-            if (r < 0) {
-                throw error("ftruncate", state);
-            }
-        } catch (ErrnoException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException("ftruncate downcall failed", t);
-        }
+        syscall("ftruncate", 0, (arena, state) -> (int) Ftruncate.H.invokeExact(state, fd, length));
     }
 
     /** Bytes allocated on disk for {@code path} ({@code st_blocks * 512}, what {@code du -B1} shows). */
     public static long allocatedBytes(String path) throws ErrnoException {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(CALL_STATE);
+        return syscall("stat", 0, (arena, state) -> {
             MemorySegment buf = arena.allocate(STAT_SIZE, 8);
             int r = (int) Stat.H.invokeExact(state, arena.allocateFrom(path), buf);
-            if (r < 0) {
-                throw error("stat", state);
-            }
-            return buf.get(ValueLayout.JAVA_LONG, ST_BLOCKS) * 512;
-        } catch (ErrnoException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException("stat downcall failed", t);
-        }
+            return r < 0 ? r : buf.get(ValueLayout.JAVA_LONG, ST_BLOCKS) * 512;
+        });
     }
 
     /** {@code fdatasync(fd)}. */
     public static void fdatasync(int fd) throws ErrnoException {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(CALL_STATE);
-            int r = (int) Fdatasync.H.invokeExact(state, fd);
-            if (r < 0) {
-                throw error("fdatasync", state);
-            }
-        } catch (ErrnoException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException("fdatasync downcall failed", t);
-        }
+        syscall("fdatasync", 0, (arena, state) -> (int) Fdatasync.H.invokeExact(state, fd));
     }
 
     /** The C library's text for {@code errno}. */
@@ -229,11 +187,6 @@ public final class Posix {
         } catch (Throwable t) {
             return "errno " + errno;
         }
-    }
-
-    private static ErrnoException error(String call, MemorySegment state) {
-        int errno = (int) ERRNO.get(state, 0L);
-        return new ErrnoException(call, errno, strerror(errno));
     }
 
     /** A failed system call with its errno. */

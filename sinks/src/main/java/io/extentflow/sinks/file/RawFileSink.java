@@ -5,14 +5,12 @@ import io.extentflow.engine.ImageSink;
 import io.extentflow.engine.SinkCapabilities;
 import io.extentflow.engine.io.BlockingIo;
 import io.extentflow.engine.io.FileProbe;
+import io.extentflow.engine.io.OpenFile;
 import io.extentflow.engine.io.Posix;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
-import java.util.concurrent.atomic.AtomicBoolean;
 import reactor.core.publisher.Mono;
 
 /**
@@ -40,20 +38,15 @@ public final class RawFileSink implements ImageSink {
 
     private enum ZeroMethod { PUNCH_HOLE, ZERO_RANGE, WRITE }
 
-    private final Path path;
+    private final OpenFile file;
     private final String endpoint;
-    private final int fd;
-    private final FileChannel channel;
     private final long size;
     private final boolean knownZero;
     private volatile ZeroMethod zeroMethod;
-    private final AtomicBoolean closed = new AtomicBoolean();
 
-    private RawFileSink(Path path, int fd, FileChannel channel, long size, boolean knownZero, boolean device) {
-        this.path = path;
-        this.endpoint = "file:" + path;
-        this.fd = fd;
-        this.channel = channel;
+    private RawFileSink(OpenFile file, long size, boolean knownZero, boolean device) {
+        this.file = file;
+        this.endpoint = "file:" + file.path();
         this.size = size;
         this.knownZero = knownZero;
         this.zeroMethod = device ? ZeroMethod.WRITE : ZeroMethod.PUNCH_HOLE;
@@ -80,12 +73,11 @@ public final class RawFileSink implements ImageSink {
             throw new IOException(path + ": directory " + parent + " does not exist");
         }
         boolean existed = Files.exists(path);
-        int fd = Posix.open(path.toString(), Posix.O_RDWR | (existed ? 0 : Posix.O_CREAT), 0644);
+        OpenFile file = OpenFile.readWrite(path, !existed);
         try {
-            FileChannel ch = FileChannel.open(Path.of("/proc/self/fd/" + fd),
-                    StandardOpenOption.READ, StandardOpenOption.WRITE);
+            int fd = file.fd();
             boolean device = FileProbe.isBlockDevice(path);
-            long current = Posix.lseek(fd, 0, Posix.SEEK_END);
+            long current = file.size();
             boolean knownZero = false;
             if (device) {
                 if (current < size) {
@@ -100,9 +92,9 @@ public final class RawFileSink implements ImageSink {
                 throw new IOException(path + ": existing target has " + current + " bytes but the image has "
                         + size + "; remove it or give a target of the same size");
             }
-            return new RawFileSink(path, fd, ch, size, knownZero, device);
+            return new RawFileSink(file, size, knownZero, device);
         } catch (IOException | RuntimeException e) {
-            Posix.close(fd);
+            file.close();
             throw e;
         }
     }
@@ -134,7 +126,7 @@ public final class RawFileSink implements ImageSink {
     private void writeFully(ByteBuffer data, long offset) throws IOException {
         long pos = offset;
         while (data.hasRemaining()) {
-            pos += channel.write(data, pos);
+            pos += file.channel().write(data, pos);
         }
     }
 
@@ -151,9 +143,9 @@ public final class RawFileSink implements ImageSink {
             ZeroMethod method = zeroMethod;
             try {
                 switch (method) {
-                    case PUNCH_HOLE -> Posix.fallocate(fd, Posix.FALLOC_FL_PUNCH_HOLE | Posix.FALLOC_FL_KEEP_SIZE,
+                    case PUNCH_HOLE -> Posix.fallocate(file.fd(), Posix.FALLOC_FL_PUNCH_HOLE | Posix.FALLOC_FL_KEEP_SIZE,
                             offset, length);
-                    case ZERO_RANGE -> Posix.fallocate(fd, Posix.FALLOC_FL_ZERO_RANGE | Posix.FALLOC_FL_KEEP_SIZE,
+                    case ZERO_RANGE -> Posix.fallocate(file.fd(), Posix.FALLOC_FL_ZERO_RANGE | Posix.FALLOC_FL_KEEP_SIZE,
                             offset, length);
                     case WRITE -> writeZeros(offset, length);
                 }
@@ -180,7 +172,7 @@ public final class RawFileSink implements ImageSink {
 
     @Override
     public Mono<Void> flush() {
-        return BlockingIo.run(() -> Posix.fdatasync(fd));
+        return BlockingIo.run(() -> Posix.fdatasync(file.fd()));
     }
 
     private ImageIoException outside(String op, long offset, long length) {
@@ -190,17 +182,6 @@ public final class RawFileSink implements ImageSink {
 
     @Override
     public void close() {
-        if (closed.compareAndSet(false, true)) {
-            try {
-                channel.close();
-            } catch (IOException ignored) {
-                // data was flushed (or the copy failed); a close error adds nothing
-            }
-            try {
-                Posix.close(fd);
-            } catch (Posix.ErrnoException ignored) {
-                // as above
-            }
-        }
+        file.close();
     }
 }
