@@ -2,6 +2,7 @@ package io.extentflow.sinks.file;
 
 import io.extentflow.engine.ImageIoException;
 import io.extentflow.engine.ImageSink;
+import io.extentflow.engine.ImageSource;
 import io.extentflow.engine.SinkCapabilities;
 import io.extentflow.engine.io.BlockingIo;
 import io.extentflow.engine.io.FileProbe;
@@ -11,6 +12,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.concurrent.atomic.AtomicLong;
 import reactor.core.publisher.Mono;
 
 /**
@@ -43,6 +45,8 @@ public final class RawFileSink implements ImageSink {
     private final long size;
     private final boolean knownZero;
     private volatile ZeroMethod zeroMethod;
+    /** For a growable file: the end of the furthest range written, zeroed or skipped. */
+    private final AtomicLong end = new AtomicLong();
 
     private RawFileSink(OpenFile file, long size, boolean knownZero, boolean device) {
         this.file = file;
@@ -56,13 +60,18 @@ public final class RawFileSink implements ImageSink {
      * Opens or creates {@code path} for an image of {@code size} bytes, on the file I/O scheduler.
      * A missing or empty file is created at {@code size}; an existing file must have exactly
      * {@code size} bytes; a block device must hold at least {@code size} bytes.
+     *
+     * <p>With {@link io.extentflow.engine.ImageSource#UNKNOWN_SIZE} (the source is a stream that
+     * tells its size at its end) a file is rewritten from empty and grows as the copy goes; its
+     * final size is set by {@link #flush()}.
      */
     public static Mono<RawFileSink> open(Path path, long size) {
         return BlockingIo.call(() -> openNow(path, size));
     }
 
     private static RawFileSink openNow(Path path, long size) throws IOException {
-        if (size < 0) {
+        boolean growable = size == ImageSource.UNKNOWN_SIZE;
+        if (size < 0 && !growable) {
             throw new IllegalArgumentException("negative image size " + size);
         }
         if (Files.isDirectory(path)) {
@@ -79,7 +88,13 @@ public final class RawFileSink implements ImageSink {
             boolean device = FileProbe.isBlockDevice(path);
             long current = file.size();
             boolean knownZero = false;
-            if (device) {
+            if (growable) {
+                if (device) {
+                    throw new IOException(path + ": a stream of unknown size cannot be written to a device");
+                }
+                Posix.ftruncate(fd, 0);
+                knownZero = true;
+            } else if (device) {
                 if (current < size) {
                     throw new IOException(path + ": device holds " + current + " bytes, the image needs " + size);
                 }
@@ -114,10 +129,27 @@ public final class RawFileSink implements ImageSink {
         return new SinkCapabilities(knownZero, MAX_WRITE, MAX_ZERO, 4);
     }
 
+    /** True if {@code [offset, offset + length)} fits the image; a growable file records its new end. */
+    private boolean fits(long offset, long length) {
+        if (offset < 0 || length < 0) {
+            return false;
+        }
+        if (size >= 0) {
+            return offset + length <= size;
+        }
+        end.accumulateAndGet(offset + length, Math::max);
+        return true;
+    }
+
+    @Override
+    public Mono<Void> skip(long offset, long length) {
+        return fits(offset, length) ? Mono.empty() : Mono.error(outside("skip", offset, length));
+    }
+
     @Override
     public Mono<Void> write(long offset, ByteBuffer data) {
         int length = data.remaining();
-        if (offset < 0 || offset + length > size) {
+        if (!fits(offset, length)) {
             return Mono.error(outside("write", offset, length));
         }
         return BlockingIo.run(() -> writeFully(data, offset));
@@ -132,7 +164,7 @@ public final class RawFileSink implements ImageSink {
 
     @Override
     public Mono<Void> zero(long offset, long length) {
-        if (offset < 0 || length < 0 || offset + length > size) {
+        if (!fits(offset, length)) {
             return Mono.error(outside("zero", offset, length));
         }
         return BlockingIo.run(() -> zeroNow(offset, length));
@@ -172,7 +204,17 @@ public final class RawFileSink implements ImageSink {
 
     @Override
     public Mono<Void> flush() {
-        return BlockingIo.run(() -> Posix.fdatasync(file.fd()));
+        return BlockingIo.run(() -> {
+            setGrownSize();
+            Posix.fdatasync(file.fd());
+        });
+    }
+
+    /** A growable file ends where the last range ended, even if that range was zeros. */
+    private void setGrownSize() throws IOException {
+        if (size < 0 && file.size() < end.get()) {
+            Posix.ftruncate(file.fd(), end.get());
+        }
     }
 
     private ImageIoException outside(String op, long offset, long length) {
@@ -180,8 +222,14 @@ public final class RawFileSink implements ImageSink {
                 null);
     }
 
+    /** Closes the file; a growable one gets its final size first (close runs at the edge, where blocking is allowed). */
     @Override
     public void close() {
+        try {
+            setGrownSize();
+        } catch (IOException ignored) {
+            // the copy has failed or was flushed already; nothing better to do
+        }
         file.close();
     }
 }
