@@ -8,6 +8,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.ScopeType;
 import picocli.CommandLine.Spec;
+import reactor.core.publisher.Hooks;
 
 /**
  * The {@code extentflow} command. Each subcommand is its own class; adding one is one line in
@@ -46,7 +47,16 @@ public final class Extentflow implements Runnable {
 
     /** Runs the command and exits with its code. */
     public static void main(String[] args) {
-        System.exit(commandLine().execute(args));
+        CommandLine cl = commandLine();
+        Extentflow root = cl.getCommand();
+        // When a copy fails, requests still in flight may fail too (e.g. every write on a full disk).
+        // The first error is the one reported; Reactor would print the others with stack traces.
+        Hooks.onErrorDropped(t -> {
+            if (root.debug) {
+                System.err.println("extentflow: also: " + Errors.message(t));
+            }
+        });
+        System.exit(cl.execute(args));
     }
 
     /** The command line with extentflow's error handling; tests run it in-process with their own writers. */
