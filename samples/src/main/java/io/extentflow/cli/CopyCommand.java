@@ -39,13 +39,18 @@ final class CopyCommand implements Callable<Integer> {
             description = "Show a progress bar on standard error (default: only when it is a terminal).")
     Boolean progress;
 
+    /** The engine's defaults, spelled for --help (CopyCommandTest checks they agree). */
+    static final String DEFAULT_REQUEST_SIZE = "4MiB";
+    static final String DEFAULT_MAX_IN_FLIGHT = "64MiB";
+
     @Option(names = "--request-size", paramLabel = "SIZE", converter = Sizes.class,
-            description = "Largest data request (default: ${DEFAULT-VALUE}).")
-    long requestSize = CopyOptions.DEFAULT_REQUEST_SIZE;
+            defaultValue = DEFAULT_REQUEST_SIZE, description = "Largest data request (default: ${DEFAULT-VALUE}).")
+    long requestSize;
 
     @Option(names = "--max-in-flight", paramLabel = "SIZE", converter = Sizes.class,
+            defaultValue = DEFAULT_MAX_IN_FLIGHT,
             description = "Data buffer bytes in flight at most; bounds memory (default: ${DEFAULT-VALUE}).")
-    long maxInFlight = CopyOptions.DEFAULT_MAX_IN_FLIGHT;
+    long maxInFlight;
 
     @Option(names = "--no-detect-zeroes", description = "Write all-zero blocks found in data as data.")
     boolean noDetectZeroes;

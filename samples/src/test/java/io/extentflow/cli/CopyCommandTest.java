@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.extentflow.engine.copy.CopyOptions;
 import io.extentflow.engine.io.FileStat;
 import io.extentflow.engine.testing.TestImages;
 import java.io.RandomAccessFile;
@@ -39,6 +40,12 @@ class CopyCommandTest {
                 "target allocates " + allocated + " bytes for " + nonZeroData + " bytes of non-zero data");
         assertTrue(r.out().startsWith("copied 48 MiB: "), r::toString);
         assertEquals("", r.err());
+    }
+
+    @Test
+    void helpDefaultsAreTheEngineDefaults() {
+        assertEquals(CopyOptions.DEFAULT_REQUEST_SIZE, Sizes.parse(CopyCommand.DEFAULT_REQUEST_SIZE));
+        assertEquals(CopyOptions.DEFAULT_MAX_IN_FLIGHT, Sizes.parse(CopyCommand.DEFAULT_MAX_IN_FLIGHT));
     }
 
     @Test
