@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# compare-nbd.sh - NBD copies: extentflow copy vs nbdcopy.
+#   NBD → file: qemu-nbd serving sparse-8g.raw (read-only, one connection), and
+#               nbdkit sparse-random 8G (random data in sparse runs, generated on the fly)
+#   file → NBD: sparse-8g.raw into a fresh nbdkit memory 8G before every run
+# Servers listen on Unix sockets in perf/out/; the script stops the ones it started.
+# Results go to perf/README.md. Usage: [RUNS=5] perf/compare-nbd.sh
+source "$(dirname "$0")/lib.sh"
+
+perf_init
+require qemu-nbd nbdkit nbdcopy
+make_images a
+
+SOCKS="$PERF_DIR/out/nbd"
+mkdir -p "$SOCKS"
+PIDS=()
+stop_servers() {
+  local p
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  [ -f "$SOCKS/memory.pid" ] && kill "$(cat "$SOCKS/memory.pid")" 2>/dev/null || true
+}
+trap stop_servers EXIT
+
+# wait_socket PATH: until a server listens on PATH (at most 10 s).
+wait_socket() {
+  local i
+  for i in $(seq 100); do [ -S "$1" ] && return 0; sleep 0.1; done
+  die "no server on $1"
+}
+
+src="$IMG/sparse-8g.raw"
+dst="$OUT/copy.raw"
+
+rm -f "$SOCKS/qemu.sock" "$SOCKS/random.sock"
+qemu-nbd -t -r -f raw -k "$SOCKS/qemu.sock" "$src" & PIDS+=($!)
+nbdkit -f -U "$SOCKS/random.sock" sparse-random 8G & PIDS+=($!)
+wait_socket "$SOCKS/qemu.sock"
+wait_socket "$SOCKS/random.sock"
+
+qemu_uri="nbd+unix:///?socket=$SOCKS/qemu.sock"
+perf_reference nbdcopy-qemu-nbd-to-file
+perf_case nbdcopy-qemu-nbd-to-file "rm -f $dst; $WARM $src" "nbdcopy $qemu_uri $dst"
+perf_case extentflow-qemu-nbd-to-file "rm -f $dst; $WARM $src" \
+  "$EXTENTFLOW copy --no-progress --no-flush $qemu_uri $dst"
+
+random_uri="nbd+unix:///?socket=$SOCKS/random.sock"
+perf_reference nbdcopy-nbdkit-sparse-random-to-file
+perf_case nbdcopy-nbdkit-sparse-random-to-file "rm -f $dst" "nbdcopy $random_uri $dst"
+perf_case extentflow-nbdkit-sparse-random-to-file "rm -f $dst" \
+  "$EXTENTFLOW copy --no-progress --no-flush $random_uri $dst"
+
+# A fresh, empty memory export before every run (a script, as hyperfine runs the prepare step in
+# its own shell).
+cat > "$SOCKS/restart-memory.sh" <<SH
+#!/usr/bin/env bash
+set -eu
+if [ -f "$SOCKS/memory.pid" ]; then
+  pid="\$(cat "$SOCKS/memory.pid")"
+  kill "\$pid" 2>/dev/null || true
+  while kill -0 "\$pid" 2>/dev/null; do sleep 0.05; done
+fi
+rm -f "$SOCKS/memory.sock" "$SOCKS/memory.pid"
+nbdkit -U "$SOCKS/memory.sock" -P "$SOCKS/memory.pid" memory 8G
+while [ ! -S "$SOCKS/memory.sock" ]; do sleep 0.05; done
+$WARM "$src"
+SH
+chmod +x "$SOCKS/restart-memory.sh"
+memory_prep="$SOCKS/restart-memory.sh"
+memory_uri="nbd+unix:///?socket=$SOCKS/memory.sock"
+perf_reference nbdcopy-file-to-nbdkit-memory
+perf_case nbdcopy-file-to-nbdkit-memory "$memory_prep" "nbdcopy $src $memory_uri"
+perf_case extentflow-file-to-nbdkit-memory "$memory_prep" \
+  "$EXTENTFLOW copy --no-progress --no-flush $src $memory_uri"
+rm -f "$dst"
+
+perf_report compare-nbd "NBD (qemu-nbd, nbdkit sparse-random and memory, Unix sockets)" \
+  "Neither tool flushes the destination (nbdcopy's default; extentflow with \`--no-flush\`). Times are the client's wall clock; servers run on the other CPU. extentflow times include JVM start-up."

@@ -1,0 +1,157 @@
+# perf/lib.sh - shared pieces of the comparison scripts (compare-local.sh, compare-qcow2.sh,
+# compare-nbd.sh). Source it; do not run it.
+#
+# A comparison is a list of cases. Each case is timed with hyperfine (-N, 1 warm-up, $RUNS runs)
+# with a prepare step before every run (drop the previous output, warm the source's data into the
+# page cache, restart a destination server...), then run once more under /usr/bin/time -v for its
+# peak RSS. `perf_report` writes a markdown table (median, min, max, ratio to the reference case,
+# CPU, peak RSS) into perf/README.md between markers named after the script.
+#
+# Environment: RUNS (default 5), IMG (image dir, default perf/images), MAKE_IMAGES (path of
+# make-images.sh if not at ../shared/tools/ relative to the repository).
+
+set -euo pipefail
+
+PERF_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$PERF_DIR/.." && pwd)"
+IMG="${IMG:-$PERF_DIR/images}"
+OUT="$IMG/out"
+RUNS="${RUNS:-5}"
+RESULTS="$PERF_DIR/out/results-$(basename "$0" .sh)"
+EXTENTFLOW="$ROOT/extentflow"
+CASES=()
+
+die() { echo "$(basename "$0"): $*" >&2; exit 1; }
+
+# Checks the tools every comparison needs, builds the extentflow jar, clears old results.
+perf_init() {
+  command -v hyperfine >/dev/null || die "needs hyperfine (Debian: apt-get install -y hyperfine)"
+  command -v python3 >/dev/null || die "needs python3"
+  if [ ! -x /usr/bin/time ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+      echo "installing GNU time for peak RSS (apt-get install -y time)" >&2
+      apt-get install -y -qq time >/dev/null || die "cannot install GNU time: apt-get install -y time"
+    else
+      die "needs GNU time for peak RSS: apt-get install -y time"
+    fi
+  fi
+  "$EXTENTFLOW" --version >/dev/null   # builds samples/target/extentflow.jar if needed
+  mkdir -p "$IMG" "$OUT"
+  rm -rf "$RESULTS"
+  mkdir -p "$RESULTS"
+}
+
+# Needs these programs (fails with the Debian package to install).
+require() {
+  local t
+  for t in "$@"; do
+    command -v "$t" >/dev/null || die "needs $t (Debian: apt-get install -y $(pkg_of "$t"))"
+  done
+}
+
+pkg_of() {
+  case "$1" in
+    qemu-img|qemu-nbd|qemu-io) echo qemu-utils ;;
+    nbdcopy|nbdinfo) echo libnbd-bin ;;
+    *) echo "$1" ;;
+  esac
+}
+
+# make_images LIST: builds the named standard images (a..e, see make-images.sh) into $IMG.
+make_images() {
+  local tool
+  for tool in "${MAKE_IMAGES:-}" "$ROOT/../shared/tools/make-images.sh" "$ROOT/../../shared/tools/make-images.sh"; do
+    if [ -n "$tool" ] && [ -x "$tool" ]; then
+      "$tool" -o "$1" "$IMG" >&2
+      return
+    fi
+  done
+  die "make-images.sh not found: set MAKE_IMAGES=/path/to/make-images.sh"
+}
+
+# empty_raw NAME SIZE: a sparse raw file with nothing allocated.
+empty_raw() {
+  [ -f "$IMG/$1" ] || truncate -s "$2" "$IMG/$1"
+}
+
+# warm FILE...: reads the data extents of the files into page cache (not their holes).
+WARM="python3 $PERF_DIR/warm.py"
+
+# perf_reference NAME: the case later cases are compared with (ratio column); by default the
+# first case after the last perf_reference call.
+REFERENCE=""
+perf_reference() { REFERENCE="$1"; }
+
+# perf_case NAME PREPARE COMMAND: times COMMAND (run without a shell) $RUNS times, PREPARE (a shell
+# command) before each run, then measures its peak RSS once.
+perf_case() {
+  local name="$1" prepare="$2" command="$3"
+  echo "== $name: $command" >&2
+  hyperfine -N -w 1 -r "$RUNS" --prepare "$prepare" --export-json "$RESULTS/$name.json" \
+    -n "$name" "$command" >&2
+  bash -c "$prepare"
+  # shellcheck disable=SC2086 # the command is a word list, like hyperfine -N runs it
+  /usr/bin/time -v -o "$RESULTS/$name.time" $command >/dev/null 2>&1 \
+    || echo "warning: $name failed under /usr/bin/time" >&2
+  REFERENCE="${REFERENCE:-$name}"
+  printf '%s\t%s\t%s\n' "$name" "$REFERENCE" "$command" >> "$RESULTS/commands.tsv"
+  CASES+=("$name")
+}
+
+# perf_report SECTION TITLE [NOTE]: writes the table of this run into perf/README.md, between
+# <!-- BEGIN SECTION --> and <!-- END SECTION --> (appended if missing), and prints it.
+perf_report() {
+  local section="$1" title="$2" note="${3:-}"
+  python3 - "$RESULTS" "$PERF_DIR/README.md" "$section" "$title" "$RUNS" "$(basename "$0")" "$note" <<'PY'
+import json, os, re, statistics, sys, datetime
+results, readme, section, title, runs, script, note = sys.argv[1:8]
+cases = []
+with open(os.path.join(results, "commands.tsv")) as f:
+    for line in f:
+        name, reference, command = line.rstrip("\n").split("\t", 2)
+        cases.append((name, reference, command))
+
+def load(name):
+    with open(os.path.join(results, name + ".json")) as f:
+        r = json.load(f)["results"][0]
+    rss = None
+    try:
+        with open(os.path.join(results, name + ".time")) as f:
+            m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", f.read())
+            rss = int(m.group(1)) / 1024 if m else None
+    except OSError:
+        pass
+    return r, rss
+
+lines = [f"### {title}", "",
+         f"`perf/{script}`, {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, "
+         f"{os.cpu_count()} CPUs, {runs} runs per case (+1 warm-up), prepare before every run. "
+         f"Ratio = median / median of the case named in the ratio column. user+sys = mean CPU per run "
+         f"of the client command.", ""]
+if note:
+    lines += [note, ""]
+lines += ["| case | median s | min s | max s | ratio | user+sys s | peak RSS MiB |",
+          "|---|---:|---:|---:|---|---:|---:|"]
+for name, reference, _ in cases:
+    r, rss = load(name)
+    med = statistics.median(r["times"])
+    ref = statistics.median(load(reference)[0]["times"])
+    cpu = (r.get("user") or 0) + (r.get("system") or 0)
+    ratio = "1.00" if reference == name else f"{med / ref:.2f} × `{reference}`"
+    lines.append(f"| {name} | {med:.3f} | {min(r['times']):.3f} | {max(r['times']):.3f} | "
+                 f"{ratio} | {cpu:.3f} | {'' if rss is None else f'{rss:.0f}'} |")
+lines += ["", "Commands (prepare steps in the script):", ""]
+lines += [f"- `{name}`: `{command}`" for name, _, command in cases]
+table = "\n".join(lines)
+print(table)
+
+begin, end = f"<!-- BEGIN {section} -->", f"<!-- END {section} -->"
+text = open(readme).read() if os.path.exists(readme) else "# extentflow performance\n"
+block = f"{begin}\n{table}\n{end}"
+if begin in text and end in text:
+    text = text[:text.index(begin)] + block + text[text.index(end) + len(end):]
+else:
+    text = text.rstrip("\n") + "\n\n" + block + "\n"
+open(readme, "w").write(text)
+PY
+}

@@ -1,0 +1,42 @@
+package io.extentflow.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.extentflow.engine.copy.CopyResult;
+import java.util.Locale;
+
+/** The line (or JSON object) {@code extentflow copy} prints when done. */
+final class CopySummary {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private CopySummary() {
+    }
+
+    /** E.g. {@code copied 8 GiB: 2 GiB data, 6 GiB zero in 1.234 s (6.48 GiB/s)}. */
+    static String line(CopyResult r) {
+        return String.format(Locale.ROOT, "copied %s: %s data, %s zero in %.3f s (%s/s)",
+                Sizes.human(r.size()), Sizes.human(r.dataBytes()),
+                Sizes.human(r.zeroedBytes() + r.skippedBytes()), seconds(r), Sizes.human(r.bytesPerSecond()));
+    }
+
+    /** The result's fields as one JSON object, sizes in bytes, times in seconds. */
+    static String json(String source, String target, CopyResult r) {
+        ObjectNode o = JSON.createObjectNode()
+                .put("source", source)
+                .put("target", target)
+                .put("size", r.size())
+                .put("dataBytes", r.dataBytes())
+                .put("zeroedBytes", r.zeroedBytes())
+                .put("skippedBytes", r.skippedBytes())
+                .put("readBytes", r.readBytes())
+                .put("peakBytesInFlight", r.peakBytesInFlight())
+                .put("seconds", seconds(r))
+                .put("bytesPerSecond", Math.round(r.bytesPerSecond()));
+        return o.toString();
+    }
+
+    private static double seconds(CopyResult r) {
+        return r.duration().toNanos() / 1e9;
+    }
+}

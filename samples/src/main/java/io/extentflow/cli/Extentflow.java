@@ -1,0 +1,90 @@
+package io.extentflow.cli;
+
+import java.io.PrintWriter;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.ScopeType;
+import picocli.CommandLine.Spec;
+import reactor.core.publisher.Hooks;
+
+/**
+ * The {@code extentflow} command. Each subcommand is its own class; adding one is one line in
+ * {@code subcommands} below.
+ *
+ * <p>Errors become one line on standard error ({@code extentflow: <message>}) and an exit code
+ * from {@link ExitCodes}; {@code --debug} adds the stack trace. The commands block on the engine's
+ * results here, at the edge of the program, on the main thread: never on a Reactor thread.
+ */
+@Command(name = "extentflow",
+        mixinStandardHelpOptions = true,
+        versionProvider = Version.class,
+        description = {"Copies and inspects disk images (raw, qcow2, NBD, imageio HTTP), moving only the data.",
+                "", "New here? Run 'extentflow demo'."},
+        subcommands = {
+                DemoCommand.class,
+                CopyCommand.class,
+                MapCommand.class,
+                InfoCommand.class,
+                CommandLine.HelpCommand.class,
+        })
+public final class Extentflow implements Runnable {
+
+    @Spec
+    CommandSpec spec;
+
+    /** Shared by every subcommand (picocli copies inherited options into them). */
+    @Option(names = "--debug", scope = ScopeType.INHERIT,
+            description = "On errors, print the stack trace too.")
+    boolean debug;
+
+    @Override
+    public void run() {
+        throw new ParameterException(spec.commandLine(), "no command given (try 'extentflow demo')");
+    }
+
+    /** Runs the command and exits with its code. */
+    public static void main(String[] args) {
+        CommandLine cl = commandLine();
+        Extentflow root = cl.getCommand();
+        // When a copy fails, requests still in flight may fail too (e.g. every write on a full disk).
+        // The first error is the one reported; Reactor would print the others with stack traces.
+        Hooks.onErrorDropped(t -> {
+            if (root.debug) {
+                System.err.println("extentflow: also: " + Errors.message(t));
+            }
+        });
+        System.exit(cl.execute(args));
+    }
+
+    /** The command line with extentflow's error handling; tests run it in-process with their own writers. */
+    public static CommandLine commandLine() {
+        Extentflow root = new Extentflow();
+        CommandLine cl = new CommandLine(root);
+        cl.setCaseInsensitiveEnumValuesAllowed(true);
+        cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
+            PrintWriter err = commandLine.getErr();
+            err.println("extentflow: " + Errors.message(ex));
+            if (root.debug) {
+                ex.printStackTrace(err);
+            }
+            err.flush();
+            return ExitCodes.FAILURE;
+        });
+        cl.setParameterExceptionHandler((ex, args) -> {
+            CommandLine failed = ex.getCommandLine();
+            PrintWriter err = failed.getErr();
+            err.println("extentflow: " + Errors.oneLine(ex.getMessage()) + " (see '"
+                    + failed.getCommandSpec().qualifiedName() + " --help')");
+            if (root.debug) {
+                ex.printStackTrace(err);
+            }
+            err.flush();
+            return ExitCodes.USAGE;
+        });
+        ExitCodes.document(cl);
+        return cl;
+    }
+}

@@ -1,0 +1,83 @@
+package io.extentflow.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.extentflow.engine.Extent;
+import io.extentflow.engine.ImageSource;
+import io.extentflow.engine.endpoint.Endpoints;
+import io.extentflow.engine.endpoint.FileAddress;
+import io.extentflow.engine.io.FileStat;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code extentflow info IMAGE}: format, sizes and format details of an image. */
+@Command(name = "info", mixinStandardHelpOptions = true,
+        description = {"Shows the format, virtual size, allocation and format details of IMAGE.",
+                "'allocated' is the disk space of a local file (st_blocks * 512); 'data' is what the "
+                        + "image's extents say must be copied."})
+final class InfoCommand implements Callable<Integer> {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @Spec
+    CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "IMAGE", description = "Image address (path, nbd://, http://...).")
+    String image;
+
+    @Option(names = "--json", description = "Print one JSON object (for scripts).")
+    boolean json;
+
+    @Override
+    public Integer call() throws IOException {
+        ImageSource source = Endpoints.source(image).block();
+        try (source) {
+            Long allocated = FileAddress.isFile(image) ? FileStat.allocatedBytes(FileAddress.toPath(image)) : null;
+            long dataBytes = 0;
+            long dataExtents = 0;
+            for (Extent e : source.extents(0, source.size()).toIterable()) {
+                if (e.isData()) {
+                    dataBytes += e.length();
+                    dataExtents++;
+                }
+            }
+            PrintWriter out = spec.commandLine().getOut();
+            if (json) {
+                ObjectNode o = JSON.createObjectNode()
+                        .put("image", image)
+                        .put("format", source.format())
+                        .put("virtual-size", source.size());
+                if (allocated != null) {
+                    o.put("allocated-bytes", allocated);
+                }
+                o.put("data-bytes", dataBytes).put("data-extents", dataExtents);
+                o.set("details", JSON.valueToTree(source.details()));
+                out.println(o);
+            } else {
+                out.println("image: " + image);
+                out.println("format: " + source.format());
+                out.println("virtual size: " + withBytes(source.size()));
+                if (allocated != null) {
+                    out.println("allocated: " + withBytes(allocated));
+                }
+                out.println("data: " + withBytes(dataBytes) + " in " + dataExtents + " extents");
+                for (Map.Entry<String, Object> d : source.details().entrySet()) {
+                    out.println(d.getKey() + ": " + d.getValue());
+                }
+            }
+            out.flush();
+        }
+        return ExitCodes.OK;
+    }
+
+    private static String withBytes(long n) {
+        return Sizes.human(n) + " (" + n + " bytes)";
+    }
+}

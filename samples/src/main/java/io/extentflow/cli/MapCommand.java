@@ -1,0 +1,128 @@
+package io.extentflow.cli;
+
+import io.extentflow.engine.Extent;
+import io.extentflow.engine.ImageSource;
+import io.extentflow.engine.endpoint.Endpoints;
+import io.extentflow.engine.endpoint.FileAddress;
+import io.extentflow.engine.extent.ExtentJson;
+import io.extentflow.engine.map.HostMappable;
+import io.extentflow.engine.map.MapEntry;
+import io.extentflow.engine.map.QemuMapHuman;
+import io.extentflow.engine.map.QemuMapJson;
+import java.io.PrintWriter;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+import reactor.core.publisher.Flux;
+
+/**
+ * {@code extentflow map IMAGE}: where an image's data is. For local files the output is the same
+ * text {@code qemu-img map} prints; other sources print their extents.
+ */
+@Command(name = "map", mixinStandardHelpOptions = true,
+        description = {"Shows where the data of IMAGE is.",
+                "",
+                "--output=json prints exactly what 'qemu-img map --output=json' prints for local raw and qcow2 "
+                        + "files; --output=human what 'qemu-img map' prints; --output=extents the "
+                        + "imageio-style extents ({\"start\":0,\"length\":65536,\"zero\":false,\"hole\":false}).",
+                "For NBD and HTTP sources json and human print extents."})
+final class MapCommand implements Callable<Integer> {
+
+    /** qemu's raw driver sees a file's size rounded up to whole 512-byte sectors. */
+    private static final int QEMU_SECTOR = 512;
+
+    @Spec
+    CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "IMAGE", description = "Image address (path, nbd://, http://...).")
+    String image;
+
+    @Option(names = "--output", paramLabel = "FORMAT", defaultValue = "human",
+            description = "json, human or extents (default: ${DEFAULT-VALUE}).")
+    String output;
+
+    @Option(names = "--start-offset", paramLabel = "OFFSET", converter = Sizes.class,
+            description = "First byte to map (default: 0).")
+    long startOffset;
+
+    @Option(names = "--max-length", paramLabel = "LENGTH", converter = Sizes.class,
+            description = "Bytes to map at most (default: to the end).")
+    Long maxLength;
+
+    @Override
+    public Integer call() {
+        if (!output.equals("json") && !output.equals("human") && !output.equals("extents")) {
+            throw new ParameterException(spec.commandLine(),
+                    "--output must be json, human or extents, not '" + output + "'");
+        }
+        ImageSource source = Endpoints.source(image).block();
+        try (source) {
+            PrintWriter out = spec.commandLine().getOut();
+            boolean mappable = source instanceof HostMappable && !output.equals("extents");
+            long size = mappable ? qemuSize(source) : source.size();
+            if (startOffset > size) {
+                throw new IllegalArgumentException("--start-offset " + startOffset + " is past the end of " + image
+                        + " (size " + size + ")");
+            }
+            long length = Math.min(size - startOffset, maxLength == null ? Long.MAX_VALUE : maxLength);
+            if (mappable) {
+                printQemuMap((HostMappable) source, source.size(), length, out);
+            } else {
+                printExtents(source, length, out);
+            }
+            out.flush();
+        }
+        return ExitCodes.OK;
+    }
+
+    private void printQemuMap(HostMappable source, long realSize, long length, PrintWriter out) {
+        long end = startOffset + length;
+        Flux<MapEntry> entries = startOffset < realSize && length > 0
+                ? source.map(startOffset, Math.min(end, realSize) - startOffset)
+                : Flux.empty();
+        if (end > realSize) {
+            // the part of qemu's last sector past the end of the file reads as zeros
+            long from = Math.max(startOffset, realSize);
+            entries = entries.concatWithValues(new MapEntry(from, end - from, 0, true, true, false, from, null));
+        }
+        if (output.equals("json")) {
+            try (QemuMapJson json = new QemuMapJson(out, startOffset)) {
+                entries.toIterable().forEach(json::add);
+            }
+        } else {
+            String file = FileAddress.isFile(image) ? FileAddress.toPath(image).toString() : image;
+            try (QemuMapHuman human = new QemuMapHuman(out, depth -> file)) {
+                entries.toIterable().forEach(human::add);
+            }
+        }
+    }
+
+    private void printExtents(ImageSource source, long length, PrintWriter out) {
+        out.print('[');
+        boolean first = true;
+        if (length > 0) {
+            for (Extent e : source.extents(startOffset, length).toIterable()) {
+                out.print(first ? "" : ",\n");
+                out.print(ExtentJson.format(e));
+                first = false;
+            }
+        }
+        out.println(']');
+    }
+
+    /**
+     * The size qemu reports for the image: raw files are rounded up to whole sectors, so the maps of
+     * files with odd sizes match too.
+     */
+    private static long qemuSize(ImageSource source) {
+        long size = source.size();
+        if (!source.format().equals("raw") || size % QEMU_SECTOR == 0) {
+            return size;
+        }
+        return (size / QEMU_SECTOR + 1) * QEMU_SECTOR;
+    }
+}

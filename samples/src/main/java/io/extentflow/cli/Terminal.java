@@ -1,0 +1,27 @@
+package io.extentflow.cli;
+
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+
+/** Whether standard error is a terminal, to show a progress bar only to people, never into logs. */
+final class Terminal {
+
+    private static final int STDERR = 2;
+
+    private Terminal() {
+    }
+
+    /** True if file descriptor 2 is a terminal ({@code isatty(2)}). */
+    static boolean stderrIsTerminal() {
+        try {
+            Linker linker = Linker.nativeLinker();
+            MethodHandle isatty = linker.downcallHandle(linker.defaultLookup().find("isatty").orElseThrow(),
+                    FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
+            return (int) isatty.invokeExact(STDERR) == 1;
+        } catch (Throwable t) {
+            return false;
+        }
+    }
+}
