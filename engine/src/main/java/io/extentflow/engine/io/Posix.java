@@ -52,9 +52,11 @@ public final class Posix {
             CALL_STATE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
     private static final Linker.Option CAPTURE = Linker.Option.captureCallState("errno");
 
-    /** sizeof(struct stat) and offsetof(st_blocks) on Linux x86_64. */
-    private static final long STAT_SIZE = 144;
-    private static final long ST_BLOCKS = 64;
+    /** statx(2): its struct has one layout on every architecture; stx_blocks (u64) is at offset 48. */
+    private static final int AT_FDCWD = -100;
+    private static final int STATX_BLOCKS = 0x400;
+    private static final long STATX_SIZE = 256;
+    private static final long STX_BLOCKS = 48;
 
     private Posix() {
     }
@@ -83,8 +85,9 @@ public final class Posix {
         static final MethodHandle H = downcall("ftruncate", FunctionDescriptor.of(INT, INT, LONG), CAPTURE);
     }
 
-    private static final class Stat {
-        static final MethodHandle H = downcall("stat", FunctionDescriptor.of(INT, ADDRESS, ADDRESS), CAPTURE);
+    private static final class Statx {
+        static final MethodHandle H = downcall("statx", FunctionDescriptor.of(INT, INT, ADDRESS, INT, INT, ADDRESS),
+                CAPTURE);
     }
 
     private static final class Fdatasync {
@@ -165,12 +168,16 @@ public final class Posix {
         syscall("ftruncate", 0, (arena, state) -> (int) Ftruncate.H.invokeExact(state, fd, length));
     }
 
-    /** Bytes allocated on disk for {@code path} ({@code st_blocks * 512}, what {@code du -B1} shows). */
-    public static long allocatedBytes(String path) throws ErrnoException {
-        return syscall("stat", 0, (arena, state) -> {
-            MemorySegment buf = arena.allocate(STAT_SIZE, 8);
-            int r = (int) Stat.H.invokeExact(state, arena.allocateFrom(path), buf);
-            return r < 0 ? r : buf.get(ValueLayout.JAVA_LONG, ST_BLOCKS) * 512;
+    /**
+     * Bytes allocated on disk for {@code path}, following links ({@code st_blocks * 512}, what
+     * {@code du -B1} shows), which {@code java.nio.file} does not expose.
+     */
+    public static long allocatedBytes(java.nio.file.Path path) throws ErrnoException {
+        return syscall("statx", 0, (arena, state) -> {
+            MemorySegment buf = arena.allocate(STATX_SIZE, 8);
+            int r = (int) Statx.H.invokeExact(state, AT_FDCWD, arena.allocateFrom(path.toString()), 0, STATX_BLOCKS,
+                    buf);
+            return r < 0 ? r : buf.get(ValueLayout.JAVA_LONG, STX_BLOCKS) * 512;
         });
     }
 
