@@ -3,6 +3,7 @@ package io.extentflow.sources.qcow2;
 import io.extentflow.sources.qcow2.LayerRun.Kind;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
+import java.nio.file.InvalidPathException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -90,7 +91,12 @@ final class Qcow2Chain implements AutoCloseable {
         if (name.startsWith("json:") || name.contains("://")) {
             throw new Qcow2FormatException(image, "backing file '" + name + "' is not a local file name");
         }
-        Path p = Path.of(name);
+        Path p;
+        try {
+            p = Path.of(name);
+        } catch (InvalidPathException e) {
+            throw new Qcow2FormatException(image, "backing file name '" + name + "' is not a valid file name");
+        }
         if (p.isAbsolute()) {
             return p;
         }
