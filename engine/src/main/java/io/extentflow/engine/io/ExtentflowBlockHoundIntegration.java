@@ -24,7 +24,6 @@ public final class ExtentflowBlockHoundIntegration implements BlockHoundIntegrat
                 .markAsBlocking(Posix.class, "fallocate", "(IIJJ)V")
                 .markAsBlocking(Posix.class, "fdatasync", "(I)V")
                 .markAsBlocking(Posix.class, "ftruncate", "(IJ)V")
-                .markAsBlocking(Posix.class, "allocatedBytes", "(I)J")
                 .allowBlockingCallsInside("io.netty.buffer.AdaptivePoolingAllocator$Magazine", "free");
     }
 }

@@ -179,37 +179,6 @@ public final class Posix {
         }
     }
 
-    /**
-     * Bytes the file system has allocated for the open file {@code fd} ({@code st_blocks * 512} of
-     * {@code fstat}), which the JDK does not expose. Counts preallocated (unwritten) extents, unlike
-     * {@code SEEK_DATA}.
-     */
-    public static long allocatedBytes(int fd) throws ErrnoException {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(CALL_STATE);
-            MemorySegment stat = arena.allocate(Fstat.STAT_BYTES, 8);
-            int r = (int) Fstat.FSTAT.invokeExact(state, fd, stat);
-            if (r < 0) {
-                throw error("fstat", state);
-            }
-            return stat.get(ValueLayout.JAVA_LONG, Fstat.ST_BLOCKS_OFFSET) * 512;
-        } catch (ErrnoException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException("fstat downcall failed", t);
-        }
-    }
-
-    /** Looked up on first use, so a C library without {@code fstat} breaks only this call. */
-    private static final class Fstat {
-        /** Larger than {@code struct stat} on every 64-bit Linux. */
-        static final long STAT_BYTES = 256;
-        /** {@code st_blocks} in {@code struct stat}: the same on x86_64 and aarch64 Linux. */
-        static final long ST_BLOCKS_OFFSET = 64;
-        static final MethodHandle FSTAT = downcall("fstat",
-                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS), CAPTURE);
-    }
-
     /** The C library's text for {@code errno}. */
     public static String strerror(int errno) {
         try {

@@ -1,9 +1,9 @@
 package io.extentflow.sources.qcow2;
 
 import io.extentflow.engine.map.MapEntry;
+import io.extentflow.engine.map.QemuMapMerger;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Objects;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
@@ -33,23 +33,13 @@ final class QemuMap {
         return out;
     }
 
-    /** True if qemu-img would print {@code a} and {@code b} as one entry. */
-    static boolean mergeable(MapEntry a, MapEntry b) {
-        if (a.zero() != b.zero() || a.data() != b.data() || a.depth() != b.depth() || a.present() != b.present()
-                || (a.offset() == null) != (b.offset() == null) || !Objects.equals(a.compressed(), b.compressed())
-                || a.start() + a.length() != b.start()) {
-            return false;
-        }
-        return a.offset() == null || a.offset() + a.length() == b.offset();
-    }
-
     /** Merges adjacent entries as qemu-img map does. */
     static Flux<MapEntry> merge(Flux<MapEntry> entries) {
         return Flux.defer(() -> {
             MapEntry[] pending = new MapEntry[1];
             return entries.<MapEntry>handle((e, sink) -> {
                 MapEntry p = pending[0];
-                if (p != null && mergeable(p, e)) {
+                if (p != null && p.start() + p.length() == e.start() && QemuMapMerger.mergeable(p, e)) {
                     pending[0] = new MapEntry(p.start(), p.length() + e.length(), p.depth(), p.present(), p.zero(),
                             p.data(), p.offset(), p.compressed());
                 } else {
