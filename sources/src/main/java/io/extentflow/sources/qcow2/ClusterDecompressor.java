@@ -18,29 +18,28 @@ enum ClusterDecompressor {
     DEFLATE {
         @Override
         int decompress(byte[] src, int srcOffset, int srcLength, byte[] dst, int clusterSize) throws DataFormatException {
-            Inflater inflater = new Inflater(true);
-            try {
-                // srcLength leaves one spare byte: nowrap inflate may ask for one past the stream
-                inflater.setInput(src, srcOffset, srcLength);
-                int produced = 0;
-                while (produced < clusterSize) {
-                    int n = inflater.inflate(dst, produced, clusterSize - produced);
-                    produced += n;
-                    if (n == 0 && (inflater.finished() || inflater.needsInput() || inflater.needsDictionary())) {
-                        break;
-                    }
+            Inflater inflater = INFLATERS.get();
+            inflater.reset();
+            // srcLength leaves one spare byte: nowrap inflate may ask for one past the stream
+            inflater.setInput(src, srcOffset, srcLength);
+            int produced = 0;
+            while (produced < clusterSize) {
+                int n = inflater.inflate(dst, produced, clusterSize - produced);
+                if (n == 0) {
+                    break; // finished, or out of input: the caller checks that the cluster is full
                 }
-                return produced;
-            } finally {
-                inflater.end();
+                produced += n;
             }
+            return produced;
         }
     },
 
     ZSTD {
         @Override
         int decompress(byte[] src, int srcOffset, int srcLength, byte[] dst, int clusterSize) {
-            try (ZstdDecompressCtx ctx = new ZstdDecompressCtx()) {
+            try {
+                ZstdDecompressCtx ctx = ZSTD_CONTEXTS.get();
+                ctx.reset();
                 ByteBuffer in = ByteBuffer.wrap(src, srcOffset, srcLength);
                 ByteBuffer out = ByteBuffer.wrap(dst, 0, clusterSize);
                 // qemu may write several frames; keep going until the cluster is full or input stalls
@@ -63,6 +62,10 @@ enum ClusterDecompressor {
             Native.load();
         }
     };
+
+    /** One decoder per thread (parallel threads live long), reset before each cluster. */
+    private static final ThreadLocal<Inflater> INFLATERS = ThreadLocal.withInitial(() -> new Inflater(true));
+    private static final ThreadLocal<ZstdDecompressCtx> ZSTD_CONTEXTS = ThreadLocal.withInitial(ZstdDecompressCtx::new);
 
     /**
      * Decompresses {@code srcLength} bytes of {@code src} from {@code srcOffset} into {@code dst[0, clusterSize)}.

@@ -34,9 +34,19 @@ final class MetadataPreallocation {
             long endCluster = (fileLength + clusterSize - 1) / clusterSize;
             Refcounts refcounts = new Refcounts(ch, fileSize, h);
             long inUse = 0;
-            for (long i = 0; i < endCluster && inUse < threshold; i++) {
-                if (refcounts.inUse(i)) {
-                    inUse++;
+            long i = 0;
+            while (i < endCluster && inUse < threshold) {
+                long blockIndex = i / refcounts.perBlock;
+                long blockEnd = Math.min(endCluster, (blockIndex + 1) * refcounts.perBlock);
+                byte[] block = refcounts.block(blockIndex);
+                if (block == null) {
+                    i = blockEnd; // no refcount block: none of its clusters is in use
+                    continue;
+                }
+                for (; i < blockEnd && inUse < threshold; i++) {
+                    if (refcounts.inUse(block, i - blockIndex * refcounts.perBlock)) {
+                        inUse++;
+                    }
                 }
             }
             return inUse >= threshold;
@@ -45,17 +55,15 @@ final class MetadataPreallocation {
         }
     }
 
-    /** Reads refcounts one block at a time, remembering the last block. */
+    /** Reads refcount blocks through the refcount table. */
     private static final class Refcounts {
         private final FileChannel ch;
         private final long fileSize;
         private final int clusterSize;
         private final int order;
-        private final long perBlock;
+        final long perBlock;
         private final long tableOffset;
         private final long tableEntries;
-        private long blockIndex = -1;
-        private byte[] block;
 
         Refcounts(FileChannel ch, long fileSize, Qcow2Header h) throws IOException {
             this.ch = ch;
@@ -70,16 +78,9 @@ final class MetadataPreallocation {
             this.tableEntries = Integer.toUnsignedLong(h.refcountTableClusters()) * clusterSize / 8;
         }
 
-        boolean inUse(long cluster) throws IOException {
-            long index = cluster / perBlock;
-            if (index != blockIndex) {
-                blockIndex = index;
-                block = readBlock(index);
-            }
-            if (block == null) {
-                return false;
-            }
-            long bit = (cluster % perBlock) << order;
+        /** True if entry {@code entry} of {@code block} is not zero. */
+        boolean inUse(byte[] block, long entry) {
+            long bit = entry << order;
             int width = 1 << order;
             int byteIndex = (int) (bit >>> 3);
             if (width < 8) {
@@ -94,7 +95,8 @@ final class MetadataPreallocation {
             return false;
         }
 
-        private byte[] readBlock(long index) throws IOException {
+        /** The refcount block for clusters {@code [index * perBlock, (index + 1) * perBlock)}, or null. */
+        byte[] block(long index) throws IOException {
             if (index >= tableEntries) {
                 return null;
             }

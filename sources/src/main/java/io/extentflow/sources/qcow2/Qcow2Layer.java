@@ -22,7 +22,8 @@ final class Qcow2Layer implements Layer {
     private static final long OFFSET_MASK = 0x00FF_FFFF_FFFF_FE00L;
     private static final long COMPRESSED_FLAG = 1L << 62;
     private static final long ZERO_FLAG = 1L;
-    private static final int SUBCLUSTERS = 32;
+    /** Extended L2 entries split a cluster into 32 subclusters. */
+    private static final int SUBCLUSTER_BITS = 5;
 
     private final Path path;
     private final FileChannel channel;
@@ -46,7 +47,6 @@ final class Qcow2Layer implements Layer {
 
     private Qcow2Layer(Path path, FileChannel channel, long fileSize, Qcow2Header header, long[] l1, long cacheBytes,
                        RawFileSource hostFile) {
-        this.hostFile = hostFile;
         this.path = path;
         this.channel = channel;
         this.fileSize = fileSize;
@@ -57,11 +57,12 @@ final class Qcow2Layer implements Layer {
         this.extendedL2 = header.extendedL2();
         this.l2Entries = clusterSize / (extendedL2 ? 16 : 8);
         this.l2Shift = clusterBits + Integer.numberOfTrailingZeros(l2Entries);
-        this.subclusterBits = extendedL2 ? clusterBits - 5 : clusterBits;
+        this.subclusterBits = extendedL2 ? clusterBits - SUBCLUSTER_BITS : clusterBits;
         this.l2Cache = new L2Cache(cacheBytes, clusterSize);
         this.decompressor = ClusterDecompressor.of(header.compressionType());
         this.csizeShift = 62 - (clusterBits - 8);
         this.csizeMask = (1L << (clusterBits - 8)) - 1;
+        this.hostFile = hostFile;
     }
 
     /** Opens and validates {@code path}. Blocking. */
@@ -88,10 +89,6 @@ final class Qcow2Layer implements Layer {
 
     Qcow2Header header() {
         return header;
-    }
-
-    long fileSize() {
-        return fileSize;
     }
 
     @Override

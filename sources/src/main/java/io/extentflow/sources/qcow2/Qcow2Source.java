@@ -175,14 +175,15 @@ public final class Qcow2Source implements ImageSource, HostMappable {
                 .then();
     }
 
-    /** Version, cluster size, compression, extended L2, feature flags and the backing chain, as {@code qemu-img info} shows them. */
+    /**
+     * Version, cluster size, compression, extended L2, feature flags and the backing chain, as
+     * {@code qemu-img info} shows them (the virtual size and allocation are the caller's to show).
+     */
     @Override
     public Map<String, Object> details() {
         Qcow2Layer top = (Qcow2Layer) chain.top();
         Qcow2Header h = top.header();
         Map<String, Object> d = new LinkedHashMap<>();
-        d.put("virtual size", h.size());
-        d.put("disk size", top.fileSize());
         d.put("version", h.version());
         d.put("compat", h.version() == 2 ? "0.10" : "1.1");
         d.put("cluster size", h.clusterSize());
@@ -204,6 +205,14 @@ public final class Qcow2Source implements ImageSource, HostMappable {
         }
         d.put("top layer only", topLayerOnly);
         return d;
+    }
+
+    /**
+     * The files of the chain, top first: index {@link MapEntry#depth()} names the file an entry of
+     * {@link #map} comes from (what {@code qemu-img map} prints in its "File" column).
+     */
+    public List<Path> chainFiles() {
+        return chain.layers().stream().map(Layer::path).toList();
     }
 
     /** The qcow2 file this source reads. */

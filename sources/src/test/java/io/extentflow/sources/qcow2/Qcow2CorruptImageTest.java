@@ -41,8 +41,12 @@ class Qcow2CorruptImageTest {
     }
 
     private Path compressedImage() {
-        Path img = dir.resolve("img.qcow2");
-        ExternalTool.check("qemu-img", "create", "-q", "-f", "qcow2", img.toString(), "4M");
+        return compressedImage("zlib");
+    }
+
+    private Path compressedImage(String type) {
+        Path img = dir.resolve(type + ".qcow2");
+        ExternalTool.check("qemu-img", "create", "-q", "-f", "qcow2", "-o", "compression_type=" + type, img.toString(), "4M");
         Qcow2Fixtures.qemuIo(img, "qcow2", "write -c -P 0x42 0 64k");
         return img;
     }
@@ -211,11 +215,13 @@ class Qcow2CorruptImageTest {
 
     @Test
     void compressedDataGarbage() throws IOException {
-        Path img = compressedImage();
-        long host = getLong(img, firstL2Offset(img)) & ((1L << 54) - 1);
-        putLong(img, host, 0xdead_beef_dead_beefL);
-        putLong(img, host + 8, 0xdead_beef_dead_beefL);
-        assertReadFails(img, "compressed cluster at host offset " + host);
+        for (String type : new String[] {"zlib", "zstd"}) {
+            Path img = compressedImage(type);
+            long host = getLong(img, firstL2Offset(img)) & ((1L << 54) - 1);
+            putLong(img, host, 0xdead_beef_dead_beefL);
+            putLong(img, host + 8, 0xdead_beef_dead_beefL);
+            assertReadFails(img, "compressed cluster at host offset " + host);
+        }
     }
 
     @Test
