@@ -4,9 +4,12 @@ import io.extentflow.engine.ImageSink;
 import io.extentflow.engine.ImageSource;
 import io.extentflow.engine.copy.Copy;
 import io.extentflow.engine.copy.CopyOptions;
+import io.extentflow.engine.copy.CopyProgress;
 import io.extentflow.engine.copy.CopyResult;
 import io.extentflow.engine.endpoint.Endpoints;
+import io.extentflow.engine.endpoint.StreamAddress;
 import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicReference;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -20,7 +23,9 @@ import picocli.CommandLine.Spec;
                 + "zero requests (or nothing, on a new target).",
                 "",
                 "Addresses: a file path or file: URI (raw or qcow2, by magic), nbd://host[:port]/export, "
-                        + "nbd+unix:///export?socket=PATH, http(s)://host:port/images/TICKET.",
+                        + "nbd+unix:///export?socket=PATH, http(s)://host:port/images/TICKET, "
+                        + "- (a sparse stream on standard input or output), a path ending in .sparse "
+                        + "(a sparse-stream file; see docs/sparse-stream.md).",
                 "A new or empty target file is created sparse; an existing one must have the source's size.",
                 "",
                 "Sizes take binary suffixes: 4096, 4k, 4M, 64MiB, 1G."})
@@ -72,9 +77,19 @@ final class CopyCommand implements Callable<Integer> {
         try (src) {
             ImageSink dst = Endpoints.sink(target, src.size()).block();
             try (dst; CopyProgressBar bar = CopyProgressBar.start(showProgress(), "copy", src.size())) {
-                CopyResult result = Copy.from(src).to(dst).options(options).run(bar::update).block();
+                AtomicReference<CopyProgress> last = new AtomicReference<>();
+                CopyResult result;
+                try {
+                    result = Copy.from(src).to(dst).options(options).run(p -> {
+                        last.set(p);
+                        bar.update(p);
+                    }).block();
+                } catch (RuntimeException e) {
+                    throw new CopyFailedException(e, last.get());
+                }
                 bar.finish();
-                var out = spec.commandLine().getOut();
+                // with the image on standard output, the summary goes to standard error
+                var out = StreamAddress.isStdio(target) ? spec.commandLine().getErr() : spec.commandLine().getOut();
                 out.println(json ? CopySummary.json(source, target, result) : CopySummary.line(result));
                 out.flush();
             }
@@ -92,7 +107,8 @@ final class CopyCommand implements Callable<Integer> {
                     .withMaxInFlight(maxInFlight)
                     .withDetectZeroes(!noDetectZeroes)
                     .withTargetIsZero(targetIsZero)
-                    .withFlush(!noFlush);
+                    // a sparse stream ends with its stop frame, written by the flush
+                    .withFlush(!noFlush || StreamAddress.isStream(target));
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }
