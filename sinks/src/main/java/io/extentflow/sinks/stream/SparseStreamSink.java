@@ -32,6 +32,8 @@ public final class SparseStreamSink implements ImageSink {
     private static final ByteBuffer TERMINATOR = ByteBuffer.wrap(new byte[] {'\r', '\n'}).asReadOnlyBuffer();
 
     private final WritableByteChannel out;
+    /** A regular file, made durable by the flush; pipes and terminals have nothing to sync. */
+    private final boolean durable;
     private final String endpoint;
     private final long size;
 
@@ -54,8 +56,19 @@ public final class SparseStreamSink implements ImageSink {
      */
     public SparseStreamSink(WritableByteChannel out, String endpoint, long size) {
         this.out = out;
+        this.durable = out instanceof FileChannel file && isRegularFile(file);
         this.endpoint = endpoint;
         this.size = size;
+    }
+
+    private static boolean isRegularFile(FileChannel file) {
+        try {
+            // a pipe or terminal has no position; a regular file does
+            file.position();
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     @Override
@@ -211,8 +224,8 @@ public final class SparseStreamSink implements ImageSink {
             synchronized (out) {
                 writeStop();
             }
-            if (out instanceof FileChannel file) {
-                file.force(false);
+            if (durable) {
+                ((FileChannel) out).force(false);
             }
         });
     }
