@@ -99,6 +99,11 @@ public final class Qcow2Source implements ImageSource, HostMappable {
                 (s, l) -> resolved("extents", s, s + l, topLayerOnly).map(this::toExtents));
     }
 
+    /**
+     * The map of the whole chain (also for a top-layer-only source), as {@code qemu-img map
+     * --output=json --start-offset=start --max-length=length} prints it: clipped to the image,
+     * adjacent entries merged by qemu's rules.
+     */
     @Override
     public Flux<MapEntry> map(long start, long length) {
         if (start < 0 || length < 0) {
