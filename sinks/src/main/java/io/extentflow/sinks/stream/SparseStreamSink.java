@@ -50,25 +50,17 @@ public final class SparseStreamSink implements ImageSink {
 
     /**
      * @param out      where frames go; written from the file I/O scheduler only
+     * @param durable  {@code out} is a regular {@link FileChannel} to sync at the flush (not a pipe,
+     *                 terminal or {@code /dev/null})
      * @param endpoint the address, for messages
      * @param size     image size, or {@link io.extentflow.engine.ImageSource#UNKNOWN_SIZE} when the
      *                 source is itself a stream
      */
-    public SparseStreamSink(WritableByteChannel out, String endpoint, long size) {
+    public SparseStreamSink(WritableByteChannel out, boolean durable, String endpoint, long size) {
         this.out = out;
-        this.durable = out instanceof FileChannel file && isRegularFile(file);
+        this.durable = durable;
         this.endpoint = endpoint;
         this.size = size;
-    }
-
-    private static boolean isRegularFile(FileChannel file) {
-        try {
-            // a pipe or terminal has no position; a regular file does
-            file.position();
-            return true;
-        } catch (IOException e) {
-            return false;
-        }
     }
 
     @Override
