@@ -5,6 +5,9 @@ import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.buffer.UnpooledByteBufAllocator;
 import io.netty.util.ResourceLeakDetector;
+import java.lang.ref.PhantomReference;
+import java.lang.ref.Reference;
+import java.lang.ref.ReferenceQueue;
 import java.lang.reflect.Field;
 import java.util.ArrayList;
 import java.util.List;
@@ -56,7 +59,7 @@ public final class NettyLeaks implements BeforeEachCallback, AfterEachCallback {
 
     private static void collect() {
         for (int i = 0; i < 3; i++) {
-            System.gc();
+            awaitGarbageCollection();
             for (ByteBufAllocator a : List.of(PooledByteBufAllocator.DEFAULT, UnpooledByteBufAllocator.DEFAULT,
                     ByteBufAllocator.DEFAULT)) {
                 ByteBuf b = a.directBuffer(16);
@@ -65,6 +68,23 @@ public final class NettyLeaks implements BeforeEachCallback, AfterEachCallback {
                 b.release();
             }
         }
+    }
+
+    /**
+     * Runs a collection and waits until the JVM has enqueued the references it cleared: a sentinel
+     * object's phantom reference reaching our queue tells us the reference handler got this far.
+     */
+    private static void awaitGarbageCollection() {
+        ReferenceQueue<Object> queue = new ReferenceQueue<>();
+        PhantomReference<Object> sentinel = new PhantomReference<>(new Object(), queue);
+        try {
+            for (int i = 0; i < 10 && queue.remove(100) == null; i++) {
+                System.gc();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        Reference.reachabilityFence(sentinel);
     }
 
     @SuppressWarnings("unchecked")
