@@ -78,9 +78,10 @@ public final class NettyLeaks implements BeforeEachCallback, AfterEachCallback {
         ReferenceQueue<Object> queue = new ReferenceQueue<>();
         PhantomReference<Object> sentinel = new PhantomReference<>(new Object(), queue);
         try {
-            for (int i = 0; i < 10 && queue.remove(100) == null; i++) {
+            int tries = 0;
+            do {
                 System.gc();
-            }
+            } while (queue.remove(100) == null && ++tries < 10);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
