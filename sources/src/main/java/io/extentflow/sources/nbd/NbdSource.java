@@ -27,8 +27,9 @@ import reactor.core.publisher.Mono;
  *   <li>{@code base:allocation}: 0 data; 1 (hole of unknown content) data; 2 zero; 3 hole (reads as
  *       zero).</li>
  *   <li>{@code qemu:allocation-depth}, when the server offers it: 0 (allocated nowhere) is a hole
- *       reading as zero; with {@code topLayerOnly}, a depth of 2 or more (provided by a backing file)
- *       is a hole that is not zero, so a copy leaves the target alone there.</li>
+ *       reading as zero; an allocated range reading as zeros is a zero extent (not a hole: it hides
+ *       what lies below); with {@code topLayerOnly}, a depth of 2 or more (provided by a backing
+ *       file) is a hole that is not zero, so a copy leaves the target alone there.</li>
  *   <li>No context at all (e.g. nbdkit's noextents filter): everything is data.</li>
  * </ul>
  * Replies that are short, hold one extent or run past the request are all fine: {@link ExtentWindows}
@@ -133,10 +134,13 @@ public final class NbdSource implements ImageSource {
         }
         boolean zero = (base & NbdProtocol.STATE_ZERO) != 0;
         boolean hole = (base & NbdProtocol.STATE_HOLE) != 0;
-        if (zero) {
-            return hole ? Extent.hole(start, length) : Extent.zero(start, length);
+        if (!zero) {
+            return Extent.data(start, length);
         }
-        return Extent.data(start, length);
+        // With allocation depth, a range allocated somewhere (depth >= 1) that reads as zeros is a
+        // zero extent, even when base:allocation calls it a hole (qemu does for qcow2 zero clusters):
+        // it hides whatever lies below it, so a copy must write it.
+        return hole && depth < 0 ? Extent.hole(start, length) : Extent.zero(start, length);
     }
 
     @Override
