@@ -124,4 +124,42 @@ class NbdClientTest {
             c.closeGracefully().block(WAIT);
         }
     }
+
+    @Test
+    void fastZeroIsSentOnlyWhenOfferedAndRefusedWithEnotsupOtherwise() throws Exception {
+        var fast = servers.nbdkit(dir, "memory", "8M");
+        var slow = servers.nbdkit(dir, "--filter=nozero", "memory", "8M", "fastzeromode=none");
+        NbdClient a = NbdClient.connect(NbdAddress.parse(fast.uri()), NbdClientOptions.defaults()).block(WAIT);
+        NbdClient b = NbdClient.connect(NbdAddress.parse(slow.uri()), NbdClientOptions.defaults()).block(WAIT);
+        try {
+            assertTrue(a.info().canFastZero());
+            a.writeZeroes(0, 8 << 20, false, true).block(WAIT);
+            assertFalse(b.info().canFastZero());
+            reactor.test.StepVerifier.create(b.writeZeroes(0, 8 << 20, false, true))
+                    .expectErrorSatisfies(t -> assertEquals(NbdProtocol.ENOTSUP, ((NbdException) t).error()))
+                    .verify(WAIT);
+        } finally {
+            a.closeGracefully().block(WAIT);
+            b.closeGracefully().block(WAIT);
+        }
+    }
+
+    @Test
+    void cancelledReadsGiveBackTheirBuffersAndTheClientStaysUsable() throws Exception {
+        var server = servers.nbdkit(dir, "--filter=delay", "memory", "8M", "rdelay=200ms");
+        NbdClient c = NbdClient.connect(NbdAddress.parse(server.uri()),
+                NbdClientOptions.defaults().withRequestsPerConnection(4)).block(WAIT);
+        try {
+            // 64 reads over 4 connections of 4 slots: most wait in queues, some are on the wire
+            reactor.core.Disposable d = Flux.range(0, 64)
+                    .flatMap(i -> c.read(i * 4096L, ByteBuffer.allocateDirect(4096)), 64)
+                    .subscribe();
+            d.dispose();
+            ByteBuffer b = ByteBuffer.allocateDirect(4096);
+            c.read(0, b).block(WAIT);
+            assertEquals(4096, b.position());
+        } finally {
+            c.closeGracefully().block(WAIT);
+        }
+    }
 }

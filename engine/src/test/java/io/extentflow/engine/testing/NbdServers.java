@@ -94,16 +94,28 @@ public final class NbdServers implements AfterEachCallback, AutoCloseable {
         }
 
         private void stop(boolean force) {
+            signal(force);
+            awaitExit();
+        }
+
+        /** Sends SIGKILL ({@code force}) or SIGTERM; returns at once. */
+        void signal(boolean force) {
+            ProcessHandle.of(pid).ifPresent(p -> {
+                if (force) {
+                    p.destroyForcibly();
+                } else {
+                    p.destroy();
+                }
+            });
+        }
+
+        /** Waits until the process is gone: SIGKILL after 10 s. qemu-nbd needs 1-2 s to exit. */
+        void awaitExit() {
             Optional<ProcessHandle> h = ProcessHandle.of(pid);
             if (h.isEmpty()) {
                 return;
             }
             ProcessHandle p = h.get();
-            if (force) {
-                p.destroyForcibly();
-            } else {
-                p.destroy();
-            }
             try {
                 p.onExit().get(10, TimeUnit.SECONDS);
             } catch (TimeoutException e) {
@@ -205,11 +217,14 @@ public final class NbdServers implements AfterEachCallback, AutoCloseable {
         return s;
     }
 
-    /** Stops every server this instance started. */
+    /** Stops every server this instance started: all signalled first, then awaited, so they exit in parallel. */
     @Override
     public synchronized void close() {
         for (Server s : started) {
-            s.close();
+            s.signal(false);
+        }
+        for (Server s : started) {
+            s.awaitExit();
         }
         started.clear();
     }

@@ -89,8 +89,23 @@ public final class NbdSource implements ImageSource {
         if (client.info().contexts().isEmpty()) {
             return length == 0 ? Flux.empty() : Flux.just(Extent.data(start, length));
         }
-        return ExtentWindows.windowed(endpoint(), start, length, window,
-                (s, l) -> client.blockStatus(s, l).map(m -> toExtents(s, m)));
+        long min = client.info().minimumBlock();
+        return ExtentWindows.windowed(endpoint(), start, length, window, (s, l) -> {
+            // The server wants offsets in whole minimum blocks: ask from the block holding s, then
+            // cut the answer to start at s as ExtentWindows expects.
+            long aligned = s - s % min;
+            return client.blockStatus(aligned, l + (s - aligned)).map(m -> startAt(s, toExtents(aligned, m)));
+        });
+    }
+
+    private static List<Extent> startAt(long s, List<Extent> extents) {
+        List<Extent> out = new ArrayList<>(extents.size());
+        for (Extent e : extents) {
+            if (e.end() > s) {
+                out.add(e.start() < s ? e.clip(s, e.end()) : e);
+            }
+        }
+        return out;
     }
 
     /** Combines the contexts' descriptors into extents from {@code start}, as far as all contexts reach. */

@@ -176,6 +176,9 @@ class NbdSourceTest {
             src.read(512, b).block(WAIT);
             assertEquals(b.limit(), b.position());
             assertTrue(src.details().get("contexts").toString().contains("base:allocation"));
+            // extents from an offset inside a minimum block: asked from the block's start, cut to ours
+            src.extents(0, 4096).collectList().block(WAIT);
+            assertEquals(List.of(Extent.hole(100, 1000)), src.extents(100, 1000).collectList().block(WAIT));
         }
     }
 }
