@@ -9,6 +9,9 @@ import io.extentflow.engine.map.HostMappable;
 import io.extentflow.engine.map.MapEntry;
 import io.extentflow.engine.map.QemuMapHuman;
 import io.extentflow.engine.map.QemuMapJson;
+import io.extentflow.engine.nbd.NbdMapFormat;
+import io.extentflow.engine.nbd.message.NbdProtocol;
+import io.extentflow.sources.nbd.NbdSource;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -29,7 +32,8 @@ import reactor.core.publisher.Flux;
                 "--output=json prints exactly what 'qemu-img map --output=json' prints for local raw and qcow2 "
                         + "files; --output=human what 'qemu-img map' prints; --output=extents the "
                         + "imageio-style extents ({\"start\":0,\"length\":65536,\"zero\":false,\"hole\":false}).",
-                "For NBD and HTTP sources json and human print extents."})
+                "For NBD, --output=json prints what 'nbdinfo --map --json' prints; for HTTP sources json "
+                        + "and human print extents."})
 final class MapCommand implements Callable<Integer> {
 
     /** qemu's raw driver sees a file's size rounded up to whole 512-byte sectors. */
@@ -71,6 +75,10 @@ final class MapCommand implements Callable<Integer> {
             long length = Math.min(size - startOffset, maxLength == null ? Long.MAX_VALUE : maxLength);
             if (mappable) {
                 printQemuMap((HostMappable) source, source.size(), length, out);
+            } else if (source instanceof NbdSource nbd && output.equals("json")) {
+                // what `nbdinfo --map --json` prints for the export's base:allocation context
+                out.print(nbd.client().map(NbdProtocol.CONTEXT_BASE_ALLOCATION, startOffset, length).collectList()
+                        .map(l -> NbdMapFormat.json(l, NbdProtocol.CONTEXT_BASE_ALLOCATION)).block());
             } else {
                 printExtents(source, length, out);
             }
