@@ -12,6 +12,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import reactor.core.publisher.Flux;
@@ -37,33 +38,48 @@ public final class Copy {
     private final ImageSink sink;
     private final CopyOptions options;
     private final MeterRegistry registry;
+    private final long resumeAt;
 
-    private Copy(ImageSource source, ImageSink sink, CopyOptions options, MeterRegistry registry) {
+    private Copy(ImageSource source, ImageSink sink, CopyOptions options, MeterRegistry registry, long resumeAt) {
         this.source = source;
         this.sink = sink;
         this.options = options;
         this.registry = registry;
+        this.resumeAt = resumeAt;
     }
 
     /** A copy from {@code source}; name the sink with {@link #to(ImageSink)}. */
     public static Copy from(ImageSource source) {
         return new Copy(Objects.requireNonNull(source, "source"), null, CopyOptions.defaults(),
-                new CompositeMeterRegistry());
+                new CompositeMeterRegistry(), 0);
     }
 
     /** The same copy into {@code sink}. */
     public Copy to(ImageSink sink) {
-        return new Copy(source, Objects.requireNonNull(sink, "sink"), options, registry);
+        return new Copy(source, Objects.requireNonNull(sink, "sink"), options, registry, resumeAt);
     }
 
     /** The same copy with other options. */
     public Copy options(CopyOptions value) {
-        return new Copy(source, sink, Objects.requireNonNull(value, "options"), registry);
+        return new Copy(source, sink, Objects.requireNonNull(value, "options"), registry, resumeAt);
     }
 
     /** The same copy, recording its meters in {@code value} (by default a registry that keeps nothing). */
     public Copy metrics(MeterRegistry value) {
-        return new Copy(source, sink, options, Objects.requireNonNull(value, "registry"));
+        return new Copy(source, sink, options, Objects.requireNonNull(value, "registry"), resumeAt);
+    }
+
+    /**
+     * The same copy, resumed: only {@code [offset, size)} is copied, because an earlier run reported
+     * {@link CopyProgress#checkpoint()} {@code offset} (everything below it was done) before it was
+     * interrupted. Progress and the result count the bytes below {@code offset} as
+     * {@link CopyProgress#resumed() resumed}.
+     */
+    public Copy resumeAt(long offset) {
+        if (offset < 0) {
+            throw new IllegalArgumentException("negative resume offset " + offset);
+        }
+        return new Copy(source, sink, options, registry, offset);
     }
 
     /** Runs the copy and emits its result. */
@@ -100,6 +116,10 @@ public final class Copy {
     private record Done(long data, long zeroed, long skipped) {
     }
 
+    /** A completed request: its range and what it did. */
+    private record Completed(Request request, Done done) {
+    }
+
     /** The state of one copy. */
     private final class Run {
         private final Consumer<CopyProgress> onProgress;
@@ -116,7 +136,10 @@ public final class Copy {
         private long zeroed;
         private long skipped;
         private long read;
-        private long nextExpected;
+        private long nextExpected = resumeAt;
+        /** Every byte below this is done; requests completed above it wait in {@link #completed}. */
+        private long checkpoint = resumeAt;
+        private final TreeMap<Long, Long> completed = new TreeMap<>();
 
         Run(Consumer<CopyProgress> onProgress) {
             this.onProgress = onProgress;
@@ -141,9 +164,13 @@ public final class Copy {
                     ? Mono.defer(() -> metrics.timeFlush(sink::flush)
                             .onErrorMap(t -> ImageIoException.wrap("flush", sink.endpoint(), 0, nextExpected, t)))
                     : Mono.empty();
-            return source.extents(0, streaming ? Long.MAX_VALUE : size)
+            if (resumeAt > 0 && (streaming || resumeAt > size)) {
+                return Mono.error(new IllegalArgumentException("cannot resume at " + resumeAt + ": "
+                        + (streaming ? "a stream is copied from its start" : "past the end of the image")));
+            }
+            return source.extents(resumeAt, streaming ? Long.MAX_VALUE : size - resumeAt)
                     .concatMapIterable(this::split, 1)
-                    .flatMap(this::perform, concurrency, 1)
+                    .flatMap(r -> perform(r).map(d -> new Completed(r, d)), concurrency, 1)
                     .doOnNext(this::account)
                     .then(Mono.defer(this::checkCovered))
                     .then(flush)
@@ -251,7 +278,12 @@ public final class Copy {
                     .onErrorMap(t -> ImageIoException.wrap("skip", sink.endpoint(), offset, length, t));
         }
 
-        private void account(Done d) {
+        private void account(Completed c) {
+            Done d = c.done;
+            completed.put(c.request.offset, c.request.offset + c.request.length);
+            for (Long end = completed.remove(checkpoint); end != null; end = completed.remove(checkpoint)) {
+                checkpoint = end;
+            }
             data += d.data;
             zeroed += d.zeroed;
             skipped += d.skipped;
@@ -262,12 +294,13 @@ public final class Copy {
         }
 
         private CopyProgress progress() {
-            return new CopyProgress(size, data, zeroed, skipped, Duration.ofNanos(System.nanoTime() - started));
+            return new CopyProgress(size, resumeAt, data, zeroed, skipped, checkpoint,
+                    Duration.ofNanos(System.nanoTime() - started));
         }
 
         /** Progress at the end: a stream's size is known now. */
         private CopyProgress finalProgress() {
-            return new CopyProgress(streaming ? nextExpected : size, data, zeroed, skipped,
+            return new CopyProgress(streaming ? nextExpected : size, resumeAt, data, zeroed, skipped, checkpoint,
                     Duration.ofNanos(System.nanoTime() - started));
         }
 
@@ -279,7 +312,7 @@ public final class Copy {
                 readBytes = read;
             }
             metrics.duration.record(last.elapsed().toNanos(), TimeUnit.NANOSECONDS);
-            return new CopyResult(last.size(), data, zeroed, skipped, readBytes,
+            return new CopyResult(last.size(), resumeAt, data, zeroed, skipped, readBytes,
                     (long) pool.peakOutstanding() * requestSize, last.elapsed());
         }
     }
