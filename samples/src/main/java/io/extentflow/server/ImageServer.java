@@ -124,7 +124,7 @@ public final class ImageServer implements AutoCloseable {
                         .send(Mono.fromSupplier(() -> io.netty.buffer.Unpooled.wrappedBuffer(text))).then();
             }
             throw ApiError.notFound("No handler for '" + path + "'");
-        }).onErrorResume(t -> Replies.error(resp, t))
+        }).onErrorResume(t -> drain(req).then(Replies.error(resp, t)))
                 .doFinally(s -> metrics.request(req.method().name(), resp.status().code()));
     }
 
@@ -138,7 +138,25 @@ public final class ImageServer implements AutoCloseable {
                 return handler.handle(req, resp, path, "");
             }
             throw ApiError.notFound("No handler for '" + path + "'");
-        }).onErrorResume(t -> Replies.error(resp, t));
+        }).onErrorResume(t -> drain(req).then(Replies.error(resp, t)));
+    }
+
+    /** At most this much of a refused request's body is read before the error reply. */
+    private static final long DRAIN_LIMIT = 1 << 20;
+
+    /**
+     * Reads and drops what is left of a refused request's body (at most {@link #DRAIN_LIMIT} bytes,
+     * for at most a second). Closing a socket with unread bytes makes the kernel send a reset, which
+     * can destroy the error reply before the client reads it. A body already being read (the error
+     * came mid-upload) is left alone.
+     */
+    private static Mono<Void> drain(HttpServerRequest req) {
+        long[] seen = {0};
+        return req.receive()
+                .takeWhile(b -> (seen[0] += b.readableBytes()) <= DRAIN_LIMIT)
+                .then()
+                .timeout(Duration.ofSeconds(1))
+                .onErrorResume(e -> Mono.empty());
     }
 
     private static void requireGet(HttpServerRequest req, String path) {

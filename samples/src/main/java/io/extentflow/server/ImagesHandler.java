@@ -141,7 +141,11 @@ final class ImagesHandler {
             long available = available(state, b);
             long offset = range == null ? 0 : range.first();
             long end = range == null || range.last() < 0 ? available : range.last() + 1;
-            if (range != null && (offset >= available || end > available)) {
+            if (range != null && offset >= available) {
+                throw ApiError.outOfRange("Requested range starts at " + offset + ", past the last byte of the image ("
+                        + available + " bytes)", available);
+            }
+            if (range != null && end > available) {
                 throw ApiError.outOfRange("Requested more bytes than available: " + end + " > " + available,
                         available);
             }

@@ -1,6 +1,7 @@
 package io.extentflow.server;
 
 import io.extentflow.engine.endpoint.Endpoints;
+import io.extentflow.engine.io.BlockingIo;
 import io.extentflow.engine.imageio.Ticket;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -50,7 +51,9 @@ final class TicketState {
     Mono<Backend> backend() {
         Mono<Backend> m = backend.get();
         if (m == null) {
-            Mono<Backend> opening = open().cache();
+            // Opened on the file I/O scheduler: provider lookup (ServiceLoader reads jar files) and
+            // some providers' open paths block, and this runs on an event loop.
+            Mono<Backend> opening = Mono.defer(this::open).subscribeOn(BlockingIo.scheduler()).cache();
             if (backend.compareAndSet(null, opening)) {
                 m = opening.doOnError(e -> backend.compareAndSet(opening, null));
             } else {
