@@ -83,7 +83,7 @@ final class ImagesHandler {
             }
             case "extents" -> {
                 if (method.equals(HttpMethod.GET)) {
-                    return extents(resp, id, query);
+                    return extents(req, resp, id, query);
                 }
             }
             case "checksum" -> {
@@ -160,7 +160,7 @@ final class ImagesHandler {
                 resp.status(206).header(HttpHeaderNames.CONTENT_RANGE,
                         "bytes " + offset + "-" + (end - 1) + "/" + ticketSize);
             }
-            Flux<ByteBuf> body = stream(state, b.source(), offset, length)
+            Flux<ByteBuf> body = stream(req, state, b.source(), offset, length)
                     .doOnNext(chunk -> sent.addAndGet(chunk.readableBytes()));
             return resp.send(body).then()
                     .doFinally(s -> {
@@ -176,7 +176,7 @@ final class ImagesHandler {
      * back from the socket. Stops with an error when the ticket is canceled or no buffer made it to
      * the socket within the ticket's inactivity timeout.
      */
-    private Flux<ByteBuf> stream(TicketState state, ImageSource source, long offset, long length) {
+    private Flux<ByteBuf> stream(HttpServerRequest req, TicketState state, ImageSource source, long offset, long length) {
         AsyncPermits window = new AsyncPermits(tickets.config().buffersPerRequest());
         int chunk = buffers.chunkSize();
         long end = offset + length;
@@ -189,18 +189,32 @@ final class ImagesHandler {
                     return pos + chunk;
                 })
                 .concatMap(pos -> readChunk(source, pos, (int) Math.min(chunk, end - pos), window), 1);
-        return guard(state, chunks);
+        return guard(req, state, chunks);
     }
 
-    /** Cancellation and inactivity for a transfer in progress. */
-    private static <T> Flux<T> guard(TicketState state, Flux<T> transfer) {
+    /**
+     * Cancellation and inactivity for a transfer in progress: the transfer fails when the ticket is
+     * canceled or when no buffer moved within the ticket's inactivity timeout, and then the
+     * connection is closed at once. (A response stuck behind a client that stopped reading would
+     * otherwise wait for its pending writes forever.)
+     */
+    private static <T> Flux<T> guard(HttpServerRequest req, TicketState state, Flux<T> transfer) {
         Duration inactivity = Duration.ofSeconds(Math.max(1, state.ticket.inactivityTimeout()));
-        return transfer
-                .timeout(inactivity)
-                .takeUntilOther(state.canceledSignal())
-                .concatWith(Mono.defer(() -> state.canceled()
-                        ? Mono.error(ApiError.forbidden("Transfer " + state.ticket.transferId() + " was canceled"))
-                        : Mono.empty()));
+        return Flux.defer(() -> {
+            reactor.netty.Connection[] connection = new reactor.netty.Connection[1];
+            req.withConnection(c -> connection[0] = c);
+            return transfer
+                    .timeout(inactivity)
+                    .takeUntilOther(state.canceledSignal())
+                    .concatWith(Mono.defer(() -> state.canceled()
+                            ? Mono.error(ApiError.forbidden("Transfer " + state.ticket.transferId() + " was canceled"))
+                            : Mono.empty()))
+                    .doOnError(e -> {
+                        if (connection[0] != null) {
+                            connection[0].dispose();
+                        }
+                    });
+        });
     }
 
     /** One pooled buffer filled at {@code pos}; its release (by Netty) returns the buffer and the permit. */
@@ -267,7 +281,7 @@ final class ImagesHandler {
         return state.backend().flatMap(b -> {
             state.begin(TicketState.Kind.WRITE);
             Upload upload = new Upload(b.sink(), offset, size);
-            Mono<Void> written = guard(state, req.receive().retain()
+            Mono<Void> written = guard(req, state, req.receive().retain()
                     .concatMap(buf -> upload.consume(buf).doFinally(s -> buf.release()), 1))
                     .then(Mono.defer(upload::finish));
             return written
@@ -415,7 +429,7 @@ final class ImagesHandler {
 
     // ---- extents ------------------------------------------------------------------------------
 
-    private Mono<Void> extents(HttpServerResponse resp, String id, Map<String, List<String>> query) {
+    private Mono<Void> extents(HttpServerRequest req, HttpServerResponse resp, String id, Map<String, List<String>> query) {
         String context = enumParam(query, "context", List.of("dirty", "zero"), "zero");
         Long start = Params.queryInteger(query, "start");
         Long length = Params.queryInteger(query, "length");
@@ -434,7 +448,7 @@ final class ImagesHandler {
             state.begin(TicketState.Kind.READ);
             Flux<ByteBuf> json = len == 0 ? Flux.just(ascii("[]\n")) : extentsJson(b.source().extents(from, len));
             resp.status(200).header(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON);
-            return resp.send(guard(state, json)).then()
+            return resp.send(guard(req, state, json)).then()
                     .doFinally(s -> state.end(TicketState.Kind.READ, 0));
         });
     }
