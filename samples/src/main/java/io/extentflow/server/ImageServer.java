@@ -61,7 +61,7 @@ public final class ImageServer implements AutoCloseable {
             TicketStore tickets = new TicketStore(config);
             ServerBuffers buffers = new ServerBuffers(config);
             ServerMetrics metrics = new ServerMetrics(registry, buffers);
-            ImagesHandler images = new ImagesHandler(tickets, buffers, metrics, new ChecksumHandler(tickets));
+            ImagesHandler images = new ImagesHandler(tickets, buffers, metrics, new ChecksumHandler(tickets, buffers));
             TicketsHandler ticketsHandler = new TicketsHandler(tickets, config.removeTimeout());
             String host = config.tls() ? config.host() : "127.0.0.1";
             String notice = config.tls() ? "https on " + host

@@ -39,9 +39,9 @@ import reactor.netty.http.server.HttpServerResponse;
  */
 final class ImagesHandler {
 
-    static final List<String> READ_FEATURES = List.of(Features.EXTENTS, Features.EXTENTS_RANGE);
-    static final List<String> WRITE_FEATURES = List.of(Features.EXTENTS, Features.EXTENTS_RANGE,
-            Features.FLUSH, Features.ZERO);
+    static final List<String> READ_FEATURES = List.of(Features.CHECKSUM, Features.EXTENTS, Features.EXTENTS_RANGE);
+    static final List<String> WRITE_FEATURES = List.of(Features.CHECKSUM, Features.EXTENTS,
+            Features.EXTENTS_RANGE, Features.FLUSH, Features.ZERO);
     /** Largest JSON body of a PATCH request. */
     private static final int MAX_JSON = 64 << 10;
     /** Extents per JSON chunk of a streamed extents reply. */
