@@ -8,6 +8,8 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelOption;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.util.InsecureTrustManagerFactory;
 import io.netty.handler.timeout.ReadTimeoutException;
 import java.io.IOException;
@@ -19,7 +21,6 @@ import java.util.List;
 import java.util.Map;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
-import reactor.netty.http.Http11SslContextSpec;
 import reactor.netty.http.client.HttpClient;
 import reactor.netty.http.client.HttpClientResponse;
 import reactor.netty.resources.ConnectionProvider;
@@ -53,17 +54,21 @@ public final class ImageioClient implements AutoCloseable {
     private final HttpClient http;
     private final ConnectionProvider provider;
     private final int retries;
+    private final Settings settings;
 
-    private ImageioClient(String url, String path, HttpClient http, ConnectionProvider provider, int retries) {
+    private ImageioClient(String url, String path, HttpClient http, ConnectionProvider provider, int retries,
+                          Settings settings) {
         this.url = url;
         this.path = path;
         this.http = http;
         this.provider = provider;
         this.retries = retries;
+        this.settings = settings;
     }
 
     /**
-     * A client for {@code address} ({@code http(s)://host[:port]/images/<ticket>}).
+     * A client for {@code address} ({@code http(s)://host[:port]/images/<ticket>}). Reads the CA file
+     * of {@code options}, if any: call it off event loops (e.g. on {@code BlockingIo}).
      *
      * @param options     {@code caFile} and {@code insecure} apply to https
      * @param connections keep-alive connections at most
@@ -83,31 +88,55 @@ public final class ImageioClient implements AutoCloseable {
             throw new IllegalArgumentException("invalid imageio URL '" + address
                     + "': expected http(s)://host:port/images/<ticket>");
         }
-        int port = uri.getPort() > 0 ? uri.getPort() : "https".equals(scheme) ? 443 : 80;
-        ConnectionProvider provider = ConnectionProvider.builder("imageio")
-                .maxConnections(Math.max(1, connections))
-                .pendingAcquireMaxCount(-1)
-                .pendingAcquireTimeout(Duration.ofMinutes(5))
-                .maxIdleTime(Duration.ofSeconds(50))
-                .build();
-        HttpClient http = HttpClient.create(provider)
-                .host(uri.getHost())
-                .port(port)
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) CONNECT_TIMEOUT.toMillis())
-                .responseTimeout(RESPONSE_TIMEOUT)
-                .keepAlive(true);
-        if ("https".equals(scheme)) {
-            Http11SslContextSpec spec = Http11SslContextSpec.forClient().configure(b -> {
-                if (options.insecure()) {
-                    b.trustManager(InsecureTrustManagerFactory.INSTANCE);
-                } else if (options.caFile() != null) {
-                    b.trustManager(options.caFile().toFile());
-                }
-            });
-            http = http.secure(s -> s.sslContext(spec));
+        SslContext ssl = "https".equals(scheme) ? sslContext(options) : null;
+        return new Settings(uri, ssl, retries).client(connections);
+    }
+
+    /** The same image with another number of connections (no file is read: safe on an event loop). */
+    public ImageioClient withConnections(int connections) {
+        return settings.client(connections);
+    }
+
+    /** Built once per image: building reads the CA file and the JDK's trust store (blocking). */
+    private static SslContext sslContext(EndpointOptions options) {
+        try {
+            SslContextBuilder b = SslContextBuilder.forClient();
+            if (options.insecure()) {
+                b.trustManager(InsecureTrustManagerFactory.INSTANCE);
+            } else if (options.caFile() != null) {
+                b.trustManager(options.caFile().toFile());
+            }
+            return b.build();
+        } catch (javax.net.ssl.SSLException | IllegalArgumentException e) {
+            throw new IllegalArgumentException("cannot set up TLS" + (options.caFile() == null ? ""
+                    : " with CA file " + options.caFile()) + ": " + ImageIoException.reason(e), e);
         }
-        String clean = scheme + "://" + uri.getHost() + ":" + port + uri.getRawPath();
-        return new ImageioClient(clean, uri.getRawPath(), http, provider, Math.max(0, retries));
+    }
+
+    /** Everything needed to make clients for one image. */
+    private record Settings(URI uri, SslContext ssl, int retries) {
+
+        ImageioClient client(int connections) {
+            String scheme = uri.getScheme();
+            int port = uri.getPort() > 0 ? uri.getPort() : "https".equals(scheme) ? 443 : 80;
+            ConnectionProvider provider = ConnectionProvider.builder("imageio")
+                    .maxConnections(Math.max(1, connections))
+                    .pendingAcquireMaxCount(-1)
+                    .pendingAcquireTimeout(Duration.ofMinutes(5))
+                    .maxIdleTime(Duration.ofSeconds(50))
+                    .build();
+            HttpClient http = HttpClient.create(provider)
+                    .host(uri.getHost())
+                    .port(port)
+                    .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) CONNECT_TIMEOUT.toMillis())
+                    .responseTimeout(RESPONSE_TIMEOUT)
+                    .keepAlive(true);
+            if (ssl != null) {
+                http = http.secure(s -> s.sslContext(ssl));
+            }
+            String clean = scheme + "://" + uri.getHost() + ":" + port + uri.getRawPath();
+            return new ImageioClient(clean, uri.getRawPath(), http, provider, Math.max(0, retries), this);
+        }
     }
 
     /** The image URL, for messages. */
@@ -320,6 +349,9 @@ public final class ImageioClient implements AutoCloseable {
     static boolean isTransient(Throwable t) {
         if (t instanceof ImageioHttpException e) {
             return e.retryable();
+        }
+        if (t instanceof javax.net.ssl.SSLException || t.getCause() instanceof javax.net.ssl.SSLException) {
+            return false; // an untrusted certificate stays untrusted
         }
         return t instanceof IOException || t instanceof ReadTimeoutException
                 || t instanceof reactor.netty.channel.AbortedException;

@@ -7,6 +7,7 @@ import io.extentflow.engine.endpoint.EndpointOptions;
 import io.extentflow.engine.imageio.Features;
 import io.extentflow.engine.imageio.ImageOptions;
 import io.extentflow.engine.imageio.ImageioClient;
+import io.extentflow.engine.io.BlockingIo;
 import java.nio.ByteBuffer;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
@@ -45,8 +46,9 @@ public final class HttpSink implements ImageSink {
      */
     public static Mono<HttpSink> open(String url, long size, EndpointOptions endpointOptions) {
         return Mono.defer(() -> {
-            ImageioClient probe = ImageioClient.create(url, endpointOptions, 1, ImageioClient.DEFAULT_RETRIES);
-            return probe.options()
+            // create() may read a CA file: not on an event loop
+            return BlockingIo.call(() -> ImageioClient.create(url, endpointOptions, 1, ImageioClient.DEFAULT_RETRIES))
+                    .flatMap(probe -> probe.options()
                     .doFinally(s -> probe.close())
                     .flatMap(options -> {
                         if (!options.writable()) {
@@ -59,10 +61,9 @@ public final class HttpSink implements ImageSink {
                                     + options.size().getAsLong() + " bytes, the image needs " + size, null));
                         }
                         int connections = Math.min(endpointOptions.connections(), options.maxWriters());
-                        ImageioClient client = ImageioClient.create(url, endpointOptions, connections,
-                                ImageioClient.DEFAULT_RETRIES);
+                        ImageioClient client = probe.withConnections(connections);
                         return Mono.just(new HttpSink(client, options, size, connections));
-                    });
+                    }));
         });
     }
 

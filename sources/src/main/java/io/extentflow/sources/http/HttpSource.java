@@ -8,6 +8,7 @@ import io.extentflow.engine.extent.ExtentWindows;
 import io.extentflow.engine.imageio.Features;
 import io.extentflow.engine.imageio.ImageOptions;
 import io.extentflow.engine.imageio.ImageioClient;
+import io.extentflow.engine.io.BlockingIo;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -58,17 +59,17 @@ public final class HttpSource implements ImageSource {
     /** Opens {@code url}: OPTIONS, then the size (from OPTIONS, the extents, or a one-byte GET). */
     public static Mono<HttpSource> open(String url, EndpointOptions endpointOptions, long window) {
         return Mono.defer(() -> {
-            ImageioClient probe = ImageioClient.create(url, endpointOptions, 1, ImageioClient.DEFAULT_RETRIES);
-            return probe.options()
+            // create() may read a CA file: not on an event loop
+            return BlockingIo.call(() -> ImageioClient.create(url, endpointOptions, 1, ImageioClient.DEFAULT_RETRIES))
+                    .flatMap(probe -> probe.options()
                     .doFinally(s -> probe.close())
                     .flatMap(options -> {
                         int connections = Math.min(endpointOptions.connections(), options.maxReaders());
-                        ImageioClient client = ImageioClient.create(url, endpointOptions, connections,
-                                ImageioClient.DEFAULT_RETRIES);
+                        ImageioClient client = probe.withConnections(connections);
                         return size(client, options)
                                 .map(sized -> new HttpSource(client, options, sized.size, window, sized.extents))
                                 .doOnError(e -> client.close());
-                    });
+                    }));
         });
     }
 
