@@ -79,10 +79,14 @@ class TicketLimitsTest {
         try (ServerFixture f = new ServerFixture(dir, ServerConfig.defaults().withPort(0).withLimits(1, 1))) {
             f.addTicket("one", image, SIZE, "read");
             Socket first = stalledDownload(f.server.port(), "/images/one");
+            // the stalled download holds exactly its window of buffers, however big the image
+            int window = ServerConfig.defaults().buffersPerRequest();
+            await("window full", () -> f.server.buffersInUse() == window);
             ServerFixture.Reply second = f.request(f.data, HttpMethod.GET, "/images/one", null,
                     h -> h.set(HttpHeaderNames.RANGE, "bytes=0-9"));
             assertEquals(503, second.status(), second.body());
             assertTrue(second.body().contains("max_readers"), second.body());
+            assertEquals(window, f.server.buffersInUse());
             assertEquals(204, f.request(f.control, HttpMethod.DELETE, "/tickets/one", null).status());
             assertTrue(drain(first) < (64 << 20), "the rest was not sent");
         }
