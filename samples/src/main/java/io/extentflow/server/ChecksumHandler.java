@@ -2,8 +2,12 @@ package io.extentflow.server;
 
 import io.extentflow.engine.checksum.BlockHash;
 import io.extentflow.engine.checksum.ImageChecksum;
+import io.extentflow.engine.Extent;
+import io.extentflow.engine.ImageSource;
+import java.nio.ByteBuffer;
 import java.util.List;
 import java.util.Map;
+import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.netty.http.server.HttpServerResponse;
 
@@ -32,7 +36,8 @@ final class ChecksumHandler {
         TicketState state = tickets.authorize(id, "read");
         return state.backend().flatMap(b -> {
             state.begin(TicketState.Kind.READ);
-            return ImageChecksum.compute(b.source(), ImagesHandler.available(state, b), algorithm, blockSize,
+            return ImageChecksum.compute(new DetachedReads(b.source()), ImagesHandler.available(state, b), algorithm,
+                            blockSize,
                             buffers.chunkSize())
                     .takeUntilOther(state.canceledSignal())
                     .switchIfEmpty(Mono.error(() -> ApiError.forbidden("Transfer " + state.ticket.transferId()
@@ -40,6 +45,43 @@ final class ChecksumHandler {
                     .flatMap(result -> Replies.json(resp, result))
                     .doFinally(s -> state.end(TicketState.Kind.READ, 0));
         });
+    }
+
+    /**
+     * The ticket's source with reads that finish even when the checksum is abandoned (the client
+     * went away): cancelling a file read interrupts its thread, which would close the file for
+     * every other request of the ticket.
+     */
+    private record DetachedReads(ImageSource source) implements ImageSource {
+        @Override
+        public String endpoint() {
+            return source.endpoint();
+        }
+
+        @Override
+        public String format() {
+            return source.format();
+        }
+
+        @Override
+        public long size() {
+            return source.size();
+        }
+
+        @Override
+        public Flux<Extent> extents(long start, long length) {
+            return source.extents(start, length);
+        }
+
+        @Override
+        public Mono<Void> read(long offset, ByteBuffer target) {
+            return ImagesHandler.detached(source.read(offset, target), () -> { });
+        }
+
+        @Override
+        public void close() {
+            // the ticket owns the source
+        }
     }
 
     private static int blockSize(Map<String, List<String>> query) {

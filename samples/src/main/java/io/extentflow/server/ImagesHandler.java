@@ -236,7 +236,7 @@ final class ImagesHandler {
      * Runs {@code io} to its end even if the subscriber cancels: a cancelled subscriber's buffer is
      * released by {@code releaseOnCancel} only when the I/O that fills or drains it has finished.
      */
-    private static Mono<Void> detached(Mono<Void> io, Runnable releaseOnCancelOrError) {
+    static Mono<Void> detached(Mono<Void> io, Runnable releaseOnCancelOrError) {
         return Mono.create(sink -> {
             AtomicBoolean cancelled = new AtomicBoolean();
             sink.onCancel(() -> cancelled.set(true));
@@ -285,7 +285,7 @@ final class ImagesHandler {
                     .concatMap(buf -> upload.consume(buf).doFinally(s -> buf.release()), 1))
                     .then(Mono.defer(upload::finish));
             return written
-                    .then(flush ? b.sink().flush() : Mono.empty())
+                    .then(flush ? detached(b.sink().flush(), () -> { }) : Mono.empty())
                     .then(Mono.defer(() -> Replies.empty(resp, 200)))
                     .doFinally(s -> {
                         upload.abandon();
