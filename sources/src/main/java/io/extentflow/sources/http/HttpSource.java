@@ -133,10 +133,10 @@ public final class HttpSource implements ImageSource {
             return known.map(list -> slice(list, start, start + length));
         }
         return client.extents(start, length).flatMap(list -> {
-            // Our server answers for exactly the window; a list that starts elsewhere or runs past
-            // it is the whole image from a server that ignored start/length.
+            // A server that ignored start/length sent the whole image: a list that starts elsewhere
+            // than asked, or that covers [0, size) when a smaller window was asked.
             boolean ignored = !list.isEmpty() && (list.get(0).start() != start
-                    || list.get(list.size() - 1).end() > start + length);
+                    || list.get(0).start() == 0 && list.get(list.size() - 1).end() == size && length < size);
             if (ignored) {
                 whole.compareAndSet(null, Mono.just(list));
                 return Mono.just(slice(list, start, start + length));
