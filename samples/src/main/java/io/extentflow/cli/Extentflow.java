@@ -30,6 +30,7 @@ import reactor.core.publisher.Hooks;
                 CopyCommand.class,
                 MapCommand.class,
                 InfoCommand.class,
+                ChecksumCommand.class,
                 ServeCommand.class,
                 TicketCommand.class,
                 CommandLine.HelpCommand.class,
