@@ -94,7 +94,7 @@ public final class HttpSink implements ImageSink {
     @Override
     public Mono<Void> write(long offset, ByteBuffer data) {
         int length = data.remaining();
-        if (offset < 0 || offset + length > size) {
+        if (!ImageIoException.fits(offset, length, size)) {
             return Mono.error(outside("write", offset, length));
         }
         return client.write(offset, data, flushEachRequest());
@@ -102,7 +102,7 @@ public final class HttpSink implements ImageSink {
 
     @Override
     public Mono<Void> zero(long offset, long length) {
-        if (offset < 0 || length < 0 || offset + length > size) {
+        if (!ImageIoException.fits(offset, length, size)) {
             return Mono.error(outside("zero", offset, length));
         }
         if (options.has(Features.ZERO)) {
@@ -123,8 +123,7 @@ public final class HttpSink implements ImageSink {
     }
 
     private ImageIoException outside(String op, long offset, long length) {
-        return new ImageIoException(op, endpoint(), offset, length, "range is outside the image (size " + size + ")",
-                null);
+        return ImageIoException.outside(op, endpoint(), offset, length, size);
     }
 
     @Override

@@ -100,10 +100,13 @@ public final class SparseStreamSink implements ImageSink {
             synchronized (this) {
                 failed = failure;
                 if (failed == null) {
-                    if (offset < frontier || (size >= 0 && offset + length > size)) {
-                        done.error(new ImageIoException("write", endpoint, offset, length, offset < frontier
-                                ? "range was already written to the stream" : "range is outside the image (size "
-                                + size + ")", null));
+                    if (size >= 0 && !ImageIoException.fits(offset, length, size)) {
+                        done.error(ImageIoException.outside("write", endpoint, offset, length, size));
+                        return;
+                    }
+                    if (offset < frontier) {
+                        done.error(new ImageIoException("write", endpoint, offset, length,
+                                "range was already written to the stream", null));
                         return;
                     }
                     pending.put(offset, new Pending(offset, length, data, done));

@@ -110,9 +110,8 @@ public final class HttpSource implements ImageSource {
 
     @Override
     public Flux<Extent> extents(long start, long length) {
-        if (start < 0 || length < 0 || start + length > size) {
-            return Flux.error(new ImageIoException("extents", endpoint(), start, length,
-                    "range is outside the image (size " + size + ")", null));
+        if (!ImageIoException.fits(start, length, size)) {
+            return Flux.error(ImageIoException.outside("extents", endpoint(), start, length, size));
         }
         if (length == 0) {
             return Flux.empty();
@@ -179,9 +178,8 @@ public final class HttpSource implements ImageSource {
     @Override
     public Mono<Void> read(long offset, ByteBuffer target) {
         int length = target.remaining();
-        if (offset < 0 || offset + length > size) {
-            return Mono.error(new ImageIoException("read", endpoint(), offset, length,
-                    "range is outside the image (size " + size + ")", null));
+        if (!ImageIoException.fits(offset, length, size)) {
+            return Mono.error(ImageIoException.outside("read", endpoint(), offset, length, size));
         }
         return client.read(offset, target);
     }
