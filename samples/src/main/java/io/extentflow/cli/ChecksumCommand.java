@@ -9,6 +9,7 @@ import java.io.PrintWriter;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -27,6 +28,9 @@ final class ChecksumCommand implements Callable<Integer> {
 
     @Spec
     CommandSpec spec;
+
+    @Mixin
+    EndpointFlags endpoints;
 
     @Parameters(index = "0", paramLabel = "IMAGE", description = "Image address.")
     String image;
@@ -51,7 +55,7 @@ final class ChecksumCommand implements Callable<Integer> {
         if (blockSize < ImageChecksum.MIN_BLOCK_SIZE || blockSize > ImageChecksum.MAX_BLOCK_SIZE) {
             throw new ParameterException(spec.commandLine(), "--block-size must be 1 MiB to 16 MiB");
         }
-        ImageSource source = Endpoints.source(image).block();
+        ImageSource source = Endpoints.source(image, endpoints.options()).block();
         try (source) {
             if (source.size() < 0) {
                 throw new IllegalArgumentException(image + ": a stream has no checksum until it is stored");

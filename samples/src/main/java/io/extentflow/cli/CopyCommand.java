@@ -11,6 +11,7 @@ import io.extentflow.engine.endpoint.StreamAddress;
 import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicReference;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -33,6 +34,9 @@ final class CopyCommand implements Callable<Integer> {
 
     @Spec
     CommandSpec spec;
+
+    @Mixin
+    EndpointFlags endpoints;
 
     @Parameters(index = "0", paramLabel = "SRC", description = "Image to read.")
     String source;
@@ -73,9 +77,9 @@ final class CopyCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         CopyOptions options = options();
-        ImageSource src = Endpoints.source(source).block();
+        ImageSource src = Endpoints.source(source, endpoints.options()).block();
         try (src) {
-            ImageSink dst = Endpoints.sink(target, src.size()).block();
+            ImageSink dst = Endpoints.sink(target, src.size(), endpoints.options()).block();
             try (dst; CopyProgressBar bar = CopyProgressBar.start(showProgress(), "copy", src.size())) {
                 AtomicReference<CopyProgress> last = new AtomicReference<>();
                 CopyResult result;

@@ -15,6 +15,7 @@ import io.extentflow.sources.nbd.NbdSource;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -42,6 +43,9 @@ final class MapCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
+    @Mixin
+    EndpointFlags endpoints;
+
     @Parameters(index = "0", paramLabel = "IMAGE", description = "Image address (path, nbd://, http://...).")
     String image;
 
@@ -63,7 +67,7 @@ final class MapCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(),
                     "--output must be json, human or extents, not '" + output + "'");
         }
-        ImageSource source = Endpoints.source(image).block();
+        ImageSource source = Endpoints.source(image, endpoints.options()).block();
         try (source) {
             PrintWriter out = spec.commandLine().getOut();
             boolean mappable = source instanceof HostMappable && !output.equals("extents");
