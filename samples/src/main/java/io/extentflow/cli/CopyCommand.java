@@ -74,17 +74,23 @@ final class CopyCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print the summary as one JSON object (for scripts).")
     boolean json;
 
+    @Option(names = "--verify", description = "Checksum the source from the data the copy reads, then read the "
+            + "target back (or ask its imageio server) and fail if the checksums differ.")
+    boolean verify;
+
     @Override
     public Integer call() {
         CopyOptions options = options();
         ImageSource src = Endpoints.source(source, endpoints.options()).block();
         try (src) {
+            Verification verification = verify ? Verification.of(src, target, endpoints.options()) : null;
             ImageSink dst = Endpoints.sink(target, src.size(), endpoints.options()).block();
             try (dst; CopyProgressBar bar = CopyProgressBar.start(showProgress(), "copy", src.size())) {
                 AtomicReference<CopyProgress> last = new AtomicReference<>();
                 CopyResult result;
                 try {
-                    result = Copy.from(src).to(dst).options(options).run(p -> {
+                    Copy copy = Copy.from(src).to(dst).options(options);
+                    result = (verification == null ? copy : copy.observe(verification.observer())).run(p -> {
                         last.set(p);
                         bar.update(p);
                     }).block();
@@ -92,9 +98,12 @@ final class CopyCommand implements Callable<Integer> {
                     throw new CopyFailedException(e, last.get());
                 }
                 bar.finish();
+                dst.close();
+                String checksum = verification == null ? null : verification.check(target, endpoints.options());
                 // with the image on standard output, the summary goes to standard error
                 var out = StreamAddress.isStdio(target) ? spec.commandLine().getErr() : spec.commandLine().getOut();
-                out.println(json ? CopySummary.json(source, target, result) : CopySummary.line(result));
+                out.println(json ? CopySummary.json(source, target, result, checksum)
+                        : CopySummary.line(result) + (checksum == null ? "" : "; verified, blake2b " + checksum));
                 out.flush();
             }
         }

@@ -70,14 +70,7 @@ public final class BlockHash {
 
     /** Adds a block of {@code length} bytes that reads as zeros. */
     public void zeroBlock(int length) {
-        if (length == blockSize) {
-            if (zeroBlockDigest == null) {
-                zeroBlockDigest = zerosDigest(blockSize);
-            }
-            outer.update(ByteBuffer.wrap(zeroBlockDigest));
-        } else {
-            outer.update(ByteBuffer.wrap(zerosDigest(length)));
-        }
+        addDigest(zeroDigest(length));
     }
 
     private byte[] zerosDigest(int length) {
@@ -86,6 +79,31 @@ public final class BlockHash {
             h.update(ZEROS.duplicate().limit(Math.min(left, ZEROS.capacity())));
         }
         return h.digest();
+    }
+
+    /** The digest of one whole block's bytes (position to limit), for blocks hashed out of order. */
+    public byte[] digest(ByteBuffer block) {
+        Hasher h = hasher(algorithm);
+        h.update(block.duplicate());
+        return h.digest();
+    }
+
+    /** The digest of a block of {@code length} zeros. */
+    public byte[] zeroDigest(int length) {
+        synchronized (this) {
+            if (length == blockSize) {
+                if (zeroBlockDigest == null) {
+                    zeroBlockDigest = zerosDigest(blockSize);
+                }
+                return zeroBlockDigest;
+            }
+        }
+        return zerosDigest(length);
+    }
+
+    /** Adds the next block's digest (from {@link #digest} or {@link #zeroDigest}) to the image hash. */
+    public void addDigest(byte[] digest) {
+        outer.update(ByteBuffer.wrap(digest));
     }
 
     /** Finishes and returns the checksum in lower-case hex. */

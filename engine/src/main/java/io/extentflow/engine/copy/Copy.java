@@ -39,34 +39,45 @@ public final class Copy {
     private final CopyOptions options;
     private final MeterRegistry registry;
     private final long resumeAt;
+    private final CopyObserver observer;
 
-    private Copy(ImageSource source, ImageSink sink, CopyOptions options, MeterRegistry registry, long resumeAt) {
+    private Copy(ImageSource source, ImageSink sink, CopyOptions options, MeterRegistry registry, long resumeAt,
+                 CopyObserver observer) {
         this.source = source;
         this.sink = sink;
         this.options = options;
         this.registry = registry;
         this.resumeAt = resumeAt;
+        this.observer = observer;
     }
 
     /** A copy from {@code source}; name the sink with {@link #to(ImageSink)}. */
     public static Copy from(ImageSource source) {
         return new Copy(Objects.requireNonNull(source, "source"), null, CopyOptions.defaults(),
-                new CompositeMeterRegistry(), 0);
+                new CompositeMeterRegistry(), 0, null);
     }
 
     /** The same copy into {@code sink}. */
     public Copy to(ImageSink sink) {
-        return new Copy(source, Objects.requireNonNull(sink, "sink"), options, registry, resumeAt);
+        return new Copy(source, Objects.requireNonNull(sink, "sink"), options, registry, resumeAt, observer);
     }
 
     /** The same copy with other options. */
     public Copy options(CopyOptions value) {
-        return new Copy(source, sink, Objects.requireNonNull(value, "options"), registry, resumeAt);
+        return new Copy(source, sink, Objects.requireNonNull(value, "options"), registry, resumeAt, observer);
     }
 
     /** The same copy, recording its meters in {@code value} (by default a registry that keeps nothing). */
     public Copy metrics(MeterRegistry value) {
-        return new Copy(source, sink, options, Objects.requireNonNull(value, "registry"), resumeAt);
+        return new Copy(source, sink, options, Objects.requireNonNull(value, "registry"), resumeAt, observer);
+    }
+
+    /**
+     * The same copy, showing the content it moves to {@code value} (e.g. to checksum the source from
+     * the data the copy reads anyway, without a second read).
+     */
+    public Copy observe(CopyObserver value) {
+        return new Copy(source, sink, options, registry, resumeAt, Objects.requireNonNull(value, "observer"));
     }
 
     /**
@@ -79,7 +90,7 @@ public final class Copy {
         if (offset < 0) {
             throw new IllegalArgumentException("negative resume offset " + offset);
         }
-        return new Copy(source, sink, options, registry, offset);
+        return new Copy(source, sink, options, registry, offset, observer);
     }
 
     /** Runs the copy and emits its result. */
@@ -214,8 +225,10 @@ public final class Copy {
 
         private Mono<Done> perform(Request r) {
             return switch (r.kind) {
-                case SKIP -> skip(r.offset, r.length).thenReturn(new Done(0, 0, r.length));
-                case ZERO -> zero(r.offset, r.length).thenReturn(new Done(0, r.length, 0));
+                case SKIP -> skip(r.offset, r.length).doOnSuccess(v -> observeZero(r.offset, r.length))
+                        .thenReturn(new Done(0, 0, r.length));
+                case ZERO -> zero(r.offset, r.length).doOnSuccess(v -> observeZero(r.offset, r.length))
+                        .thenReturn(new Done(0, r.length, 0));
                 case DATA -> Mono.usingWhen(pool.acquire(),
                         buffer -> copyData(r.offset, buffer.slice(0, (int) r.length)),
                         this::release, (b, err) -> release(b), this::release);
@@ -244,13 +257,22 @@ public final class Copy {
         private Mono<Done> writeData(long offset, ByteBuffer buffer) {
             int length = buffer.remaining();
             if (!options.detectZeroes()) {
+                observeData(offset, buffer);
                 return write(offset, buffer).thenReturn(new Done(length, 0, 0));
             }
             List<Request> runs = new ArrayList<>(2);
             ZeroDetector.scan(buffer, (at, n, zero) -> runs.add(new Request(
                     zero ? (skipZeroes ? Kind.SKIP : Kind.ZERO) : Kind.DATA, at, n)));
             if (runs.size() == 1 && runs.get(0).kind == Kind.DATA) {
+                observeData(offset, buffer);
                 return write(offset, buffer).thenReturn(new Done(length, 0, 0));
+            }
+            for (Request run : runs) {
+                if (run.kind == Kind.DATA) {
+                    observeData(offset + run.offset, buffer.slice((int) run.offset, (int) run.length));
+                } else {
+                    observeZero(offset + run.offset, run.length);
+                }
             }
             return Flux.fromIterable(runs)
                     .flatMap(run -> switch (run.kind) {
@@ -271,6 +293,19 @@ public final class Copy {
         private Mono<Void> zero(long offset, long length) {
             return metrics.timeZero(() -> sink.zero(offset, length))
                     .onErrorMap(t -> ImageIoException.wrap("zero", sink.endpoint(), offset, length, t));
+        }
+
+        /** Shows data to the observer before it is written (the buffer is intact until then). */
+        private void observeData(long offset, ByteBuffer data) {
+            if (observer != null) {
+                observer.data(offset, data.asReadOnlyBuffer());
+            }
+        }
+
+        private void observeZero(long offset, long length) {
+            if (observer != null) {
+                observer.zero(offset, length);
+            }
         }
 
         private Mono<Void> skip(long offset, long length) {
