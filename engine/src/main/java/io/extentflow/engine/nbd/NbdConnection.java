@@ -76,6 +76,7 @@ final class NbdConnection extends ChannelInboundHandlerAdapter {
     private MonoSink<Greeting> greetingSink;
     private MonoSink<List<OptionReply>> exchangeSink;
     private List<OptionReply> exchangeReplies;
+    private int exchangeOption;
     private volatile ExportInfo info;
     private boolean extended;
     private final Map<Integer, String> contextNames = new HashMap<>();
@@ -253,14 +254,16 @@ final class NbdConnection extends ChannelInboundHandlerAdapter {
                 return;
             }
             exchangeSink = sink;
+            exchangeOption = option.option();
             exchangeReplies = new ArrayList<>();
             channel.writeAndFlush(option.encode(channel.alloc()));
         }));
     }
 
     private void onOptionReply(OptionReply r) {
-        if (exchangeSink == null) {
-            throw new NbdProtocolException("option reply " + r.type() + " when no option was sent");
+        if (exchangeSink == null || r.option() != exchangeOption) {
+            throw new NbdProtocolException("reply to option " + r.option() + " when "
+                    + (exchangeSink == null ? "no option was sent" : "option " + exchangeOption + " was sent"));
         }
         exchangeReplies.add(r);
         if (r.isFinal()) {
