@@ -13,9 +13,10 @@ import java.util.List;
  * @param preferredBlock requests should be multiples of this (4096 when not stated)
  * @param maximumPayload largest read or write payload (32 MiB when not stated)
  * @param contexts       metadata contexts the server selected, e.g. {@code base:allocation}
+ * @param extendedHeaders the connection uses extended (64-bit) headers
  */
 public record ExportInfo(String name, long size, int flags, int minimumBlock, int preferredBlock,
-                         int maximumPayload, List<String> contexts) {
+                         int maximumPayload, List<String> contexts, boolean extendedHeaders) {
 
     /** The defaults of the spec for a server that states no block sizes. */
     public static final int DEFAULT_MINIMUM_BLOCK = 1;

@@ -27,8 +27,8 @@ import reactor.util.retry.Retry;
  *   <li>Handshake: fixed newstyle, structured replies, {@code base:allocation} (and
  *       {@code qemu:allocation-depth} when offered), {@code NBD_OPT_GO} with block size information,
  *       which it then obeys: requests are split at the server's maximum payload and offsets must be
- *       multiples of its minimum block. Extended headers are not negotiated (no installed server offers
- *       them).</li>
+ *       multiples of its minimum block. Extended headers (64-bit lengths) are used when the server
+ *       offers them; qemu 7.2 and nbdkit 1.32 do not, and the client falls back to compact ones.</li>
  *   <li>Several connections ({@link NbdClientOptions#connections()}) when the server sets
  *       CAN_MULTI_CONN, one otherwise; each request goes to the least loaded connection; each
  *       connection keeps up to {@link NbdClientOptions#requestsPerConnection()} requests in flight.</li>
@@ -125,7 +125,12 @@ public final class NbdClient implements AutoCloseable {
         }).then(Mono.fromRunnable(() -> target.position(target.limit())));
     }
 
-    /** Writes {@code data} (its remaining bytes) at {@code offset}, advancing its position to its limit. */
+    /**
+     * Writes {@code data} (its remaining bytes) at {@code offset}, advancing its position to its limit.
+     * The bytes go to the socket without a copy: if the returned {@code Mono} is cancelled while they
+     * are being sent, the buffer may still be read for a moment, so a cancelled write's buffer should
+     * not be refilled for another write of the same export.
+     */
     public Mono<Void> write(long offset, ByteBuffer data) {
         int length = data.remaining();
         if (info.readOnly()) {
@@ -326,15 +331,22 @@ public final class NbdClient implements AutoCloseable {
                 }));
     }
 
+    /**
+     * The connection with the fewest requests; a dead one counts as idle, so the request that picks
+     * it opens a fresh connection in its place.
+     */
     private Mono<NbdConnection> pick() {
         Slot best = null;
+        int bestLoad = Integer.MAX_VALUE;
         for (Slot s : slots) {
             NbdConnection c = s.current;
-            if (c != null && c.isOpen() && (best == null || c.load() < best.current.load())) {
+            int load = c != null && c.isOpen() ? c.load() : 0;
+            if (load < bestLoad) {
                 best = s;
+                bestLoad = load;
             }
         }
-        return (best != null ? best : slots.get(0)).get();
+        return best.get();
     }
 
     /** Closes every connection, politely (NBD_CMD_DISC) when nothing is in flight. Does not block. */

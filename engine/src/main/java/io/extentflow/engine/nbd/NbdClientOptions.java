@@ -14,9 +14,10 @@ import java.time.Duration;
  *                              lost, EIO, ESHUTDOWN) is sent again, on a fresh connection if its own died
  * @param retryBackoff          first delay before a retry; doubles each time
  * @param allocationDepth       ask for {@code qemu:allocation-depth} too (used only when offered)
+ * @param extendedHeaders       ask for extended headers (NBD_OPT_EXTENDED_HEADERS; used only when offered)
  */
 public record NbdClientOptions(int connections, int requestsPerConnection, Duration timeout, int retries,
-                               Duration retryBackoff, boolean allocationDepth) {
+                               Duration retryBackoff, boolean allocationDepth, boolean extendedHeaders) {
 
     public static final int DEFAULT_CONNECTIONS = 4;
     public static final int DEFAULT_REQUESTS_PER_CONNECTION = 64;
@@ -34,33 +35,46 @@ public record NbdClientOptions(int connections, int requestsPerConnection, Durat
         }
     }
 
-    /** 4 connections, 64 requests each, 60 s timeout, 3 retries from 100 ms, allocation depth on. */
+    /**
+     * 4 connections, 64 requests each, 60 s timeout, 3 retries from 100 ms, allocation depth and
+     * extended headers asked for.
+     */
     public static NbdClientOptions defaults() {
         return new NbdClientOptions(DEFAULT_CONNECTIONS, DEFAULT_REQUESTS_PER_CONNECTION, DEFAULT_TIMEOUT,
-                DEFAULT_RETRIES, DEFAULT_RETRY_BACKOFF, true);
+                DEFAULT_RETRIES, DEFAULT_RETRY_BACKOFF, true, true);
     }
 
     public NbdClientOptions withConnections(int value) {
-        return new NbdClientOptions(value, requestsPerConnection, timeout, retries, retryBackoff, allocationDepth);
+        return new NbdClientOptions(value, requestsPerConnection, timeout, retries, retryBackoff,
+                allocationDepth, extendedHeaders);
     }
 
     public NbdClientOptions withRequestsPerConnection(int value) {
-        return new NbdClientOptions(connections, value, timeout, retries, retryBackoff, allocationDepth);
+        return new NbdClientOptions(connections, value, timeout, retries, retryBackoff,
+                allocationDepth, extendedHeaders);
     }
 
     public NbdClientOptions withTimeout(Duration value) {
-        return new NbdClientOptions(connections, requestsPerConnection, value, retries, retryBackoff, allocationDepth);
+        return new NbdClientOptions(connections, requestsPerConnection, value, retries, retryBackoff,
+                allocationDepth, extendedHeaders);
     }
 
     public NbdClientOptions withRetries(int value) {
-        return new NbdClientOptions(connections, requestsPerConnection, timeout, value, retryBackoff, allocationDepth);
+        return new NbdClientOptions(connections, requestsPerConnection, timeout, value, retryBackoff,
+                allocationDepth, extendedHeaders);
     }
 
     public NbdClientOptions withRetryBackoff(Duration value) {
-        return new NbdClientOptions(connections, requestsPerConnection, timeout, retries, value, allocationDepth);
+        return new NbdClientOptions(connections, requestsPerConnection, timeout, retries, value,
+                allocationDepth, extendedHeaders);
     }
 
     public NbdClientOptions withAllocationDepth(boolean value) {
-        return new NbdClientOptions(connections, requestsPerConnection, timeout, retries, retryBackoff, value);
+        return new NbdClientOptions(connections, requestsPerConnection, timeout, retries, retryBackoff, value, extendedHeaders);
+    }
+
+    public NbdClientOptions withExtendedHeaders(boolean value) {
+        return new NbdClientOptions(connections, requestsPerConnection, timeout, retries, retryBackoff, allocationDepth,
+                value);
     }
 }

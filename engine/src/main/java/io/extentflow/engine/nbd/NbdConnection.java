@@ -76,7 +76,9 @@ final class NbdConnection extends ChannelInboundHandlerAdapter {
     private MonoSink<Greeting> greetingSink;
     private MonoSink<List<OptionReply>> exchangeSink;
     private List<OptionReply> exchangeReplies;
+    private int exchangeOption;
     private volatile ExportInfo info;
+    private boolean extended;
     private final Map<Integer, String> contextNames = new HashMap<>();
 
     // transmission state, event loop only
@@ -155,7 +157,15 @@ final class NbdConnection extends ChannelInboundHandlerAdapter {
                     }
                     int flags = NbdProtocol.CLIENT_FIXED_NEWSTYLE | (g.noZeroes() ? NbdProtocol.CLIENT_NO_ZEROES : 0);
                     channel.writeAndFlush(channel.alloc().buffer(4).writeInt(flags));
-                    return exchange(OptionRequest.of(NbdProtocol.OPT_STRUCTURED_REPLY));
+                    if (!options.extendedHeaders()) {
+                        return Mono.just(List.<OptionReply>of());
+                    }
+                    return exchange(OptionRequest.of(NbdProtocol.OPT_EXTENDED_HEADERS));
+                })
+                .flatMap(replies -> {
+                    // Extended headers imply structured replies; servers without them say ERR_UNSUP.
+                    extended = !replies.isEmpty() && replies.get(replies.size() - 1).type() == NbdProtocol.REP_ACK;
+                    return extended ? Mono.just(replies) : exchange(OptionRequest.of(NbdProtocol.OPT_STRUCTURED_REPLY));
                 })
                 .flatMap(replies -> {
                     OptionReply last = replies.get(replies.size() - 1);
@@ -220,7 +230,7 @@ final class NbdConnection extends ChannelInboundHandlerAdapter {
                 ? ExportInfo.DEFAULT_MAXIMUM_PAYLOAD : (int) maxPayload;
         payload -= payload % min;
         info = new ExportInfo(address.export(), size, flags, min, Math.max(preferred, min), payload,
-                List.copyOf(contextNames.values()));
+                List.copyOf(contextNames.values()), extended);
         return Mono.empty();
     }
 
@@ -244,14 +254,16 @@ final class NbdConnection extends ChannelInboundHandlerAdapter {
                 return;
             }
             exchangeSink = sink;
+            exchangeOption = option.option();
             exchangeReplies = new ArrayList<>();
             channel.writeAndFlush(option.encode(channel.alloc()));
         }));
     }
 
     private void onOptionReply(OptionReply r) {
-        if (exchangeSink == null) {
-            throw new NbdProtocolException("option reply " + r.type() + " when no option was sent");
+        if (exchangeSink == null || r.option() != exchangeOption) {
+            throw new NbdProtocolException("reply to option " + r.option() + " when "
+                    + (exchangeSink == null ? "no option was sent" : "option " + exchangeOption + " was sent"));
         }
         exchangeReplies.add(r);
         if (r.isFinal()) {
@@ -303,8 +315,8 @@ final class NbdConnection extends ChannelInboundHandlerAdapter {
         long cookie = nextCookie++;
         p.cookie = cookie;
         inFlight.put(cookie, p);
-        ByteBuf header = new Request(p.flags, p.command, cookie, p.offset, p.length)
-                .encode(channel.alloc().buffer(NbdProtocol.REQUEST_HEADER_SIZE));
+        ByteBuf header = encode(new Request(p.command == NbdProtocol.CMD_WRITE && extended
+                ? p.flags | NbdProtocol.CMD_FLAG_PAYLOAD_LEN : p.flags, p.command, cookie, p.offset, p.length));
         ChannelFuture f;
         if (p.command == NbdProtocol.CMD_WRITE) {
             // No copy: the caller's buffer goes to the socket. The request completes only after
@@ -326,6 +338,12 @@ final class NbdConnection extends ChannelInboundHandlerAdapter {
                 closeWith("no reply from the server within " + options.timeout(), false);
             }
         }, options.timeout().toNanos(), TimeUnit.NANOSECONDS);
+    }
+
+    /** The request header in the agreed form: compact, or extended. */
+    private ByteBuf encode(Request r) {
+        return extended ? r.encodeExtended(channel.alloc().buffer(NbdProtocol.EXTENDED_REQUEST_HEADER_SIZE))
+                : r.encode(channel.alloc().buffer(NbdProtocol.REQUEST_HEADER_SIZE));
     }
 
     @Override
@@ -535,8 +553,7 @@ final class NbdConnection extends ChannelInboundHandlerAdapter {
             if (open && inFlight.isEmpty() && waiting.isEmpty() && info != null) {
                 open = false;
                 closeReason = "the connection was closed by the client";
-                ByteBuf disc = new Request(0, NbdProtocol.CMD_DISC, nextCookie++, 0, 0)
-                        .encode(channel.alloc().buffer(NbdProtocol.REQUEST_HEADER_SIZE));
+                ByteBuf disc = encode(new Request(0, NbdProtocol.CMD_DISC, nextCookie++, 0, 0));
                 channel.writeAndFlush(disc).addListener(ChannelFutureListener.CLOSE);
             } else {
                 closeWith("the connection was closed by the client", false);

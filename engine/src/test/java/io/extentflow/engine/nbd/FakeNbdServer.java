@@ -28,12 +28,24 @@ final class FakeNbdServer implements AutoCloseable {
     static final int CONTEXT_ID = 7;
 
     private final DisposableServer server;
+    private final boolean extended;
+    /** Command flags of every request received, in order. */
+    final java.util.List<Integer> requestFlags = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final Path socket;
     final AtomicInteger connections = new AtomicInteger();
     final AtomicInteger requests = new AtomicInteger();
 
     FakeNbdServer(Path socket, long size, int transmissionFlags, Responder responder) {
+        this(socket, size, transmissionFlags, false, responder);
+    }
+
+    /**
+     * @param extended accept NBD_OPT_EXTENDED_HEADERS: then requests have 32-byte headers and the
+     *                 responder must answer with {@link #extendedChunkHeader} chunks
+     */
+    FakeNbdServer(Path socket, long size, int transmissionFlags, boolean extended, Responder responder) {
         this.socket = socket;
+        this.extended = extended;
         this.server = TcpServer.create()
                 .bindAddress(() -> new DomainSocketAddress(socket.toString()))
                 .doOnChannelInit((o, ch, a) -> ch.pipeline().addFirst(new Handler(size, transmissionFlags, responder)))
@@ -63,6 +75,13 @@ final class FakeNbdServer implements AutoCloseable {
     static ByteBuf chunkHeader(ChannelHandlerContext ctx, int flags, int type, long cookie, int length) {
         return ctx.alloc().buffer(20 + Math.min(length, 1 << 16)).writeInt(NbdProtocol.STRUCTURED_REPLY_MAGIC).writeShort(flags)
                 .writeShort(type).writeLong(cookie).writeInt(length);
+    }
+
+    /** A 32-byte extended reply chunk header, for servers that agreed to extended headers. */
+    static ByteBuf extendedChunkHeader(ChannelHandlerContext ctx, int flags, int type, long cookie, long offset,
+                                      long length) {
+        return ctx.alloc().buffer(32 + (int) Math.min(length, 1 << 16)).writeInt(NbdProtocol.EXTENDED_REPLY_MAGIC)
+                .writeShort(flags).writeShort(type).writeLong(cookie).writeLong(offset).writeLong(length);
     }
 
     /** An OFFSET_DATA chunk of {@code length} bytes of {@code fill} at {@code offset}. */
@@ -127,25 +146,32 @@ final class FakeNbdServer implements AutoCloseable {
                     }
                     case NbdProtocol.OPT_STRUCTURED_REPLY -> optionReply(ctx, option, NbdProtocol.REP_ACK,
                             ctx.alloc().buffer(0));
+                    case NbdProtocol.OPT_EXTENDED_HEADERS -> optionReply(ctx, option,
+                            extended ? NbdProtocol.REP_ACK : NbdProtocol.REP_ERR_UNSUP, ctx.alloc().buffer(0));
                     default -> optionReply(ctx, option, NbdProtocol.REP_ERR_UNSUP, ctx.alloc().buffer(0));
                 }
             }
-            while (state == 2 && in.readableBytes() >= 28) {
+            int headerSize = extended ? 32 : 28;
+            while (state == 2 && in.readableBytes() >= headerSize) {
+                int flags = in.getUnsignedShort(in.readerIndex() + 4);
                 int command = in.getUnsignedShort(in.readerIndex() + 6);
-                long length = in.getUnsignedInt(in.readerIndex() + 24);
-                long payload = command == NbdProtocol.CMD_WRITE ? length : 0;
-                if (in.readableBytes() < 28 + payload) {
+                long length = extended ? in.getLong(in.readerIndex() + 24) : in.getUnsignedInt(in.readerIndex() + 24);
+                boolean hasPayload = extended ? (flags & NbdProtocol.CMD_FLAG_PAYLOAD_LEN) != 0
+                        : command == NbdProtocol.CMD_WRITE;
+                long payload = hasPayload ? length : 0;
+                if (in.readableBytes() < headerSize + payload) {
                     return;
                 }
                 in.skipBytes(8);
                 long cookie = in.readLong();
                 long offset = in.readLong();
-                in.skipBytes(4 + (int) payload);
+                in.skipBytes(headerSize - 24 + (int) payload);
                 if (command == NbdProtocol.CMD_DISC) {
                     ctx.close();
                     return;
                 }
                 requests.incrementAndGet();
+                requestFlags.add(flags);
                 responder.respond(ctx, command, cookie, offset, length);
             }
         }

@@ -162,4 +162,21 @@ class NbdClientTest {
             c.closeGracefully().block(WAIT);
         }
     }
+
+    @Test
+    void worksOverTcpToo() throws Exception {
+        var server = servers.nbdkitTcp(dir, "memory", "4M");
+        assertTrue(server.uri().startsWith("nbd://127.0.0.1:"));
+        NbdClient c = NbdClient.connect(NbdAddress.parse(server.uri()), NbdClientOptions.defaults()).block(WAIT);
+        try {
+            byte[] data = new byte[1 << 20];
+            new SplittableRandom(5).nextBytes(data);
+            c.write(1 << 20, ByteBuffer.wrap(data)).block(WAIT);
+            ByteBuffer back = ByteBuffer.allocate(data.length);
+            c.read(1 << 20, back).block(WAIT);
+            assertArrayEquals(data, back.array());
+        } finally {
+            c.closeGracefully().block(WAIT);
+        }
+    }
 }

@@ -42,18 +42,25 @@ public final class NbdServers implements AfterEachCallback, AutoCloseable {
     /** A running server. */
     public static final class Server implements AutoCloseable {
         private final Path socket;
+        private final int port;
         private final long pid;
         private final Path log;
         private final Process child;
 
-        Server(Path socket, long pid, Path log, Process child) {
+        Server(Path socket, int port, long pid, Path log, Process child) {
             this.socket = socket;
+            this.port = port;
             this.pid = pid;
             this.log = log;
             this.child = child;
         }
 
-        /** The Unix socket it listens on. */
+        /** The TCP port it listens on (on 127.0.0.1), or 0 for a Unix socket. */
+        public int port() {
+            return port;
+        }
+
+        /** The Unix socket it listens on, or null for TCP. */
         public Path socket() {
             return socket;
         }
@@ -65,7 +72,8 @@ public final class NbdServers implements AfterEachCallback, AutoCloseable {
 
         /** The URI of {@code export}. */
         public String uri(String export) {
-            return "nbd+unix:///" + export + "?socket=" + socket;
+            return socket == null ? "nbd://127.0.0.1:" + port + "/" + export
+                    : "nbd+unix:///" + export + "?socket=" + socket;
         }
 
         /** The server's process id. */
@@ -159,7 +167,7 @@ public final class NbdServers implements AfterEachCallback, AutoCloseable {
             throw new AssertionError("qemu-nbd failed (" + parent.exitValue() + "): " + cmd + "\n"
                     + Files.readString(log));
         }
-        return register(new Server(socket, readPid(pidFile), log, null));
+        return register(new Server(socket, 0, readPid(pidFile), log, null));
     }
 
     /**
@@ -167,13 +175,27 @@ public final class NbdServers implements AfterEachCallback, AutoCloseable {
      * {@code --filter=...} options).
      */
     public Server nbdkit(Path dir, String... args) throws IOException {
+        return nbdkit(dir, false, args);
+    }
+
+    /**
+     * Like {@link #nbdkit(Path, String...)} but on TCP, {@code 127.0.0.1} and a port the kernel picks
+     * ({@code -p 0} is not supported by nbdkit 1.32, so a free port is found first; a clash fails the
+     * start visibly).
+     */
+    public Server nbdkitTcp(Path dir, String... args) throws IOException {
+        return nbdkit(dir, true, args);
+    }
+
+    private Server nbdkit(Path dir, boolean tcp, String... args) throws IOException {
         String exe = ExternalTool.require("nbdkit").toString();
         int n = COUNTER.incrementAndGet();
-        Path socket = dir.resolve("nbdkit-" + n + ".sock");
+        Path socket = tcp ? null : dir.resolve("nbdkit-" + n + ".sock");
+        int port = tcp ? freePort() : 0;
         Path pidFile = dir.resolve("nbdkit-" + n + ".pid");
         Path log = dir.resolve("nbdkit-" + n + ".log");
-        List<String> cmd = new ArrayList<>(List.of(exe, "--exit-with-parent", "-P", pidFile.toString(), "-U",
-                socket.toString()));
+        List<String> cmd = new ArrayList<>(List.of(exe, "--exit-with-parent", "-P", pidFile.toString()));
+        cmd.addAll(tcp ? List.of("-i", "127.0.0.1", "-p", Integer.toString(port)) : List.of("-U", socket.toString()));
         cmd.addAll(List.of(args));
         try (WatchService watch = FileSystems.getDefault().newWatchService()) {
             dir.register(watch, StandardWatchEventKinds.ENTRY_CREATE, StandardWatchEventKinds.ENTRY_MODIFY);
@@ -197,10 +219,16 @@ public final class NbdServers implements AfterEachCallback, AutoCloseable {
                     key.reset();
                 }
             }
-            return register(new Server(socket, p.pid(), log, p));
+            return register(new Server(socket, port, p.pid(), log, p));
         } catch (InterruptedException | ClosedWatchServiceException e) {
             Thread.currentThread().interrupt();
             throw new AssertionError(e);
+        }
+    }
+
+    private static int freePort() throws IOException {
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
         }
     }
 

@@ -175,6 +175,7 @@ public final class NbdSource implements ImageSource {
         d.put("block-size-preferred", info.preferredBlock());
         d.put("block-size-maximum", info.maximumPayload());
         d.put("contexts", info.contexts());
+        d.put("extended-headers", info.extendedHeaders());
         return d;
     }
 

@@ -9,7 +9,8 @@ import java.util.List;
 /**
  * Cuts the server's byte stream into messages: the {@link Greeting}, {@link OptionReply}s during the
  * handshake, then {@link Reply}s. It switches to the transmission phase by itself after the ACK of
- * {@code NBD_OPT_GO}.
+ * {@code NBD_OPT_GO}, and to 32-byte extended reply headers after the ACK of
+ * {@code NBD_OPT_EXTENDED_HEADERS}.
  *
  * <p>Read data is not gathered: an {@code OFFSET_DATA} payload is handed on in {@link DataChunk}
  * pieces as bytes arrive, so a 32 MiB read never needs a 32 MiB staging buffer. Everything else is
@@ -26,6 +27,8 @@ public final class NbdFrameDecoder extends ByteToMessageDecoder {
     private enum State { GREETING, OPTION_REPLY, TRANSMISSION, DATA_PAYLOAD, FAILED }
 
     private State state = State.GREETING;
+    /** Extended headers were agreed (ACK to NBD_OPT_EXTENDED_HEADERS): 32-byte reply headers. */
+    private boolean extended;
     private long dataCookie;
     private long dataOffset;
     private long dataRemaining;
@@ -88,6 +91,9 @@ public final class NbdFrameDecoder extends ByteToMessageDecoder {
         byte[] data = new byte[(int) length];
         in.readBytes(data);
         out.add(new OptionReply(option, type, data));
+        if (option == NbdProtocol.OPT_EXTENDED_HEADERS && type == NbdProtocol.REP_ACK) {
+            extended = true;
+        }
         if (option == NbdProtocol.OPT_GO && type == NbdProtocol.REP_ACK) {
             state = State.TRANSMISSION;
         }
@@ -99,34 +105,54 @@ public final class NbdFrameDecoder extends ByteToMessageDecoder {
         }
         int at = in.readerIndex();
         int magic = in.getInt(at);
-        if (magic == NbdProtocol.SIMPLE_REPLY_MAGIC) {
-            if (in.readableBytes() < NbdProtocol.SIMPLE_REPLY_SIZE) {
+        int headerSize;
+        int flags;
+        int type;
+        long cookie;
+        long length;
+        if (extended) {
+            if (magic != NbdProtocol.EXTENDED_REPLY_MAGIC) {
+                throw fail("bad extended reply magic 0x" + Integer.toHexString(magic));
+            }
+            headerSize = NbdProtocol.EXTENDED_CHUNK_HEADER_SIZE;
+            if (in.readableBytes() < headerSize) {
                 return;
             }
-            in.skipBytes(4);
-            int error = in.readInt();
-            out.add(new SimpleReply(in.readLong(), error));
-            return;
+            length = in.getLong(at + 24);
+            if (length < 0) {
+                throw fail("reply chunk with impossible length " + Long.toUnsignedString(length));
+            }
+        } else {
+            if (magic == NbdProtocol.SIMPLE_REPLY_MAGIC) {
+                if (in.readableBytes() < NbdProtocol.SIMPLE_REPLY_SIZE) {
+                    return;
+                }
+                in.skipBytes(4);
+                int error = in.readInt();
+                out.add(new SimpleReply(in.readLong(), error));
+                return;
+            }
+            if (magic != NbdProtocol.STRUCTURED_REPLY_MAGIC) {
+                throw fail("bad reply magic 0x" + Integer.toHexString(magic));
+            }
+            headerSize = NbdProtocol.CHUNK_HEADER_SIZE;
+            if (in.readableBytes() < headerSize) {
+                return;
+            }
+            length = in.getUnsignedInt(at + 16);
         }
-        if (magic != NbdProtocol.STRUCTURED_REPLY_MAGIC) {
-            throw fail("bad reply magic 0x" + Integer.toHexString(magic));
-        }
-        if (in.readableBytes() < NbdProtocol.CHUNK_HEADER_SIZE) {
-            return;
-        }
-        int flags = in.getUnsignedShort(at + 4);
-        int type = in.getUnsignedShort(at + 6);
-        long cookie = in.getLong(at + 8);
-        long length = in.getUnsignedInt(at + 16);
+        flags = in.getUnsignedShort(at + 4);
+        type = in.getUnsignedShort(at + 6);
+        cookie = in.getLong(at + 8);
         boolean done = (flags & NbdProtocol.REPLY_FLAG_DONE) != 0;
         if (type == NbdProtocol.CHUNK_OFFSET_DATA) {
             if (length < 9 || length > MAX_DATA) {
                 throw fail("data chunk with impossible length " + length);
             }
-            if (in.readableBytes() < NbdProtocol.CHUNK_HEADER_SIZE + 8) {
+            if (in.readableBytes() < headerSize + 8) {
                 return;
             }
-            in.skipBytes(NbdProtocol.CHUNK_HEADER_SIZE);
+            in.skipBytes(headerSize);
             dataCookie = cookie;
             dataOffset = in.readLong();
             dataRemaining = length - 8;
@@ -138,10 +164,10 @@ public final class NbdFrameDecoder extends ByteToMessageDecoder {
         if (length > MAX_METADATA) {
             throw fail("reply chunk of type " + type + " with impossible length " + length);
         }
-        if (in.readableBytes() < NbdProtocol.CHUNK_HEADER_SIZE + length) {
+        if (in.readableBytes() < headerSize + length) {
             return;
         }
-        in.skipBytes(NbdProtocol.CHUNK_HEADER_SIZE);
+        in.skipBytes(headerSize);
         ByteBuf payload = in.readSlice((int) length);
         out.add(chunk(type, cookie, done, payload));
     }
@@ -172,6 +198,29 @@ public final class NbdFrameDecoder extends ByteToMessageDecoder {
                 for (int i = 0; i < n; i++) {
                     lengths[i] = p.readUnsignedInt();
                     flags[i] = p.readInt();
+                }
+                return new BlockStatusChunk(cookie, done, context, lengths, flags);
+            }
+            case NbdProtocol.CHUNK_BLOCK_STATUS_EXT -> {
+                if (!extended || length < 8 + 16 || (length - 8) % 16 != 0) {
+                    throw fail("extended block status chunk with impossible length " + length
+                            + (extended ? "" : " (extended headers were not agreed)"));
+                }
+                int context = p.readInt();
+                int count = p.readInt();
+                int n = (length - 8) / 16;
+                if (count != n) {
+                    throw fail("extended block status chunk says " + count + " descriptors but holds " + n);
+                }
+                long[] lengths = new long[n];
+                int[] flags = new int[n];
+                for (int i = 0; i < n; i++) {
+                    lengths[i] = p.readLong();
+                    long status = p.readLong();
+                    if (lengths[i] < 0 || status < 0 || status > 0xffff_ffffL) {
+                        throw fail("extended block status descriptor out of range");
+                    }
+                    flags[i] = (int) status;
                 }
                 return new BlockStatusChunk(cookie, done, context, lengths, flags);
             }

@@ -47,6 +47,7 @@ public final class NbdProtocol {
     public static final int REP_ERR_SHUTDOWN = REP_FLAG_ERROR | 7;
     public static final int REP_ERR_BLOCK_SIZE_REQD = REP_FLAG_ERROR | 8;
     public static final int REP_ERR_TOO_BIG = REP_FLAG_ERROR | 9;
+    public static final int REP_ERR_EXT_HEADER_REQD = REP_FLAG_ERROR | 10;
 
     // Information types (NBD_OPT_INFO / NBD_OPT_GO)
     public static final int INFO_EXPORT = 0;
@@ -72,6 +73,12 @@ public final class NbdProtocol {
     public static final int SIMPLE_REPLY_MAGIC = 0x67446698;
     public static final int STRUCTURED_REPLY_MAGIC = 0x668e33ef;
     public static final int REQUEST_HEADER_SIZE = 28;
+    /** Extended headers (NBD_OPT_EXTENDED_HEADERS): 32-byte requests with a 64-bit length. */
+    public static final int EXTENDED_REQUEST_MAGIC = 0x21e41c71;
+    public static final int EXTENDED_REQUEST_HEADER_SIZE = 32;
+    /** Extended headers: every reply is a 32-byte chunk header with this magic. */
+    public static final int EXTENDED_REPLY_MAGIC = 0x6e8a278c;
+    public static final int EXTENDED_CHUNK_HEADER_SIZE = 32;
     public static final int SIMPLE_REPLY_SIZE = 16;
     public static final int CHUNK_HEADER_SIZE = 20;
 
@@ -91,6 +98,8 @@ public final class NbdProtocol {
     public static final int CMD_FLAG_DF = 1 << 2;
     public static final int CMD_FLAG_REQ_ONE = 1 << 3;
     public static final int CMD_FLAG_FAST_ZERO = 1 << 4;
+    /** Extended headers: the length field counts payload bytes that follow the header. */
+    public static final int CMD_FLAG_PAYLOAD_LEN = 1 << 5;
 
     // Structured reply chunks
     public static final int REPLY_FLAG_DONE = 1;
@@ -98,6 +107,7 @@ public final class NbdProtocol {
     public static final int CHUNK_OFFSET_DATA = 1;
     public static final int CHUNK_OFFSET_HOLE = 2;
     public static final int CHUNK_BLOCK_STATUS = 5;
+    public static final int CHUNK_BLOCK_STATUS_EXT = 6;
     public static final int CHUNK_ERROR = (1 << 15) + 1;
     public static final int CHUNK_ERROR_OFFSET = (1 << 15) + 2;
     public static final int CHUNK_FLAG_ERROR = 1 << 15;
@@ -145,6 +155,7 @@ public final class NbdProtocol {
             case REP_ERR_SHUTDOWN -> "NBD_REP_ERR_SHUTDOWN (server is shutting down)";
             case REP_ERR_BLOCK_SIZE_REQD -> "NBD_REP_ERR_BLOCK_SIZE_REQD (block size information required)";
             case REP_ERR_TOO_BIG -> "NBD_REP_ERR_TOO_BIG (request too big)";
+            case REP_ERR_EXT_HEADER_REQD -> "NBD_REP_ERR_EXT_HEADER_REQD (extended headers required)";
             default -> "option error 0x" + Integer.toHexString(type);
         };
     }
