@@ -20,6 +20,7 @@ final class UploadWriter {
     private ByteBuffer current;
     private long filled;
     private long written;
+    private boolean abandoned;
 
     /** An upload of {@code size} bytes at {@code offset}. */
     UploadWriter(ImageSink sink, ServerBuffers buffers, long offset, long size) {
@@ -43,9 +44,11 @@ final class UploadWriter {
             if (filled + buf.readableBytes() > size) {
                 return Mono.error(ApiError.badRequest("Request body is longer than Content-Length"));
             }
-            Mono<Void> ready = current != null ? Mono.empty() : buffers.acquire().doOnNext(b -> {
+            Mono<Void> ready = current != null ? Mono.empty() : buffers.acquire().handle((b, next) -> {
                 b.clear().limit((int) Math.min(b.capacity(), size - filled));
-                current = b;
+                if (!adopt(b)) {
+                    next.error(ApiError.badRequest("upload abandoned"));
+                }
             }).then();
             return ready.then(Mono.defer(() -> {
                 int n = Math.min(buf.readableBytes(), current.remaining());
@@ -59,9 +62,22 @@ final class UploadWriter {
         });
     }
 
+    /** Makes {@code b} the buffer being filled, unless the upload was abandoned meanwhile (then frees it). */
+    private synchronized boolean adopt(ByteBuffer b) {
+        if (abandoned) {
+            buffers.release(b);
+            return false;
+        }
+        current = b;
+        return true;
+    }
+
     private Mono<Void> writeCurrent() {
-        ByteBuffer b = current;
-        current = null;
+        ByteBuffer b;
+        synchronized (this) {
+            b = current;
+            current = null;
+        }
         b.flip();
         long at = offset + written;
         int n = b.remaining();
@@ -83,8 +99,9 @@ final class UploadWriter {
         return Mono.empty();
     }
 
-    /** Returns a half-filled buffer when the upload ended early. */
-    void abandon() {
+    /** Returns a half-filled buffer when the upload ended early; later buffers are freed at once. */
+    synchronized void abandon() {
+        abandoned = true;
         if (current != null) {
             buffers.release(current);
             current = null;
