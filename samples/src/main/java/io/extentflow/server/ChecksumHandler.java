@@ -75,7 +75,7 @@ final class ChecksumHandler {
 
         @Override
         public Mono<Void> read(long offset, ByteBuffer target) {
-            return ImagesHandler.detached(source.read(offset, target), () -> { });
+            return Transfers.detached(source.read(offset, target), () -> { });
         }
 
         @Override

@@ -75,7 +75,7 @@ public final class ImageServer implements AutoCloseable {
             if (config.tls()) {
                 Http11SslContextSpec spec = Http11SslContextSpec.forServer(config.tlsCert().toFile(),
                         config.tlsKey().toFile());
-                dataServer = dataServer.secure(s -> s.sslContext(spec));
+                dataServer = dataServer.secure(s -> s.sslContext((reactor.netty.tcp.SslProvider.GenericSslContextSpec<?>) spec));
             }
             HttpServer controlServer = HttpServer.create()
                     .handle((req, resp) -> dispatchControl(req, resp, ticketsHandler));

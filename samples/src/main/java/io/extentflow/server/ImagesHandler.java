@@ -2,8 +2,6 @@ package io.extentflow.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.extentflow.engine.Extent;
-import io.extentflow.engine.ImageSink;
-import io.extentflow.engine.ImageSource;
 import io.extentflow.engine.imageio.Features;
 import io.extentflow.engine.imageio.ImageOptions;
 import io.extentflow.engine.imageio.ImageioJson;
@@ -13,13 +11,10 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpMethod;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
@@ -30,12 +25,12 @@ import reactor.netty.http.server.HttpServerResponse;
  * The data API: {@code /images/<ticket>} (OPTIONS, GET, PUT, PATCH), {@code .../extents},
  * {@code .../checksum} and {@code .../checksum/algorithms}.
  *
- * <p>Nothing here blocks: image I/O goes through the ticket's {@link ImageSource} and
- * {@link ImageSink}, which run their system calls on the file I/O scheduler. Downloads and uploads
- * move the bytes through the server's pooled buffers, at most {@link ServerConfig#buffersPerRequest()}
- * per request, so a slow peer slows the transfer instead of growing memory. An image operation once
- * started is never cancelled half way (cancelling a positional file read by interrupt would close the
- * file for every request): when the client goes away the current buffer finishes and is returned.
+ * <p>Nothing here blocks: image I/O goes through the ticket's source and sink, which run their
+ * system calls on the file I/O scheduler. Downloads ({@link DownloadStream}) and uploads
+ * ({@link UploadWriter}) move the bytes through the server's pooled buffers, at most
+ * {@link ServerConfig#buffersPerRequest()} per request, so a slow peer slows the transfer instead of
+ * growing memory. Image operations run through {@link Transfers#detached}: once started they finish
+ * even if the client goes away.
  */
 final class ImagesHandler {
 
@@ -160,96 +155,15 @@ final class ImagesHandler {
                 resp.status(206).header(HttpHeaderNames.CONTENT_RANGE,
                         "bytes " + offset + "-" + (end - 1) + "/" + ticketSize);
             }
-            Flux<ByteBuf> body = stream(req, state, b.source(), offset, length)
+            Flux<ByteBuf> body = Transfers.guard(req, state,
+                            new DownloadStream(b.source(), buffers, tickets.config().buffersPerRequest())
+                                    .chunks(offset, length))
                     .doOnNext(chunk -> sent.addAndGet(chunk.readableBytes()));
             return resp.send(body).then()
                     .doFinally(s -> {
                         metrics.bytesRead.increment(sent.get());
                         state.end(TicketState.Kind.READ, sent.get());
                     });
-        });
-    }
-
-    /**
-     * The bytes of {@code [offset, offset + length)} as a stream of pooled buffers: the next buffer
-     * is read only when one of this request's {@link ServerConfig#buffersPerRequest()} buffers came
-     * back from the socket. Stops with an error when the ticket is canceled or no buffer made it to
-     * the socket within the ticket's inactivity timeout.
-     */
-    private Flux<ByteBuf> stream(HttpServerRequest req, TicketState state, ImageSource source, long offset, long length) {
-        AsyncPermits window = new AsyncPermits(tickets.config().buffersPerRequest());
-        int chunk = buffers.chunkSize();
-        long end = offset + length;
-        Flux<ByteBuf> chunks = Flux.<Long, Long>generate(() -> offset, (pos, sink) -> {
-                    if (pos >= end) {
-                        sink.complete();
-                    } else {
-                        sink.next(pos);
-                    }
-                    return pos + chunk;
-                })
-                .concatMap(pos -> readChunk(source, pos, (int) Math.min(chunk, end - pos), window), 1);
-        return guard(req, state, chunks);
-    }
-
-    /**
-     * Cancellation and inactivity for a transfer in progress: the transfer fails when the ticket is
-     * canceled or when no buffer moved within the ticket's inactivity timeout, and then the
-     * connection is closed at once. (A response stuck behind a client that stopped reading would
-     * otherwise wait for its pending writes forever.)
-     */
-    private static <T> Flux<T> guard(HttpServerRequest req, TicketState state, Flux<T> transfer) {
-        Duration inactivity = Duration.ofSeconds(Math.max(1, state.ticket.inactivityTimeout()));
-        return Flux.defer(() -> {
-            reactor.netty.Connection[] connection = new reactor.netty.Connection[1];
-            req.withConnection(c -> connection[0] = c);
-            return transfer
-                    .timeout(inactivity)
-                    .takeUntilOther(state.canceledSignal())
-                    .concatWith(Mono.defer(() -> state.canceled()
-                            ? Mono.error(ApiError.forbidden("Transfer " + state.ticket.transferId() + " was canceled"))
-                            : Mono.empty()))
-                    .doOnError(e -> {
-                        if (connection[0] != null) {
-                            connection[0].dispose();
-                        }
-                    });
-        });
-    }
-
-    /** One pooled buffer filled at {@code pos}; its release (by Netty) returns the buffer and the permit. */
-    private Mono<ByteBuf> readChunk(ImageSource source, long pos, int n, AsyncPermits window) {
-        return window.acquire()
-                .then(buffers.acquire().doOnCancel(window::release))
-                .flatMap(buffer -> {
-                    Runnable giveBack = () -> {
-                        buffers.release(buffer);
-                        window.release();
-                    };
-                    buffer.limit(n);
-                    return detached(source.read(pos, buffer), giveBack)
-                            .then(Mono.fromCallable(() -> (ByteBuf) new ChunkByteBuf(buffer.flip(), giveBack)));
-                });
-    }
-
-    /**
-     * Runs {@code io} to its end even if the subscriber cancels: a cancelled subscriber's buffer is
-     * released by {@code releaseOnCancel} only when the I/O that fills or drains it has finished.
-     */
-    static Mono<Void> detached(Mono<Void> io, Runnable releaseOnCancelOrError) {
-        return Mono.create(sink -> {
-            AtomicBoolean cancelled = new AtomicBoolean();
-            sink.onCancel(() -> cancelled.set(true));
-            io.subscribe(null, e -> {
-                releaseOnCancelOrError.run();
-                sink.error(e);
-            }, () -> {
-                if (cancelled.get()) {
-                    releaseOnCancelOrError.run();
-                } else {
-                    sink.success();
-                }
-            });
         });
     }
 
@@ -280,94 +194,19 @@ final class ImagesHandler {
         }
         return state.backend().flatMap(b -> {
             state.begin(TicketState.Kind.WRITE);
-            Upload upload = new Upload(b.sink(), offset, size);
-            Mono<Void> written = guard(req, state, req.receive().retain()
+            UploadWriter upload = new UploadWriter(b.sink(), buffers, offset, size);
+            Mono<Void> written = Transfers.guard(req, state, req.receive().retain()
                     .concatMap(buf -> upload.consume(buf).doFinally(s -> buf.release()), 1))
                     .then(Mono.defer(upload::finish));
             return written
-                    .then(flush ? detached(b.sink().flush(), () -> { }) : Mono.empty())
+                    .then(flush ? Transfers.detached(b.sink().flush(), () -> { }) : Mono.empty())
                     .then(Mono.defer(() -> Replies.empty(resp, 200)))
                     .doFinally(s -> {
                         upload.abandon();
-                        metrics.bytesWritten.increment(upload.written);
-                        state.end(TicketState.Kind.WRITE, upload.written);
+                        metrics.bytesWritten.increment(upload.written());
+                        state.end(TicketState.Kind.WRITE, upload.written());
                     });
         });
-    }
-
-    /**
-     * The state of one upload: incoming network buffers are copied into a pooled buffer, and each
-     * full pooled buffer is written to the image before more is read from the socket (Reactor Netty
-     * stops reading while nothing is requested, which pushes back on the sender).
-     */
-    private final class Upload {
-        private final ImageSink sink;
-        private final long offset;
-        private final long size;
-        private ByteBuffer current;
-        private long filled;
-        long written;
-
-        Upload(ImageSink sink, long offset, long size) {
-            this.sink = sink;
-            this.offset = offset;
-            this.size = size;
-        }
-
-        Mono<Void> consume(ByteBuf buf) {
-            return Mono.defer(() -> {
-                if (!buf.isReadable()) {
-                    return Mono.empty();
-                }
-                if (filled + buf.readableBytes() > size) {
-                    return Mono.error(ApiError.badRequest("Request body is longer than Content-Length"));
-                }
-                Mono<Void> ready = current != null ? Mono.empty() : buffers.acquire().doOnNext(b -> {
-                    b.clear().limit((int) Math.min(b.capacity(), size - filled));
-                    current = b;
-                }).then();
-                return ready.then(Mono.defer(() -> {
-                    int n = Math.min(buf.readableBytes(), current.remaining());
-                    ByteBuffer part = current.duplicate();
-                    part.limit(part.position() + n);
-                    buf.readBytes(part);
-                    current.position(current.position() + n);
-                    filled += n;
-                    return current.hasRemaining() ? Mono.empty() : writeCurrent().then(consume(buf));
-                }));
-            });
-        }
-
-        private Mono<Void> writeCurrent() {
-            ByteBuffer b = current;
-            current = null;
-            b.flip();
-            long at = offset + written;
-            int n = b.remaining();
-            return detached(sink.write(at, b), () -> buffers.release(b))
-                    .doOnSuccess(v -> {
-                        written += n;
-                        buffers.release(b);
-                    });
-        }
-
-        Mono<Void> finish() {
-            if (current != null && current.position() > 0) {
-                return writeCurrent().then(Mono.defer(this::finish));
-            }
-            if (written < size) {
-                return Mono.error(ApiError.badRequest("Expected " + size + " bytes, got " + written).closing());
-            }
-            return Mono.empty();
-        }
-
-        /** Returns a half-filled buffer when the upload ended early. */
-        void abandon() {
-            if (current != null) {
-                buffers.release(current);
-                current = null;
-            }
-        }
     }
 
     // ---- PATCH --------------------------------------------------------------------------------
@@ -406,9 +245,9 @@ final class ImagesHandler {
         }
         return state.backend().flatMap(b -> {
             state.begin(TicketState.Kind.WRITE);
-            Mono<Void> zeroed = size == 0 ? Mono.empty() : detached(b.sink().zero(offset, size), () -> { });
+            Mono<Void> zeroed = size == 0 ? Mono.empty() : Transfers.detached(b.sink().zero(offset, size), () -> { });
             return zeroed
-                    .then(flush ? detached(b.sink().flush(), () -> { }) : Mono.empty())
+                    .then(flush ? Transfers.detached(b.sink().flush(), () -> { }) : Mono.empty())
                     .then(Mono.defer(() -> {
                         metrics.bytesZeroed.increment(size);
                         return Replies.empty(resp, 200);
@@ -421,7 +260,7 @@ final class ImagesHandler {
         TicketState state = tickets.authorize(id, "write");
         return state.backend().flatMap(b -> {
             state.begin(TicketState.Kind.WRITE);
-            return detached(b.sink().flush(), () -> { })
+            return Transfers.detached(b.sink().flush(), () -> { })
                     .then(Mono.defer(() -> Replies.empty(resp, 200)))
                     .doFinally(s -> state.end(TicketState.Kind.WRITE, 0));
         });
@@ -448,7 +287,7 @@ final class ImagesHandler {
             state.begin(TicketState.Kind.READ);
             Flux<ByteBuf> json = len == 0 ? Flux.just(ascii("[]\n")) : extentsJson(b.source().extents(from, len));
             resp.status(200).header(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON);
-            return resp.send(guard(req, state, json)).then()
+            return resp.send(Transfers.guard(req, state, json)).then()
                     .doFinally(s -> state.end(TicketState.Kind.READ, 0));
         });
     }

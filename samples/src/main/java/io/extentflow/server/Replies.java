@@ -2,6 +2,7 @@ package io.extentflow.server;
 
 import io.extentflow.engine.ImageIoException;
 import io.extentflow.engine.imageio.ImageioJson;
+import io.extentflow.engine.io.BlockingIo;
 import io.netty.buffer.Unpooled;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
@@ -64,7 +65,8 @@ final class Replies {
     }
 
     private static ApiError internal(Throwable t) {
-        LOG.log(Level.WARNING, "request failed", t);
+        // logging writes to a stream: not on an event loop
+        BlockingIo.run(() -> LOG.log(Level.WARNING, "request failed", t)).subscribe();
         return new ApiError(500, "Server failed to perform the request: " + ImageIoException.reason(t), null, true);
     }
 }

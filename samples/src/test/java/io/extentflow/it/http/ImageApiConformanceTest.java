@@ -196,6 +196,15 @@ class ImageApiConformanceTest {
     }
 
     @Test
+    void backendThatCannotBeOpenedIsAServerError() {
+        f.addTicket("missing", dir.resolve("no-such-file.raw"), SIZE, "read");
+        ServerFixture.Reply r = get("/images/missing", "bytes=0-9");
+        assertEquals("close", r.headers().get(HttpHeaderNames.CONNECTION));
+        assertError(500, "Server failed to perform the request: ", r);
+        assertTrue(r.body().contains("no-such-file.raw"), r.body());
+    }
+
+    @Test
     void routingAndMethods() {
         assertError(404, "No handler for '/nothing'", get("/nothing", null));
         assertError(405, "Method 'DELETE' not defined for '/images/ro'",
