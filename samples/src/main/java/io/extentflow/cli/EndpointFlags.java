@@ -22,8 +22,13 @@ final class EndpointFlags {
                     + "left untouched on the target (for copying an overlay onto a copy of its backing).")
     boolean topLayerOnly;
 
+    @Option(names = "--http-stream",
+            description = "Move imageio HTTP images as one sparse stream in a single request (GET/PUT "
+                    + "?format=sparse), when the server offers it (extentflow serve does).")
+    boolean httpStream;
+
     EndpointOptions options() {
         return EndpointOptions.defaults().withCaFile(caFile).withInsecure(insecure).withConnections(connections)
-                .withTopLayerOnly(topLayerOnly);
+                .withTopLayerOnly(topLayerOnly).withHttpStream(httpStream);
     }
 }

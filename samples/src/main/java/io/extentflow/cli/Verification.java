@@ -8,11 +8,12 @@ import io.extentflow.engine.checksum.StreamingBlockHash;
 import io.extentflow.engine.endpoint.EndpointOptions;
 import io.extentflow.engine.endpoint.Endpoints;
 import io.extentflow.engine.endpoint.StreamAddress;
+import reactor.core.publisher.Mono;
 
 /**
  * {@code copy --verify}: the source's checksum is computed during the copy from the data it reads
- * anyway; afterwards the target is read back (or asked, when its server computes checksums) and the
- * two must match.
+ * anyway; afterwards the target is read back (or asked, when its imageio server computes checksums)
+ * and the two must match.
  */
 final class Verification {
 
@@ -48,10 +49,12 @@ final class Verification {
         String expected = sourceHash.hexDigest();
         ImageSource back = Endpoints.source(target, options).block();
         try (back) {
-            String actual = back instanceof RemoteChecksum remote
-                    ? remote.remoteChecksum(BlockHash.DEFAULT_ALGORITHM, BlockHash.DEFAULT_BLOCK_SIZE).block()
-                    : (String) ImageChecksum.compute(back, size, BlockHash.DEFAULT_ALGORITHM,
-                            BlockHash.DEFAULT_BLOCK_SIZE, 4 << 20).block().get("checksum");
+            Mono<String> readBack = Mono.defer(() -> ImageChecksum.compute(back, size, BlockHash.DEFAULT_ALGORITHM,
+                    BlockHash.DEFAULT_BLOCK_SIZE, 4 << 20).map(m -> (String) m.get("checksum")));
+            String actual = (back instanceof RemoteChecksum remote
+                    ? remote.remoteChecksum(BlockHash.DEFAULT_ALGORITHM, BlockHash.DEFAULT_BLOCK_SIZE)
+                            .switchIfEmpty(readBack)
+                    : readBack).block();
             if (!expected.equals(actual)) {
                 throw new IllegalStateException("verification failed: the target's content differs from the source's "
                         + "(source blake2b " + expected + ", target " + actual + ")");

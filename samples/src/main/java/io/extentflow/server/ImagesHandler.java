@@ -34,9 +34,10 @@ import reactor.netty.http.server.HttpServerResponse;
  */
 final class ImagesHandler {
 
-    static final List<String> READ_FEATURES = List.of(Features.CHECKSUM, Features.EXTENTS, Features.EXTENTS_RANGE);
+    static final List<String> READ_FEATURES = List.of(Features.CHECKSUM, Features.EXTENTS, Features.EXTENTS_RANGE,
+            Features.SPARSE_STREAM);
     static final List<String> WRITE_FEATURES = List.of(Features.CHECKSUM, Features.EXTENTS,
-            Features.EXTENTS_RANGE, Features.FLUSH, Features.ZERO);
+            Features.EXTENTS_RANGE, Features.FLUSH, Features.ZERO, Features.SPARSE_STREAM);
     /** Largest JSON body of a PATCH request. */
     private static final int MAX_JSON = 64 << 10;
     /** Extents per JSON chunk of a streamed extents reply. */
@@ -69,9 +70,9 @@ final class ImagesHandler {
                 if (method.equals(HttpMethod.OPTIONS)) {
                     return options(resp, id);
                 } else if (method.equals(HttpMethod.GET)) {
-                    return download(req, resp, id);
+                    return sparse(query) ? sparseDownload(req, resp, id) : download(req, resp, id);
                 } else if (method.equals(HttpMethod.PUT)) {
-                    return upload(req, resp, id, query);
+                    return sparse(query) ? sparseUpload(req, resp, id, query) : upload(req, resp, id, query);
                 } else if (method.equals(HttpMethod.PATCH)) {
                     return patch(req, resp, id);
                 }
@@ -165,6 +166,25 @@ final class ImagesHandler {
                         state.end(TicketState.Kind.READ, sent.get());
                     });
         });
+    }
+
+    // ---- sparse streams (?format=sparse) -------------------------------------------------------
+
+    /** True for {@code format=sparse}; {@code format=raw} (or none) is the plain byte API. */
+    private static boolean sparse(Map<String, List<String>> query) {
+        return enumParam(query, "format", List.of("raw", "sparse"), "raw").equals("sparse");
+    }
+
+    private Mono<Void> sparseDownload(HttpServerRequest req, HttpServerResponse resp, String id) {
+        TicketState state = tickets.authorize(id, "read");
+        return state.backend().flatMap(b -> SparseStreamTransfers.download(req, resp, state, b, metrics));
+    }
+
+    private Mono<Void> sparseUpload(HttpServerRequest req, HttpServerResponse resp, String id,
+                                    Map<String, List<String>> query) {
+        boolean flush = "y".equals(enumParam(query, "flush", List.of("n", "y"), "y"));
+        TicketState state = tickets.authorize(id, "write");
+        return state.backend().flatMap(b -> SparseStreamTransfers.upload(req, resp, state, b, flush, metrics));
     }
 
     // ---- PUT ----------------------------------------------------------------------------------

@@ -8,6 +8,6 @@ import reactor.core.publisher.Mono;
  */
 public interface RemoteChecksum {
 
-    /** The blkhash of the whole image, in lower-case hex, as the server computes it. */
+    /** The blkhash of the whole image, in lower-case hex, as the server computes it; empty if it cannot. */
     Mono<String> remoteChecksum(String algorithm, int blockSize);
 }

@@ -17,6 +17,12 @@ public final class Features {
      */
     public static final String EXTENTS_RANGE = "extents-range";
 
+    /**
+     * Our extension: {@code GET /images/<id>?format=sparse} answers the whole image as one sparse
+     * stream, and {@code PUT /images/<id>?format=sparse} takes one (see docs/sparse-stream.md).
+     */
+    public static final String SPARSE_STREAM = "sparse-stream";
+
     private Features() {
     }
 }

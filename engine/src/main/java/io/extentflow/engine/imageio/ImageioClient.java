@@ -357,6 +357,47 @@ public final class ImageioClient implements AutoCloseable {
                 || t instanceof reactor.netty.channel.AbortedException;
     }
 
+    /**
+     * {@code GET ?format=sparse}: the whole image as one sparse stream, as the body arrives (one
+     * request; not retried, since a stream cannot be resumed midway).
+     */
+    public Flux<ByteBuf> sparseDownload() {
+        return http.get().uri(path + "?format=sparse")
+                .response((resp, body) -> resp.status().code() == 200 ? body
+                        : failure(resp, body.aggregate().asString()).thenMany(Flux.<ByteBuf>empty()))
+                .onErrorMap(t -> !(t instanceof ImageIoException), t -> new ImageIoException("download", url, 0, 0,
+                        ImageIoException.reason(t), t));
+    }
+
+    /** {@code PUT ?format=sparse} with {@code body} (chunked): completes when the server has taken it all. */
+    public Mono<Void> sparseUpload(org.reactivestreams.Publisher<ByteBuf> body) {
+        return http.put().uri(path + "?format=sparse").send(body)
+                .responseSingle((resp, b) -> resp.status().code() == 200 ? b.then() : failure(resp, b.asString()))
+                .onErrorMap(t -> !(t instanceof ImageIoException), t -> new ImageIoException("upload", url, 0, 0,
+                        ImageIoException.reason(t), t));
+    }
+
+    /** {@code GET .../checksum}: the server's blkhash of the image, in hex. */
+    public Mono<String> checksum(String algorithm, int blockSize) {
+        return retrying("checksum", 0, 0, Mono.defer(() -> http.get()
+                .uri(path + "/checksum?algorithm=" + algorithm + "&block_size=" + blockSize)
+                .responseSingle((resp, b) -> resp.status().code() == 200
+                        ? b.asByteArray().map(ImageioClient::checksumOf)
+                        : failure(resp, b.asString()))));
+    }
+
+    private static String checksumOf(byte[] json) {
+        try {
+            com.fasterxml.jackson.databind.JsonNode n = ImageioJson.MAPPER.readTree(json).get("checksum");
+            if (n == null || !n.isTextual()) {
+                throw new IllegalStateException("checksum reply without a checksum");
+            }
+            return n.asText();
+        } catch (IOException e) {
+            throw new IllegalStateException("bad checksum reply: " + e.getMessage(), e);
+        }
+    }
+
     /** Closes the keep-alive connections. */
     @Override
     public void close() {

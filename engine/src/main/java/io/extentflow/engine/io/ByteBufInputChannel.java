@@ -5,7 +5,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.ReadableByteChannel;
-import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.LinkedTransferQueue;
 import java.util.concurrent.BlockingQueue;
 import org.reactivestreams.Publisher;
 import org.reactivestreams.Subscription;
@@ -17,13 +17,17 @@ import reactor.core.publisher.Flux;
  * blocking {@link ReadableByteChannel}, so stream readers written for pipes (such as
  * {@link io.extentflow.engine.sparse.SparseStreamReader}) read it too. One chunk is requested at a
  * time, when the reader has used up the previous one: backpressure reaches the socket and nothing
- * piles up. Reads block: call them on {@link BlockingIo#scheduler()} only.
+ * piles up. Reads block: call them on {@link StreamThreads} only.
  */
 public final class ByteBufInputChannel implements ReadableByteChannel {
 
     private static final Object END = new Object();
 
-    private final BlockingQueue<Object> queue = new ArrayBlockingQueue<>(2);
+    /**
+     * Chunks handed over from the network thread. Offering must never block (it runs on an event
+     * loop), so the queue is lock-free; it stays tiny because one chunk is requested at a time.
+     */
+    private final BlockingQueue<Object> queue = new LinkedTransferQueue<>();
     private final Receiver receiver = new Receiver();
     private ByteBuf current;
     private boolean ended;
@@ -103,10 +107,10 @@ public final class ByteBufInputChannel implements ReadableByteChannel {
 
         @Override
         protected void hookOnNext(ByteBuf chunk) {
-            // never full: at most one chunk is requested beyond the one being read
-            if (closed || !queue.offer(chunk.retain())) {
-                chunk.release();
+            if (closed) {
+                return;
             }
+            queue.offer(chunk.retain());
         }
 
         @Override

@@ -14,7 +14,7 @@ import reactor.core.publisher.FluxSink;
  * A blocking {@link WritableByteChannel} whose bytes come out as a {@code Flux<ByteBuf>}, to send
  * what a stream writer (such as a sparse-stream sink) produces as an HTTP body. A write waits until
  * the body's subscriber asks for another chunk, so a slow peer slows the writer and at most one
- * chunk per request is buffered. Writes block: call them on {@link BlockingIo#scheduler()} only.
+ * chunk per request is buffered. Writes block: call them on {@link StreamThreads} only.
  */
 public final class ByteBufOutputChannel implements WritableByteChannel {
 

@@ -42,7 +42,7 @@ class ByteBufChannelsTest {
                 .map(i -> Unpooled.wrappedBuffer(data, i * 10_000, 10_000))
                 .concatMap(ByteBufChannelsTest::releasedAfterDelivery, 1)
                 .doOnNext(b -> delivered.incrementAndGet());
-        byte[] got = BlockingIo.call(() -> {
+        byte[] got = Mono.fromCallable(() -> {
             ByteArrayOutputStream out = new ByteArrayOutputStream();
             try (ByteBufInputChannel ch = new ByteBufInputChannel(body)) {
                 ByteBuffer buf = ByteBuffer.allocate(3000);
@@ -55,7 +55,7 @@ class ByteBufChannelsTest {
                 }
             }
             return out.toByteArray();
-        }).block(TIMEOUT);
+        }).subscribeOn(StreamThreads.scheduler()).block(TIMEOUT);
         assertArrayEquals(data, got);
         // the chunk being read and at most one more: the body is not read ahead of the reader
         assertTrue(maxAhead.get() <= 2, "received " + maxAhead.get() + " chunks ahead of the reader");
@@ -65,7 +65,7 @@ class ByteBufChannelsTest {
     void anErrorInTheBodyIsAnIoExceptionForTheReader() {
         Flux<ByteBuf> body = Flux.concat(Flux.just(Unpooled.wrappedBuffer(new byte[10])).concatMap(ByteBufChannelsTest::releasedAfterDelivery),
                 Flux.error(new IllegalStateException("connection reset")));
-        StepVerifier.create(BlockingIo.call(() -> {
+        StepVerifier.create(Mono.fromCallable(() -> {
             try (ByteBufInputChannel ch = new ByteBufInputChannel(body)) {
                 ByteBuffer buf = ByteBuffer.allocate(100);
                 while (ch.read(buf) >= 0) {
@@ -73,7 +73,7 @@ class ByteBufChannelsTest {
                 }
             }
             return 0;
-        })).expectErrorSatisfies(e -> assertTrue(e instanceof IOException && e.getMessage().contains("reset")))
+        }).subscribeOn(StreamThreads.scheduler())).expectErrorSatisfies(e -> assertTrue(e instanceof IOException && e.getMessage().contains("reset")))
                 .verify(TIMEOUT);
     }
 
@@ -81,12 +81,13 @@ class ByteBufChannelsTest {
     void writesComeOutAsChunksOnlyAsFastAsTheyAreRequested() {
         byte[] data = random(3 << 20, 2);
         ByteBufOutputChannel ch = new ByteBufOutputChannel();
-        Mono<Void> writer = BlockingIo.run(() -> {
+        Mono<Void> writer = Mono.fromCallable(() -> {
             for (int i = 0; i < data.length; i += 500_000) {
                 ch.write(ByteBuffer.wrap(data, i, Math.min(500_000, data.length - i)));
             }
             ch.close();
-        });
+            return true;
+        }).subscribeOn(StreamThreads.scheduler()).then();
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         StepVerifier.create(ch.body().doOnSubscribe(s -> writer.subscribe()), 0)
                 .expectSubscription()
@@ -113,11 +114,12 @@ class ByteBufChannelsTest {
     void aCancelledBodyFailsTheWriter() {
         ByteBufOutputChannel ch = new ByteBufOutputChannel();
         ch.body().take(1).doOnNext(ByteBuf::release).subscribe();
-        StepVerifier.create(BlockingIo.run(() -> {
+        StepVerifier.create(Mono.fromCallable(() -> {
             for (int i = 0; i < 10; i++) {
                 ch.write(ByteBuffer.wrap(new byte[1000]));
             }
-        })).expectErrorSatisfies(e -> assertTrue(e.getMessage().contains("went away"), e.getMessage()))
+            return true;
+        }).subscribeOn(StreamThreads.scheduler())).expectErrorSatisfies(e -> assertTrue(e.getMessage().contains("went away"), e.getMessage()))
                 .verify(TIMEOUT);
     }
 }

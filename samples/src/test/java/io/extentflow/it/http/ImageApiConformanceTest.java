@@ -82,7 +82,7 @@ class ImageApiConformanceTest {
         assertEquals(200, ro.status());
         assertEquals("OPTIONS,GET", ro.headers().get(HttpHeaderNames.ALLOW));
         var json = ImageioJson.MAPPER.readTree(ro.body());
-        assertEquals("[\"checksum\",\"extents\",\"extents-range\"]", json.get("features").toString());
+        assertEquals("[\"checksum\",\"extents\",\"extents-range\",\"sparse-stream\"]", json.get("features").toString());
         assertEquals(SIZE, json.get("size").asLong());
         assertEquals(8, json.get("max_readers").asInt());
 

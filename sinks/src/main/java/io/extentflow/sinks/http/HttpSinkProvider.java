@@ -15,6 +15,9 @@ public final class HttpSinkProvider implements SinkProvider {
 
     @Override
     public Mono<ImageSink> openSink(String address, long size, EndpointOptions options) {
+        if (options.httpStream()) {
+            return HttpStreamSink.open(address, size, options);
+        }
         return HttpSink.open(address, size, options).cast(ImageSink.class);
     }
 }

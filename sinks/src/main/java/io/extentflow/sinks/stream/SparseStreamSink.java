@@ -3,7 +3,7 @@ package io.extentflow.sinks.stream;
 import io.extentflow.engine.ImageIoException;
 import io.extentflow.engine.ImageSink;
 import io.extentflow.engine.SinkCapabilities;
-import io.extentflow.engine.io.BlockingIo;
+import io.extentflow.engine.io.StreamThreads;
 import io.extentflow.engine.sparse.SparseFrame;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -49,7 +49,7 @@ public final class SparseStreamSink implements ImageSink {
     }
 
     /**
-     * @param out      where frames go; written from the file I/O scheduler only
+     * @param out      where frames go; written from {@link StreamThreads} only
      * @param durable  {@code out} is a regular {@link FileChannel} to sync at the flush (not a pipe,
      *                 terminal or {@code /dev/null})
      * @param endpoint the address, for messages
@@ -117,12 +117,12 @@ public final class SparseStreamSink implements ImageSink {
             if (failed != null) {
                 done.error(failed);
             } else if (start) {
-                BlockingIo.scheduler().schedule(this::drain);
+                StreamThreads.scheduler().schedule(this::drain);
             }
         });
     }
 
-    /** Writes every pending request that continues the stream, on the file I/O scheduler. */
+    /** Writes every pending request that continues the stream, on a stream thread (it may wait for the reader). */
     private void drain() {
         while (true) {
             Pending p;
@@ -207,7 +207,7 @@ public final class SparseStreamSink implements ImageSink {
      */
     @Override
     public Mono<Void> flush() {
-        return BlockingIo.run(() -> {
+        return Mono.<Void>fromCallable(() -> {
             synchronized (this) {
                 if (failure != null) {
                     throw failure;
@@ -222,7 +222,8 @@ public final class SparseStreamSink implements ImageSink {
             if (durable) {
                 ((FileChannel) out).force(false);
             }
-        });
+            return null;
+        }).subscribeOn(StreamThreads.scheduler());
     }
 
     /** Closes the output; a stream that was not finished gets no stop frame, so a reader sees it is cut. */

@@ -3,6 +3,7 @@ package io.extentflow.sources.http;
 import io.extentflow.engine.Extent;
 import io.extentflow.engine.ImageIoException;
 import io.extentflow.engine.ImageSource;
+import io.extentflow.engine.checksum.RemoteChecksum;
 import io.extentflow.engine.endpoint.EndpointOptions;
 import io.extentflow.engine.extent.ExtentWindows;
 import io.extentflow.engine.imageio.Features;
@@ -34,7 +35,7 @@ import reactor.core.publisher.Mono;
  * Reads are {@code GET}s with a {@code Range}, streamed into the caller's buffer, over up to
  * {@code min(connections, max_readers)} keep-alive connections.
  */
-public final class HttpSource implements ImageSource {
+public final class HttpSource implements ImageSource, RemoteChecksum {
 
     /** Bytes of image per extents request when the server takes ranges. */
     public static final long DEFAULT_WINDOW = 1L << 30;
@@ -91,6 +92,12 @@ public final class HttpSource implements ImageSource {
     @Override
     public String endpoint() {
         return client.url();
+    }
+
+    /** The server's checksum when it offers one (ours and ovirt-imageio do); empty otherwise. */
+    @Override
+    public Mono<String> remoteChecksum(String algorithm, int blockSize) {
+        return options.has(Features.CHECKSUM) ? client.checksum(algorithm, blockSize) : Mono.empty();
     }
 
     @Override

@@ -15,6 +15,9 @@ public final class HttpSourceProvider implements SourceProvider {
 
     @Override
     public Mono<ImageSource> openSource(String address, EndpointOptions options) {
+        if (options.httpStream()) {
+            return HttpStreamSource.open(address, options);
+        }
         return HttpSource.open(address, options, HttpSource.DEFAULT_WINDOW).cast(ImageSource.class);
     }
 }
