@@ -278,7 +278,7 @@ public final class NbdClient implements AutoCloseable {
         return out;
     }
 
-    private <T> Mono<Void> checkRange(String op, long offset, long length) {
+    private Mono<Void> checkRange(String op, long offset, long length) {
         Mono<Void> bad = checkOffset(op, offset, length);
         if (bad != null) {
             return bad;
