@@ -125,6 +125,18 @@ public final class NbdClient implements AutoCloseable {
         return slots.size();
     }
 
+    /** Connections currently open: 0 after {@link #closeGracefully()} completes. */
+    public int openConnections() {
+        int n = 0;
+        for (Slot s : slots) {
+            NbdConnection c = s.current;
+            if (c != null && c.isActive()) {
+                n++;
+            }
+        }
+        return n;
+    }
+
     /** Fills {@code target} (its remaining bytes) from {@code offset}, advancing its position to its limit. */
     public Mono<Void> read(long offset, ByteBuffer target) {
         int length = target.remaining();

@@ -143,6 +143,11 @@ final class NbdConnection extends ChannelInboundHandlerAdapter {
         return open;
     }
 
+    /** True while the socket is open (it may already refuse new requests). */
+    boolean isActive() {
+        return channel != null && channel.isActive();
+    }
+
     /** Requests submitted and not yet finished: used to spread requests over connections. */
     int load() {
         return load.get();
