@@ -2,6 +2,7 @@ package io.extentflow.engine.nbd;
 
 import io.extentflow.engine.nbd.message.NbdProtocol;
 import java.nio.ByteBuffer;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -46,6 +47,8 @@ public final class NbdClient implements AutoCloseable {
     /** Largest BLOCK_STATUS request. */
     public static final long MAX_STATUS_REQUEST = 1L << 31;
     private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(1 << 20).asReadOnlyBuffer();
+    /** How long an additional connection may take to complete its handshake before it is given up. */
+    static final Duration EXTRA_CONNECTION_TIMEOUT = Duration.ofSeconds(2);
 
     private final NbdAddress address;
     private final NbdClientOptions options;
@@ -70,8 +73,14 @@ public final class NbdClient implements AutoCloseable {
             ExportInfo info = first.info();
             int n = info.canMultiConn() ? options.connections() : 1;
             List<NbdConnection> opened = Collections.synchronizedList(new ArrayList<>(List.of(first)));
+            // More connections are a bonus: a server may allow fewer clients than it advertises
+            // multi-conn for (qemu-nbd -e 2 accepts two and leaves the rest waiting), so the extra
+            // ones get a short handshake timeout and the client runs with those that made it.
+            Duration extraTimeout = options.timeout().compareTo(EXTRA_CONNECTION_TIMEOUT) < 0
+                    ? options.timeout() : EXTRA_CONNECTION_TIMEOUT;
             return Flux.range(1, n - 1)
-                    .flatMap(i -> NbdConnection.open(address, options))
+                    .flatMap(i -> NbdConnection.open(address, options, extraTimeout)
+                            .onErrorResume(e -> Mono.empty()))
                     .doOnNext(opened::add)
                     .then(Mono.fromCallable(() -> {
                         for (NbdConnection c : opened) {
@@ -114,6 +123,18 @@ public final class NbdClient implements AutoCloseable {
     /** Connections in use: more than one only with CAN_MULTI_CONN. */
     public int connections() {
         return slots.size();
+    }
+
+    /** Connections currently open: 0 after {@link #closeGracefully()} completes. */
+    public int openConnections() {
+        int n = 0;
+        for (Slot s : slots) {
+            NbdConnection c = s.current;
+            if (c != null && c.isActive()) {
+                n++;
+            }
+        }
+        return n;
     }
 
     /** Fills {@code target} (its remaining bytes) from {@code offset}, advancing its position to its limit. */
@@ -278,7 +299,7 @@ public final class NbdClient implements AutoCloseable {
         return out;
     }
 
-    private <T> Mono<Void> checkRange(String op, long offset, long length) {
+    private Mono<Void> checkRange(String op, long offset, long length) {
         Mono<Void> bad = checkOffset(op, offset, length);
         if (bad != null) {
             return bad;

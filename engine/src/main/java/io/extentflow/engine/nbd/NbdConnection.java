@@ -31,6 +31,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -96,6 +97,11 @@ final class NbdConnection extends ChannelInboundHandlerAdapter {
 
     /** Connects and runs the handshake; the connection is ready for requests when this emits. */
     static Mono<NbdConnection> open(NbdAddress address, NbdClientOptions options) {
+        return open(address, options, options.timeout());
+    }
+
+    /** Like {@link #open(NbdAddress, NbdClientOptions)}, giving up on the handshake after {@code handshakeTimeout}. */
+    static Mono<NbdConnection> open(NbdAddress address, NbdClientOptions options, Duration handshakeTimeout) {
         return Mono.defer(() -> {
             NbdConnection c = new NbdConnection(address, options);
             TcpClient client = TcpClient.newConnection()
@@ -117,9 +123,9 @@ final class NbdConnection extends ChannelInboundHandlerAdapter {
                         // use: our handler consumes everything, so let the channel read freely.
                         conn.channel().config().setAutoRead(true);
                         return c.handshake()
-                                .timeout(options.timeout())
+                                .timeout(handshakeTimeout)
                                 .onErrorMap(TimeoutException.class, e -> c.failure("connect", 0, 0,
-                                        "no answer to the handshake within " + options.timeout(), false, e))
+                                        "no answer to the handshake within " + handshakeTimeout, false, e))
                                 .doOnError(e -> conn.dispose())
                                 .doOnCancel(conn::dispose)
                                 .thenReturn(c);
@@ -135,6 +141,11 @@ final class NbdConnection extends ChannelInboundHandlerAdapter {
     /** True until the connection fails or is closed. */
     boolean isOpen() {
         return open;
+    }
+
+    /** True while the socket is open (it may already refuse new requests). */
+    boolean isActive() {
+        return channel != null && channel.isActive();
     }
 
     /** Requests submitted and not yet finished: used to spread requests over connections. */
@@ -466,6 +477,9 @@ final class NbdConnection extends ChannelInboundHandlerAdapter {
             return;
         }
         p.delivered = true;
+        if (p.isCancelled()) {
+            return; // nobody listens; an error here would only be logged as dropped
+        }
         if (p.failure != null) {
             p.sink.error(p.failure);
         } else if (p.command == NbdProtocol.CMD_BLOCK_STATUS) {
@@ -636,6 +650,10 @@ final class NbdConnection extends ChannelInboundHandlerAdapter {
 
         synchronized void cancel() {
             cancelled = true;
+        }
+
+        synchronized boolean isCancelled() {
+            return cancelled;
         }
 
         void addStatus(String context, BlockStatusChunk b) {

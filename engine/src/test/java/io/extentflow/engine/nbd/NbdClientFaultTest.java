@@ -51,6 +51,7 @@ class NbdClientFaultTest {
             return e;
         } finally {
             c.closeGracefully().block(WAIT);
+            assertEquals(0, c.openConnections(), "every connection closed");
         }
     }
 

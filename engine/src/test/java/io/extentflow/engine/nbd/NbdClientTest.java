@@ -179,4 +179,23 @@ class NbdClientTest {
             c.closeGracefully().block(WAIT);
         }
     }
+
+    @Test
+    void aServerWithFewerClientSlotsThanConnectionsGetsOnlyWhatItAccepts() throws Exception {
+        Path raw = dir.resolve("s.raw");
+        Files.write(raw, new byte[1 << 20]);
+        // qemu-nbd -e 2 advertises multi-conn but serves two clients; the others wait unanswered
+        var server = servers.qemuNbd(dir, "-r", "-e", "2", "-f", "raw", raw.toString());
+        long t0 = System.nanoTime();
+        NbdClient c = NbdClient.connect(NbdAddress.parse(server.uri()), NbdClientOptions.defaults()).block(WAIT);
+        try {
+            assertEquals(2, c.connections());
+            assertTrue(System.nanoTime() - t0 < Duration.ofSeconds(10).toNanos());
+            ByteBuffer b = ByteBuffer.allocateDirect(1 << 20);
+            c.read(0, b).block(WAIT);
+            assertEquals(1 << 20, b.position());
+        } finally {
+            c.closeGracefully().block(WAIT);
+        }
+    }
 }

@@ -46,9 +46,11 @@ public final class NbdServers implements AfterEachCallback, AutoCloseable {
         private final long pid;
         private final Path log;
         private final Process child;
+        private final boolean readOnly;
 
-        Server(Path socket, int port, long pid, Path log, Process child) {
+        Server(Path socket, int port, long pid, Path log, Process child, boolean readOnly) {
             this.socket = socket;
+            this.readOnly = readOnly;
             this.port = port;
             this.pid = pid;
             this.log = log;
@@ -167,7 +169,8 @@ public final class NbdServers implements AfterEachCallback, AutoCloseable {
             throw new AssertionError("qemu-nbd failed (" + parent.exitValue() + "): " + cmd + "\n"
                     + Files.readString(log));
         }
-        return register(new Server(socket, 0, readPid(pidFile), log, null));
+        boolean readOnly = cmd.contains("-r") || cmd.contains("--read-only");
+        return register(new Server(socket, 0, readPid(pidFile), log, null, readOnly));
     }
 
     /**
@@ -219,7 +222,7 @@ public final class NbdServers implements AfterEachCallback, AutoCloseable {
                     key.reset();
                 }
             }
-            return register(new Server(socket, port, p.pid(), log, p));
+            return register(new Server(socket, port, p.pid(), log, p, false));
         } catch (InterruptedException | ClosedWatchServiceException e) {
             Thread.currentThread().interrupt();
             throw new AssertionError(e);
@@ -249,7 +252,8 @@ public final class NbdServers implements AfterEachCallback, AutoCloseable {
     @Override
     public synchronized void close() {
         for (Server s : started) {
-            s.signal(false);
+            // a read-only server has nothing to lose; SIGKILL spares qemu-nbd's 1-2 s shutdown
+            s.signal(s.readOnly);
         }
         for (Server s : started) {
             s.awaitExit();

@@ -2,6 +2,7 @@ package io.extentflow.engine.nbd.message;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 
@@ -22,10 +23,10 @@ public record OptionRequest(int option, byte[] data) {
     /** {@code NBD_OPT_GO} for {@code export}, asking for the listed information types. */
     public static OptionRequest go(String export, int... infos) {
         byte[] name = export.getBytes(StandardCharsets.UTF_8);
-        ByteBuf b = io.netty.buffer.Unpooled.buffer(4 + name.length + 2 + 2 * infos.length);
-        b.writeInt(name.length).writeBytes(name).writeShort(infos.length);
+        ByteBuffer b = ByteBuffer.allocate(4 + name.length + 2 + 2 * infos.length);
+        b.putInt(name.length).put(name).putShort((short) infos.length);
         for (int info : infos) {
-            b.writeShort(info);
+            b.putShort((short) info);
         }
         return new OptionRequest(NbdProtocol.OPT_GO, b.array());
     }
@@ -33,15 +34,13 @@ public record OptionRequest(int option, byte[] data) {
     /** {@code NBD_OPT_SET_META_CONTEXT} for {@code export} with the given queries. */
     public static OptionRequest setMetaContext(String export, List<String> queries) {
         byte[] name = export.getBytes(StandardCharsets.UTF_8);
-        ByteBuf b = io.netty.buffer.Unpooled.buffer();
-        b.writeInt(name.length).writeBytes(name).writeInt(queries.size());
-        for (String q : queries) {
-            byte[] qb = q.getBytes(StandardCharsets.UTF_8);
-            b.writeInt(qb.length).writeBytes(qb);
+        List<byte[]> qs = queries.stream().map(q -> q.getBytes(StandardCharsets.UTF_8)).toList();
+        ByteBuffer b = ByteBuffer.allocate(4 + name.length + 4 + qs.stream().mapToInt(q -> 4 + q.length).sum());
+        b.putInt(name.length).put(name).putInt(qs.size());
+        for (byte[] q : qs) {
+            b.putInt(q.length).put(q);
         }
-        byte[] data = new byte[b.readableBytes()];
-        b.readBytes(data);
-        return new OptionRequest(NbdProtocol.OPT_SET_META_CONTEXT, data);
+        return new OptionRequest(NbdProtocol.OPT_SET_META_CONTEXT, b.array());
     }
 
     /** The option on the wire, in a new buffer the caller owns. */
