@@ -202,7 +202,9 @@ final class ImagesHandler {
             // for the next buffer keeps it flowing and keeps the pushback (one read per buffer taken).
             Mono<Void> written = Transfers.guard(req, state, req.receive().retain()
                     .concatMap(buf -> upload.consume(buf).doFinally(s -> buf.release()).thenReturn(Boolean.TRUE), 1)
-                    .doOnNext(x -> req.withConnection(c -> c.channel().read())))
+                    .doOnNext(x -> req.withConnection(c -> c.channel().read()))
+                    // retained network buffers still queued when the upload is cut short
+                    .doOnDiscard(ByteBuf.class, ByteBuf::release))
                     .then(Mono.defer(upload::finish));
             return written
                     .then(flush ? Transfers.detached(b.sink().flush(), () -> { }) : Mono.empty())
