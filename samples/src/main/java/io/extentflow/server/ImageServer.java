@@ -22,7 +22,7 @@ import reactor.netty.http.server.HttpServerResponse;
  * An ovirt-imageio compatible image server on Reactor Netty.
  *
  * <pre>{@code
- * ImageServer server = ImageServer.start(ServerConfig.defaults().withPort(0), registry).block();
+ * ImageServer server = ImageServer.start(ServerConfig.defaults().withPort(0), registry, null).block();
  * // PUT a ticket on server.controlAddress(), then use server.imageUrl(ticketId)
  * server.close();
  * }</pre>

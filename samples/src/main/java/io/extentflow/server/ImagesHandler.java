@@ -215,8 +215,16 @@ final class ImagesHandler {
         return state.backend().flatMap(b -> {
             state.begin(TicketState.Kind.WRITE);
             UploadWriter upload = new UploadWriter(b.sink(), buffers, offset, size);
+            // One item per network buffer taken, so the inactivity timeout measures progress, not
+            // duration. After each one the channel is asked to read once more: with keep-alive
+            // requests arriving back to back, Reactor Netty 1.3.7 sometimes leaves a request body
+            // unread in the socket when demand resumes (the upload then stalls); an explicit read
+            // for the next buffer keeps it flowing and keeps the pushback (one read per buffer taken).
             Mono<Void> written = Transfers.guard(req, state, req.receive().retain()
-                    .concatMap(buf -> upload.consume(buf).doFinally(s -> buf.release()), 1))
+                    .concatMap(buf -> upload.consume(buf).doFinally(s -> buf.release()).thenReturn(Boolean.TRUE), 1)
+                    .doOnNext(x -> req.withConnection(c -> c.channel().read()))
+                    // retained network buffers still queued when the upload is cut short
+                    .doOnDiscard(ByteBuf.class, ByteBuf::release))
                     .then(Mono.defer(upload::finish));
             return written
                     .then(flush ? Transfers.detached(b.sink().flush(), () -> { }) : Mono.empty())
