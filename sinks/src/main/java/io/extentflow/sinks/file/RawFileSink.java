@@ -92,7 +92,9 @@ public final class RawFileSink implements ImageSink {
                 if (device) {
                     throw new IOException(path + ": a stream of unknown size cannot be written to a device");
                 }
-                Posix.ftruncate(fd, 0);
+                if (current > 0) {
+                    Posix.ftruncate(fd, 0);
+                }
                 knownZero = true;
             } else if (device) {
                 if (current < size) {
@@ -100,7 +102,9 @@ public final class RawFileSink implements ImageSink {
                 }
             } else if (!existed || current == 0) {
                 // ftruncate extends without allocating blocks: the new file is sparse and reads as zeros.
-                Posix.ftruncate(fd, 0);
+                // (Never truncate an empty file to 0 first: ext4 takes "truncate to 0, then write" for
+                // a file being replaced and starts writeback of all of it on close (auto_da_alloc),
+                // which made every copy wait seconds for the disk at the end.)
                 Posix.ftruncate(fd, size);
                 knownZero = true;
             } else if (current != size) {
@@ -152,7 +156,8 @@ public final class RawFileSink implements ImageSink {
         if (!fits(offset, length)) {
             return Mono.error(outside("write", offset, length));
         }
-        return BlockingIo.run(() -> writeFully(data, offset));
+        // a write usually follows a read that completed on a file I/O thread: write right there
+        return BlockingIo.runHere(() -> writeFully(data, offset));
     }
 
     private void writeFully(ByteBuffer data, long offset) throws IOException {
@@ -167,7 +172,7 @@ public final class RawFileSink implements ImageSink {
         if (!fits(offset, length)) {
             return Mono.error(outside("zero", offset, length));
         }
-        return BlockingIo.run(() -> zeroNow(offset, length));
+        return BlockingIo.runHere(() -> zeroNow(offset, length));
     }
 
     private void zeroNow(long offset, long length) throws IOException {
