@@ -17,7 +17,8 @@ ROOT="$(cd "$PERF_DIR/.." && pwd)"
 IMG="${IMG:-$PERF_DIR/images}"
 OUT="$IMG/out"
 RUNS="${RUNS:-5}"
-RESULTS="$PERF_DIR/out/results-$(basename "$0" .sh)"
+PERF_SCRIPT="${PERF_SCRIPT:-$(basename "$0" .sh)}"
+RESULTS="$PERF_DIR/out/results-$PERF_SCRIPT"
 EXTENTFLOW="$ROOT/extentflow"
 CASES=()
 
@@ -87,29 +88,36 @@ perf_reference() { REFERENCE="$1"; }
 perf_case() {
   local name="$1" prepare="$2" command="$3"
   echo "== $name: $command" >&2
-  hyperfine -N -w 1 -r "$RUNS" --prepare "$prepare" --export-json "$RESULTS/$name.json" \
-    -n "$name" "$command" >&2
-  bash -c "$prepare"
-  # shellcheck disable=SC2086 # the command is a word list, like hyperfine -N runs it
-  /usr/bin/time -v -o "$RESULTS/$name.time" $command >/dev/null 2>&1 \
-    || echo "warning: $name failed under /usr/bin/time" >&2
+  # hyperfine -N runs the prepare step without a shell too (as split words: "rm -f a; b c" would
+  # remove b and c), so the step goes into a script.
+  printf '#!/usr/bin/env bash\nset -eu\n%s\n' "$prepare" > "$RESULTS/$name.prepare"
   REFERENCE="${REFERENCE:-$name}"
   printf '%s\t%s\t%s\n' "$name" "$REFERENCE" "$command" >> "$RESULTS/commands.tsv"
   CASES+=("$name")
+  if ! hyperfine -N -w 1 -r "$RUNS" --prepare "bash $RESULTS/$name.prepare" \
+      --export-json "$RESULTS/$name.json" -n "$name" "$command" >&2; then
+    echo "warning: $name failed; it is reported as failed, the other cases go on" >&2
+    rm -f "$RESULTS/$name.json"
+    return 0
+  fi
+  bash "$RESULTS/$name.prepare"
+  # shellcheck disable=SC2086 # the command is a word list, like hyperfine -N runs it
+  /usr/bin/time -v -o "$RESULTS/$name.time" $command >/dev/null 2>&1 \
+    || echo "warning: $name failed under /usr/bin/time" >&2
 }
 
 # perf_report SECTION TITLE [NOTE]: writes the table of this run into perf/README.md, between
 # <!-- BEGIN SECTION --> and <!-- END SECTION --> (appended if missing), and prints it.
 perf_report() {
   local section="$1" title="$2" note="${3:-}"
-  python3 - "$RESULTS" "$PERF_DIR/README.md" "$section" "$title" "$RUNS" "$(basename "$0")" "$note" <<'PY'
+  python3 - "$RESULTS" "$PERF_DIR/README.md" "$section" "$title" "$RUNS" "$PERF_SCRIPT.sh" "$note" "$ROOT" <<'PY'
 import json, os, re, statistics, sys, datetime
-results, readme, section, title, runs, script, note = sys.argv[1:8]
+results, readme, section, title, runs, script, note, root = sys.argv[1:9]
 cases = []
 with open(os.path.join(results, "commands.tsv")) as f:
     for line in f:
         name, reference, command = line.rstrip("\n").split("\t", 2)
-        cases.append((name, reference, command))
+        cases.append((name, reference, command.replace(root + "/", "./")))
 
 def load(name):
     with open(os.path.join(results, name + ".json")) as f:
@@ -132,10 +140,16 @@ if note:
     lines += [note, ""]
 lines += ["| case | median s | min s | max s | ratio | user+sys s | peak RSS MiB |",
           "|---|---:|---:|---:|---|---:|---:|"]
+def median(name):
+    return statistics.median(load(name)[0]["times"])
+
 for name, reference, _ in cases:
+    if not os.path.exists(os.path.join(results, name + ".json")):
+        lines.append(f"| {name} | failed | | | | | |")
+        continue
     r, rss = load(name)
     med = statistics.median(r["times"])
-    ref = statistics.median(load(reference)[0]["times"])
+    ref = median(reference) if os.path.exists(os.path.join(results, reference + ".json")) else float("nan")
     cpu = (r.get("user") or 0) + (r.get("system") or 0)
     ratio = "1.00" if reference == name else f"{med / ref:.2f} × `{reference}`"
     lines.append(f"| {name} | {med:.3f} | {min(r['times']):.3f} | {max(r['times']):.3f} | "
