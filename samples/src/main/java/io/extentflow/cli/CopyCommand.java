@@ -68,17 +68,19 @@ final class CopyCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         CopyOptions options = options();
+        CopyResult result;
         ImageSource src = Endpoints.source(source).block();
         try (src) {
             ImageSink dst = Endpoints.sink(target, src.size()).block();
             try (dst; CopyProgressBar bar = CopyProgressBar.start(showProgress(), "copy", src.size())) {
-                CopyResult result = Copy.from(src).to(dst).options(options).run(bar::update).block();
+                result = Copy.from(src).to(dst).options(options).run(bar::update).block();
                 bar.finish();
-                var out = spec.commandLine().getOut();
-                out.println(json ? CopySummary.json(source, target, result) : CopySummary.line(result));
-                out.flush();
             }
         }
+        // after the bar is closed, so it does not redraw over the summary
+        var out = spec.commandLine().getOut();
+        out.println(json ? CopySummary.json(source, target, result) : CopySummary.line(result));
+        out.flush();
         return ExitCodes.OK;
     }
 
