@@ -32,6 +32,16 @@ public interface ImageSink extends AutoCloseable {
      */
     Mono<Void> zero(long offset, long length);
 
+    /**
+     * Tells the sink that the copy leaves {@code [offset, offset + length)} untouched: zeros on a
+     * target known to be zero, or a hole left to the target's backing chain. Random-access sinks
+     * need do nothing (the default); sequential sinks such as a sparse stream use it to account for
+     * every byte in order.
+     */
+    default Mono<Void> skip(long offset, long length) {
+        return Mono.empty();
+    }
+
     /** Makes everything written so far durable. */
     Mono<Void> flush();
 

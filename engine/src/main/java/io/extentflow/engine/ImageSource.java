@@ -19,8 +19,15 @@ public interface ImageSource extends AutoCloseable {
     /** The format name as {@code qemu-img info} spells it: {@code raw}, {@code qcow2}, ... */
     String format();
 
-    /** Virtual size in bytes. */
+    /**
+     * Virtual size in bytes, or {@link #UNKNOWN_SIZE} for a sequential stream (such as a sparse
+     * stream on standard input) that tells its size only at its end. Such a source ignores the
+     * length given to {@link #extents}, and must be read in ascending order.
+     */
     long size();
+
+    /** The size of a stream that tells it only at its end. */
+    long UNKNOWN_SIZE = -1;
 
     /**
      * The extents of {@code [start, start + length)}: ascending, contiguous, covering exactly that

@@ -5,7 +5,7 @@ import io.extentflow.engine.ImageSource;
 import io.extentflow.engine.copy.Copy;
 import io.extentflow.engine.copy.CopyResult;
 import io.extentflow.engine.endpoint.Endpoints;
-import io.extentflow.engine.io.FileStat;
+import io.extentflow.engine.io.Posix;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.ByteBuffer;
@@ -47,7 +47,7 @@ final class DemoCommand implements Callable<Integer> {
         out.printf("  %s virtual: %s of data in %d runs, %s of written zeros, the rest holes "
                         + "(%s allocated on disk)%n",
                 Sizes.human(layout.size()), Sizes.human(layout.dataBytes()), layout.dataRuns(),
-                Sizes.human(layout.zeroBytes()), Sizes.human(FileStat.allocatedBytes(disk)));
+                Sizes.human(layout.zeroBytes()), Sizes.human(Posix.allocatedBytes(disk)));
 
         CopyResult result;
         ImageSource src = Endpoints.source(disk.toString()).block();
@@ -59,7 +59,7 @@ final class DemoCommand implements Callable<Integer> {
         }
         out.printf("Copied it to %s%n  %s%n", copy, CopySummary.line(result));
         out.printf("  read %s from the source; the copy has %s allocated (holes kept, written zeros dropped)%n",
-                Sizes.human(result.readBytes()), Sizes.human(FileStat.allocatedBytes(copy)));
+                Sizes.human(result.readBytes()), Sizes.human(Posix.allocatedBytes(copy)));
 
         long mismatch = firstDifference(disk, copy);
         if (mismatch >= 0) {

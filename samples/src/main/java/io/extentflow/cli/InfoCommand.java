@@ -6,7 +6,7 @@ import io.extentflow.engine.Extent;
 import io.extentflow.engine.ImageSource;
 import io.extentflow.engine.endpoint.Endpoints;
 import io.extentflow.engine.endpoint.FileAddress;
-import io.extentflow.engine.io.FileStat;
+import io.extentflow.engine.io.Posix;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.util.Map;
@@ -39,7 +39,7 @@ final class InfoCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         ImageSource source = Endpoints.source(image).block();
         try (source) {
-            Long allocated = FileAddress.isFile(image) ? FileStat.allocatedBytes(FileAddress.toPath(image)) : null;
+            Long allocated = FileAddress.isFile(image) ? Posix.allocatedBytes(FileAddress.toPath(image)) : null;
             long dataBytes = 0;
             long dataExtents = 0;
             for (Extent e : source.extents(0, source.size()).toIterable()) {

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.extentflow.engine.copy.CopyOptions;
-import io.extentflow.engine.io.FileStat;
+import io.extentflow.engine.io.Posix;
 import io.extentflow.engine.testing.TestImages;
 import java.io.RandomAccessFile;
 import java.nio.file.Path;
@@ -35,7 +35,7 @@ class CopyCommandTest {
 
         assertEquals(0, r.exitCode(), r::toString);
         TestImages.assertSameContent(src, dst);
-        long allocated = FileStat.allocatedBytes(dst);
+        long allocated = Posix.allocatedBytes(dst);
         assertTrue(allocated <= nonZeroData + nonZeroData / 100,
                 "target allocates " + allocated + " bytes for " + nonZeroData + " bytes of non-zero data");
         assertTrue(r.out().startsWith("copied 48 MiB: "), r::toString);
@@ -77,7 +77,7 @@ class CopyCommandTest {
         assertEquals(0, r.exitCode(), r::toString);
         assertTrue(seconds < 5, "took " + seconds + " s");
         assertEquals(1L << 40, dst.toFile().length());
-        assertTrue(FileStat.allocatedBytes(dst) <= 64 << 10, "allocated " + FileStat.allocatedBytes(dst));
+        assertTrue(Posix.allocatedBytes(dst) <= 64 << 10, "allocated " + Posix.allocatedBytes(dst));
         JsonNode j = JSON.readTree(r.out());
         assertEquals(1L << 40, j.get("size").asLong());
         assertEquals(0, j.get("dataBytes").asLong());

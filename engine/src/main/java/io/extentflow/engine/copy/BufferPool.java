@@ -16,7 +16,7 @@ public final class BufferPool {
     private final int bufferSize;
     private final int count;
     private final Deque<ByteBuffer> free = new ArrayDeque<>();
-    private final Deque<Waiter> waiters = new ArrayDeque<>();
+    private final Deque<MonoSink<ByteBuffer>> waiters = new ArrayDeque<>();
     private int allocated;
     private int outstanding;
     private int peakOutstanding;
@@ -43,30 +43,35 @@ public final class BufferPool {
         return bufferSize;
     }
 
-    /** A cleared buffer as soon as one is free. Cancelling a pending acquire gives nothing away. */
+    /**
+     * A cleared buffer as soon as one is free. Cancelling a pending acquire gives nothing away: a
+     * buffer that reaches a cancelled acquirer is discarded by Reactor, and the discard hook here
+     * puts it back.
+     */
     public Mono<ByteBuffer> acquire() {
-        return Mono.create(sink -> {
+        return Mono.<ByteBuffer>create(sink -> {
             ByteBuffer now;
-            Waiter waiter = null;
             synchronized (this) {
                 now = take();
                 if (now == null) {
-                    waiter = new Waiter(sink);
-                    waiters.add(waiter);
+                    waiters.add(sink);
                 }
             }
             if (now != null) {
                 sink.success(now.clear());
-                return;
+            } else {
+                sink.onCancel(() -> {
+                    synchronized (this) {
+                        waiters.remove(sink);
+                    }
+                });
             }
-            Waiter w = waiter;
-            sink.onCancel(() -> cancelled(w));
-        });
+        }).doOnDiscard(ByteBuffer.class, this::release);
     }
 
     /** Gives a buffer back; it goes to the longest waiting acquirer or back to the free list. */
     public void release(ByteBuffer buffer) {
-        Waiter next;
+        MonoSink<ByteBuffer> next;
         synchronized (this) {
             outstanding--;
             next = waiters.poll();
@@ -76,9 +81,8 @@ public final class BufferPool {
             }
             outstanding++;
             peakOutstanding = Math.max(peakOutstanding, outstanding);
-            next.handedOver = buffer;
         }
-        next.sink.success(buffer.clear());
+        next.success(buffer.clear());
     }
 
     /** Buffers currently handed out. */
@@ -107,30 +111,5 @@ public final class BufferPool {
             peakOutstanding = Math.max(peakOutstanding, outstanding);
         }
         return b;
-    }
-
-    /**
-     * A waiter cancelled. If a buffer was handed to it in the same instant, the hand-over lost the
-     * race (Reactor drops the value of a cancelled sink), so the buffer is released again here.
-     */
-    private void cancelled(Waiter w) {
-        ByteBuffer lost;
-        synchronized (this) {
-            waiters.remove(w);
-            lost = w.handedOver;
-            w.handedOver = null;
-        }
-        if (lost != null) {
-            release(lost);
-        }
-    }
-
-    private static final class Waiter {
-        final MonoSink<ByteBuffer> sink;
-        ByteBuffer handedOver;
-
-        Waiter(MonoSink<ByteBuffer> sink) {
-            this.sink = sink;
-        }
     }
 }

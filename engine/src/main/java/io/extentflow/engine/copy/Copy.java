@@ -103,7 +103,9 @@ public final class Copy {
     /** The state of one copy. */
     private final class Run {
         private final Consumer<CopyProgress> onProgress;
+        /** The source size, or -1 for a stream that tells its size only at its end. */
         private final long size = source.size();
+        private final boolean streaming = size < 0;
         private final SinkCapabilities caps;
         private final boolean skipZeroes;
         private final int requestSize;
@@ -130,16 +132,16 @@ public final class Copy {
         }
 
         Mono<CopyResult> execute() {
-            if (sink.size() != size) {
+            if (!streaming && sink.size() != size) {
                 return Mono.error(new IllegalArgumentException("target " + sink.endpoint() + " has size "
                         + sink.size() + " but source " + source.endpoint() + " has size " + size));
             }
             int concurrency = Math.max(1, (int) (options.maxInFlight() / requestSize)) + caps.connections() + 2;
             Mono<Void> flush = options.flush()
                     ? Mono.defer(() -> metrics.timeFlush(sink::flush)
-                            .onErrorMap(t -> ImageIoException.wrap("flush", sink.endpoint(), 0, size, t)))
+                            .onErrorMap(t -> ImageIoException.wrap("flush", sink.endpoint(), 0, nextExpected, t)))
                     : Mono.empty();
-            return source.extents(0, size)
+            return source.extents(0, streaming ? Long.MAX_VALUE : size)
                     .concatMapIterable(this::split, 1)
                     .flatMap(this::perform, concurrency, 1)
                     .doOnNext(this::account)
@@ -150,7 +152,7 @@ public final class Copy {
         }
 
         private Mono<Void> checkCovered() {
-            if (nextExpected != size) {
+            if (!streaming && nextExpected != size) {
                 return Mono.error(new IllegalStateException("source " + source.endpoint()
                         + " returned extents that end at " + nextExpected + ", before its size " + size));
             }
@@ -185,7 +187,7 @@ public final class Copy {
 
         private Mono<Done> perform(Request r) {
             return switch (r.kind) {
-                case SKIP -> Mono.just(new Done(0, 0, r.length));
+                case SKIP -> skip(r.offset, r.length).thenReturn(new Done(0, 0, r.length));
                 case ZERO -> zero(r.offset, r.length).thenReturn(new Done(0, r.length, 0));
                 case DATA -> Mono.usingWhen(pool.acquire(),
                         buffer -> copyData(r.offset, buffer.slice(0, (int) r.length)),
@@ -228,7 +230,7 @@ public final class Copy {
                         case DATA -> write(offset + run.offset, buffer.slice((int) run.offset, (int) run.length))
                                 .thenReturn(new Done(run.length, 0, 0));
                         case ZERO -> zero(offset + run.offset, run.length).thenReturn(new Done(0, run.length, 0));
-                        case SKIP -> Mono.just(new Done(0, 0, run.length));
+                        case SKIP -> skip(offset + run.offset, run.length).thenReturn(new Done(0, 0, run.length));
                     })
                     .reduce((a, b) -> new Done(a.data + b.data, a.zeroed + b.zeroed, a.skipped + b.skipped));
         }
@@ -242,6 +244,11 @@ public final class Copy {
         private Mono<Void> zero(long offset, long length) {
             return metrics.timeZero(() -> sink.zero(offset, length))
                     .onErrorMap(t -> ImageIoException.wrap("zero", sink.endpoint(), offset, length, t));
+        }
+
+        private Mono<Void> skip(long offset, long length) {
+            return sink.skip(offset, length)
+                    .onErrorMap(t -> ImageIoException.wrap("skip", sink.endpoint(), offset, length, t));
         }
 
         private void account(Done d) {
@@ -258,15 +265,21 @@ public final class Copy {
             return new CopyProgress(size, data, zeroed, skipped, Duration.ofNanos(System.nanoTime() - started));
         }
 
+        /** Progress at the end: a stream's size is known now. */
+        private CopyProgress finalProgress() {
+            return new CopyProgress(streaming ? nextExpected : size, data, zeroed, skipped,
+                    Duration.ofNanos(System.nanoTime() - started));
+        }
+
         private CopyResult finish() {
-            CopyProgress last = progress();
+            CopyProgress last = finalProgress();
             onProgress.accept(last);
             long readBytes;
             synchronized (this) {
                 readBytes = read;
             }
             metrics.duration.record(last.elapsed().toNanos(), TimeUnit.NANOSECONDS);
-            return new CopyResult(size, data, zeroed, skipped, readBytes,
+            return new CopyResult(last.size(), data, zeroed, skipped, readBytes,
                     (long) pool.peakOutstanding() * requestSize, last.elapsed());
         }
     }

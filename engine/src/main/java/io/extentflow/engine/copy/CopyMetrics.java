@@ -46,7 +46,7 @@ final class CopyMetrics {
         duration = Timer.builder("extentflow.copy.duration").tags(tags)
                 .description("wall time of whole copies").register(registry);
         inFlight = Gauge.builder("extentflow.copy.inflight.bytes", pool, BufferPool::bytesInFlight)
-                .tags(tags).description("data buffer bytes in flight").strongReference(false).register(registry);
+                .tags(tags).description("data buffer bytes in flight").strongReference(true).register(registry);
     }
 
     private static Counter counter(MeterRegistry r, String kind, String[] tags) {

@@ -18,8 +18,6 @@ import reactor.core.publisher.Mono;
  */
 public final class ExtentWindows {
 
-    /** Windows fetched at the same time: the one being consumed and the next. */
-    private static final int WINDOWS_IN_FLIGHT = 2;
 
     private ExtentWindows() {
     }
@@ -57,8 +55,8 @@ public final class ExtentWindows {
                     long ws = start + i * windowSize;
                     long we = Math.min(end, ws + windowSize);
                     return fetchWindow(endpoint, ws, we, fetcher);
-                }, WINDOWS_IN_FLIGHT, 1)
-                .concatMapIterable(list -> list);
+                }, 1, 1) // one fetch at a time, one window ready ahead of the one consumed
+                .concatMapIterable(list -> list, 1);
         return merge(raw);
     }
 

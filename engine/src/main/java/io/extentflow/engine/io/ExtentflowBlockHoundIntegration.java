@@ -24,6 +24,7 @@ public final class ExtentflowBlockHoundIntegration implements BlockHoundIntegrat
                 .markAsBlocking(Posix.class, "fallocate", "(IIJJ)V")
                 .markAsBlocking(Posix.class, "fdatasync", "(I)V")
                 .markAsBlocking(Posix.class, "ftruncate", "(IJ)V")
+                .markAsBlocking(Posix.class, "allocatedBytes", "(Ljava/nio/file/Path;)J")
                 .allowBlockingCallsInside("io.netty.buffer.AdaptivePoolingAllocator$Magazine", "free");
     }
 }

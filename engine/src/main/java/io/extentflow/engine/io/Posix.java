@@ -43,31 +43,59 @@ public final class Posix {
     public static final int ENOSPC = 28;
     public static final int EOPNOTSUPP = 95;
 
+    private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT;
+    private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG;
+    private static final java.lang.foreign.AddressLayout ADDRESS = ValueLayout.ADDRESS;
     private static final Linker LINKER = Linker.nativeLinker();
     private static final StructLayout CALL_STATE = Linker.Option.captureStateLayout();
     private static final VarHandle ERRNO =
             CALL_STATE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
     private static final Linker.Option CAPTURE = Linker.Option.captureCallState("errno");
 
-    private static final MethodHandle OPEN = downcall("open",
-            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT,
-                    ValueLayout.JAVA_INT), CAPTURE, Linker.Option.firstVariadicArg(2));
-    private static final MethodHandle CLOSE = downcall("close",
-            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT), CAPTURE);
-    private static final MethodHandle LSEEK = downcall("lseek",
-            FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG,
-                    ValueLayout.JAVA_INT), CAPTURE);
-    private static final MethodHandle FALLOCATE = downcall("fallocate",
-            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT,
-                    ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG), CAPTURE);
-    private static final MethodHandle FTRUNCATE = downcall("ftruncate",
-            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG), CAPTURE);
-    private static final MethodHandle FDATASYNC = downcall("fdatasync",
-            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT), CAPTURE);
-    private static final MethodHandle STRERROR = downcall("strerror",
-            FunctionDescriptor.of(ValueLayout.ADDRESS, ValueLayout.JAVA_INT));
+    /** statx(2): its struct has one layout on every architecture; stx_blocks (u64) is at offset 48. */
+    private static final int AT_FDCWD = -100;
+    private static final int STATX_BLOCKS = 0x400;
+    private static final long STATX_SIZE = 256;
+    private static final long STX_BLOCKS = 48;
 
     private Posix() {
+    }
+
+    // Each downcall handle is linked on first use: linking costs milliseconds, and a short
+    // command (a copy of an empty image) should pay only for the calls it makes.
+    private static final class Open {
+        static final MethodHandle H = downcall("open", FunctionDescriptor.of(INT, ADDRESS, INT, INT),
+                CAPTURE, Linker.Option.firstVariadicArg(2));
+    }
+
+    private static final class Close {
+        static final MethodHandle H = downcall("close", FunctionDescriptor.of(INT, INT), CAPTURE);
+    }
+
+    private static final class Lseek {
+        static final MethodHandle H = downcall("lseek", FunctionDescriptor.of(LONG, INT, LONG, INT), CAPTURE);
+    }
+
+    private static final class Fallocate {
+        static final MethodHandle H = downcall("fallocate", FunctionDescriptor.of(INT, INT, INT, LONG, LONG),
+                CAPTURE);
+    }
+
+    private static final class Ftruncate {
+        static final MethodHandle H = downcall("ftruncate", FunctionDescriptor.of(INT, INT, LONG), CAPTURE);
+    }
+
+    private static final class Statx {
+        static final MethodHandle H = downcall("statx", FunctionDescriptor.of(INT, INT, ADDRESS, INT, INT, ADDRESS),
+                CAPTURE);
+    }
+
+    private static final class Fdatasync {
+        static final MethodHandle H = downcall("fdatasync", FunctionDescriptor.of(INT, INT), CAPTURE);
+    }
+
+    private static final class Strerror {
+        static final MethodHandle H = downcall("strerror", FunctionDescriptor.of(ADDRESS, INT));
     }
 
     private static MethodHandle downcall(String name, FunctionDescriptor fd, Linker.Option... options) {
@@ -76,36 +104,49 @@ public final class Posix {
         return LINKER.downcallHandle(symbol, fd, options);
     }
 
-    /** Opens {@code path}, returning a file descriptor the caller must {@link #close(int)}. */
-    public static int open(String path, int flags, int mode) throws ErrnoException {
+    /** One downcall; returns the C function's result, negative on failure with errno in {@code state}. */
+    @FunctionalInterface
+    private interface Downcall {
+        long invoke(Arena arena, MemorySegment state) throws Throwable;
+    }
+
+    /**
+     * Runs a downcall with errno captured, retrying on EINTR; a negative result becomes an
+     * {@link ErrnoException} unless {@code tolerated} errno says otherwise (then -1 is returned).
+     */
+    private static long syscall(String name, int tolerated, Downcall call) throws ErrnoException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = arena.allocate(CALL_STATE);
-            MemorySegment cpath = arena.allocateFrom(path);
-            int fd = (int) OPEN.invokeExact(state, cpath, flags | O_CLOEXEC, mode);
-            if (fd < 0) {
-                throw error("open", state);
+            while (true) {
+                long r = call.invoke(arena, state);
+                if (r >= 0) {
+                    return r;
+                }
+                int errno = (int) ERRNO.get(state, 0L);
+                if (errno == EINTR) {
+                    continue;
+                }
+                if (errno == tolerated) {
+                    return -1;
+                }
+                throw new ErrnoException(name, errno, strerror(errno));
             }
-            return fd;
         } catch (ErrnoException e) {
             throw e;
         } catch (Throwable t) {
-            throw new IllegalStateException("open downcall failed", t);
+            throw new IllegalStateException(name + " downcall failed", t);
         }
+    }
+
+    /** Opens {@code path}, returning a file descriptor the caller must {@link #close(int)}. */
+    public static int open(String path, int flags, int mode) throws ErrnoException {
+        return (int) syscall("open", 0, (arena, state) ->
+                (int) Open.H.invokeExact(state, arena.allocateFrom(path), flags | O_CLOEXEC, mode));
     }
 
     /** Closes {@code fd}. */
     public static void close(int fd) throws ErrnoException {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(CALL_STATE);
-            int r = (int) CLOSE.invokeExact(state, fd);
-            if (r < 0) {
-                throw error("close", state);
-            }
-        } catch (ErrnoException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException("close downcall failed", t);
-        }
+        syscall("close", 0, (arena, state) -> (int) Close.H.invokeExact(state, fd));
     }
 
     /**
@@ -113,85 +154,46 @@ public final class Posix {
      * {@code offset}) is returned as -1 instead of thrown.
      */
     public static long lseek(int fd, long offset, int whence) throws ErrnoException {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(CALL_STATE);
-            long r = (long) LSEEK.invokeExact(state, fd, offset, whence);
-            if (r < 0) {
-                int errno = (int) ERRNO.get(state, 0L);
-                if (errno == ENXIO && (whence == SEEK_DATA || whence == SEEK_HOLE)) {
-                    return -1;
-                }
-                throw new ErrnoException("lseek", errno, strerror(errno));
-            }
-            return r;
-        } catch (ErrnoException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException("lseek downcall failed", t);
-        }
+        int tolerated = whence == SEEK_DATA || whence == SEEK_HOLE ? ENXIO : 0;
+        return syscall("lseek", tolerated, (arena, state) -> (long) Lseek.H.invokeExact(state, fd, offset, whence));
     }
 
     /** {@code fallocate(fd, mode, offset, length)}. */
     public static void fallocate(int fd, int mode, long offset, long length) throws ErrnoException {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(CALL_STATE);
-            int r;
-            do {
-                r = (int) FALLOCATE.invokeExact(state, fd, mode, offset, length);
-            } while (r < 0 && (int) ERRNO.get(state, 0L) == EINTR);
-            if (r < 0) {
-                throw error("fallocate", state);
-            }
-        } catch (ErrnoException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException("fallocate downcall failed", t);
-        }
+        syscall("fallocate", 0, (arena, state) -> (int) Fallocate.H.invokeExact(state, fd, mode, offset, length));
     }
 
     /** {@code ftruncate(fd, length)}: sets the file size; growing leaves a hole. */
     public static void ftruncate(int fd, long length) throws ErrnoException {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(CALL_STATE);
-            int r = (int) FTRUNCATE.invokeExact(state, fd, length);
-            if (r < 0) {
-                throw error("ftruncate", state);
-            }
-        } catch (ErrnoException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException("ftruncate downcall failed", t);
-        }
+        syscall("ftruncate", 0, (arena, state) -> (int) Ftruncate.H.invokeExact(state, fd, length));
+    }
+
+    /**
+     * Bytes allocated on disk for {@code path}, following links ({@code st_blocks * 512}, what
+     * {@code du -B1} shows), which {@code java.nio.file} does not expose.
+     */
+    public static long allocatedBytes(java.nio.file.Path path) throws ErrnoException {
+        return syscall("statx", 0, (arena, state) -> {
+            MemorySegment buf = arena.allocate(STATX_SIZE, 8);
+            int r = (int) Statx.H.invokeExact(state, AT_FDCWD, arena.allocateFrom(path.toString()), 0, STATX_BLOCKS,
+                    buf);
+            return r < 0 ? r : buf.get(ValueLayout.JAVA_LONG, STX_BLOCKS) * 512;
+        });
     }
 
     /** {@code fdatasync(fd)}. */
     public static void fdatasync(int fd) throws ErrnoException {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(CALL_STATE);
-            int r = (int) FDATASYNC.invokeExact(state, fd);
-            if (r < 0) {
-                throw error("fdatasync", state);
-            }
-        } catch (ErrnoException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException("fdatasync downcall failed", t);
-        }
+        syscall("fdatasync", 0, (arena, state) -> (int) Fdatasync.H.invokeExact(state, fd));
     }
 
     /** The C library's text for {@code errno}. */
     public static String strerror(int errno) {
         try {
-            MemorySegment s = (MemorySegment) STRERROR.invokeExact(errno);
+            MemorySegment s = (MemorySegment) Strerror.H.invokeExact(errno);
             return s.reinterpret(256).getString(0);
         } catch (Throwable t) {
             return "errno " + errno;
         }
-    }
-
-    private static ErrnoException error(String call, MemorySegment state) {
-        int errno = (int) ERRNO.get(state, 0L);
-        return new ErrnoException(call, errno, strerror(errno));
     }
 
     /** A failed system call with its errno. */

@@ -117,6 +117,6 @@ public final class TestImages {
 
     /** Bytes allocated on disk for {@code path} (what {@code du -B1} prints). */
     public static long allocatedBytes(Path path) throws IOException {
-        return ((Number) Files.getAttribute(path, "unix:blocks")).longValue() * 512;
+        return io.extentflow.engine.io.Posix.allocatedBytes(path);
     }
 }

@@ -2,17 +2,17 @@ package io.extentflow.sinks.file;
 
 import io.extentflow.engine.ImageIoException;
 import io.extentflow.engine.ImageSink;
+import io.extentflow.engine.ImageSource;
 import io.extentflow.engine.SinkCapabilities;
 import io.extentflow.engine.io.BlockingIo;
 import io.extentflow.engine.io.FileProbe;
+import io.extentflow.engine.io.OpenFile;
 import io.extentflow.engine.io.Posix;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
-import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import reactor.core.publisher.Mono;
 
 /**
@@ -40,20 +40,17 @@ public final class RawFileSink implements ImageSink {
 
     private enum ZeroMethod { PUNCH_HOLE, ZERO_RANGE, WRITE }
 
-    private final Path path;
+    private final OpenFile file;
     private final String endpoint;
-    private final int fd;
-    private final FileChannel channel;
     private final long size;
     private final boolean knownZero;
     private volatile ZeroMethod zeroMethod;
-    private final AtomicBoolean closed = new AtomicBoolean();
+    /** For a growable file: the end of the furthest range written, zeroed or skipped. */
+    private final AtomicLong end = new AtomicLong();
 
-    private RawFileSink(Path path, int fd, FileChannel channel, long size, boolean knownZero, boolean device) {
-        this.path = path;
-        this.endpoint = "file:" + path;
-        this.fd = fd;
-        this.channel = channel;
+    private RawFileSink(OpenFile file, long size, boolean knownZero, boolean device) {
+        this.file = file;
+        this.endpoint = "file:" + file.path();
         this.size = size;
         this.knownZero = knownZero;
         this.zeroMethod = device ? ZeroMethod.WRITE : ZeroMethod.PUNCH_HOLE;
@@ -63,13 +60,18 @@ public final class RawFileSink implements ImageSink {
      * Opens or creates {@code path} for an image of {@code size} bytes, on the file I/O scheduler.
      * A missing or empty file is created at {@code size}; an existing file must have exactly
      * {@code size} bytes; a block device must hold at least {@code size} bytes.
+     *
+     * <p>With {@link io.extentflow.engine.ImageSource#UNKNOWN_SIZE} (the source is a stream that
+     * tells its size at its end) a file is rewritten from empty and grows as the copy goes; its
+     * final size is set by {@link #flush()}.
      */
     public static Mono<RawFileSink> open(Path path, long size) {
         return BlockingIo.call(() -> openNow(path, size));
     }
 
     private static RawFileSink openNow(Path path, long size) throws IOException {
-        if (size < 0) {
+        boolean growable = size == ImageSource.UNKNOWN_SIZE;
+        if (size < 0 && !growable) {
             throw new IllegalArgumentException("negative image size " + size);
         }
         if (Files.isDirectory(path)) {
@@ -80,14 +82,19 @@ public final class RawFileSink implements ImageSink {
             throw new IOException(path + ": directory " + parent + " does not exist");
         }
         boolean existed = Files.exists(path);
-        int fd = Posix.open(path.toString(), Posix.O_RDWR | (existed ? 0 : Posix.O_CREAT), 0644);
+        OpenFile file = OpenFile.readWrite(path, !existed);
         try {
-            FileChannel ch = FileChannel.open(Path.of("/proc/self/fd/" + fd),
-                    StandardOpenOption.READ, StandardOpenOption.WRITE);
+            int fd = file.fd();
             boolean device = FileProbe.isBlockDevice(path);
-            long current = Posix.lseek(fd, 0, Posix.SEEK_END);
+            long current = file.size();
             boolean knownZero = false;
-            if (device) {
+            if (growable) {
+                if (device) {
+                    throw new IOException(path + ": a stream of unknown size cannot be written to a device");
+                }
+                Posix.ftruncate(fd, 0);
+                knownZero = true;
+            } else if (device) {
                 if (current < size) {
                     throw new IOException(path + ": device holds " + current + " bytes, the image needs " + size);
                 }
@@ -100,9 +107,9 @@ public final class RawFileSink implements ImageSink {
                 throw new IOException(path + ": existing target has " + current + " bytes but the image has "
                         + size + "; remove it or give a target of the same size");
             }
-            return new RawFileSink(path, fd, ch, size, knownZero, device);
+            return new RawFileSink(file, size, knownZero, device);
         } catch (IOException | RuntimeException e) {
-            Posix.close(fd);
+            file.close();
             throw e;
         }
     }
@@ -122,10 +129,27 @@ public final class RawFileSink implements ImageSink {
         return new SinkCapabilities(knownZero, MAX_WRITE, MAX_ZERO, 4);
     }
 
+    /** True if {@code [offset, offset + length)} fits the image; a growable file records its new end. */
+    private boolean fits(long offset, long length) {
+        if (offset < 0 || length < 0) {
+            return false;
+        }
+        if (size >= 0) {
+            return offset + length <= size;
+        }
+        end.accumulateAndGet(offset + length, Math::max);
+        return true;
+    }
+
+    @Override
+    public Mono<Void> skip(long offset, long length) {
+        return fits(offset, length) ? Mono.empty() : Mono.error(outside("skip", offset, length));
+    }
+
     @Override
     public Mono<Void> write(long offset, ByteBuffer data) {
         int length = data.remaining();
-        if (offset < 0 || offset + length > size) {
+        if (!fits(offset, length)) {
             return Mono.error(outside("write", offset, length));
         }
         return BlockingIo.run(() -> writeFully(data, offset));
@@ -134,13 +158,13 @@ public final class RawFileSink implements ImageSink {
     private void writeFully(ByteBuffer data, long offset) throws IOException {
         long pos = offset;
         while (data.hasRemaining()) {
-            pos += channel.write(data, pos);
+            pos += file.channel().write(data, pos);
         }
     }
 
     @Override
     public Mono<Void> zero(long offset, long length) {
-        if (offset < 0 || length < 0 || offset + length > size) {
+        if (!fits(offset, length)) {
             return Mono.error(outside("zero", offset, length));
         }
         return BlockingIo.run(() -> zeroNow(offset, length));
@@ -151,9 +175,9 @@ public final class RawFileSink implements ImageSink {
             ZeroMethod method = zeroMethod;
             try {
                 switch (method) {
-                    case PUNCH_HOLE -> Posix.fallocate(fd, Posix.FALLOC_FL_PUNCH_HOLE | Posix.FALLOC_FL_KEEP_SIZE,
+                    case PUNCH_HOLE -> Posix.fallocate(file.fd(), Posix.FALLOC_FL_PUNCH_HOLE | Posix.FALLOC_FL_KEEP_SIZE,
                             offset, length);
-                    case ZERO_RANGE -> Posix.fallocate(fd, Posix.FALLOC_FL_ZERO_RANGE | Posix.FALLOC_FL_KEEP_SIZE,
+                    case ZERO_RANGE -> Posix.fallocate(file.fd(), Posix.FALLOC_FL_ZERO_RANGE | Posix.FALLOC_FL_KEEP_SIZE,
                             offset, length);
                     case WRITE -> writeZeros(offset, length);
                 }
@@ -180,7 +204,17 @@ public final class RawFileSink implements ImageSink {
 
     @Override
     public Mono<Void> flush() {
-        return BlockingIo.run(() -> Posix.fdatasync(fd));
+        return BlockingIo.run(() -> {
+            setGrownSize();
+            Posix.fdatasync(file.fd());
+        });
+    }
+
+    /** A growable file ends where the last range ended, even if that range was zeros. */
+    private void setGrownSize() throws IOException {
+        if (size < 0 && file.size() < end.get()) {
+            Posix.ftruncate(file.fd(), end.get());
+        }
     }
 
     private ImageIoException outside(String op, long offset, long length) {
@@ -188,19 +222,14 @@ public final class RawFileSink implements ImageSink {
                 null);
     }
 
+    /** Closes the file; a growable one gets its final size first (close runs at the edge, where blocking is allowed). */
     @Override
     public void close() {
-        if (closed.compareAndSet(false, true)) {
-            try {
-                channel.close();
-            } catch (IOException ignored) {
-                // data was flushed (or the copy failed); a close error adds nothing
-            }
-            try {
-                Posix.close(fd);
-            } catch (Posix.ErrnoException ignored) {
-                // as above
-            }
+        try {
+            setGrownSize();
+        } catch (IOException ignored) {
+            // the copy has failed or was flushed already; nothing better to do
         }
+        file.close();
     }
 }

@@ -6,6 +6,7 @@ import io.extentflow.engine.endpoint.FileAddress;
 import io.extentflow.engine.endpoint.SourceProvider;
 import io.extentflow.engine.io.BlockingIo;
 import io.extentflow.engine.io.FileProbe;
+import io.extentflow.sources.qcow2.Qcow2Source;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -15,7 +16,8 @@ import reactor.core.publisher.Mono;
 
 /**
  * Opens local files (plain paths and {@code file:} URIs), choosing the format by magic: qcow2 files
- * start with {@code QFI\xfb}, anything else is raw.
+ * start with {@code QFI\xfb} and open as {@link Qcow2Source} (with their backing chain, or only the top
+ * layer when {@link EndpointOptions#topLayerOnly()}), anything else is raw.
  */
 public final class FileSourceProvider implements SourceProvider {
 
@@ -40,7 +42,7 @@ public final class FileSourceProvider implements SourceProvider {
         FileProbe.requireReadable(path);
         String format = detect(path);
         if (format.equals("qcow2")) {
-            throw new IOException(path + ": qcow2 images are not supported yet");
+            return Qcow2Source.openNow(path, options.topLayerOnly());
         }
         return RawFileSource.openNow(path, RawFileSource.DEFAULT_WINDOW);
     }

@@ -6,17 +6,15 @@ import io.extentflow.engine.ImageSource;
 import io.extentflow.engine.extent.ExtentWindows;
 import io.extentflow.engine.io.BlockingIo;
 import io.extentflow.engine.io.FileProbe;
+import io.extentflow.engine.io.OpenFile;
 import io.extentflow.engine.io.Posix;
 import io.extentflow.engine.map.HostMappable;
 import io.extentflow.engine.map.MapEntry;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicBoolean;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
@@ -32,20 +30,15 @@ public final class RawFileSource implements ImageSource, HostMappable {
     /** Default bytes of image per extent query. */
     public static final long DEFAULT_WINDOW = 1L << 30;
 
-    private final Path path;
+    private final OpenFile file;
     private final String endpoint;
-    private final int fd;
-    private final FileChannel channel;
     private final long size;
     private final boolean seekable;
     private final long window;
-    private final AtomicBoolean closed = new AtomicBoolean();
 
-    private RawFileSource(Path path, int fd, FileChannel channel, long size, boolean seekable, long window) {
-        this.path = path;
-        this.endpoint = "file:" + path;
-        this.fd = fd;
-        this.channel = channel;
+    private RawFileSource(OpenFile file, long size, boolean seekable, long window) {
+        this.file = file;
+        this.endpoint = "file:" + file.path();
         this.size = size;
         this.seekable = seekable;
         this.window = window;
@@ -67,15 +60,13 @@ public final class RawFileSource implements ImageSource, HostMappable {
      */
     public static RawFileSource openNow(Path path, long window) throws IOException {
         FileProbe.requireReadable(path);
-        int fd = Posix.open(path.toString(), Posix.O_RDONLY, 0);
+        OpenFile file = OpenFile.readOnly(path);
         try {
-            // The same open file as fd, so lseek and reads see one inode even if the path is replaced.
-            FileChannel ch = FileChannel.open(Path.of("/proc/self/fd/" + fd), StandardOpenOption.READ);
-            long size = Posix.lseek(fd, 0, Posix.SEEK_END);
-            boolean seekable = !FileProbe.isBlockDevice(path) && supportsSeekData(fd, size);
-            return new RawFileSource(path, fd, ch, size, seekable, window);
+            long size = file.size();
+            boolean seekable = !FileProbe.isBlockDevice(path) && supportsSeekData(file.fd(), size);
+            return new RawFileSource(file, size, seekable, window);
         } catch (IOException | RuntimeException e) {
-            Posix.close(fd);
+            file.close();
             throw e;
         }
     }
@@ -110,7 +101,7 @@ public final class RawFileSource implements ImageSource, HostMappable {
 
     /** The file this source reads. */
     public Path path() {
-        return path;
+        return file.path();
     }
 
     @Override
@@ -134,7 +125,7 @@ public final class RawFileSource implements ImageSource, HostMappable {
         }
         long pos = from;
         while (pos < to) {
-            long data = Posix.lseek(fd, pos, Posix.SEEK_DATA);
+            long data = Posix.lseek(file.fd(), pos, Posix.SEEK_DATA);
             if (data < 0 || data >= to) {
                 out.add(Extent.hole(pos, to - pos));
                 break;
@@ -142,7 +133,7 @@ public final class RawFileSource implements ImageSource, HostMappable {
             if (data > pos) {
                 out.add(Extent.hole(pos, data - pos));
             }
-            long hole = Posix.lseek(fd, data, Posix.SEEK_HOLE);
+            long hole = Posix.lseek(file.fd(), data, Posix.SEEK_HOLE);
             long end = hole < 0 ? to : Math.min(hole, to);
             out.add(Extent.data(data, end - data));
             pos = end;
@@ -164,9 +155,9 @@ public final class RawFileSource implements ImageSource, HostMappable {
     public void readNow(long offset, ByteBuffer target) throws IOException {
         long pos = offset;
         while (target.hasRemaining()) {
-            int n = channel.read(target, pos);
+            int n = file.channel().read(target, pos);
             if (n < 0) {
-                throw new IOException("file " + path + " ended at " + pos + " (was it truncated?)");
+                throw new IOException("file " + file.path() + " ended at " + pos + " (was it truncated?)");
             }
             pos += n;
         }
@@ -180,17 +171,6 @@ public final class RawFileSource implements ImageSource, HostMappable {
 
     @Override
     public void close() {
-        if (closed.compareAndSet(false, true)) {
-            try {
-                channel.close();
-            } catch (IOException ignored) {
-                // nothing useful to do: the file was only read
-            }
-            try {
-                Posix.close(fd);
-            } catch (Posix.ErrnoException ignored) {
-                // as above
-            }
-        }
+        file.close();
     }
 }

@@ -1,0 +1,267 @@
+package io.extentflow.engine.copy;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.extentflow.engine.Extent;
+import io.extentflow.engine.ImageIoException;
+import io.extentflow.engine.testing.Await;
+import io.extentflow.engine.testing.MemoryImage;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import reactor.core.Disposable;
+import reactor.test.StepVerifier;
+
+class CopyTest {
+
+    private static final Duration TIMEOUT = Duration.ofSeconds(30);
+
+    /** A random image: data runs (some with zero blocks inside), zero extents and holes. */
+    static MemoryImage randomSource(int size, long seed) {
+        SplittableRandom rnd = new SplittableRandom(seed);
+        byte[] bytes = new byte[size];
+        List<Extent> extents = new ArrayList<>();
+        int pos = 0;
+        while (pos < size) {
+            int len = Math.min(size - pos, 512 * (1 + rnd.nextInt(200)));
+            switch (rnd.nextInt(4)) {
+                case 0, 1 -> {
+                    byte[] chunk = new byte[len];
+                    rnd.nextBytes(chunk);
+                    if (rnd.nextBoolean() && len > 12288) {
+                        // an aligned zero block inside data, for zero detection
+                        int at = ((pos + 4096 + 4095) / 4096) * 4096 - pos;
+                        Arrays.fill(chunk, at, Math.min(len, at + 4096), (byte) 0);
+                    }
+                    System.arraycopy(chunk, 0, bytes, pos, len);
+                    extents.add(Extent.data(pos, len));
+                }
+                case 2 -> extents.add(Extent.zero(pos, len));
+                default -> extents.add(Extent.hole(pos, len));
+            }
+            pos += len;
+        }
+        return MemoryImage.source(bytes, extents);
+    }
+
+    static MemoryImage garbageSink(int size, long seed) {
+        MemoryImage sink = MemoryImage.sink(size, false);
+        new SplittableRandom(seed).nextBytes(sink.bytes());
+        return sink;
+    }
+
+    @ParameterizedTest
+    @ValueSource(longs = {1, 2, 3, 4, 5})
+    void copiesRandomImagesExactlyOverGarbage(long seed) {
+        MemoryImage src = randomSource(3 << 20, seed);
+        MemoryImage dst = garbageSink(3 << 20, seed + 100);
+        CopyResult r = Copy.from(src).to(dst).options(CopyOptions.defaults().withRequestSize(64 << 10)
+                .withMaxInFlight(256 << 10)).run().block(TIMEOUT);
+        assertArrayEquals(src.bytes(), dst.bytes());
+        assertEquals(src.size(), r.dataBytes() + r.zeroedBytes() + r.skippedBytes());
+        assertEquals(0, r.skippedBytes(), "a target not known to be zero needs every zero written");
+        assertEquals(1, dst.flushes());
+    }
+
+    @ParameterizedTest
+    @ValueSource(longs = {7, 8, 9})
+    void knownZeroTargetGetsNoZeroRequests(long seed) {
+        MemoryImage src = randomSource(2 << 20, seed);
+        MemoryImage dst = MemoryImage.sink(2 << 20, true);
+        CopyResult r = Copy.from(src).to(dst).options(CopyOptions.defaults().withRequestSize(64 << 10))
+                .run().block(TIMEOUT);
+        assertArrayEquals(src.bytes(), dst.bytes());
+        assertEquals(0, dst.zeroRequests());
+        assertEquals(0, r.zeroedBytes());
+        assertTrue(r.skippedBytes() > 0);
+    }
+
+    @Test
+    void zeroExtentsAreNeverRead() {
+        MemoryImage src = MemoryImage.source(new byte[1 << 20], List.of(Extent.zero(0, 1 << 19),
+                Extent.hole(1 << 19, 1 << 19)));
+        MemoryImage dst = garbageSink(1 << 20, 1);
+        CopyResult r = Copy.from(src).to(dst).run().block(TIMEOUT);
+        assertEquals(0, src.reads());
+        assertEquals(0, r.readBytes());
+        assertEquals(1 << 20, dst.zeroedBytes());
+        assertArrayEquals(new byte[1 << 20], dst.bytes());
+    }
+
+    @Test
+    void zeroBlocksInsideDataBecomeZeroRequestsOnlyWhenDetectionIsOn() {
+        byte[] bytes = new byte[64 << 10];
+        new SplittableRandom(3).nextBytes(bytes);
+        Arrays.fill(bytes, 8192, 8192 + 3 * 4096, (byte) 0);
+        List<Extent> map = List.of(Extent.data(0, bytes.length));
+
+        MemoryImage dst = garbageSink(bytes.length, 4);
+        CopyResult on = Copy.from(MemoryImage.source(bytes, map)).to(dst).run().block(TIMEOUT);
+        assertArrayEquals(bytes, dst.bytes());
+        assertEquals(3 * 4096, on.zeroedBytes());
+        assertEquals(bytes.length - 3 * 4096, on.dataBytes());
+        assertEquals(1, dst.zeroRequests());
+
+        MemoryImage dst2 = garbageSink(bytes.length, 5);
+        CopyResult off = Copy.from(MemoryImage.source(bytes, map)).to(dst2)
+                .options(CopyOptions.defaults().withDetectZeroes(false)).run().block(TIMEOUT);
+        assertArrayEquals(bytes, dst2.bytes());
+        assertEquals(0, off.zeroedBytes());
+        assertEquals(0, dst2.zeroRequests());
+    }
+
+    @Test
+    void holesWithoutZeroAreLeftUntouched() {
+        byte[] bytes = new byte[3 * 4096];
+        Arrays.fill(bytes, (byte) 7);
+        MemoryImage src = MemoryImage.source(bytes, List.of(Extent.data(0, 4096),
+                new Extent(4096, 4096, false, true), Extent.data(8192, 4096)));
+        MemoryImage dst = MemoryImage.sink(bytes.length, false);
+        Arrays.fill(dst.bytes(), (byte) 9);
+        CopyResult r = Copy.from(src).to(dst).run().block(TIMEOUT);
+        assertEquals(4096, r.skippedBytes());
+        assertEquals(9, dst.bytes()[4096 + 100], "a hole left to the backing chain must not be written");
+        assertEquals(7, dst.bytes()[100]);
+        assertEquals(7, dst.bytes()[8192 + 100]);
+    }
+
+    @Test
+    void progressGrowsAndEndsExactlyAtTheSize() {
+        MemoryImage src = randomSource(5 << 20, 11);
+        MemoryImage dst = garbageSink(5 << 20, 12);
+        List<CopyProgress> seen = Copy.from(src).to(dst)
+                .options(CopyOptions.defaults().withRequestSize(128 << 10)).progress()
+                .collectList().block(TIMEOUT);
+        assertTrue(seen.size() > 10);
+        for (int i = 1; i < seen.size(); i++) {
+            assertTrue(seen.get(i).done() >= seen.get(i - 1).done(), "progress went back at " + i);
+        }
+        CopyProgress last = seen.get(seen.size() - 1);
+        assertEquals(src.size(), last.done());
+        assertEquals(1.0, last.fraction());
+        assertTrue(seen.stream().allMatch(p -> p.done() <= src.size()));
+    }
+
+    @Test
+    void bytesInFlightNeverExceedTheBound() {
+        int requestSize = 64 << 10;
+        long maxInFlight = 4L * requestSize;
+        MemoryImage src = MemoryImage.source(new byte[8 << 20], List.of(Extent.data(0, 8 << 20)));
+        new SplittableRandom(1).nextBytes(src.bytes());
+        MemoryImage dst = MemoryImage.sink(8 << 20, true).delay(Duration.ofMillis(2));
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        List<Double> gaugeSamples = new ArrayList<>();
+        CopyResult r = Copy.from(src).to(dst).metrics(registry)
+                .options(CopyOptions.defaults().withRequestSize(requestSize).withMaxInFlight(maxInFlight))
+                .run(p -> gaugeSamples.add(registry.get("extentflow.copy.inflight.bytes").gauge().value()))
+                .block(TIMEOUT);
+        assertArrayEquals(src.bytes(), dst.bytes());
+        assertTrue(r.peakBytesInFlight() <= maxInFlight, "peak " + r.peakBytesInFlight());
+        assertEquals(maxInFlight, r.peakBytesInFlight(), "a slow sink should fill the whole budget");
+        assertTrue(src.peakInFlight() <= 4, "reads in flight " + src.peakInFlight());
+        assertTrue(gaugeSamples.stream().allMatch(v -> v <= maxInFlight), "gauge above the bound");
+    }
+
+    @Test
+    void cancellationStopsPromptlyAndReleasesEveryBuffer() throws Exception {
+        MemoryImage src = MemoryImage.source(new byte[32 << 20], List.of(Extent.data(0, 32 << 20)));
+        new SplittableRandom(2).nextBytes(src.bytes());
+        MemoryImage dst = MemoryImage.sink(32 << 20, true).delay(Duration.ofMillis(20));
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        CountDownLatch someProgress = new CountDownLatch(3);
+        Disposable running = Copy.from(src).to(dst).metrics(registry)
+                .options(CopyOptions.defaults().withRequestSize(64 << 10).withMaxInFlight(1 << 20))
+                .progress().subscribe(p -> someProgress.countDown());
+        assertTrue(someProgress.await(30, TimeUnit.SECONDS));
+        Gauge inFlight = registry.get("extentflow.copy.inflight.bytes").gauge();
+        assertTrue(inFlight.value() > 0, "the copy should hold buffers while running");
+        running.dispose();
+        // requests that were mid-flight on other threads return their buffers as they unwind
+        Await.until(Duration.ofSeconds(5), "every buffer released after cancel", () -> inFlight.value() == 0.0);
+        assertTrue(dst.writes() < (32 << 20) / (64 << 10), "the copy ran to the end despite cancel");
+        assertTrue(registry.find("extentflow.copy.inflight.bytes").gauges().isEmpty(),
+                "the per-copy gauge should be removed");
+    }
+
+    @Test
+    void readErrorNamesOperationOffsetAndEndpoint() {
+        long bad = 1_000_000;
+        MemoryImage data = MemoryImage.source(new byte[2 << 20], List.of(Extent.data(0, 2 << 20))).failReadAt(
+                off -> off <= bad && bad < off + (64 << 10) && off % (64 << 10) == 0);
+        StepVerifier.create(Copy.from(data).to(MemoryImage.sink(2 << 20, true))
+                        .options(CopyOptions.defaults().withRequestSize(64 << 10)).run())
+                .expectErrorSatisfies(e -> {
+                    ImageIoException io = assertInstanceOf(ImageIoException.class, e);
+                    assertEquals("read", io.operation());
+                    assertEquals(983040, io.offset());
+                    assertEquals(65536, io.length());
+                    assertEquals("memory:test", io.endpoint());
+                    assertTrue(io.getMessage().contains("offset 983040"), io.getMessage());
+                    assertTrue(io.getMessage().contains("injected read failure"), io.getMessage());
+                })
+                .verify(TIMEOUT);
+    }
+
+    @Test
+    void writeErrorNamesOperationAndOffset() {
+        MemoryImage src = MemoryImage.source(new byte[1 << 20], List.of(Extent.data(0, 1 << 20)));
+        new SplittableRandom(5).nextBytes(src.bytes());
+        MemoryImage dst = MemoryImage.sink(1 << 20, true).failWriteAt(off -> off == 3 * 65536);
+        StepVerifier.create(Copy.from(src).to(dst).options(CopyOptions.defaults().withRequestSize(64 << 10)).run())
+                .expectErrorSatisfies(e -> {
+                    ImageIoException io = assertInstanceOf(ImageIoException.class, e);
+                    assertEquals("write", io.operation());
+                    assertEquals(3 * 65536, io.offset());
+                })
+                .verify(TIMEOUT);
+    }
+
+    @Test
+    void sizeMismatchIsRefusedBeforeAnythingMoves() {
+        MemoryImage src = randomSource(1 << 20, 1);
+        MemoryImage dst = MemoryImage.sink(1 << 19, true);
+        StepVerifier.create(Copy.from(src).to(dst).run())
+                .expectErrorSatisfies(e -> assertTrue(e.getMessage().contains("has size"), e.getMessage()))
+                .verify(TIMEOUT);
+        assertEquals(0, src.reads());
+    }
+
+    @Test
+    void flushOnlyWhenAsked() {
+        MemoryImage src = randomSource(1 << 20, 3);
+        MemoryImage dst = MemoryImage.sink(1 << 20, true);
+        Copy.from(src).to(dst).options(CopyOptions.defaults().withFlush(false)).run().block(TIMEOUT);
+        assertEquals(0, dst.flushes());
+    }
+
+    @Test
+    void emptyImageCompletesWithFullProgress() {
+        MemoryImage src = MemoryImage.source(new byte[0], List.of());
+        CopyResult r = Copy.from(src).to(MemoryImage.sink(0, true)).run().block(TIMEOUT);
+        assertEquals(0, r.size());
+    }
+
+    @Test
+    void metricsCountBytesByKind() {
+        MemoryImage src = randomSource(2 << 20, 31);
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        CopyResult r = Copy.from(src).to(garbageSink(2 << 20, 1)).metrics(registry).run().block(TIMEOUT);
+        assertEquals(r.dataBytes(), registry.get("extentflow.copy.bytes").tag("kind", "written").counter().count());
+        assertEquals(r.zeroedBytes(), registry.get("extentflow.copy.bytes").tag("kind", "zeroed").counter().count());
+        assertEquals(r.readBytes(), registry.get("extentflow.copy.bytes").tag("kind", "read").counter().count());
+        assertTrue(registry.get("extentflow.copy.requests").tag("op", "read").timer().count() > 0);
+        assertEquals(1, registry.get("extentflow.copy.duration").timer().count());
+    }
+}

@@ -1,0 +1,131 @@
+package io.extentflow.sinks.file;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.extentflow.engine.ImageIoException;
+import io.extentflow.engine.ImageSink;
+import io.extentflow.engine.endpoint.Endpoints;
+import io.extentflow.engine.testing.ExternalTool;
+import io.extentflow.engine.testing.TestImages;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import reactor.test.StepVerifier;
+
+class RawFileSinkTest {
+
+    private static final Duration TIMEOUT = Duration.ofSeconds(30);
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void aNewTargetIsSizedSparseAndKnownZero() throws Exception {
+        Path t = dir.resolve("new.raw");
+        try (ImageSink sink = Endpoints.sink(t.toString(), 1L << 40).block(TIMEOUT)) {
+            assertTrue(sink.capabilities().knownZero());
+            assertEquals(1L << 40, Files.size(t));
+            assertTrue(TestImages.allocatedBytes(t) < (1 << 20));
+        }
+    }
+
+    @Test
+    void anExistingTargetOfTheSameSizeIsOverwrittenAndNotKnownZero() throws Exception {
+        Path t = Files.write(dir.resolve("old.raw"), new byte[8192]);
+        try (ImageSink sink = Endpoints.sink(t.toString(), 8192).block(TIMEOUT)) {
+            assertFalse(sink.capabilities().knownZero());
+        }
+    }
+
+    @Test
+    void anExistingTargetOfAnotherSizeIsRefused() throws Exception {
+        Path t = Files.write(dir.resolve("old.raw"), new byte[8192]);
+        StepVerifier.create(Endpoints.sink(t.toString(), 4096))
+                .expectErrorSatisfies(e -> assertTrue(e.getMessage().contains("has 8192 bytes but the image has 4096"),
+                        e.getMessage()))
+                .verify(TIMEOUT);
+        assertEquals(8192, Files.size(t), "a refused target must not be changed");
+    }
+
+    @Test
+    void aDirectoryOrMissingParentIsRefused() {
+        StepVerifier.create(Endpoints.sink(dir.toString(), 4096))
+                .expectErrorSatisfies(e -> assertTrue(e.getMessage().contains("is a directory"), e.getMessage()))
+                .verify(TIMEOUT);
+        StepVerifier.create(Endpoints.sink(dir.resolve("no/such/dir/x.raw").toString(), 4096))
+                .expectErrorSatisfies(e -> assertTrue(e.getMessage().contains("does not exist"), e.getMessage()))
+                .verify(TIMEOUT);
+    }
+
+    @Test
+    void zeroPunchesHolesAndReadsBackAsZeros() throws Exception {
+        Path t = dir.resolve("full.raw");
+        byte[] data = new byte[4 << 20];
+        new SplittableRandom(1).nextBytes(data);
+        Files.write(t, data);
+        long before = TestImages.allocatedBytes(t);
+        try (ImageSink sink = Endpoints.sink(t.toString(), data.length).block(TIMEOUT)) {
+            sink.zero(1 << 20, 2 << 20).then(sink.flush()).block(TIMEOUT);
+        }
+        byte[] after = Files.readAllBytes(t);
+        Arrays.fill(data, 1 << 20, 3 << 20, (byte) 0);
+        assertArrayEquals(data, after);
+        assertTrue(TestImages.allocatedBytes(t) <= before - (2 << 20), "the zeroed range was not deallocated");
+        String map = ExternalTool.check("qemu-img", "map", "--output=json", "-f", "raw", t.toString());
+        assertTrue(map.contains("\"start\": 1048576, \"length\": 2097152, \"depth\": 0, \"present\": true, \"zero\": true"),
+                map);
+    }
+
+    @Test
+    void writesLandAtTheirOffsets() throws Exception {
+        Path t = dir.resolve("w.raw");
+        try (ImageSink sink = Endpoints.sink(t.toString(), 1 << 20).block(TIMEOUT)) {
+            sink.write(4096, ByteBuffer.wrap(new byte[] {1, 2, 3})).then(sink.flush()).block(TIMEOUT);
+        }
+        byte[] got = Files.readAllBytes(t);
+        assertEquals(1 << 20, got.length);
+        assertEquals(1, got[4096]);
+        assertEquals(3, got[4098]);
+        assertEquals(0, got[4099]);
+    }
+
+    @Test
+    void outOfRangeWriteIsAnErrorNamingTheRange() throws Exception {
+        Path t = dir.resolve("w.raw");
+        try (ImageSink sink = Endpoints.sink(t.toString(), 4096).block(TIMEOUT)) {
+            StepVerifier.create(sink.write(4000, ByteBuffer.allocate(200)))
+                    .expectErrorSatisfies(e -> {
+                        assertTrue(e instanceof ImageIoException);
+                        assertTrue(e.getMessage().contains("offset 4000") && e.getMessage().contains("outside"),
+                                e.getMessage());
+                    })
+                    .verify(TIMEOUT);
+        }
+    }
+
+    @Test
+    void aFullFileSystemGivesNoSpaceLeftNamingTheOffset() throws Exception {
+        Path mnt = Files.createDirectory(dir.resolve("small"));
+        ExternalTool.check("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", mnt.toString());
+        try {
+            Path t = mnt.resolve("t.raw");
+            try (ImageSink sink = Endpoints.sink(t.toString(), 8 << 20).block(TIMEOUT)) {
+                ByteBuffer chunk = ByteBuffer.allocateDirect(4 << 20);
+                StepVerifier.create(sink.write(0, chunk).then(sink.write(4 << 20, chunk.clear())))
+                        .expectErrorSatisfies(e -> assertTrue(e.getMessage().contains("No space left on device"),
+                                e.getMessage()))
+                        .verify(TIMEOUT);
+            }
+        } finally {
+            ExternalTool.check("umount", mnt.toString());
+        }
+    }
+}
