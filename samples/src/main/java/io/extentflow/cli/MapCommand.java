@@ -9,8 +9,12 @@ import io.extentflow.engine.map.HostMappable;
 import io.extentflow.engine.map.MapEntry;
 import io.extentflow.engine.map.QemuMapHuman;
 import io.extentflow.engine.map.QemuMapJson;
+import io.extentflow.sources.qcow2.Qcow2Source;
 import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.function.IntFunction;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -70,7 +74,7 @@ final class MapCommand implements Callable<Integer> {
             }
             long length = Math.min(size - startOffset, maxLength == null ? Long.MAX_VALUE : maxLength);
             if (mappable) {
-                printQemuMap((HostMappable) source, source.size(), length, out);
+                printQemuMap(source, length, out);
             } else {
                 printExtents(source, length, out);
             }
@@ -79,10 +83,11 @@ final class MapCommand implements Callable<Integer> {
         return ExitCodes.OK;
     }
 
-    private void printQemuMap(HostMappable source, long realSize, long length, PrintWriter out) {
+    private void printQemuMap(ImageSource source, long length, PrintWriter out) {
+        long realSize = source.size();
         long end = startOffset + length;
         Flux<MapEntry> entries = startOffset < realSize && length > 0
-                ? source.map(startOffset, Math.min(end, realSize) - startOffset)
+                ? ((HostMappable) source).map(startOffset, Math.min(end, realSize) - startOffset)
                 : Flux.empty();
         if (end > realSize) {
             // the part of qemu's last sector past the end of the file reads as zeros
@@ -94,11 +99,20 @@ final class MapCommand implements Callable<Integer> {
                 entries.toIterable().forEach(json::add);
             }
         } else {
-            String file = FileAddress.isFile(image) ? FileAddress.toPath(image).toString() : image;
-            try (QemuMapHuman human = new QemuMapHuman(out, depth -> file)) {
+            try (QemuMapHuman human = new QemuMapHuman(out, fileAtDepth(source))) {
                 entries.toIterable().forEach(human::add);
             }
         }
+    }
+
+    /** The file qemu names in the human map's "File" column for each layer of the image. */
+    private IntFunction<String> fileAtDepth(ImageSource source) {
+        if (source instanceof Qcow2Source qcow2) {
+            List<Path> chain = qcow2.chainFiles();
+            return depth -> chain.get(depth).toString();
+        }
+        String file = FileAddress.isFile(image) ? FileAddress.toPath(image).toString() : image;
+        return depth -> file;
     }
 
     private void printExtents(ImageSource source, long length, PrintWriter out) {
