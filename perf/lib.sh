@@ -40,6 +40,7 @@ perf_init() {
   mkdir -p "$IMG" "$OUT"
   rm -rf "$RESULTS"
   mkdir -p "$RESULTS"
+  cut -d' ' -f1 /proc/loadavg > "$RESULTS/load-start"
 }
 
 # Needs these programs (fails with the Debian package to install).
@@ -131,11 +132,14 @@ def load(name):
         pass
     return r, rss
 
+load_start = open(os.path.join(results, "load-start")).read().strip()
+load_end = open("/proc/loadavg").read().split()[0]
 lines = [f"### {title}", "",
          f"`perf/{script}`, {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, "
          f"{os.cpu_count()} CPUs, {runs} runs per case (+1 warm-up), prepare before every run. "
          f"Ratio = median / median of the case named in the ratio column. user+sys = mean CPU per run "
-         f"of the client command.", ""]
+         f"of the client command. Load average (1 min) at the start {load_start}, at the end {load_end}: "
+         f"anything well above 0 means other work shared the CPUs and the figures are noisy.", ""]
 if note:
     lines += [note, ""]
 lines += ["| case | median s | min s | max s | ratio | user+sys s | peak RSS MiB |",
