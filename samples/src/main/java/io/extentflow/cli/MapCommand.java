@@ -73,12 +73,15 @@ final class MapCommand implements Callable<Integer> {
                         + " (size " + size + ")");
             }
             long length = Math.min(size - startOffset, maxLength == null ? Long.MAX_VALUE : maxLength);
-            if (mappable) {
-                printQemuMap(source, length, out);
-            } else {
-                printExtents(source, length, out);
+            try {
+                if (mappable) {
+                    printQemuMap(source, length, out);
+                } else {
+                    printExtents(source, length, out);
+                }
+            } finally {
+                out.flush(); // what was printed before an error, as qemu-img does
             }
-            out.flush();
         }
         return ExitCodes.OK;
     }
