@@ -8,7 +8,15 @@
 # CPU, peak RSS) into perf/README.md between markers named after the script.
 #
 # Environment: RUNS (default 5), IMG (image dir, default perf/images), MAKE_IMAGES (path of
-# make-images.sh if not at ../shared/tools/ relative to the repository).
+# make-images.sh if not at ../shared/tools/ relative to the repository), SETTLE (seconds to wait
+# at the end of every prepare step, default 3, see below).
+#
+# Why SETTLE: on this VM free-page reporting hands memory freed by the prepare step (the deleted
+# output) back to the hypervisor about 2 s later; writing into such pages costs 2-3x more. A tool
+# that starts writing within milliseconds of the prepare step (qemu-img, cp) still gets the warm
+# pages, one that starts 0.3-0.5 s later (a JVM) partly does not. Measured: qemu-img convert of
+# sparse-8g.raw took 0.68 s right after the prepare step and 2.09 s after a 3 s pause. Waiting
+# SETTLE seconds puts every tool in the same, settled state (SETTLE=0 for the old behaviour).
 
 set -euo pipefail
 
@@ -17,6 +25,7 @@ ROOT="$(cd "$PERF_DIR/.." && pwd)"
 IMG="${IMG:-$PERF_DIR/images}"
 OUT="$IMG/out"
 RUNS="${RUNS:-5}"
+SETTLE="${SETTLE:-3}"
 PERF_SCRIPT="${PERF_SCRIPT:-$(basename "$0" .sh)}"
 RESULTS="$PERF_DIR/out/results-$PERF_SCRIPT"
 EXTENTFLOW="$ROOT/extentflow"
@@ -91,7 +100,7 @@ perf_case() {
   echo "== $name: $command" >&2
   # hyperfine -N runs the prepare step without a shell too (as split words: "rm -f a; b c" would
   # remove b and c), so the step goes into a script.
-  printf '#!/usr/bin/env bash\nset -eu\n%s\n' "$prepare" > "$RESULTS/$name.prepare"
+  printf '#!/usr/bin/env bash\nset -eu\n%s\nsleep %s\n' "$prepare" "$SETTLE" > "$RESULTS/$name.prepare"
   REFERENCE="${REFERENCE:-$name}"
   printf '%s\t%s\t%s\n' "$name" "$REFERENCE" "$command" >> "$RESULTS/commands.tsv"
   CASES+=("$name")
@@ -111,7 +120,7 @@ perf_case() {
 # <!-- BEGIN SECTION --> and <!-- END SECTION --> (appended if missing), and prints it.
 perf_report() {
   local section="$1" title="$2" note="${3:-}"
-  python3 - "$RESULTS" "$PERF_DIR/README.md" "$section" "$title" "$RUNS" "$PERF_SCRIPT.sh" "$note" "$ROOT" <<'PY'
+  SETTLE="$SETTLE" python3 - "$RESULTS" "$PERF_DIR/README.md" "$section" "$title" "$RUNS" "$PERF_SCRIPT.sh" "$note" "$ROOT" <<'PY'
 import json, os, re, statistics, sys, datetime
 results, readme, section, title, runs, script, note, root = sys.argv[1:9]
 cases = []
@@ -136,7 +145,8 @@ load_start = open(os.path.join(results, "load-start")).read().strip()
 load_end = open("/proc/loadavg").read().split()[0]
 lines = [f"### {title}", "",
          f"`perf/{script}`, {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, "
-         f"{os.cpu_count()} CPUs, {runs} runs per case (+1 warm-up), prepare before every run. "
+         f"{os.cpu_count()} CPUs, {runs} runs per case (+1 warm-up), prepare before every run, then "
+         f"{os.environ.get('SETTLE', '3')} s of settling (see lib.sh). "
          f"Ratio = median / median of the case named in the ratio column. user+sys = mean CPU per run "
          f"of the client command. Load average (1 min) at the start {load_start}, at the end {load_end}: "
          f"anything well above 0 means other work shared the CPUs and the figures are noisy.", ""]
