@@ -98,13 +98,13 @@ final class MapCommand implements Callable<Integer> {
             entries = entries.concatWithValues(new MapEntry(from, end - from, 0, true, true, false, from, null));
         }
         if (output.equals("json")) {
-            try (QemuMapJson json = new QemuMapJson(out, startOffset)) {
-                entries.toIterable().forEach(json::add);
-            }
+            QemuMapJson json = new QemuMapJson(out, startOffset);
+            entries.toIterable().forEach(json::add);
+            json.finish();
         } else {
-            try (QemuMapHuman human = new QemuMapHuman(out, fileAtDepth(source))) {
-                entries.toIterable().forEach(human::add);
-            }
+            QemuMapHuman human = new QemuMapHuman(out, fileAtDepth(source));
+            entries.toIterable().forEach(human::add);
+            human.finish();
         }
     }
 
