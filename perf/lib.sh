@@ -53,6 +53,17 @@ perf_init() {
   cut -d' ' -f1 /proc/loadavg > "$RESULTS/load-start"
 }
 
+# The JMH jar also holds PlainCopy, the plain-JVM baseline; builds it if missing. Sets PLAIN_COPY.
+JDK_HOME="${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}"
+perf_jar() {
+  local jar="$PERF_DIR/target/benchmarks.jar"
+  if [ ! -f "$jar" ]; then
+    (cd "$ROOT" && JAVA_HOME="$JDK_HOME" PATH="$JDK_HOME/bin:$PATH" mvn -B -q -DskipTests -pl perf -am package >&2) \
+      || die "cannot build perf/target/benchmarks.jar"
+  fi
+  PLAIN_COPY="$JDK_HOME/bin/java --enable-native-access=ALL-UNNAMED -cp $jar io.extentflow.perf.PlainCopy"
+}
+
 # Needs these programs (fails with the Debian package to install).
 require() {
   local t
