@@ -38,6 +38,17 @@ public class ImageIoException extends RuntimeException {
         return new ImageIoException(operation, endpoint, offset, length, reason(cause), cause);
     }
 
+    /** True if {@code [offset, offset + length)} lies within an image of {@code size} bytes. */
+    public static boolean fits(long offset, long length, long size) {
+        return offset >= 0 && length >= 0 && offset <= size - length;
+    }
+
+    /** The error for a request that does not fit in an image of {@code size} bytes. */
+    public static ImageIoException outside(String operation, String endpoint, long offset, long length, long size) {
+        return new ImageIoException(operation, endpoint, offset, length,
+                "range is outside the image (size " + size + ")", null);
+    }
+
     /** A user-facing reason for a throwable: its message, or its class name when it has none. */
     public static String reason(Throwable t) {
         String m = t.getMessage();

@@ -4,10 +4,14 @@ import io.extentflow.engine.ImageSink;
 import io.extentflow.engine.ImageSource;
 import io.extentflow.engine.copy.Copy;
 import io.extentflow.engine.copy.CopyOptions;
+import io.extentflow.engine.copy.CopyProgress;
 import io.extentflow.engine.copy.CopyResult;
 import io.extentflow.engine.endpoint.Endpoints;
+import io.extentflow.engine.endpoint.StreamAddress;
 import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicReference;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -20,7 +24,9 @@ import picocli.CommandLine.Spec;
                 + "zero requests (or nothing, on a new target).",
                 "",
                 "Addresses: a file path or file: URI (raw or qcow2, by magic), nbd://host[:port]/export, "
-                        + "nbd+unix:///export?socket=PATH, http(s)://host:port/images/TICKET.",
+                        + "nbd+unix:///export?socket=PATH, http(s)://host:port/images/TICKET, "
+                        + "- (a sparse stream on standard input or output), a path ending in .sparse "
+                        + "(a sparse-stream file; see docs/sparse-stream.md).",
                 "A new or empty target file is created sparse; an existing one must have the source's size.",
                 "",
                 "Sizes take binary suffixes: 4096, 4k, 4M, 64MiB, 1G."})
@@ -28,6 +34,9 @@ final class CopyCommand implements Callable<Integer> {
 
     @Spec
     CommandSpec spec;
+
+    @Mixin
+    EndpointFlags endpoints;
 
     @Parameters(index = "0", paramLabel = "SRC", description = "Image to read.")
     String source;
@@ -65,22 +74,40 @@ final class CopyCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print the summary as one JSON object (for scripts).")
     boolean json;
 
+    @Option(names = "--verify", description = "Checksum the source from the data the copy reads, then read the "
+            + "target back (or ask its imageio server) and fail if the checksums differ.")
+    boolean verify;
+
     @Override
     public Integer call() {
         CopyOptions options = options();
-        CopyResult result;
-        ImageSource src = Endpoints.source(source).block();
+        ImageSource src = Endpoints.source(source, endpoints.options()).block();
         try (src) {
-            ImageSink dst = Endpoints.sink(target, src.size()).block();
+            Verification verification = verify ? Verification.of(src, target, endpoints.options()) : null;
+            ImageSink dst = Endpoints.sink(target, src.size(), endpoints.options()).block();
             try (dst; CopyProgressBar bar = CopyProgressBar.start(showProgress(), "copy", src.size())) {
-                result = Copy.from(src).to(dst).options(options).run(bar::update).block();
+                AtomicReference<CopyProgress> last = new AtomicReference<>();
+                CopyResult result;
+                try {
+                    Copy copy = Copy.from(src).to(dst).options(options);
+                    result = (verification == null ? copy : copy.observe(verification.observer())).run(p -> {
+                        last.set(p);
+                        bar.update(p);
+                    }).block();
+                } catch (RuntimeException e) {
+                    throw new CopyFailedException(e, last.get());
+                }
                 bar.finish();
+                bar.close(); // before the summary, so the bar does not redraw over it
+                dst.close();
+                String checksum = verification == null ? null : verification.check(target, endpoints.options());
+                // with the image on standard output, the summary goes to standard error
+                var out = StreamAddress.isStdio(target) ? spec.commandLine().getErr() : spec.commandLine().getOut();
+                out.println(json ? CopySummary.json(source, target, result, checksum)
+                        : CopySummary.line(result) + (checksum == null ? "" : "; verified, blake2b " + checksum));
+                out.flush();
             }
         }
-        // after the bar is closed, so it does not redraw over the summary
-        var out = spec.commandLine().getOut();
-        out.println(json ? CopySummary.json(source, target, result) : CopySummary.line(result));
-        out.flush();
         return ExitCodes.OK;
     }
 
@@ -94,7 +121,8 @@ final class CopyCommand implements Callable<Integer> {
                     .withMaxInFlight(maxInFlight)
                     .withDetectZeroes(!noDetectZeroes)
                     .withTargetIsZero(targetIsZero)
-                    .withFlush(!noFlush);
+                    // a sparse stream ends with its stop frame, written by the flush
+                    .withFlush(!noFlush || StreamAddress.isStream(target));
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }

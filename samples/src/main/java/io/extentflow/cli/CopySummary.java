@@ -20,8 +20,11 @@ final class CopySummary {
                 Sizes.human(r.zeroedBytes() + r.skippedBytes()), seconds(r), Sizes.human(r.bytesPerSecond()));
     }
 
-    /** The result's fields as one JSON object, sizes in bytes, times in seconds. */
-    static String json(String source, String target, CopyResult r) {
+    /**
+     * The result's fields as one JSON object, sizes in bytes, times in seconds; with
+     * {@code checksum} (not null) when the copy was verified.
+     */
+    static String json(String source, String target, CopyResult r, String checksum) {
         ObjectNode o = JSON.createObjectNode()
                 .put("source", source)
                 .put("target", target)
@@ -33,6 +36,9 @@ final class CopySummary {
                 .put("peakBytesInFlight", r.peakBytesInFlight())
                 .put("seconds", seconds(r))
                 .put("bytesPerSecond", Math.round(r.bytesPerSecond()));
+        if (checksum != null) {
+            o.put("verified", true).put("checksum", checksum);
+        }
         return o.toString();
     }
 

@@ -1,5 +1,7 @@
 package io.extentflow.cli;
 
+import io.extentflow.server.cli.ServeCommand;
+import io.extentflow.server.cli.TicketCommand;
 import java.io.PrintWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -28,6 +30,9 @@ import reactor.core.publisher.Hooks;
                 CopyCommand.class,
                 MapCommand.class,
                 InfoCommand.class,
+                ChecksumCommand.class,
+                ServeCommand.class,
+                TicketCommand.class,
                 CommandLine.HelpCommand.class,
         })
 public final class Extentflow implements Runnable {

@@ -12,6 +12,7 @@ import java.io.PrintWriter;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -29,6 +30,9 @@ final class InfoCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
+    @Mixin
+    EndpointFlags endpoints;
+
     @Parameters(index = "0", paramLabel = "IMAGE", description = "Image address (path, nbd://, http://...).")
     String image;
 
@@ -37,7 +41,7 @@ final class InfoCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        ImageSource source = Endpoints.source(image).block();
+        ImageSource source = Endpoints.source(image, endpoints.options()).block();
         try (source) {
             Long allocated = FileAddress.isFile(image) ? Posix.allocatedBytes(FileAddress.toPath(image)) : null;
             long dataBytes = 0;

@@ -4,11 +4,14 @@ import io.extentflow.engine.Extent;
 import io.extentflow.engine.ImageSource;
 import io.extentflow.engine.endpoint.Endpoints;
 import io.extentflow.engine.endpoint.FileAddress;
-import io.extentflow.engine.extent.ExtentJson;
+import io.extentflow.engine.imageio.ImageioJson;
 import io.extentflow.engine.map.HostMappable;
 import io.extentflow.engine.map.MapEntry;
 import io.extentflow.engine.map.QemuMapHuman;
 import io.extentflow.engine.map.QemuMapJson;
+import io.extentflow.engine.nbd.NbdMapFormat;
+import io.extentflow.engine.nbd.message.NbdProtocol;
+import io.extentflow.sources.nbd.NbdSource;
 import io.extentflow.sources.qcow2.Qcow2Source;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -16,6 +19,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.function.IntFunction;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -33,7 +37,8 @@ import reactor.core.publisher.Flux;
                 "--output=json prints exactly what 'qemu-img map --output=json' prints for local raw and qcow2 "
                         + "files; --output=human what 'qemu-img map' prints; --output=extents the "
                         + "imageio-style extents ({\"start\":0,\"length\":65536,\"zero\":false,\"hole\":false}).",
-                "For NBD and HTTP sources json and human print extents."})
+                "For NBD, --output=json prints what 'nbdinfo --map --json' prints; for HTTP sources json "
+                        + "and human print extents."})
 final class MapCommand implements Callable<Integer> {
 
     /** qemu's raw driver sees a file's size rounded up to whole 512-byte sectors. */
@@ -41,6 +46,9 @@ final class MapCommand implements Callable<Integer> {
 
     @Spec
     CommandSpec spec;
+
+    @Mixin
+    EndpointFlags endpoints;
 
     @Parameters(index = "0", paramLabel = "IMAGE", description = "Image address (path, nbd://, http://...).")
     String image;
@@ -63,7 +71,7 @@ final class MapCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(),
                     "--output must be json, human or extents, not '" + output + "'");
         }
-        ImageSource source = Endpoints.source(image).block();
+        ImageSource source = Endpoints.source(image, endpoints.options()).block();
         try (source) {
             PrintWriter out = spec.commandLine().getOut();
             boolean mappable = source instanceof HostMappable && !output.equals("extents");
@@ -76,6 +84,11 @@ final class MapCommand implements Callable<Integer> {
             try {
                 if (mappable) {
                     printQemuMap(source, length, out);
+                } else if (source instanceof NbdSource nbd && output.equals("json")) {
+                    // what `nbdinfo --map --json` prints for the export's base:allocation context
+                    out.print(nbd.client().map(NbdProtocol.CONTEXT_BASE_ALLOCATION, startOffset, length)
+                            .collectList()
+                            .map(l -> NbdMapFormat.json(l, NbdProtocol.CONTEXT_BASE_ALLOCATION)).block());
                 } else {
                     printExtents(source, length, out);
                 }
@@ -119,12 +132,14 @@ final class MapCommand implements Callable<Integer> {
     }
 
     private void printExtents(ImageSource source, long length, PrintWriter out) {
+        StringBuilder line = new StringBuilder(80);
         out.print('[');
         boolean first = true;
         if (length > 0) {
             for (Extent e : source.extents(startOffset, length).toIterable()) {
+                line.setLength(0);
                 out.print(first ? "" : ",\n");
-                out.print(ExtentJson.format(e));
+                out.print(ImageioJson.appendExtent(line, e));
                 first = false;
             }
         }

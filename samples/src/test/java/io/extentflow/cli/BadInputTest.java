@@ -100,6 +100,7 @@ class BadInputTest {
             Cli.Result r = Cli.runProcess(List.of(), "copy", src.toString(), dst.toString());
             assertOneLine(r, ExitCodes.FAILURE, "No space left on device");
             assertTrue(r.errLines().get(0).contains("write of "), r::toString);
+            assertTrue(r.errLines().get(0).contains("the copy stopped after"), r::toString);
         } finally {
             ExternalTool.check("umount", mnt.toString());
         }

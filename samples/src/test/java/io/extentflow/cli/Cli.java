@@ -39,6 +39,18 @@ final class Cli {
         return new Result(code, out.toString(), err.toString());
     }
 
+    /** The words that start {@code extentflow} as a new JVM with this test's class path. */
+    static List<String> javaCommand() {
+        return List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
+                Extentflow.class.getName());
+    }
+
+    /** {@link #javaCommand()} as one shell-quoted string, for pipelines run by {@code bash -c}. */
+    static String shellCommand() {
+        return String.join(" ", javaCommand().stream().map(w -> "'" + w.replace("'", "'\\''") + "'").toList());
+    }
+
     /**
      * Runs the command as a new JVM with this test's class path, prefixed by {@code wrapper} (e.g. a
      * {@code setpriv} call that drops capabilities).
@@ -48,11 +60,7 @@ final class Cli {
         if (cmd.isEmpty()) {
             cmd.add("env"); // ExternalTool runs programs found on the PATH; the JVM is named by its full path
         }
-        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        cmd.add("--enable-native-access=ALL-UNNAMED");
-        cmd.add("-cp");
-        cmd.add(System.getProperty("java.class.path"));
-        cmd.add(Extentflow.class.getName());
+        cmd.addAll(javaCommand());
         cmd.addAll(List.of(args));
         ExternalTool.Result r = ExternalTool.run(cmd);
         return new Result(r.exitCode(), r.stdout(), r.stderr());

@@ -12,6 +12,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import reactor.core.publisher.Flux;
@@ -37,33 +38,59 @@ public final class Copy {
     private final ImageSink sink;
     private final CopyOptions options;
     private final MeterRegistry registry;
+    private final long resumeAt;
+    private final CopyObserver observer;
 
-    private Copy(ImageSource source, ImageSink sink, CopyOptions options, MeterRegistry registry) {
+    private Copy(ImageSource source, ImageSink sink, CopyOptions options, MeterRegistry registry, long resumeAt,
+                 CopyObserver observer) {
         this.source = source;
         this.sink = sink;
         this.options = options;
         this.registry = registry;
+        this.resumeAt = resumeAt;
+        this.observer = observer;
     }
 
     /** A copy from {@code source}; name the sink with {@link #to(ImageSink)}. */
     public static Copy from(ImageSource source) {
         return new Copy(Objects.requireNonNull(source, "source"), null, CopyOptions.defaults(),
-                new CompositeMeterRegistry());
+                new CompositeMeterRegistry(), 0, null);
     }
 
     /** The same copy into {@code sink}. */
     public Copy to(ImageSink sink) {
-        return new Copy(source, Objects.requireNonNull(sink, "sink"), options, registry);
+        return new Copy(source, Objects.requireNonNull(sink, "sink"), options, registry, resumeAt, observer);
     }
 
     /** The same copy with other options. */
     public Copy options(CopyOptions value) {
-        return new Copy(source, sink, Objects.requireNonNull(value, "options"), registry);
+        return new Copy(source, sink, Objects.requireNonNull(value, "options"), registry, resumeAt, observer);
     }
 
     /** The same copy, recording its meters in {@code value} (by default a registry that keeps nothing). */
     public Copy metrics(MeterRegistry value) {
-        return new Copy(source, sink, options, Objects.requireNonNull(value, "registry"));
+        return new Copy(source, sink, options, Objects.requireNonNull(value, "registry"), resumeAt, observer);
+    }
+
+    /**
+     * The same copy, showing the content it moves to {@code value} (e.g. to checksum the source from
+     * the data the copy reads anyway, without a second read).
+     */
+    public Copy observe(CopyObserver value) {
+        return new Copy(source, sink, options, registry, resumeAt, Objects.requireNonNull(value, "observer"));
+    }
+
+    /**
+     * The same copy, resumed: only {@code [offset, size)} is copied, because an earlier run reported
+     * {@link CopyProgress#checkpoint()} {@code offset} (everything below it was done) before it was
+     * interrupted. Progress and the result count the bytes below {@code offset} as
+     * {@link CopyProgress#resumed() resumed}.
+     */
+    public Copy resumeAt(long offset) {
+        if (offset < 0) {
+            throw new IllegalArgumentException("negative resume offset " + offset);
+        }
+        return new Copy(source, sink, options, registry, offset, observer);
     }
 
     /** Runs the copy and emits its result. */
@@ -100,6 +127,10 @@ public final class Copy {
     private record Done(long data, long zeroed, long skipped) {
     }
 
+    /** A completed request: its range and what it did. */
+    private record Completed(Request request, Done done) {
+    }
+
     /** The state of one copy. */
     private final class Run {
         private final Consumer<CopyProgress> onProgress;
@@ -116,7 +147,10 @@ public final class Copy {
         private long zeroed;
         private long skipped;
         private long read;
-        private long nextExpected;
+        private long nextExpected = resumeAt;
+        /** Every byte below this is done; requests completed above it wait in {@link #completed}. */
+        private long checkpoint = resumeAt;
+        private final TreeMap<Long, Long> completed = new TreeMap<>();
 
         Run(Consumer<CopyProgress> onProgress) {
             this.onProgress = onProgress;
@@ -141,9 +175,13 @@ public final class Copy {
                     ? Mono.defer(() -> metrics.timeFlush(sink::flush)
                             .onErrorMap(t -> ImageIoException.wrap("flush", sink.endpoint(), 0, nextExpected, t)))
                     : Mono.empty();
-            return source.extents(0, streaming ? Long.MAX_VALUE : size)
+            if (resumeAt > 0 && (streaming || resumeAt > size)) {
+                return Mono.error(new IllegalArgumentException("cannot resume at " + resumeAt + ": "
+                        + (streaming ? "a stream is copied from its start" : "past the end of the image")));
+            }
+            return source.extents(resumeAt, streaming ? Long.MAX_VALUE : size - resumeAt)
                     .concatMapIterable(this::split, 1)
-                    .flatMap(this::perform, concurrency, 1)
+                    .flatMap(r -> perform(r).map(d -> new Completed(r, d)), concurrency, 1)
                     .doOnNext(this::account)
                     .then(Mono.defer(this::checkCovered))
                     .then(flush)
@@ -187,8 +225,10 @@ public final class Copy {
 
         private Mono<Done> perform(Request r) {
             return switch (r.kind) {
-                case SKIP -> skip(r.offset, r.length).thenReturn(new Done(0, 0, r.length));
-                case ZERO -> zero(r.offset, r.length).thenReturn(new Done(0, r.length, 0));
+                case SKIP -> skip(r.offset, r.length).doOnSuccess(v -> observeZero(r.offset, r.length))
+                        .thenReturn(new Done(0, 0, r.length));
+                case ZERO -> zero(r.offset, r.length).doOnSuccess(v -> observeZero(r.offset, r.length))
+                        .thenReturn(new Done(0, r.length, 0));
                 case DATA -> Mono.usingWhen(pool.acquire(),
                         buffer -> copyData(r.offset, buffer.slice(0, (int) r.length)),
                         this::release, (b, err) -> release(b), this::release);
@@ -217,13 +257,22 @@ public final class Copy {
         private Mono<Done> writeData(long offset, ByteBuffer buffer) {
             int length = buffer.remaining();
             if (!options.detectZeroes()) {
+                observeData(offset, buffer);
                 return write(offset, buffer).thenReturn(new Done(length, 0, 0));
             }
             List<Request> runs = new ArrayList<>(2);
             ZeroDetector.scan(buffer, (at, n, zero) -> runs.add(new Request(
                     zero ? (skipZeroes ? Kind.SKIP : Kind.ZERO) : Kind.DATA, at, n)));
             if (runs.size() == 1 && runs.get(0).kind == Kind.DATA) {
+                observeData(offset, buffer);
                 return write(offset, buffer).thenReturn(new Done(length, 0, 0));
+            }
+            for (Request run : runs) {
+                if (run.kind == Kind.DATA) {
+                    observeData(offset + run.offset, buffer.slice((int) run.offset, (int) run.length));
+                } else {
+                    observeZero(offset + run.offset, run.length);
+                }
             }
             return Flux.fromIterable(runs)
                     .flatMap(run -> switch (run.kind) {
@@ -246,12 +295,30 @@ public final class Copy {
                     .onErrorMap(t -> ImageIoException.wrap("zero", sink.endpoint(), offset, length, t));
         }
 
+        /** Shows data to the observer before it is written (the buffer is intact until then). */
+        private void observeData(long offset, ByteBuffer data) {
+            if (observer != null) {
+                observer.data(offset, data.asReadOnlyBuffer());
+            }
+        }
+
+        private void observeZero(long offset, long length) {
+            if (observer != null) {
+                observer.zero(offset, length);
+            }
+        }
+
         private Mono<Void> skip(long offset, long length) {
             return sink.skip(offset, length)
                     .onErrorMap(t -> ImageIoException.wrap("skip", sink.endpoint(), offset, length, t));
         }
 
-        private void account(Done d) {
+        private void account(Completed c) {
+            Done d = c.done;
+            completed.put(c.request.offset, c.request.offset + c.request.length);
+            for (Long end = completed.remove(checkpoint); end != null; end = completed.remove(checkpoint)) {
+                checkpoint = end;
+            }
             data += d.data;
             zeroed += d.zeroed;
             skipped += d.skipped;
@@ -262,12 +329,13 @@ public final class Copy {
         }
 
         private CopyProgress progress() {
-            return new CopyProgress(size, data, zeroed, skipped, Duration.ofNanos(System.nanoTime() - started));
+            return new CopyProgress(size, resumeAt, data, zeroed, skipped, checkpoint,
+                    Duration.ofNanos(System.nanoTime() - started));
         }
 
         /** Progress at the end: a stream's size is known now. */
         private CopyProgress finalProgress() {
-            return new CopyProgress(streaming ? nextExpected : size, data, zeroed, skipped,
+            return new CopyProgress(streaming ? nextExpected : size, resumeAt, data, zeroed, skipped, checkpoint,
                     Duration.ofNanos(System.nanoTime() - started));
         }
 
@@ -279,7 +347,7 @@ public final class Copy {
                 readBytes = read;
             }
             metrics.duration.record(last.elapsed().toNanos(), TimeUnit.NANOSECONDS);
-            return new CopyResult(last.size(), data, zeroed, skipped, readBytes,
+            return new CopyResult(last.size(), resumeAt, data, zeroed, skipped, readBytes,
                     (long) pool.peakOutstanding() * requestSize, last.elapsed());
         }
     }

@@ -6,6 +6,7 @@ import java.time.Duration;
  * What a finished copy did.
  *
  * @param size              image size in bytes
+ * @param resumedBytes      bytes below the offset a resumed copy started at (done by an earlier run)
  * @param dataBytes         bytes read and written as data
  * @param zeroedBytes       bytes turned into zero requests (including zero blocks found in data)
  * @param skippedBytes      bytes that needed no request
@@ -13,7 +14,7 @@ import java.time.Duration;
  * @param peakBytesInFlight the most buffer bytes held at once
  * @param duration          wall time of the copy including the final flush
  */
-public record CopyResult(long size, long dataBytes, long zeroedBytes, long skippedBytes, long readBytes,
+public record CopyResult(long size, long resumedBytes, long dataBytes, long zeroedBytes, long skippedBytes, long readBytes,
                          long peakBytesInFlight, Duration duration) {
 
     /** Source bytes processed per second (the image size over the wall time). */

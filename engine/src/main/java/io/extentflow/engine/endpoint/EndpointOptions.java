@@ -10,8 +10,11 @@ import java.nio.file.Path;
  * @param caFile       CA certificates (PEM) to trust for {@code https} endpoints, or null for the system's
  * @param insecure     do not verify {@code https} certificates
  * @param connections  connections to open where the endpoint allows several (NBD multi-conn, HTTP)
+ * @param httpStream   move an imageio HTTP image as one sparse stream in a single request
+ *                     ({@code ?format=sparse}) when the server offers it, instead of one request per extent
  */
-public record EndpointOptions(boolean topLayerOnly, Path caFile, boolean insecure, int connections) {
+public record EndpointOptions(boolean topLayerOnly, Path caFile, boolean insecure, int connections,
+                              boolean httpStream) {
 
     public static final int DEFAULT_CONNECTIONS = 4;
 
@@ -23,22 +26,26 @@ public record EndpointOptions(boolean topLayerOnly, Path caFile, boolean insecur
 
     /** Whole chains, system CAs, verified TLS, up to {@value #DEFAULT_CONNECTIONS} connections. */
     public static EndpointOptions defaults() {
-        return new EndpointOptions(false, null, false, DEFAULT_CONNECTIONS);
+        return new EndpointOptions(false, null, false, DEFAULT_CONNECTIONS, false);
     }
 
     public EndpointOptions withTopLayerOnly(boolean value) {
-        return new EndpointOptions(value, caFile, insecure, connections);
+        return new EndpointOptions(value, caFile, insecure, connections, httpStream);
     }
 
     public EndpointOptions withCaFile(Path value) {
-        return new EndpointOptions(topLayerOnly, value, insecure, connections);
+        return new EndpointOptions(topLayerOnly, value, insecure, connections, httpStream);
     }
 
     public EndpointOptions withInsecure(boolean value) {
-        return new EndpointOptions(topLayerOnly, caFile, value, connections);
+        return new EndpointOptions(topLayerOnly, caFile, value, connections, httpStream);
     }
 
     public EndpointOptions withConnections(int value) {
-        return new EndpointOptions(topLayerOnly, caFile, insecure, value);
+        return new EndpointOptions(topLayerOnly, caFile, insecure, value, httpStream);
+    }
+
+    public EndpointOptions withHttpStream(boolean value) {
+        return new EndpointOptions(topLayerOnly, caFile, insecure, connections, value);
     }
 }

@@ -2,6 +2,7 @@ package io.extentflow.engine.endpoint;
 
 import io.extentflow.engine.ImageSink;
 import io.extentflow.engine.ImageSource;
+import io.extentflow.engine.io.BlockingIo;
 import java.util.Comparator;
 import java.util.List;
 import java.util.ServiceLoader;
@@ -15,10 +16,16 @@ import reactor.core.publisher.Mono;
  */
 public final class Endpoints {
 
-    private static final List<SourceProvider> SOURCES = ServiceLoader.load(SourceProvider.class).stream()
-            .map(ServiceLoader.Provider::get).sorted(Comparator.comparingInt(SourceProvider::order)).toList();
-    private static final List<SinkProvider> SINKS = ServiceLoader.load(SinkProvider.class).stream()
-            .map(ServiceLoader.Provider::get).sorted(Comparator.comparingInt(SinkProvider::order)).toList();
+    /**
+     * The providers, loaded on first use. Loading reads service files from jars, so it happens on
+     * the file I/O scheduler (never on an event loop, where a first call may come from).
+     */
+    private static final class Providers {
+        static final List<SourceProvider> SOURCES = ServiceLoader.load(SourceProvider.class).stream()
+                .map(ServiceLoader.Provider::get).sorted(Comparator.comparingInt(SourceProvider::order)).toList();
+        static final List<SinkProvider> SINKS = ServiceLoader.load(SinkProvider.class).stream()
+                .map(ServiceLoader.Provider::get).sorted(Comparator.comparingInt(SinkProvider::order)).toList();
+    }
 
     private Endpoints() {
     }
@@ -30,9 +37,9 @@ public final class Endpoints {
 
     /** Opens {@code address} for reading. */
     public static Mono<ImageSource> source(String address, EndpointOptions options) {
-        return Mono.defer(() -> SOURCES.stream().filter(p -> p.accepts(address)).findFirst()
-                .map(p -> p.openSource(address, options))
-                .orElseGet(() -> Mono.error(unknown(address))));
+        return BlockingIo.call(() -> Providers.SOURCES.stream().filter(p -> p.accepts(address)).findFirst()
+                        .orElseThrow(() -> unknown(address)))
+                .flatMap(p -> p.openSource(address, options));
     }
 
     /** Opens {@code address} for writing an image of {@code size} bytes, with default options. */
@@ -42,9 +49,9 @@ public final class Endpoints {
 
     /** Opens {@code address} for writing an image of {@code size} bytes. */
     public static Mono<ImageSink> sink(String address, long size, EndpointOptions options) {
-        return Mono.defer(() -> SINKS.stream().filter(p -> p.accepts(address)).findFirst()
-                .map(p -> p.openSink(address, size, options))
-                .orElseGet(() -> Mono.error(unknown(address))));
+        return BlockingIo.call(() -> Providers.SINKS.stream().filter(p -> p.accepts(address)).findFirst()
+                        .orElseThrow(() -> unknown(address)))
+                .flatMap(p -> p.openSink(address, size, options));
     }
 
     private static IllegalArgumentException unknown(String address) {

@@ -1,6 +1,7 @@
 package io.extentflow.engine.io;
 
 import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicBoolean;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Scheduler;
 import reactor.core.scheduler.Schedulers;
@@ -25,17 +26,37 @@ public final class BlockingIo {
         return SCHEDULER;
     }
 
-    /** Runs {@code call} on the file I/O scheduler. */
+    /**
+     * Runs {@code call} on the file I/O scheduler.
+     *
+     * <p>Cancelling the returned {@code Mono} skips the call if it has not started, but never
+     * interrupts it once running: an interrupted {@code FileChannel} operation closes the channel for
+     * every other user of the file ({@code ClosedByInterruptException}), which would turn one
+     * cancelled request into a broken image handle. File calls are short; letting one finish is cheap.
+     */
     public static <T> Mono<T> call(Callable<T> call) {
-        return Mono.fromCallable(call).subscribeOn(SCHEDULER);
+        return Mono.create(sink -> {
+            AtomicBoolean cancelled = new AtomicBoolean();
+            sink.onCancel(() -> cancelled.set(true));
+            SCHEDULER.schedule(() -> {
+                if (cancelled.get()) {
+                    return;
+                }
+                try {
+                    sink.success(call.call());
+                } catch (Throwable t) {
+                    sink.error(t);
+                }
+            });
+        });
     }
 
-    /** Runs {@code action} on the file I/O scheduler. */
+    /** Runs {@code action} on the file I/O scheduler; cancelling behaves as for {@link #call}. */
     public static Mono<Void> run(IoAction action) {
-        return Mono.<Void>fromCallable(() -> {
+        return call(() -> {
             action.run();
             return null;
-        }).subscribeOn(SCHEDULER);
+        }).then();
     }
 
     /** A blocking action that may throw. */

@@ -264,4 +264,60 @@ class CopyTest {
         assertTrue(registry.get("extentflow.copy.requests").tag("op", "read").timer().count() > 0);
         assertEquals(1, registry.get("extentflow.copy.duration").timer().count());
     }
+
+    @Test
+    void checkpointIsADonePrefixThatReachesTheSize() {
+        MemoryImage src = randomSource(4 << 20, 41);
+        MemoryImage dst = garbageSink(4 << 20, 42).delay(Duration.ofMillis(1));
+        List<CopyProgress> seen = Copy.from(src).to(dst).options(CopyOptions.defaults().withRequestSize(64 << 10))
+                .progress().collectList().block(TIMEOUT);
+        long previous = 0;
+        for (CopyProgress p : seen) {
+            assertTrue(p.checkpoint() >= previous, "checkpoint went back");
+            assertTrue(p.checkpoint() <= p.done(), "checkpoint ahead of the work done");
+            previous = p.checkpoint();
+        }
+        assertEquals(4 << 20, seen.get(seen.size() - 1).checkpoint());
+    }
+
+    @Test
+    void anInterruptedCopyResumedAtItsCheckpointEndsIdentical() throws Exception {
+        MemoryImage src = randomSource(16 << 20, 43);
+        MemoryImage dst = garbageSink(16 << 20, 44).delay(Duration.ofMillis(5));
+        CopyOptions options = CopyOptions.defaults().withRequestSize(64 << 10).withMaxInFlight(512 << 10);
+        java.util.concurrent.atomic.AtomicReference<CopyProgress> last = new java.util.concurrent.atomic.AtomicReference<>();
+        CountDownLatch someProgress = new CountDownLatch(20);
+        Disposable first = Copy.from(src).to(dst).options(options).progress().subscribe(p -> {
+            last.set(p);
+            someProgress.countDown();
+        });
+        assertTrue(someProgress.await(30, TimeUnit.SECONDS));
+        first.dispose();
+        long checkpoint = last.get().checkpoint();
+        assertTrue(checkpoint > 0 && checkpoint < src.size(), "checkpoint " + checkpoint);
+        int readsBefore = src.reads();
+
+        CopyResult r = Copy.from(src).to(dst.delay(Duration.ZERO)).options(options).resumeAt(checkpoint).run()
+                .block(TIMEOUT);
+        assertArrayEquals(src.bytes(), dst.bytes());
+        assertEquals(checkpoint, r.resumedBytes());
+        assertEquals(src.size() - checkpoint, r.dataBytes() + r.zeroedBytes() + r.skippedBytes());
+        MemoryImage fresh = randomSource(16 << 20, 43);
+        Copy.from(fresh).to(garbageSink(16 << 20, 1)).options(options).run().block(TIMEOUT);
+        assertTrue(src.reads() - readsBefore < fresh.reads(), "the resumed copy read " + (src.reads() - readsBefore)
+                + " times, a whole copy reads " + fresh.reads());
+    }
+
+    @Test
+    void resumingLeavesTheDonePartUntouched() {
+        MemoryImage src = randomSource(2 << 20, 45);
+        MemoryImage dst = garbageSink(2 << 20, 46);
+        byte[] before = dst.bytes().clone();
+        CopyResult r = Copy.from(src).to(dst).resumeAt(1 << 20).run().block(TIMEOUT);
+        assertArrayEquals(Arrays.copyOfRange(before, 0, 1 << 20), Arrays.copyOfRange(dst.bytes(), 0, 1 << 20));
+        assertArrayEquals(Arrays.copyOfRange(src.bytes(), 1 << 20, 2 << 20),
+                Arrays.copyOfRange(dst.bytes(), 1 << 20, 2 << 20));
+        assertEquals(2 << 20, r.size());
+        assertEquals(1 << 20, r.resumedBytes());
+    }
 }

@@ -10,9 +10,9 @@ import io.extentflow.engine.copy.CopyOptions;
 import io.extentflow.engine.copy.CopyResult;
 import io.extentflow.engine.endpoint.EndpointOptions;
 import io.extentflow.engine.endpoint.Endpoints;
+import io.extentflow.engine.testing.ExternalTool;
 import io.extentflow.sinks.file.RawFileSink;
 import io.extentflow.sources.qcow2.Qcow2Source;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -20,10 +20,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.SplittableRandom;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -152,25 +149,7 @@ class Qcow2CopyTest {
         assertEquals(-1L, at, actual + " differs from " + expected + " at offset " + at);
     }
 
-    /** Runs a tool to completion; fails (never skips) when it is missing or fails. */
     private static void run(String... command) {
-        try {
-            Process p = new ProcessBuilder(new ArrayList<>(List.of(command))).redirectErrorStream(true).start();
-            p.getOutputStream().close();
-            ByteArrayOutputStream out = new ByteArrayOutputStream();
-            p.getInputStream().transferTo(out);
-            if (!p.waitFor(60, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                throw new AssertionError("timed out: " + String.join(" ", command));
-            }
-            if (p.exitValue() != 0) {
-                throw new AssertionError(String.join(" ", command) + " exited " + p.exitValue() + ": " + out);
-            }
-        } catch (IOException e) {
-            throw new AssertionError(command[0] + " cannot run (install qemu-utils): " + e.getMessage(), e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new AssertionError("interrupted", e);
-        }
+        ExternalTool.check(command);
     }
 }

@@ -70,7 +70,7 @@ class SparseStreamRoundTripTest {
         Pipe pipe = Pipe.open();
         ImageSource src = Endpoints.source(raw.toString()).block(TIMEOUT);
         Mono<CopyResult> writer = Mono.defer(() -> Copy.from(src)
-                        .to(new SparseStreamSink(pipe.sink(), "pipe", src.size()))
+                        .to(new SparseStreamSink(pipe.sink(), false, "pipe", src.size()))
                         .options(CopyOptions.defaults().withRequestSize(1 << 20).withMaxInFlight(4 << 20)).run())
                 .doFinally(s -> closeQuietly(pipe.sink()));
         SparseStreamSource reader = new SparseStreamSource(pipe.source(), "pipe");

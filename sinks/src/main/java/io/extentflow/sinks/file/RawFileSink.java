@@ -218,8 +218,7 @@ public final class RawFileSink implements ImageSink {
     }
 
     private ImageIoException outside(String op, long offset, long length) {
-        return new ImageIoException(op, endpoint, offset, length, "range is outside the image (size " + size + ")",
-                null);
+        return ImageIoException.outside(op, endpoint, offset, length, size);
     }
 
     /** Closes the file; a growable one gets its final size first (close runs at the edge, where blocking is allowed). */

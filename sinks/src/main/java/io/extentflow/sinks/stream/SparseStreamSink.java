@@ -3,7 +3,7 @@ package io.extentflow.sinks.stream;
 import io.extentflow.engine.ImageIoException;
 import io.extentflow.engine.ImageSink;
 import io.extentflow.engine.SinkCapabilities;
-import io.extentflow.engine.io.BlockingIo;
+import io.extentflow.engine.io.StreamThreads;
 import io.extentflow.engine.sparse.SparseFrame;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -32,6 +32,8 @@ public final class SparseStreamSink implements ImageSink {
     private static final ByteBuffer TERMINATOR = ByteBuffer.wrap(new byte[] {'\r', '\n'}).asReadOnlyBuffer();
 
     private final WritableByteChannel out;
+    /** A regular file, made durable by the flush; pipes and terminals have nothing to sync. */
+    private final boolean durable;
     private final String endpoint;
     private final long size;
 
@@ -47,13 +49,16 @@ public final class SparseStreamSink implements ImageSink {
     }
 
     /**
-     * @param out      where frames go; written from the file I/O scheduler only
+     * @param out      where frames go; written from {@link StreamThreads} only
+     * @param durable  {@code out} is a regular {@link FileChannel} to sync at the flush (not a pipe,
+     *                 terminal or {@code /dev/null})
      * @param endpoint the address, for messages
      * @param size     image size, or {@link io.extentflow.engine.ImageSource#UNKNOWN_SIZE} when the
      *                 source is itself a stream
      */
-    public SparseStreamSink(WritableByteChannel out, String endpoint, long size) {
+    public SparseStreamSink(WritableByteChannel out, boolean durable, String endpoint, long size) {
         this.out = out;
+        this.durable = durable;
         this.endpoint = endpoint;
         this.size = size;
     }
@@ -95,10 +100,13 @@ public final class SparseStreamSink implements ImageSink {
             synchronized (this) {
                 failed = failure;
                 if (failed == null) {
-                    if (offset < frontier || (size >= 0 && offset + length > size)) {
-                        done.error(new ImageIoException("write", endpoint, offset, length, offset < frontier
-                                ? "range was already written to the stream" : "range is outside the image (size "
-                                + size + ")", null));
+                    if (size >= 0 && !ImageIoException.fits(offset, length, size)) {
+                        done.error(ImageIoException.outside("write", endpoint, offset, length, size));
+                        return;
+                    }
+                    if (offset < frontier) {
+                        done.error(new ImageIoException("write", endpoint, offset, length,
+                                "range was already written to the stream", null));
                         return;
                     }
                     pending.put(offset, new Pending(offset, length, data, done));
@@ -109,12 +117,12 @@ public final class SparseStreamSink implements ImageSink {
             if (failed != null) {
                 done.error(failed);
             } else if (start) {
-                BlockingIo.scheduler().schedule(this::drain);
+                StreamThreads.scheduler().schedule(this::drain);
             }
         });
     }
 
-    /** Writes every pending request that continues the stream, on the file I/O scheduler. */
+    /** Writes every pending request that continues the stream, on a stream thread (it may wait for the reader). */
     private void drain() {
         while (true) {
             Pending p;
@@ -199,7 +207,7 @@ public final class SparseStreamSink implements ImageSink {
      */
     @Override
     public Mono<Void> flush() {
-        return BlockingIo.run(() -> {
+        return Mono.<Void>fromCallable(() -> {
             synchronized (this) {
                 if (failure != null) {
                     throw failure;
@@ -211,10 +219,11 @@ public final class SparseStreamSink implements ImageSink {
             synchronized (out) {
                 writeStop();
             }
-            if (out instanceof FileChannel file) {
-                file.force(false);
+            if (durable) {
+                ((FileChannel) out).force(false);
             }
-        });
+            return null;
+        }).subscribeOn(StreamThreads.scheduler());
     }
 
     /** Closes the output; a stream that was not finished gets no stop frame, so a reader sees it is cut. */

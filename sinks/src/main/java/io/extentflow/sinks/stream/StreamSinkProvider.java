@@ -32,7 +32,9 @@ public final class StreamSinkProvider implements SinkProvider {
     public Mono<ImageSink> openSink(String address, long size, EndpointOptions options) {
         if (StreamAddress.isStdio(address)) {
             FileChannel stdout = new FileOutputStream(FileDescriptor.out).getChannel();
-            return Mono.just(new SparseStreamSink(stdout, "stdout", size));
+            // standard output redirected to a regular file is synced at the end; a pipe or device is not
+            boolean regular = Files.isRegularFile(Path.of("/proc/self/fd/1"));
+            return Mono.just(new SparseStreamSink(stdout, regular, "stdout", size));
         }
         Path path = FileAddress.toPath(address);
         return BlockingIo.call(() -> {
@@ -41,7 +43,7 @@ public final class StreamSinkProvider implements SinkProvider {
             }
             FileChannel ch = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                     StandardOpenOption.TRUNCATE_EXISTING);
-            return new SparseStreamSink(ch, "file:" + path, size);
+            return new SparseStreamSink(ch, true, "file:" + path, size);
         });
     }
 }

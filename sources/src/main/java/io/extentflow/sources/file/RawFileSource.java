@@ -106,9 +106,8 @@ public final class RawFileSource implements ImageSource, HostMappable {
 
     @Override
     public Flux<Extent> extents(long start, long length) {
-        if (start < 0 || length < 0 || start + length > size) {
-            return Flux.error(new ImageIoException("extents", endpoint, start, length,
-                    "range is outside the image (size " + size + ")", null));
+        if (!ImageIoException.fits(start, length, size)) {
+            return Flux.error(ImageIoException.outside("extents", endpoint, start, length, size));
         }
         return ExtentWindows.windowed(endpoint, start, length, window,
                 (s, l) -> BlockingIo.call(() -> scan(s, s + l)));
@@ -144,9 +143,8 @@ public final class RawFileSource implements ImageSource, HostMappable {
     @Override
     public Mono<Void> read(long offset, ByteBuffer target) {
         int length = target.remaining();
-        if (offset < 0 || offset + length > size) {
-            return Mono.error(new ImageIoException("read", endpoint, offset, length,
-                    "range is outside the image (size " + size + ")", null));
+        if (!ImageIoException.fits(offset, length, size)) {
+            return Mono.error(ImageIoException.outside("read", endpoint, offset, length, size));
         }
         return BlockingIo.run(() -> readNow(offset, target));
     }

@@ -1,6 +1,6 @@
 package io.extentflow.sources.qcow2;
 
-import io.extentflow.engine.io.FileStat;
+import io.extentflow.engine.io.Posix;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -26,7 +26,7 @@ final class MetadataPreallocation {
     /** True if qemu would take the image as metadata-preallocated. Blocking. */
     static boolean detect(Path path, FileChannel ch, long fileSize, Qcow2Header h) {
         try {
-            long realAllocation = FileStat.allocatedBytes(path);
+            long realAllocation = Posix.allocatedBytes(path);
             long clusterSize = h.clusterSize();
             long realClusters = realAllocation / clusterSize;
             long threshold = Math.max(realClusters * 10 / 9, realClusters + 2);

@@ -179,7 +179,7 @@ public record Qcow2Header(int version, int clusterBits, long size, int l1Size, l
         long l1Offset = h.getLong(40);
         int entryShift = (incompatible & INCOMPAT_EXTL2) != 0 ? 4 : 3;
         int l1Shift = clusterBits + clusterBits - entryShift; // guest bytes covered by one L1 entry, log2
-        long needed = l1Shift >= 63 ? (size > 0 ? 1 : 0) : (size + (1L << l1Shift) - 1) >>> l1Shift;
+        long needed = (size >>> l1Shift) + ((size & ((1L << l1Shift) - 1)) != 0 ? 1 : 0);
         if (l1Size < needed) {
             throw new Qcow2FormatException(image, "L1 table has " + l1Size + " entries, too few for the virtual size "
                     + size + " (needs " + needed + ")");

@@ -22,10 +22,12 @@ import reactor.core.publisher.Mono;
  * A qcow2 image (version 2 or 3) and its backing chain, read by our own parser: no qemu at run time.
  *
  * <p>Extents: data for standard and compressed clusters anywhere in the chain, {@code zero} for zero
- * clusters and subclusters, {@code hole} (with {@code zero}) where no layer allocates the range.
- * With {@code topLayerOnly}, ranges the top image leaves to its backing file become holes without
- * {@code zero}. Reads go through the whole chain either way. {@link #map} answers exactly what
- * {@code qemu-img map --output=json} prints.
+ * clusters and subclusters (and, as qemu reports them, for holes in a raw backing file and for data
+ * clusters of metadata-preallocated images whose host range is a hole), {@code hole} (with
+ * {@code zero}) where no layer allocates the range: unallocated in every qcow2 layer, or past the
+ * end of the backing file. With {@code topLayerOnly}, ranges the top image leaves to its backing
+ * file become holes without {@code zero}. Reads go through the whole chain either way. {@link #map}
+ * answers exactly what {@code qemu-img map --output=json} prints (qemu 7.2: no "compressed" field).
  *
  * <p>Metadata comes from an in-memory L1 table and a bounded L2 cache; lookups that need no file
  * read run on the caller's thread, the rest on {@link BlockingIo#scheduler()}. Errors from corrupt
@@ -89,14 +91,18 @@ public final class Qcow2Source implements ImageSource, HostMappable {
 
     @Override
     public Flux<Extent> extents(long start, long length) {
-        if (start < 0 || length < 0 || start + length > size || start + length < 0) {
-            return Flux.error(new ImageIoException("extents", endpoint, start, length,
-                    "range is outside the image (size " + size + ")", null));
+        if (!ImageIoException.fits(start, length, size)) {
+            return Flux.error(ImageIoException.outside("extents", endpoint, start, length, size));
         }
         return ExtentWindows.windowed(endpoint, start, length, window,
                 (s, l) -> resolved("extents", s, s + l, topLayerOnly).map(this::toExtents));
     }
 
+    /**
+     * The map of the whole chain (also for a top-layer-only source), as {@code qemu-img map
+     * --output=json --start-offset=start --max-length=length} prints it: clipped to the image,
+     * adjacent entries merged by qemu's rules.
+     */
     @Override
     public Flux<MapEntry> map(long start, long length) {
         if (start < 0 || length < 0) {
@@ -162,9 +168,8 @@ public final class Qcow2Source implements ImageSource, HostMappable {
     @Override
     public Mono<Void> read(long offset, ByteBuffer target) {
         int length = target.remaining();
-        if (offset < 0 || offset + length > size) {
-            return Mono.error(new ImageIoException("read", endpoint, offset, length,
-                    "range is outside the image (size " + size + ")", null));
+        if (!ImageIoException.fits(offset, length, size)) {
+            return Mono.error(ImageIoException.outside("read", endpoint, offset, length, size));
         }
         if (length == 0) {
             return Mono.empty();

@@ -144,9 +144,8 @@ public final class SparseFileSource implements ImageSource {
 
     @Override
     public Flux<Extent> extents(long start, long length) {
-        if (start < 0 || length < 0 || start + length > size) {
-            return Flux.error(new ImageIoException("extents", endpoint(), start, length,
-                    "range is outside the image (size " + size + ")", null));
+        if (!ImageIoException.fits(start, length, size)) {
+            return Flux.error(ImageIoException.outside("extents", endpoint(), start, length, size));
         }
         return ExtentWindows.windowed(endpoint(), start, length, 1L << 30,
                 (s, l) -> Mono.fromSupplier(() -> slice(s, s + l)));
@@ -192,9 +191,8 @@ public final class SparseFileSource implements ImageSource {
     @Override
     public Mono<Void> read(long offset, ByteBuffer target) {
         int length = target.remaining();
-        if (offset < 0 || offset + length > size) {
-            return Mono.error(new ImageIoException("read", endpoint(), offset, length,
-                    "range is outside the image (size " + size + ")", null));
+        if (!ImageIoException.fits(offset, length, size)) {
+            return Mono.error(ImageIoException.outside("read", endpoint(), offset, length, size));
         }
         return BlockingIo.run(() -> readNow(offset, target));
     }

@@ -3,7 +3,7 @@ package io.extentflow.sources.stream;
 import io.extentflow.engine.Extent;
 import io.extentflow.engine.ImageIoException;
 import io.extentflow.engine.ImageSource;
-import io.extentflow.engine.io.BlockingIo;
+import io.extentflow.engine.io.StreamThreads;
 import io.extentflow.engine.sparse.SparseFrame;
 import io.extentflow.engine.sparse.SparseStreamReader;
 import java.io.IOException;
@@ -23,7 +23,7 @@ import reactor.core.publisher.MonoSink;
  * at the stop frame ({@link #size()} is {@link ImageSource#UNKNOWN_SIZE}).
  *
  * <p>Headers and payloads share one byte stream, so extents and reads are served by one pump that
- * runs on the file I/O scheduler: it reads the next header when the copy asks for another extent and
+ * runs on a {@link StreamThreads} thread (it may wait for the writer at the other end): it reads the next header when the copy asks for another extent and
  * the previous payload is consumed, and it reads payload bytes into the read request waiting at the
  * stream's current offset. Nothing is read ahead of demand, so a slow target slows the reader and
  * no buffer grows. Extents are one per frame (they cannot be merged: merging would need the next
@@ -35,6 +35,8 @@ public final class SparseStreamSource implements ImageSource {
     private final ReadableByteChannel in;
     private final String endpoint;
     private final AtomicBoolean subscribed = new AtomicBoolean();
+    private final long size;
+    private final Runnable onClose;
 
     private FluxSink<Extent> extents;
     private long demand;
@@ -48,13 +50,26 @@ public final class SparseStreamSource implements ImageSource {
     }
 
     /**
-     * @param in       the stream; read from the file I/O scheduler only
+     * @param in       the stream; read from {@link StreamThreads} only
      * @param endpoint the address, for messages (e.g. {@code stdin})
      */
     public SparseStreamSource(ReadableByteChannel in, String endpoint) {
+        this(in, endpoint, UNKNOWN_SIZE, () -> { });
+    }
+
+    /**
+     * A stream whose image size is known in advance (e.g. an HTTP server said it): extents then
+     * cover exactly {@code size} bytes, a frame past it is an error, and what the frames leave out
+     * at the end reads as zeros.
+     *
+     * @param onClose what else to release on {@link #close()} (e.g. the HTTP client)
+     */
+    public SparseStreamSource(ReadableByteChannel in, String endpoint, long size, Runnable onClose) {
         this.in = in;
         this.reader = new SparseStreamReader(in);
         this.endpoint = endpoint;
+        this.size = size;
+        this.onClose = onClose;
     }
 
     @Override
@@ -69,7 +84,7 @@ public final class SparseStreamSource implements ImageSource {
 
     @Override
     public long size() {
-        return UNKNOWN_SIZE;
+        return size;
     }
 
     /** The extents of the whole stream, as its frames arrive; {@code start} must be 0 and {@code length} is ignored. */
@@ -121,7 +136,7 @@ public final class SparseStreamSource implements ImageSource {
             }
             pumping = true;
         }
-        BlockingIo.scheduler().schedule(this::runPump);
+        StreamThreads.scheduler().schedule(this::runPump);
     }
 
     private void runPump() {
@@ -165,8 +180,16 @@ public final class SparseStreamSource implements ImageSource {
         }
         SparseFrame f = reader.next();
         if (f.kind() == SparseFrame.Kind.STOP) {
+            if (size >= 0 && imageEnd < size) {
+                extents.next(Extent.hole(imageEnd, size - imageEnd));
+            }
             finish();
             return false;
+        }
+        if (size >= 0 && f.end() > size) {
+            throw new io.extentflow.engine.sparse.SparseStreamException(reader.streamOffset()
+                    - io.extentflow.engine.sparse.SparseFrame.HEADER_SIZE, null,
+                    "frame ends at image offset " + f.end() + ", past the image size " + size);
         }
         if (f.start() > imageEnd) {
             extents.next(Extent.hole(imageEnd, f.start() - imageEnd));
@@ -214,5 +237,6 @@ public final class SparseStreamSource implements ImageSource {
         } catch (IOException ignored) {
             // read-only
         }
+        onClose.run();
     }
 }

@@ -104,6 +104,35 @@ class Qcow2ChainAndReadTest {
         }
     }
 
+    /** A virtual size that is not a whole number of clusters, over a raw file of odd length. */
+    @Test
+    void oddSizes() throws IOException {
+        Path base = dir.resolve("odd.raw");
+        TestImages.randomSparseRaw(base, 777_777, 21, 70, 64 << 10);
+        Path img = dir.resolve("odd.qcow2");
+        ExternalTool.check("qemu-img", "create", "-q", "-f", "qcow2", "-b", "odd.raw", "-F", "raw", img.toString(), "1000000");
+        Qcow2Fixtures.qemuIo(img, "qcow2", "write -P 6 700000 100000", "write -z 950000 50448");
+        assertMatchesQemu(img);
+        try (Qcow2Source s = Qcow2Source.openNow(img, false)) {
+            assertEquals(1_000_448, s.size(), "qemu rounds the size up to 512 bytes");
+        }
+    }
+
+    /** Internal snapshots (shared clusters without the COPIED bit) and persistent bitmaps (a header extension). */
+    @Test
+    void snapshotsAndBitmaps() throws IOException {
+        Path img = dir.resolve("snap.qcow2");
+        ExternalTool.check("qemu-img", "create", "-q", "-f", "qcow2", img.toString(), "4M");
+        Qcow2Fixtures.qemuIo(img, "qcow2", "write -P 1 0 1M", "write -z 2M 64k");
+        ExternalTool.check("qemu-img", "snapshot", "-c", "first", img.toString());
+        Qcow2Fixtures.qemuIo(img, "qcow2", "write -P 2 512k 100k", "write -z -u 0 64k", "write -P 3 3M 64k");
+        ExternalTool.check("qemu-img", "bitmap", "--add", img.toString(), "b0");
+        assertMatchesQemu(img);
+        try (Qcow2Source s = Qcow2Source.openNow(img, false)) {
+            assertEquals(1, s.details().get("snapshots"));
+        }
+    }
+
     @Test
     void concurrentPartialReadsOfCompressedClusters() throws IOException {
         Path raw = dir.resolve("c.raw");

@@ -295,12 +295,13 @@ class Qcow2CorruptImageTest {
     }
 
     @Test
-    void dirtyImageIsReadWithAWarning() throws IOException {
+    void dirtyOrCorruptMarkedImageIsReadWithAWarning() throws IOException {
         Path img = image();
         Path expected = Qcow2Fixtures.qemuRaw(img, dir.resolve("expected.raw"));
-        putLong(img, 72, getLong(img, 72) | 1L);
+        putLong(img, 72, getLong(img, 72) | 1L | 2L); // dirty and corrupt: both readable with our bounds checks
         try (Qcow2Source s = Qcow2Source.openNow(img, false)) {
             assertEquals(Boolean.TRUE, s.details().get("dirty"));
+            assertEquals(Boolean.TRUE, s.details().get("corrupt"));
             ByteBuffer all = ByteBuffer.allocate((int) s.size());
             s.read(0, all).block(TIMEOUT);
             Path actual = dir.resolve("actual.raw");

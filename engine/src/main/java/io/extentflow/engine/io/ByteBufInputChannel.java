@@ -1,0 +1,130 @@
+package io.extentflow.engine.io;
+
+import io.netty.buffer.ByteBuf;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.ReadableByteChannel;
+import java.util.concurrent.LinkedTransferQueue;
+import java.util.concurrent.BlockingQueue;
+import org.reactivestreams.Publisher;
+import org.reactivestreams.Subscription;
+import reactor.core.publisher.BaseSubscriber;
+import reactor.core.publisher.Flux;
+
+/**
+ * A network body ({@code Publisher<ByteBuf>}, e.g. an HTTP request or response body) read as a
+ * blocking {@link ReadableByteChannel}, so stream readers written for pipes (such as
+ * {@link io.extentflow.engine.sparse.SparseStreamReader}) read it too. One chunk is requested at a
+ * time, when the reader has used up the previous one: backpressure reaches the socket and nothing
+ * piles up. Reads block: call them on {@link StreamThreads} only.
+ */
+public final class ByteBufInputChannel implements ReadableByteChannel {
+
+    private static final Object END = new Object();
+
+    /**
+     * Chunks handed over from the network thread. Offering must never block (it runs on an event
+     * loop), so the queue is lock-free; it stays tiny because one chunk is requested at a time.
+     */
+    private final BlockingQueue<Object> queue = new LinkedTransferQueue<>();
+    private final Receiver receiver = new Receiver();
+    private ByteBuf current;
+    private boolean ended;
+    private volatile boolean closed;
+
+    /** Starts reading {@code body}; its chunks are released as they are consumed or on close. */
+    public ByteBufInputChannel(Publisher<ByteBuf> body) {
+        Flux.from(body).subscribe(receiver);
+    }
+
+    @Override
+    public int read(ByteBuffer dst) throws IOException {
+        if (closed) {
+            throw new ClosedChannelException();
+        }
+        while (current == null || !current.isReadable()) {
+            if (ended) {
+                return -1;
+            }
+            if (current != null) {
+                current.release();
+                current = null;
+            }
+            Object next;
+            try {
+                next = queue.take();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new java.io.InterruptedIOException("interrupted while waiting for the body");
+            }
+            if (next == END) {
+                ended = true;
+                return -1;
+            }
+            if (next instanceof Throwable t) {
+                ended = true;
+                throw t instanceof IOException io ? io : new IOException(t.getMessage(), t);
+            }
+            current = (ByteBuf) next;
+            receiver.more();
+        }
+        int n = Math.min(dst.remaining(), current.readableBytes());
+        int limit = dst.limit();
+        dst.limit(dst.position() + n);
+        current.readBytes(dst);
+        dst.limit(limit);
+        return n;
+    }
+
+    @Override
+    public boolean isOpen() {
+        return !closed;
+    }
+
+    /** Stops the body (cancels it) and releases every chunk held. */
+    @Override
+    public void close() {
+        closed = true;
+        receiver.cancel();
+        if (current != null) {
+            current.release();
+            current = null;
+        }
+        for (Object o = queue.poll(); o != null; o = queue.poll()) {
+            if (o instanceof ByteBuf b) {
+                b.release();
+            }
+        }
+    }
+
+    /** Takes the body's chunks into the queue, one requested at a time. */
+    private final class Receiver extends BaseSubscriber<ByteBuf> {
+        @Override
+        protected void hookOnSubscribe(Subscription s) {
+            s.request(1);
+        }
+
+        @Override
+        protected void hookOnNext(ByteBuf chunk) {
+            if (closed) {
+                return;
+            }
+            queue.offer(chunk.retain());
+        }
+
+        @Override
+        protected void hookOnComplete() {
+            queue.offer(END);
+        }
+
+        @Override
+        protected void hookOnError(Throwable t) {
+            queue.offer(t);
+        }
+
+        void more() {
+            request(1);
+        }
+    }
+}

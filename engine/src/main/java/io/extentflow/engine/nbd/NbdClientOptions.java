@@ -1,0 +1,80 @@
+package io.extentflow.engine.nbd;
+
+import java.time.Duration;
+
+/**
+ * How an {@link NbdClient} talks to its server. Immutable; start from {@link #defaults()}.
+ *
+ * @param connections           connections to open when the server allows several (CAN_MULTI_CONN);
+ *                              one otherwise
+ * @param requestsPerConnection requests in flight per connection; more wait their turn
+ * @param timeout               longest wait for a connection, the handshake, or the reply to a request;
+ *                              a request that gets no reply in time fails and closes its connection
+ * @param retries               times a read, write or zero request that failed transiently (connection
+ *                              lost, EIO, ESHUTDOWN) is sent again, on a fresh connection if its own died
+ * @param retryBackoff          first delay before a retry; doubles each time
+ * @param allocationDepth       ask for {@code qemu:allocation-depth} too (used only when offered)
+ * @param extendedHeaders       ask for extended headers (NBD_OPT_EXTENDED_HEADERS; used only when offered)
+ */
+public record NbdClientOptions(int connections, int requestsPerConnection, Duration timeout, int retries,
+                               Duration retryBackoff, boolean allocationDepth, boolean extendedHeaders) {
+
+    public static final int DEFAULT_CONNECTIONS = 4;
+    public static final int DEFAULT_REQUESTS_PER_CONNECTION = 64;
+    public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(60);
+    public static final int DEFAULT_RETRIES = 3;
+    public static final Duration DEFAULT_RETRY_BACKOFF = Duration.ofMillis(100);
+
+    public NbdClientOptions {
+        if (connections <= 0 || requestsPerConnection <= 0 || retries < 0) {
+            throw new IllegalArgumentException("connections and requests per connection must be positive, "
+                    + "retries not negative");
+        }
+        if (timeout.isNegative() || timeout.isZero() || retryBackoff.isNegative()) {
+            throw new IllegalArgumentException("timeout must be positive and backoff not negative");
+        }
+    }
+
+    /**
+     * 4 connections, 64 requests each, 60 s timeout, 3 retries from 100 ms, allocation depth and
+     * extended headers asked for.
+     */
+    public static NbdClientOptions defaults() {
+        return new NbdClientOptions(DEFAULT_CONNECTIONS, DEFAULT_REQUESTS_PER_CONNECTION, DEFAULT_TIMEOUT,
+                DEFAULT_RETRIES, DEFAULT_RETRY_BACKOFF, true, true);
+    }
+
+    public NbdClientOptions withConnections(int value) {
+        return new NbdClientOptions(value, requestsPerConnection, timeout, retries, retryBackoff,
+                allocationDepth, extendedHeaders);
+    }
+
+    public NbdClientOptions withRequestsPerConnection(int value) {
+        return new NbdClientOptions(connections, value, timeout, retries, retryBackoff,
+                allocationDepth, extendedHeaders);
+    }
+
+    public NbdClientOptions withTimeout(Duration value) {
+        return new NbdClientOptions(connections, requestsPerConnection, value, retries, retryBackoff,
+                allocationDepth, extendedHeaders);
+    }
+
+    public NbdClientOptions withRetries(int value) {
+        return new NbdClientOptions(connections, requestsPerConnection, timeout, value, retryBackoff,
+                allocationDepth, extendedHeaders);
+    }
+
+    public NbdClientOptions withRetryBackoff(Duration value) {
+        return new NbdClientOptions(connections, requestsPerConnection, timeout, retries, value,
+                allocationDepth, extendedHeaders);
+    }
+
+    public NbdClientOptions withAllocationDepth(boolean value) {
+        return new NbdClientOptions(connections, requestsPerConnection, timeout, retries, retryBackoff, value, extendedHeaders);
+    }
+
+    public NbdClientOptions withExtendedHeaders(boolean value) {
+        return new NbdClientOptions(connections, requestsPerConnection, timeout, retries, retryBackoff, allocationDepth,
+                value);
+    }
+}

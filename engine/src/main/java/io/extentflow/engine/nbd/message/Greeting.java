@@ -1,0 +1,20 @@
+package io.extentflow.engine.nbd.message;
+
+/**
+ * The server's first message of the fixed newstyle handshake: {@code NBDMAGIC}, {@code IHAVEOPT} and
+ * the handshake flags.
+ *
+ * @param flags handshake flags ({@link NbdProtocol#FLAG_FIXED_NEWSTYLE}, {@link NbdProtocol#FLAG_NO_ZEROES})
+ */
+public record Greeting(int flags) {
+
+    public static final int SIZE = 18;
+
+    public boolean fixedNewstyle() {
+        return (flags & NbdProtocol.FLAG_FIXED_NEWSTYLE) != 0;
+    }
+
+    public boolean noZeroes() {
+        return (flags & NbdProtocol.FLAG_NO_ZEROES) != 0;
+    }
+}

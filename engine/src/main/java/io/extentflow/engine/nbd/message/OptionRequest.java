@@ -1,0 +1,52 @@
+package io.extentflow.engine.nbd.message;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+
+/**
+ * One option the client sends during the handshake: {@code IHAVEOPT}, the option code, the data length
+ * and the data.
+ *
+ * @param option the option code, e.g. {@link NbdProtocol#OPT_GO}
+ * @param data   the option's data (not copied; do not change it)
+ */
+public record OptionRequest(int option, byte[] data) {
+
+    /** An option without data. */
+    public static OptionRequest of(int option) {
+        return new OptionRequest(option, new byte[0]);
+    }
+
+    /** {@code NBD_OPT_GO} for {@code export}, asking for the listed information types. */
+    public static OptionRequest go(String export, int... infos) {
+        byte[] name = export.getBytes(StandardCharsets.UTF_8);
+        ByteBuffer b = ByteBuffer.allocate(4 + name.length + 2 + 2 * infos.length);
+        b.putInt(name.length).put(name).putShort((short) infos.length);
+        for (int info : infos) {
+            b.putShort((short) info);
+        }
+        return new OptionRequest(NbdProtocol.OPT_GO, b.array());
+    }
+
+    /** {@code NBD_OPT_SET_META_CONTEXT} for {@code export} with the given queries. */
+    public static OptionRequest setMetaContext(String export, List<String> queries) {
+        byte[] name = export.getBytes(StandardCharsets.UTF_8);
+        List<byte[]> qs = queries.stream().map(q -> q.getBytes(StandardCharsets.UTF_8)).toList();
+        ByteBuffer b = ByteBuffer.allocate(4 + name.length + 4 + qs.stream().mapToInt(q -> 4 + q.length).sum());
+        b.putInt(name.length).put(name).putInt(qs.size());
+        for (byte[] q : qs) {
+            b.putInt(q.length).put(q);
+        }
+        return new OptionRequest(NbdProtocol.OPT_SET_META_CONTEXT, b.array());
+    }
+
+    /** The option on the wire, in a new buffer the caller owns. */
+    public ByteBuf encode(ByteBufAllocator alloc) {
+        ByteBuf b = alloc.buffer(16 + data.length);
+        b.writeLong(NbdProtocol.IHAVEOPT).writeInt(option).writeInt(data.length).writeBytes(data);
+        return b;
+    }
+}

@@ -1,0 +1,125 @@
+package io.extentflow.engine.io;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.SplittableRandom;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.test.StepVerifier;
+
+class ByteBufChannelsTest {
+
+    private static final Duration TIMEOUT = Duration.ofSeconds(30);
+
+    static byte[] random(int n, long seed) {
+        byte[] b = new byte[n];
+        new SplittableRandom(seed).nextBytes(b);
+        return b;
+    }
+
+    /** Emits the chunk and releases it once its subscriber has had it, as Reactor Netty does with bodies. */
+    static Mono<ByteBuf> releasedAfterDelivery(ByteBuf b) {
+        return Mono.just(b).doFinally(s -> b.release());
+    }
+
+    @Test
+    void aBodyReadsBackAsTheSameBytesWithOneChunkInFlight() {
+        byte[] data = random(1_000_000, 1);
+        AtomicInteger maxAhead = new AtomicInteger();
+        AtomicInteger delivered = new AtomicInteger();
+        // chunks are released after delivery, as Reactor Netty does with received bodies
+        Flux<ByteBuf> body = Flux.range(0, 100)
+                .map(i -> Unpooled.wrappedBuffer(data, i * 10_000, 10_000))
+                .concatMap(ByteBufChannelsTest::releasedAfterDelivery, 1)
+                .doOnNext(b -> delivered.incrementAndGet());
+        byte[] got = Mono.fromCallable(() -> {
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            try (ByteBufInputChannel ch = new ByteBufInputChannel(body)) {
+                ByteBuffer buf = ByteBuffer.allocate(3000);
+                int consumedChunks = 0;
+                for (int n = ch.read(buf); n >= 0; n = ch.read(buf)) {
+                    out.write(buf.array(), 0, buf.position());
+                    buf.clear();
+                    consumedChunks = out.size() / 10_000;
+                    maxAhead.accumulateAndGet(delivered.get() - consumedChunks, Math::max);
+                }
+            }
+            return out.toByteArray();
+        }).subscribeOn(StreamThreads.scheduler()).block(TIMEOUT);
+        assertArrayEquals(data, got);
+        // the chunk being read and at most one more: the body is not read ahead of the reader
+        assertTrue(maxAhead.get() <= 2, "received " + maxAhead.get() + " chunks ahead of the reader");
+    }
+
+    @Test
+    void anErrorInTheBodyIsAnIoExceptionForTheReader() {
+        Flux<ByteBuf> body = Flux.concat(Flux.just(Unpooled.wrappedBuffer(new byte[10])).concatMap(ByteBufChannelsTest::releasedAfterDelivery),
+                Flux.error(new IllegalStateException("connection reset")));
+        StepVerifier.create(Mono.fromCallable(() -> {
+            try (ByteBufInputChannel ch = new ByteBufInputChannel(body)) {
+                ByteBuffer buf = ByteBuffer.allocate(100);
+                while (ch.read(buf) >= 0) {
+                    buf.clear();
+                }
+            }
+            return 0;
+        }).subscribeOn(StreamThreads.scheduler())).expectErrorSatisfies(e -> assertTrue(e instanceof IOException && e.getMessage().contains("reset")))
+                .verify(TIMEOUT);
+    }
+
+    @Test
+    void writesComeOutAsChunksOnlyAsFastAsTheyAreRequested() {
+        byte[] data = random(3 << 20, 2);
+        ByteBufOutputChannel ch = new ByteBufOutputChannel();
+        Mono<Void> writer = Mono.fromCallable(() -> {
+            for (int i = 0; i < data.length; i += 500_000) {
+                ch.write(ByteBuffer.wrap(data, i, Math.min(500_000, data.length - i)));
+            }
+            ch.close();
+            return true;
+        }).subscribeOn(StreamThreads.scheduler()).then();
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        StepVerifier.create(ch.body().doOnSubscribe(s -> writer.subscribe()), 0)
+                .expectSubscription()
+                .expectNoEvent(Duration.ofMillis(50))
+                .thenRequest(1)
+                .assertNext(b -> {
+                    assertEquals(500_000, b.readableBytes());
+                    b.release();
+                })
+                .thenRequest(Long.MAX_VALUE)
+                .thenConsumeWhile(b -> {
+                    byte[] bytes = new byte[b.readableBytes()];
+                    b.readBytes(bytes);
+                    out.writeBytes(bytes);
+                    b.release();
+                    return true;
+                })
+                .verifyComplete();
+        assertEquals(data.length - 500_000, out.size());
+        assertArrayEquals(java.util.Arrays.copyOfRange(data, 500_000, data.length), out.toByteArray());
+    }
+
+    @Test
+    void aCancelledBodyFailsTheWriter() {
+        ByteBufOutputChannel ch = new ByteBufOutputChannel();
+        ch.body().take(1).doOnNext(ByteBuf::release).subscribe();
+        StepVerifier.create(Mono.fromCallable(() -> {
+            for (int i = 0; i < 10; i++) {
+                ch.write(ByteBuffer.wrap(new byte[1000]));
+            }
+            return true;
+        }).subscribeOn(StreamThreads.scheduler())).expectErrorSatisfies(e -> assertTrue(e.getMessage().contains("went away"), e.getMessage()))
+                .verify(TIMEOUT);
+    }
+}

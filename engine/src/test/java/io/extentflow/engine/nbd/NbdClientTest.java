@@ -1,0 +1,201 @@
+package io.extentflow.engine.nbd;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.extentflow.engine.nbd.message.NbdProtocol;
+import io.extentflow.engine.testing.NbdServers;
+import io.extentflow.engine.testing.NettyLeaks;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+import reactor.core.publisher.Flux;
+
+/** The client against real servers: handshake facts, data round trips, zeroing, block status. */
+@ExtendWith(NettyLeaks.class)
+class NbdClientTest {
+
+    private static final Duration WAIT = Duration.ofSeconds(30);
+
+    @RegisterExtension
+    final NbdServers servers = new NbdServers();
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void qemuNbdHandshakeReportsSizeBlockSizesAndContexts() throws Exception {
+        Path raw = dir.resolve("a.raw");
+        try (var f = java.nio.channels.FileChannel.open(raw, java.nio.file.StandardOpenOption.CREATE_NEW,
+                java.nio.file.StandardOpenOption.WRITE)) {
+            f.truncate(0);
+            f.write(ByteBuffer.allocate(1), (8L << 20) - 1);
+        }
+        var server = servers.qemuNbd(dir, "-A", "-f", "raw", "-x", "disk", raw.toString());
+        NbdClient c = NbdClient.connect(NbdAddress.parse(server.uri("disk")), NbdClientOptions.defaults()).block(WAIT);
+        try {
+            ExportInfo info = c.info();
+            assertEquals(8L << 20, info.size());
+            assertEquals(1, info.minimumBlock());
+            assertEquals(4096, info.preferredBlock());
+            assertEquals(32 << 20, info.maximumPayload());
+            assertTrue(info.hasContext(NbdProtocol.CONTEXT_BASE_ALLOCATION));
+            assertTrue(info.hasContext(NbdProtocol.CONTEXT_ALLOCATION_DEPTH));
+            assertFalse(info.readOnly());
+            assertFalse(info.canMultiConn(), "qemu-nbd -e 1 does not allow multi-conn");
+            assertEquals(1, c.connections());
+        } finally {
+            c.closeGracefully().block(WAIT);
+        }
+    }
+
+    @Test
+    void writeReadZeroAndBlockStatusOnNbdkitMemory() throws Exception {
+        var server = servers.nbdkit(dir, "memory", "64M");
+        NbdClient c = NbdClient.connect(NbdAddress.parse(server.uri()), NbdClientOptions.defaults()).block(WAIT);
+        try {
+            assertTrue(c.info().canMultiConn());
+            assertEquals(4, c.connections());
+            // 40 MiB crosses the 32 MiB payload limit: the client must split it
+            byte[] data = new byte[40 << 20];
+            new SplittableRandom(7).nextBytes(data);
+            ByteBuffer src = ByteBuffer.allocateDirect(data.length).put(data).flip();
+            c.write(4096, src).block(WAIT);
+            assertEquals(src.limit(), src.position());
+            c.writeZeroes(8192, 1 << 20, false, false).block(WAIT);
+            c.flush().block(WAIT);
+
+            ByteBuffer back = ByteBuffer.allocateDirect(data.length);
+            c.read(4096, back).block(WAIT);
+            assertEquals(back.limit(), back.position());
+            byte[] got = new byte[data.length];
+            back.flip().get(got);
+            byte[] expected = data.clone();
+            java.util.Arrays.fill(expected, 4096, 4096 + (1 << 20), (byte) 0);
+            assertArrayEquals(expected, got);
+
+            Map<String, List<NbdExtent>> status = c.blockStatus(0, 64 << 20).block(WAIT);
+            List<NbdExtent> base = status.get(NbdProtocol.CONTEXT_BASE_ALLOCATION);
+            assertEquals(0, base.get(0).offset());
+            long covered = 0;
+            for (NbdExtent e : base) {
+                assertEquals(covered, e.offset());
+                covered = e.end();
+            }
+            assertTrue(covered > 0);
+        } finally {
+            c.closeGracefully().block(WAIT);
+        }
+    }
+
+    @Test
+    void manyConcurrentReadsOnOneConnectionMatchTheirReplies() throws Exception {
+        Path raw = dir.resolve("p.raw");
+        byte[] data = new byte[8 << 20];
+        new SplittableRandom(3).nextBytes(data);
+        Files.write(raw, data);
+        var server = servers.qemuNbd(dir, "-r", "-f", "raw", raw.toString());
+        NbdClient c = NbdClient.connect(NbdAddress.parse(server.uri()), NbdClientOptions.defaults()).block(WAIT);
+        try {
+            int block = 64 << 10;
+            Flux.range(0, data.length / block)
+                    .flatMap(i -> {
+                        ByteBuffer b = ByteBuffer.allocate(block);
+                        return c.read((long) i * block, b).then(reactor.core.publisher.Mono.fromRunnable(() -> {
+                            b.flip();
+                            byte[] got = new byte[block];
+                            b.get(got);
+                            assertArrayEquals(java.util.Arrays.copyOfRange(data, i * block, (i + 1) * block), got,
+                                    "block " + i);
+                        }));
+                    }, 128)
+                    .then().block(WAIT);
+        } finally {
+            c.closeGracefully().block(WAIT);
+        }
+    }
+
+    @Test
+    void fastZeroIsSentOnlyWhenOfferedAndRefusedWithEnotsupOtherwise() throws Exception {
+        var fast = servers.nbdkit(dir, "memory", "8M");
+        var slow = servers.nbdkit(dir, "--filter=nozero", "memory", "8M", "fastzeromode=none");
+        NbdClient a = NbdClient.connect(NbdAddress.parse(fast.uri()), NbdClientOptions.defaults()).block(WAIT);
+        NbdClient b = NbdClient.connect(NbdAddress.parse(slow.uri()), NbdClientOptions.defaults()).block(WAIT);
+        try {
+            assertTrue(a.info().canFastZero());
+            a.writeZeroes(0, 8 << 20, false, true).block(WAIT);
+            assertFalse(b.info().canFastZero());
+            reactor.test.StepVerifier.create(b.writeZeroes(0, 8 << 20, false, true))
+                    .expectErrorSatisfies(t -> assertEquals(NbdProtocol.ENOTSUP, ((NbdException) t).error()))
+                    .verify(WAIT);
+        } finally {
+            a.closeGracefully().block(WAIT);
+            b.closeGracefully().block(WAIT);
+        }
+    }
+
+    @Test
+    void cancelledReadsGiveBackTheirBuffersAndTheClientStaysUsable() throws Exception {
+        var server = servers.nbdkit(dir, "--filter=delay", "memory", "8M", "rdelay=200ms");
+        NbdClient c = NbdClient.connect(NbdAddress.parse(server.uri()),
+                NbdClientOptions.defaults().withRequestsPerConnection(4)).block(WAIT);
+        try {
+            // 64 reads over 4 connections of 4 slots: most wait in queues, some are on the wire
+            reactor.core.Disposable d = Flux.range(0, 64)
+                    .flatMap(i -> c.read(i * 4096L, ByteBuffer.allocateDirect(4096)), 64)
+                    .subscribe();
+            d.dispose();
+            ByteBuffer b = ByteBuffer.allocateDirect(4096);
+            c.read(0, b).block(WAIT);
+            assertEquals(4096, b.position());
+        } finally {
+            c.closeGracefully().block(WAIT);
+        }
+    }
+
+    @Test
+    void worksOverTcpToo() throws Exception {
+        var server = servers.nbdkitTcp(dir, "memory", "4M");
+        assertTrue(server.uri().startsWith("nbd://127.0.0.1:"));
+        NbdClient c = NbdClient.connect(NbdAddress.parse(server.uri()), NbdClientOptions.defaults()).block(WAIT);
+        try {
+            byte[] data = new byte[1 << 20];
+            new SplittableRandom(5).nextBytes(data);
+            c.write(1 << 20, ByteBuffer.wrap(data)).block(WAIT);
+            ByteBuffer back = ByteBuffer.allocate(data.length);
+            c.read(1 << 20, back).block(WAIT);
+            assertArrayEquals(data, back.array());
+        } finally {
+            c.closeGracefully().block(WAIT);
+        }
+    }
+
+    @Test
+    void aServerWithFewerClientSlotsThanConnectionsGetsOnlyWhatItAccepts() throws Exception {
+        Path raw = dir.resolve("s.raw");
+        Files.write(raw, new byte[1 << 20]);
+        // qemu-nbd -e 2 advertises multi-conn but serves two clients; the others wait unanswered
+        var server = servers.qemuNbd(dir, "-r", "-e", "2", "-f", "raw", raw.toString());
+        long t0 = System.nanoTime();
+        NbdClient c = NbdClient.connect(NbdAddress.parse(server.uri()), NbdClientOptions.defaults()).block(WAIT);
+        try {
+            assertEquals(2, c.connections());
+            assertTrue(System.nanoTime() - t0 < Duration.ofSeconds(10).toNanos());
+            ByteBuffer b = ByteBuffer.allocateDirect(1 << 20);
+            c.read(0, b).block(WAIT);
+            assertEquals(1 << 20, b.position());
+        } finally {
+            c.closeGracefully().block(WAIT);
+        }
+    }
+}

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# compare-stream.sh - sparse streams (docs/sparse-stream.md):
+#   frag-4g.raw (32,768 data extents of 64 KiB) downloaded through `extentflow serve` as one sparse
+#   stream (--http-stream) vs the per-extent path;
+#   `extentflow copy IMAGE - > /dev/null` (the stream writer alone) on sparse-8g.raw and frag-4g.raw,
+#   against the page-cache read limit (reading the same data extents with python's pread, warm).
+# Results go to perf/README.md. Usage: [RUNS=5] perf/compare-stream.sh
+source "$(dirname "$0")/lib.sh"
+
+perf_init
+require curl
+make_images a,e
+
+RUN="$PERF_DIR/out/stream"
+mkdir -p "$RUN"
+PIDS=()
+stop_all() { local p; for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; }
+trap stop_all EXIT
+wait_for() {
+  local i
+  for i in $(seq 200); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
+  die "timed out waiting for: $*"
+}
+
+frag="$IMG/frag-4g.raw"
+sparse="$IMG/sparse-8g.raw"
+dst="$OUT/copy.raw"
+port=${PORT:-54523}
+ctl="$RUN/control.sock"
+rm -f "$ctl"
+"$EXTENTFLOW" serve --port "$port" --control-socket "$ctl" >"$RUN/serve.log" 2>&1 & PIDS+=($!)
+wait_for test -S "$ctl"
+"$EXTENTFLOW" ticket add --control-socket "$ctl" --id frag --url "file://$frag" --size "$(stat -c %s "$frag")" \
+  --ops read >/dev/null
+url="http://127.0.0.1:$port/images/frag"
+wait_for curl -sf -X OPTIONS "$url"
+
+perf_reference extentflow-http-frag-per-extent
+perf_case extentflow-http-frag-per-extent "rm -f $dst; $WARM $frag" \
+  "$EXTENTFLOW copy --no-progress --no-flush $url $dst"
+perf_case extentflow-http-frag-stream "rm -f $dst; $WARM $frag" \
+  "$EXTENTFLOW copy --no-progress --no-flush --http-stream $url $dst"
+
+cat > "$RUN/to-null.sh" <<SH
+#!/usr/bin/env bash
+exec "$EXTENTFLOW" copy --no-progress "\$1" - > /dev/null
+SH
+chmod +x "$RUN/to-null.sh"
+for img in sparse-8g.raw frag-4g.raw; do
+  tag="${img%.raw}"
+  perf_reference "page-cache-read-$tag"
+  perf_case "page-cache-read-$tag" "$WARM $IMG/$img" "$WARM $IMG/$img"
+  perf_case "extentflow-copy-to-stdout-$tag" "$WARM $IMG/$img" "$RUN/to-null.sh $IMG/$img"
+done
+rm -f "$dst"
+
+perf_report compare-stream "Sparse streams: one HTTP request vs one per extent; the stream writer vs the page-cache read limit" \
+  "The page-cache read limit reads the same data extents (warm) with pread in python, without writing them anywhere. extentflow times include JVM start-up."

@@ -1,0 +1,65 @@
+package io.extentflow.cli;
+
+import io.extentflow.engine.ImageSource;
+import io.extentflow.engine.checksum.BlockHash;
+import io.extentflow.engine.checksum.ImageChecksum;
+import io.extentflow.engine.checksum.RemoteChecksum;
+import io.extentflow.engine.checksum.StreamingBlockHash;
+import io.extentflow.engine.endpoint.EndpointOptions;
+import io.extentflow.engine.endpoint.Endpoints;
+import io.extentflow.engine.endpoint.StreamAddress;
+import reactor.core.publisher.Mono;
+
+/**
+ * {@code copy --verify}: the source's checksum is computed during the copy from the data it reads
+ * anyway; afterwards the target is read back (or asked, when its imageio server computes checksums)
+ * and the two must match.
+ */
+final class Verification {
+
+    private final StreamingBlockHash sourceHash;
+    private final long size;
+
+    private Verification(long size) {
+        this.size = size;
+        this.sourceHash = new StreamingBlockHash(BlockHash.DEFAULT_ALGORITHM, BlockHash.DEFAULT_BLOCK_SIZE, size);
+    }
+
+    /** A verification of a copy from {@code source} to {@code target}, or a plain error if it cannot be done. */
+    static Verification of(ImageSource source, String target, EndpointOptions options) {
+        if (source.size() < 0) {
+            throw new IllegalArgumentException("--verify needs a source of known size, not a stream");
+        }
+        if (StreamAddress.isStdio(target)) {
+            throw new IllegalArgumentException("--verify needs a target it can read back, not standard output");
+        }
+        if (options.topLayerOnly()) {
+            throw new IllegalArgumentException("--verify compares whole images; it cannot check a top layer alone");
+        }
+        return new Verification(source.size());
+    }
+
+    /** The observer to give the copy. */
+    StreamingBlockHash observer() {
+        return sourceHash;
+    }
+
+    /** Reads the target back and returns the common checksum; fails loudly when they differ. */
+    String check(String target, EndpointOptions options) {
+        String expected = sourceHash.hexDigest();
+        ImageSource back = Endpoints.source(target, options).block();
+        try (back) {
+            Mono<String> readBack = Mono.defer(() -> ImageChecksum.compute(back, size, BlockHash.DEFAULT_ALGORITHM,
+                    BlockHash.DEFAULT_BLOCK_SIZE, 4 << 20).map(m -> (String) m.get("checksum")));
+            String actual = (back instanceof RemoteChecksum remote
+                    ? remote.remoteChecksum(BlockHash.DEFAULT_ALGORITHM, BlockHash.DEFAULT_BLOCK_SIZE)
+                            .switchIfEmpty(readBack)
+                    : readBack).block();
+            if (!expected.equals(actual)) {
+                throw new IllegalStateException("verification failed: the target's content differs from the source's "
+                        + "(source blake2b " + expected + ", target " + actual + ")");
+            }
+        }
+        return expected;
+    }
+}

@@ -1,0 +1,219 @@
+package io.extentflow.server;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import io.netty.channel.unix.DomainSocketAddress;
+import io.netty.handler.codec.http.QueryStringDecoder;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.nio.file.Files;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
+import java.util.logging.Logger;
+import reactor.core.publisher.Mono;
+import reactor.netty.DisposableServer;
+import reactor.netty.http.Http11SslContextSpec;
+import reactor.netty.http.server.HttpServer;
+import reactor.netty.http.server.HttpServerRequest;
+import reactor.netty.http.server.HttpServerResponse;
+
+/**
+ * An ovirt-imageio compatible image server on Reactor Netty.
+ *
+ * <pre>{@code
+ * ImageServer server = ImageServer.start(ServerConfig.defaults().withPort(0), registry, null).block();
+ * // PUT a ticket on server.controlAddress(), then use server.imageUrl(ticketId)
+ * server.close();
+ * }</pre>
+ *
+ * <p>The data API listens on {@link ServerConfig#host()}:{@link ServerConfig#port()}, https when a
+ * certificate is configured. Without TLS it binds the loopback address only, whatever the host
+ * asked for, since tickets would otherwise travel in clear text: {@link #notice()} says so. The
+ * control API listens on a Unix socket or on a loopback port and never on the network.
+ */
+public final class ImageServer implements AutoCloseable {
+
+    private static final Logger LOG = Logger.getLogger("io.extentflow.server");
+    /** Reported by {@code GET /info/}. */
+    public static final String VERSION = "extentflow-0.1";
+
+    private final ServerConfig config;
+    private final TicketStore tickets;
+    private final ServerBuffers buffers;
+    private final DisposableServer data;
+    private final DisposableServer control;
+    private final String notice;
+
+    private ImageServer(ServerConfig config, TicketStore tickets, ServerBuffers buffers, DisposableServer data,
+                        DisposableServer control, String notice) {
+        this.config = config;
+        this.tickets = tickets;
+        this.buffers = buffers;
+        this.data = data;
+        this.control = control;
+        this.notice = notice;
+    }
+
+    /** Starts a server; {@code scrape} (may be null) serves {@code GET /metrics} in Prometheus text. */
+    public static Mono<ImageServer> start(ServerConfig config, MeterRegistry registry, Supplier<String> scrape) {
+        return Mono.defer(() -> {
+            TicketStore tickets = new TicketStore(config);
+            ServerBuffers buffers = new ServerBuffers(config);
+            ServerMetrics metrics = new ServerMetrics(registry, buffers);
+            ImagesHandler images = new ImagesHandler(tickets, buffers, metrics, new ChecksumHandler(tickets, buffers));
+            TicketsHandler ticketsHandler = new TicketsHandler(tickets, config.removeTimeout());
+            String host = config.tls() ? config.host() : "127.0.0.1";
+            String notice = config.tls() ? "https on " + host
+                    : "no TLS: listening on 127.0.0.1 only" + (isLoopback(config.host()) ? ""
+                    : " (not " + config.host() + "; configure --tls-cert and --tls-key to serve the network)");
+            HttpServer dataServer = HttpServer.create()
+                    .host(host)
+                    .port(config.port())
+                    .idleTimeout(config.idleTimeout())
+                    .handle((req, resp) -> dispatchData(req, resp, images, metrics, scrape));
+            if (config.tls()) {
+                Http11SslContextSpec spec = Http11SslContextSpec.forServer(config.tlsCert().toFile(),
+                        config.tlsKey().toFile());
+                dataServer = dataServer.secure(s -> s.sslContext((reactor.netty.tcp.SslProvider.GenericSslContextSpec<?>) spec));
+            }
+            HttpServer controlServer = HttpServer.create()
+                    .handle((req, resp) -> dispatchControl(req, resp, ticketsHandler));
+            if (config.controlSocket() != null) {
+                controlServer = controlServer.bindAddress(() -> new DomainSocketAddress(
+                        config.controlSocket().toString()));
+            } else {
+                controlServer = controlServer.host("127.0.0.1").port(config.controlPort());
+            }
+            Mono<Void> clearSocket = config.controlSocket() == null ? Mono.empty()
+                    : io.extentflow.engine.io.BlockingIo.run(() -> Files.deleteIfExists(config.controlSocket()));
+            HttpServer ds = dataServer;
+            HttpServer cs = controlServer;
+            return clearSocket.then(ds.bind()).flatMap(d -> cs.bind()
+                    .doOnError(e -> d.disposeNow())
+                    .map(c -> {
+                        LOG.info("image server: data API on " + d.address() + " (" + notice + "), control API on "
+                                + c.address());
+                        return new ImageServer(config, tickets, buffers, d, c, notice);
+                    }));
+        });
+    }
+
+    private static boolean isLoopback(String host) {
+        return host.equals("127.0.0.1") || host.equals("localhost") || host.equals("::1");
+    }
+
+    private static Mono<Void> dispatchData(HttpServerRequest req, HttpServerResponse resp, ImagesHandler images,
+                                           ServerMetrics metrics, Supplier<String> scrape) {
+        return Mono.defer(() -> {
+            QueryStringDecoder q = new QueryStringDecoder(req.uri());
+            String path = q.path();
+            Map<String, List<String>> query = q.parameters();
+            if (path.startsWith("/images/")) {
+                return images.handle(req, resp, path, path.substring("/images/".length()), query);
+            }
+            if (path.equals("/info/") || path.equals("/info")) {
+                requireGet(req, path);
+                return Replies.json(resp, Map.of("version", VERSION));
+            }
+            if (path.equals("/metrics") && scrape != null) {
+                requireGet(req, path);
+                byte[] text = scrape.get().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                return resp.header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+                        .header("Content-Length", Integer.toString(text.length))
+                        .send(Mono.fromSupplier(() -> io.netty.buffer.Unpooled.wrappedBuffer(text))).then();
+            }
+            throw ApiError.notFound("No handler for '" + path + "'");
+        }).onErrorResume(t -> drain(req).then(Replies.error(resp, t)))
+                .doFinally(s -> metrics.request(req.method().name(), resp.status().code()));
+    }
+
+    private static Mono<Void> dispatchControl(HttpServerRequest req, HttpServerResponse resp, TicketsHandler handler) {
+        return Mono.defer(() -> {
+            String path = new QueryStringDecoder(req.uri()).path();
+            if (path.startsWith("/tickets/")) {
+                return handler.handle(req, resp, path, path.substring("/tickets/".length()));
+            }
+            if (path.equals("/tickets")) {
+                return handler.handle(req, resp, path, "");
+            }
+            throw ApiError.notFound("No handler for '" + path + "'");
+        }).onErrorResume(t -> drain(req).then(Replies.error(resp, t)));
+    }
+
+    /** At most this much of a refused request's body is read before the error reply. */
+    private static final long DRAIN_LIMIT = 1 << 20;
+
+    /**
+     * Reads and drops what is left of a refused request's body (at most {@link #DRAIN_LIMIT} bytes,
+     * for at most a second). Closing a socket with unread bytes makes the kernel send a reset, which
+     * can destroy the error reply before the client reads it. A body already being read (the error
+     * came mid-upload) is left alone.
+     */
+    private static Mono<Void> drain(HttpServerRequest req) {
+        long[] seen = {0};
+        return req.receive()
+                .takeWhile(b -> (seen[0] += b.readableBytes()) <= DRAIN_LIMIT)
+                .then()
+                .timeout(Duration.ofSeconds(1))
+                .onErrorResume(e -> Mono.empty());
+    }
+
+    private static void requireGet(HttpServerRequest req, String path) {
+        if (!req.method().name().equals("GET")) {
+            throw ApiError.methodNotAllowed(req.method().name(), path);
+        }
+    }
+
+    /** The port of the data API. */
+    public int port() {
+        return ((InetSocketAddress) data.address()).getPort();
+    }
+
+    /** The address of the control API: a {@code DomainSocketAddress} or a loopback {@code InetSocketAddress}. */
+    public SocketAddress controlAddress() {
+        return control.address();
+    }
+
+    /** {@code http(s)://127.0.0.1:<port>/images/<ticket>}. */
+    public String imageUrl(String ticket) {
+        return (config.tls() ? "https" : "http") + "://" + (config.tls() ? config.host() : "127.0.0.1") + ":" + port()
+                + "/images/" + ticket;
+    }
+
+    /** One line about what is listening where, e.g. that without TLS only loopback is served. */
+    public String notice() {
+        return notice;
+    }
+
+    /** The tickets, for embedding applications (the control API is the usual way). */
+    public TicketStore tickets() {
+        return tickets;
+    }
+
+    /** Data buffers currently held by requests (0 when idle: nothing leaked). */
+    public int buffersInUse() {
+        return buffers.outstanding();
+    }
+
+    /**
+     * Stops accepting requests, cancels every ticket, and waits up to {@code grace} for running
+     * operations to stop; then closes the listeners.
+     */
+    public Mono<Void> shutdown(Duration grace) {
+        return Mono.defer(() -> {
+            control.dispose();
+            return tickets.removeAll().timeout(grace).onErrorResume(e -> Mono.empty())
+                    .then(Mono.fromRunnable(() -> data.disposeNow(grace)).subscribeOn(
+                            reactor.core.scheduler.Schedulers.boundedElastic()).then());
+        });
+    }
+
+    /** Stops at once. */
+    @Override
+    public void close() {
+        control.disposeNow();
+        tickets.removeAll().subscribe();
+        data.disposeNow();
+    }
+}

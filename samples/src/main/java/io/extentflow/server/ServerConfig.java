@@ -1,0 +1,92 @@
+package io.extentflow.server;
+
+import java.nio.file.Path;
+import java.time.Duration;
+
+/**
+ * How the image daemon runs. Immutable; start from {@link #defaults()}.
+ *
+ * @param host             address of the data API; without TLS only loopback is ever bound
+ * @param port             port of the data API, 0 for an ephemeral port
+ * @param controlSocket    Unix socket of the control API, or null for a loopback TCP port
+ * @param controlPort      loopback port of the control API when there is no socket, 0 for ephemeral
+ * @param tlsCert          PEM certificate chain for https, or null for plain http
+ * @param tlsKey           PEM private key (PKCS#8) for https
+ * @param maxReaders       requests read in parallel per ticket (announced as {@code max_readers})
+ * @param maxWriters       requests written in parallel per ticket (announced as {@code max_writers})
+ * @param chunkSize        bytes per buffer moved between the socket and the image
+ * @param bufferMemory     bytes of buffers of the whole server; bounds its data memory
+ * @param buffersPerRequest buffers one download or upload may hold at once
+ * @param idleTimeout      a keep-alive connection with no request for this long is closed
+ * @param removeTimeout    how long {@code DELETE /tickets/<id>} waits for operations to stop
+ */
+public record ServerConfig(String host, int port, Path controlSocket, int controlPort, Path tlsCert, Path tlsKey,
+                           int maxReaders, int maxWriters, int chunkSize, long bufferMemory, int buffersPerRequest,
+                           Duration idleTimeout, Duration removeTimeout) {
+
+    /** ovirt-imageio's remote port. */
+    public static final int DEFAULT_PORT = 54322;
+
+    public ServerConfig {
+        if (maxReaders <= 0 || maxWriters <= 0 || chunkSize <= 0 || buffersPerRequest <= 0) {
+            throw new IllegalArgumentException("limits must be positive");
+        }
+        if (bufferMemory < (long) chunkSize * buffersPerRequest) {
+            throw new IllegalArgumentException("buffer memory must hold at least one request's buffers");
+        }
+        if ((tlsCert == null) != (tlsKey == null)) {
+            throw new IllegalArgumentException("TLS needs both a certificate and a key");
+        }
+    }
+
+    /** Loopback, port 54322, control on an ephemeral loopback port, 8 readers and writers, 64 MiB of 1 MiB buffers. */
+    public static ServerConfig defaults() {
+        return new ServerConfig("127.0.0.1", DEFAULT_PORT, null, 0, null, null, 8, 8, 1 << 20, 64L << 20, 4,
+                Duration.ofSeconds(60), Duration.ofSeconds(60));
+    }
+
+    /** True when the data API speaks https. */
+    public boolean tls() {
+        return tlsCert != null;
+    }
+
+    public ServerConfig withHost(String value) {
+        return new ServerConfig(value, port, controlSocket, controlPort, tlsCert, tlsKey, maxReaders, maxWriters,
+                chunkSize, bufferMemory, buffersPerRequest, idleTimeout, removeTimeout);
+    }
+
+    public ServerConfig withPort(int value) {
+        return new ServerConfig(host, value, controlSocket, controlPort, tlsCert, tlsKey, maxReaders, maxWriters,
+                chunkSize, bufferMemory, buffersPerRequest, idleTimeout, removeTimeout);
+    }
+
+    public ServerConfig withControlSocket(Path value) {
+        return new ServerConfig(host, port, value, controlPort, tlsCert, tlsKey, maxReaders, maxWriters,
+                chunkSize, bufferMemory, buffersPerRequest, idleTimeout, removeTimeout);
+    }
+
+    public ServerConfig withControlPort(int value) {
+        return new ServerConfig(host, port, controlSocket, value, tlsCert, tlsKey, maxReaders, maxWriters,
+                chunkSize, bufferMemory, buffersPerRequest, idleTimeout, removeTimeout);
+    }
+
+    public ServerConfig withTls(Path cert, Path key) {
+        return new ServerConfig(host, port, controlSocket, controlPort, cert, key, maxReaders, maxWriters,
+                chunkSize, bufferMemory, buffersPerRequest, idleTimeout, removeTimeout);
+    }
+
+    public ServerConfig withLimits(int readers, int writers) {
+        return new ServerConfig(host, port, controlSocket, controlPort, tlsCert, tlsKey, readers, writers,
+                chunkSize, bufferMemory, buffersPerRequest, idleTimeout, removeTimeout);
+    }
+
+    public ServerConfig withBuffers(int size, long memory, int perRequest) {
+        return new ServerConfig(host, port, controlSocket, controlPort, tlsCert, tlsKey, maxReaders, maxWriters,
+                size, memory, perRequest, idleTimeout, removeTimeout);
+    }
+
+    public ServerConfig withTimeouts(Duration idle, Duration remove) {
+        return new ServerConfig(host, port, controlSocket, controlPort, tlsCert, tlsKey, maxReaders, maxWriters,
+                chunkSize, bufferMemory, buffersPerRequest, idle, remove);
+    }
+}

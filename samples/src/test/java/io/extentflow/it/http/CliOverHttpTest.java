@@ -1,0 +1,68 @@
+package io.extentflow.it.http;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.extentflow.cli.Extentflow;
+import io.extentflow.engine.testing.ExternalTool;
+import io.extentflow.engine.testing.TestImages;
+import io.extentflow.server.ServerConfig;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** The command's copy, map and checksum on https tickets, with --cafile and --insecure. */
+class CliOverHttpTest {
+
+    @TempDir
+    Path dir;
+
+    record Run(int code, String out, String err) {
+    }
+
+    static Run cli(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        CommandLine cl = Extentflow.commandLine();
+        cl.setOut(new PrintWriter(out, true));
+        cl.setErr(new PrintWriter(err, true));
+        return new Run(cl.execute(args), out.toString(), err.toString());
+    }
+
+    @Test
+    void copyMapAndChecksumOverHttps() throws Exception {
+        Path cert = dir.resolve("cert.pem");
+        Path key = dir.resolve("key.pem");
+        ExternalTool.check("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                "-nodes", "-days", "1", "-subj", "/CN=localhost", "-addext",
+                "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", key.toString(), "-out", cert.toString());
+        long size = 6L << 20;
+        Path image = dir.resolve("img.raw");
+        TestImages.randomSparseRaw(image, size, 12, 40, 512 << 10);
+        ServerConfig config = ServerConfig.defaults().withHost("127.0.0.1").withPort(0).withTls(cert, key);
+        try (ServerFixture f = new ServerFixture(dir, config)) {
+            String url = f.addTicket("cli", image, size, "read");
+            Path out = dir.resolve("out.raw");
+            Run copy = cli("copy", "--cafile", cert.toString(), url, out.toString());
+            assertEquals(0, copy.code(), copy.toString());
+            TestImages.assertSameContent(image, out);
+
+            Run untrusted = cli("map", "--output=extents", url);
+            assertEquals(1, untrusted.code(), untrusted.toString());
+            assertTrue(untrusted.err().startsWith("extentflow: ") && untrusted.err().strip().lines().count() == 1,
+                    untrusted.err());
+
+            Run map = cli("map", "--output=extents", "--insecure", url);
+            Run local = cli("map", "--output=extents", image.toString());
+            assertEquals(0, map.code(), map.toString());
+            assertEquals(local.out(), map.out(), "extents over https equal the file's");
+
+            Run remote = cli("checksum", "--cafile", cert.toString(), url);
+            Run file = cli("checksum", image.toString());
+            assertEquals(file.out().split("\\s+")[0], remote.out().split("\\s+")[0]);
+        }
+    }
+}

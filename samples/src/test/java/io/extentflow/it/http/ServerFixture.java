@@ -1,0 +1,86 @@
+package io.extentflow.it.http;
+
+import io.extentflow.engine.imageio.ImageioJson;
+import io.extentflow.engine.imageio.Ticket;
+import io.extentflow.server.ImageServer;
+import io.extentflow.server.ServerConfig;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.netty.buffer.Unpooled;
+import io.netty.handler.codec.http.HttpMethod;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+import reactor.core.publisher.Mono;
+import reactor.netty.http.client.HttpClient;
+
+/**
+ * An image server started in the test JVM on an ephemeral loopback port, with its control API on a
+ * Unix socket, plus plain HTTP clients for both APIs.
+ */
+final class ServerFixture implements AutoCloseable {
+
+    static final Duration TIMEOUT = Duration.ofSeconds(30);
+
+    final ImageServer server;
+    final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    final HttpClient control;
+    final HttpClient data;
+
+    ServerFixture(Path dir) {
+        this(dir, ServerConfig.defaults().withPort(0));
+    }
+
+    ServerFixture(Path dir, ServerConfig config) {
+        server = ImageServer.start(config.withControlSocket(dir.resolve("control.sock")), registry, null)
+                .block(TIMEOUT);
+        control = HttpClient.create().remoteAddress(server::controlAddress);
+        data = HttpClient.create().host("127.0.0.1").port(server.port());
+    }
+
+    /** A reply: status, headers of interest and body. */
+    record Reply(int status, String body, io.netty.handler.codec.http.HttpHeaders headers) {
+    }
+
+    /** PUTs a ticket through the control API and checks the 200. */
+    String addTicket(String id, Path image, long size, String... ops) {
+        Ticket t = new Ticket(id, size, "file://" + image.toAbsolutePath(), Set.of(ops), 300, 60, false,
+                "transfer-" + id, null);
+        Reply r = request(control, HttpMethod.PUT, "/tickets/" + id, new String(ImageioJson.toBytes(t.toJson()),
+                StandardCharsets.UTF_8));
+        if (r.status() != 200) {
+            throw new AssertionError("adding ticket failed: " + r);
+        }
+        return server.imageUrl(id);
+    }
+
+    Reply request(HttpClient client, HttpMethod method, String uri, String body) {
+        return request(client, method, uri, body, h -> { });
+    }
+
+    Reply request(HttpClient client, HttpMethod method, String uri, String body,
+                  java.util.function.Consumer<io.netty.handler.codec.http.HttpHeaders> headers) {
+        HttpClient c = client.headers(headers);
+        var sender = c.request(method).uri(uri);
+        var response = body == null ? sender : sender.send(Mono.fromSupplier(
+                () -> Unpooled.wrappedBuffer(body.getBytes(StandardCharsets.UTF_8))));
+        return response.responseSingle((resp, bytes) -> bytes.asString().defaultIfEmpty("")
+                        .map(text -> new Reply(resp.status().code(), text, resp.responseHeaders())))
+                .block(TIMEOUT);
+    }
+
+    double counter(String name, String... tags) {
+        var c = registry.find(name).tags(tags).counter();
+        return c == null ? 0 : c.count();
+    }
+
+    List<String> lines(String text) {
+        return text.lines().toList();
+    }
+
+    @Override
+    public void close() {
+        server.close();
+    }
+}

@@ -1,0 +1,193 @@
+package io.extentflow.it.nbd;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.extentflow.engine.ImageIoException;
+import io.extentflow.engine.ImageSink;
+import io.extentflow.engine.ImageSource;
+import io.extentflow.engine.copy.Copy;
+import io.extentflow.engine.copy.CopyOptions;
+import io.extentflow.engine.copy.CopyResult;
+import io.extentflow.engine.endpoint.Endpoints;
+import io.extentflow.engine.nbd.NbdAddress;
+import io.extentflow.engine.nbd.NbdClientOptions;
+import io.extentflow.engine.testing.ExternalTool;
+import io.extentflow.engine.testing.NbdServers;
+import io.extentflow.engine.testing.NettyLeaks;
+import io.extentflow.engine.testing.TestImages;
+import io.extentflow.sources.nbd.NbdSource;
+import java.io.RandomAccessFile;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+import reactor.test.StepVerifier;
+
+/**
+ * Copies between NBD exports (qemu-nbd, nbdkit) and raw files, compared byte for byte with the
+ * original or with what nbdcopy writes; and copies that fail part way.
+ */
+@ExtendWith(NettyLeaks.class)
+class NbdCopyTest {
+
+    private static final Duration WAIT = Duration.ofSeconds(60);
+
+    @RegisterExtension
+    final NbdServers servers = new NbdServers();
+
+    @TempDir
+    Path dir;
+
+    private static CopyResult copy(String from, String to) {
+        try (ImageSource src = Endpoints.source(from).block(WAIT);
+             ImageSink dst = Endpoints.sink(to, src.size()).block(WAIT)) {
+            return Copy.from(src).to(dst).options(CopyOptions.defaults().withRequestSize(1 << 20)).run().block(WAIT);
+        }
+    }
+
+    /** A raw file of {@code size} bytes filled with 0x5a: a target whose old content must be overwritten. */
+    private Path dirtyTarget(String name, long size) throws Exception {
+        Path p = dir.resolve(name);
+        try (RandomAccessFile f = new RandomAccessFile(p.toFile(), "rw")) {
+            byte[] junk = new byte[1 << 20];
+            java.util.Arrays.fill(junk, (byte) 0x5a);
+            for (long at = 0; at < size; at += junk.length) {
+                f.write(junk, 0, (int) Math.min(junk.length, size - at));
+            }
+        }
+        return p;
+    }
+
+    @Test
+    void sparseRandomToFileIsWhatNbdcopyWrites() throws Exception {
+        String[][] cases = {{"16M", "1", "10"}, {"64M", "7", "25"}, {"40M", "123", "50"}};
+        for (String[] c : cases) {
+            var s = servers.nbdkit(dir, "sparse-random", c[0], "seed=" + c[1], "percent=" + c[2],
+                    "runlength=262144", "random-content=true");
+            Path ours = dir.resolve("ours-" + c[1] + ".raw");
+            Path theirs = dir.resolve("nbdcopy-" + c[1] + ".raw");
+            CopyResult r = copy(s.uri(), ours.toString());
+            assertEquals(r.size(), r.dataBytes() + r.zeroedBytes() + r.skippedBytes());
+            assertTrue(r.dataBytes() > 0, "some data was copied");
+            ExternalTool.check("nbdcopy", s.uri(), theirs.toString());
+            TestImages.assertSameContent(theirs, ours);
+        }
+    }
+
+    @Test
+    void rawFileToQemuNbdAndBack() throws Exception {
+        Path original = dir.resolve("a.raw");
+        TestImages.randomSparseRaw(original, 24 << 20, 21, 40, 1 << 20);
+        Path target = dirtyTarget("target.raw", 24 << 20);
+        var s = servers.qemuNbd(dir, "-e", "4", "-f", "raw", target.toString());
+        copy(original.toString(), s.uri());
+        TestImages.assertSameContent(original, target);
+
+        Path back = dir.resolve("back.raw");
+        copy(s.uri(), back.toString());
+        TestImages.assertSameContent(original, back);
+    }
+
+    @Test
+    void rawFileToNbdkitMemoryAndBack() throws Exception {
+        Path original = dir.resolve("a.raw");
+        TestImages.randomSparseRaw(original, 32 << 20, 22, 30, 512 << 10);
+        var s = servers.nbdkit(dir, "memory", "32M");
+        copy(original.toString(), s.uri());
+        Path back = dir.resolve("back.raw");
+        copy(s.uri(), back.toString());
+        TestImages.assertSameContent(original, back);
+    }
+
+    @Test
+    void nbdToNbd() throws Exception {
+        Path original = dir.resolve("a.raw");
+        TestImages.randomSparseRaw(original, 16 << 20, 23, 50, 256 << 10);
+        var src = servers.qemuNbd(dir, "-r", "-e", "4", "-f", "raw", original.toString());
+        Path target = dirtyTarget("t.raw", 16 << 20);
+        var dst = servers.nbdkit(dir, "file", target.toString());
+        copy(src.uri(), dst.uri());
+        TestImages.assertSameContent(original, target);
+    }
+
+    @Test
+    void qcow2ServedByQemuNbdToFileEqualsQemuImgConvert() throws Exception {
+        Path raw = dir.resolve("a.raw");
+        TestImages.randomSparseRaw(raw, 16 << 20, 24, 30, 256 << 10);
+        Path qcow2 = dir.resolve("a.qcow2");
+        ExternalTool.check("qemu-img", "convert", "-f", "raw", "-O", "qcow2", raw.toString(), qcow2.toString());
+        var s = servers.qemuNbd(dir, "-A", "-r", "-f", "qcow2", qcow2.toString());
+        Path out = dir.resolve("out.raw");
+        copy(s.uri(), out.toString());
+        TestImages.assertSameContent(raw, out);
+    }
+
+    @Test
+    void transientReadErrorsAreRetriedAndTheCopyIsExact() throws Exception {
+        Path original = dir.resolve("a.raw");
+        TestImages.randomSparseRaw(original, 32 << 20, 25, 60, 1 << 20);
+        var s = servers.nbdkit(dir, "--filter=error", "file", original.toString(), "error-pread=EIO",
+                "error-pread-rate=10%");
+        Path out = dir.resolve("out.raw");
+        copy(s.uri(), out.toString());
+        TestImages.assertSameContent(original, out);
+        assertTrue(s.log().contains("injecting EIO error into pread"), "errors were injected: " + s.log());
+    }
+
+    @Test
+    void aServerKilledMidCopyFailsTheCopyNamingTheExportAndOffset() throws Exception {
+        Path original = dir.resolve("a.raw");
+        TestImages.randomSparseRaw(original, 32 << 20, 26, 90, 4 << 20);
+        var s = servers.nbdkit(dir, "--filter=delay", "file", original.toString(), "rdelay=100ms");
+        ImageSource src = Endpoints.source(s.uri()).block(WAIT);
+        ImageSink dst = Endpoints.sink(dir.resolve("out.raw").toString(), src.size()).block(WAIT);
+        AtomicBoolean killed = new AtomicBoolean();
+        try {
+            StepVerifier.create(Copy.from(src).to(dst).options(CopyOptions.defaults().withRequestSize(1 << 20))
+                            .progress()
+                            .doOnNext(p -> {
+                                if (p.done() > 0 && killed.compareAndSet(false, true)) {
+                                    // kill from another thread: a blocking wait does not belong on this one
+                                    Thread.ofPlatform().start(s::kill);
+                                }
+                            })
+                            .then())
+                    .expectErrorSatisfies(t -> {
+                        ImageIoException e = assertInstanceOf(ImageIoException.class, t);
+                        assertEquals("read", e.operation());
+                        assertTrue(e.getMessage().contains(s.socket().toString()), e.getMessage());
+                        assertTrue(e.getMessage().contains("at offset"), e.getMessage());
+                    })
+                    .verify(WAIT);
+            assertTrue(killed.get());
+        } finally {
+            src.close();
+            dst.close();
+        }
+    }
+
+    @Test
+    void aServerThatStopsAnsweringFailsTheCopyWithinTheTimeout() throws Exception {
+        var s = servers.nbdkit(dir, "--filter=delay", "sparse-random", "16M", "seed=3", "percent=50",
+                "rdelay=30");
+        NbdSource src = NbdSource.open(NbdAddress.parse(s.uri()),
+                NbdClientOptions.defaults().withTimeout(Duration.ofSeconds(1)), false).block(WAIT);
+        ImageSink dst = Endpoints.sink(dir.resolve("out.raw").toString(), src.size()).block(WAIT);
+        long t0 = System.nanoTime();
+        try {
+            StepVerifier.create(Copy.from(src).to(dst).run())
+                    .expectErrorSatisfies(t -> assertTrue(t.getMessage().contains("no reply from the server within PT1S"),
+                            t.getMessage()))
+                    .verify(WAIT);
+            assertTrue(System.nanoTime() - t0 < Duration.ofSeconds(15).toNanos());
+        } finally {
+            src.close();
+            dst.close();
+        }
+    }
+}

@@ -1,0 +1,23 @@
+package io.extentflow.sinks.http;
+
+import io.extentflow.engine.ImageSink;
+import io.extentflow.engine.endpoint.EndpointOptions;
+import io.extentflow.engine.endpoint.SinkProvider;
+import reactor.core.publisher.Mono;
+
+/** Opens {@code http://} and {@code https://} imageio image URLs as upload targets. */
+public final class HttpSinkProvider implements SinkProvider {
+
+    @Override
+    public boolean accepts(String address) {
+        return address.startsWith("http://") || address.startsWith("https://");
+    }
+
+    @Override
+    public Mono<ImageSink> openSink(String address, long size, EndpointOptions options) {
+        if (options.httpStream()) {
+            return HttpStreamSink.open(address, size, options);
+        }
+        return HttpSink.open(address, size, options).cast(ImageSink.class);
+    }
+}

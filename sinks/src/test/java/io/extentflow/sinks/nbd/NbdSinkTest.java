@@ -1,0 +1,142 @@
+package io.extentflow.sinks.nbd;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.extentflow.engine.ImageSink;
+import io.extentflow.engine.endpoint.Endpoints;
+import io.extentflow.engine.nbd.NbdAddress;
+import io.extentflow.engine.nbd.NbdClientOptions;
+import io.extentflow.engine.nbd.NbdException;
+import io.extentflow.engine.testing.NbdServers;
+import io.extentflow.engine.testing.NettyLeaks;
+import io.extentflow.engine.testing.ExternalTool;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+import reactor.test.StepVerifier;
+
+/** Writing to NBD exports: content checked by reading the served file; refusals before any data moves. */
+@ExtendWith(NettyLeaks.class)
+class NbdSinkTest {
+
+    private static final Duration WAIT = Duration.ofSeconds(30);
+    private static final int SIZE = 8 << 20;
+
+    @RegisterExtension
+    final NbdServers servers = new NbdServers();
+
+    @TempDir
+    Path dir;
+
+    private static byte[] random(int n, long seed) {
+        byte[] b = new byte[n];
+        new SplittableRandom(seed).nextBytes(b);
+        return b;
+    }
+
+    private void writeZeroFlushAndCheck(String uri, Path served) throws Exception {
+        byte[] data = random(3 << 20, 1);
+        try (ImageSink sink = Endpoints.sink(uri, SIZE).block(WAIT)) {
+            assertFalse(sink.capabilities().knownZero(), "an NBD export's content is unknown");
+            sink.write(1 << 20, ByteBuffer.wrap(data)).block(WAIT);
+            sink.zero(2 << 20, 512 << 10).block(WAIT);
+            sink.zero(6 << 20, 2 << 20).block(WAIT);
+            sink.flush().block(WAIT);
+        }
+        byte[] expected = Files.readAllBytes(served).clone();
+        byte[] want = new byte[SIZE];
+        Arrays.fill(want, (byte) 0x55);
+        System.arraycopy(data, 0, want, 1 << 20, data.length);
+        Arrays.fill(want, 2 << 20, (2 << 20) + (512 << 10), (byte) 0);
+        Arrays.fill(want, 6 << 20, 8 << 20, (byte) 0);
+        assertTrue(Arrays.equals(want, expected), "served file content after write, zero, flush");
+    }
+
+    private Path patterned() throws Exception {
+        Path raw = dir.resolve("t.raw");
+        byte[] fill = new byte[SIZE];
+        Arrays.fill(fill, (byte) 0x55);
+        Files.write(raw, fill);
+        return raw;
+    }
+
+    @Test
+    void writesZeroesAndFlushesThroughQemuNbd() throws Exception {
+        Path raw = patterned();
+        var s = servers.qemuNbd(dir, "-e", "4", "-f", "raw", raw.toString());
+        writeZeroFlushAndCheck(s.uri(), raw);
+    }
+
+    @Test
+    void withoutWriteZeroesZerosAreWrittenAsData() throws Exception {
+        Path raw = patterned();
+        var s = servers.nbdkit(dir, "--filter=nozero", "file", raw.toString(), "zeromode=none");
+        try (ImageSink sink = Endpoints.sink(s.uri(), SIZE).block(WAIT)) {
+            assertFalse(((NbdSink) sink).client().info().canWriteZeroes());
+        }
+        writeZeroFlushAndCheck(s.uri(), raw);
+    }
+
+    @Test
+    void noHoleKeepsZeroedRangesAllocated() throws Exception {
+        Path raw = patterned();
+        var s = servers.qemuNbd(dir, "-f", "raw", raw.toString());
+        NbdSink sink = NbdSink.open(NbdAddress.parse(s.uri()), SIZE, NbdClientOptions.defaults(), true).block(WAIT);
+        try {
+            sink.zero(0, SIZE).block(WAIT);
+            sink.flush().block(WAIT);
+        } finally {
+            sink.close();
+        }
+        String[] stat = ExternalTool.check("stat", "-c", "%b %B", raw.toString()).trim().split(" ");
+        long allocated = Long.parseLong(stat[0]) * Long.parseLong(stat[1]);
+        assertTrue(allocated >= SIZE, "NO_HOLE must leave the file allocated, but only " + allocated + " bytes are");
+        assertTrue(Arrays.equals(new byte[SIZE], Files.readAllBytes(raw)));
+    }
+
+    @Test
+    void readOnlyExportIsRefusedBeforeAnyDataMoves() throws Exception {
+        Path raw = patterned();
+        var s = servers.qemuNbd(dir, "-r", "-f", "raw", raw.toString());
+        StepVerifier.create(Endpoints.sink(s.uri(), SIZE))
+                .expectErrorSatisfies(t -> {
+                    NbdException e = assertInstanceOf(NbdException.class, t);
+                    assertTrue(e.getMessage().contains("read-only"), e.getMessage());
+                    assertTrue(e.getMessage().contains(s.socket().toString()), e.getMessage());
+                })
+                .verify(WAIT);
+    }
+
+    @Test
+    void sizeMismatchIsRefused() throws Exception {
+        var s = servers.nbdkit(dir, "memory", "4M");
+        StepVerifier.create(Endpoints.sink(s.uri(), SIZE))
+                .expectErrorSatisfies(t -> assertTrue(t.getMessage().contains("the export has 4194304 bytes but the "
+                        + "image has 8388608"), t.getMessage()))
+                .verify(WAIT);
+    }
+
+    @Test
+    void capabilitiesFollowTheServer() throws Exception {
+        var s = servers.nbdkit(dir, "memory", "8M");
+        try (ImageSink sink = Endpoints.sink(s.uri(), SIZE).block(WAIT)) {
+            assertEquals(32 << 20, sink.capabilities().maxWriteSize());
+            assertEquals(4, sink.capabilities().connections(), "nbdkit memory allows multi-conn");
+        }
+        Path raw = patterned();
+        var q = servers.qemuNbd(dir, "-f", "raw", raw.toString());
+        try (ImageSink sink = Endpoints.sink(q.uri(), SIZE).block(WAIT)) {
+            assertEquals(1, sink.capabilities().connections(), "qemu-nbd -e 1 has no multi-conn");
+        }
+    }
+}
