@@ -18,6 +18,7 @@ stop_servers() {
   local p
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   [ -f "$SOCKS/memory.pid" ] && kill "$(cat "$SOCKS/memory.pid")" 2>/dev/null || true
+  rm -f "$SOCKS"/*.sock "$SOCKS/memory.pid"
 }
 trap stop_servers EXIT
 

@@ -8,7 +8,15 @@
 # CPU, peak RSS) into perf/README.md between markers named after the script.
 #
 # Environment: RUNS (default 5), IMG (image dir, default perf/images), MAKE_IMAGES (path of
-# make-images.sh if not at ../shared/tools/ relative to the repository).
+# make-images.sh if not at ../shared/tools/ relative to the repository), SETTLE (seconds to wait
+# at the end of every prepare step, default 3, see below).
+#
+# Why SETTLE: on this VM free-page reporting hands memory freed by the prepare step (the deleted
+# output) back to the hypervisor about 2 s later; writing into such pages costs 2-3x more. A tool
+# that starts writing within milliseconds of the prepare step (qemu-img, cp) still gets the warm
+# pages, one that starts 0.3-0.5 s later (a JVM) partly does not. Measured: qemu-img convert of
+# sparse-8g.raw took 0.68 s right after the prepare step and 2.09 s after a 3 s pause. Waiting
+# SETTLE seconds puts every tool in the same, settled state (SETTLE=0 for the old behaviour).
 
 set -euo pipefail
 
@@ -17,7 +25,9 @@ ROOT="$(cd "$PERF_DIR/.." && pwd)"
 IMG="${IMG:-$PERF_DIR/images}"
 OUT="$IMG/out"
 RUNS="${RUNS:-5}"
-RESULTS="$PERF_DIR/out/results-$(basename "$0" .sh)"
+SETTLE="${SETTLE:-3}"
+PERF_SCRIPT="${PERF_SCRIPT:-$(basename "$0" .sh)}"
+RESULTS="$PERF_DIR/out/results-$PERF_SCRIPT"
 EXTENTFLOW="$ROOT/extentflow"
 CASES=()
 
@@ -36,9 +46,22 @@ perf_init() {
     fi
   fi
   "$EXTENTFLOW" --version >/dev/null   # builds samples/target/extentflow.jar if needed
+  export EXTENTFLOW_NO_BUILD=1          # and never again during the timed runs
   mkdir -p "$IMG" "$OUT"
   rm -rf "$RESULTS"
   mkdir -p "$RESULTS"
+  cut -d' ' -f1 /proc/loadavg > "$RESULTS/load-start"
+}
+
+# The JMH jar also holds PlainCopy, the plain-JVM baseline; builds it if missing. Sets PLAIN_COPY.
+JDK_HOME="${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}"
+perf_jar() {
+  local jar="$PERF_DIR/target/benchmarks.jar"
+  if [ ! -f "$jar" ]; then
+    (cd "$ROOT" && JAVA_HOME="$JDK_HOME" PATH="$JDK_HOME/bin:$PATH" mvn -B -q -DskipTests -pl perf -am package >&2) \
+      || die "cannot build perf/target/benchmarks.jar"
+  fi
+  PLAIN_COPY="$JDK_HOME/bin/java --enable-native-access=ALL-UNNAMED -cp $jar io.extentflow.perf.PlainCopy"
 }
 
 # Needs these programs (fails with the Debian package to install).
@@ -87,29 +110,36 @@ perf_reference() { REFERENCE="$1"; }
 perf_case() {
   local name="$1" prepare="$2" command="$3"
   echo "== $name: $command" >&2
-  hyperfine -N -w 1 -r "$RUNS" --prepare "$prepare" --export-json "$RESULTS/$name.json" \
-    -n "$name" "$command" >&2
-  bash -c "$prepare"
-  # shellcheck disable=SC2086 # the command is a word list, like hyperfine -N runs it
-  /usr/bin/time -v -o "$RESULTS/$name.time" $command >/dev/null 2>&1 \
-    || echo "warning: $name failed under /usr/bin/time" >&2
+  # hyperfine -N runs the prepare step without a shell too (as split words: "rm -f a; b c" would
+  # remove b and c), so the step goes into a script.
+  printf '#!/usr/bin/env bash\nset -eu\n%s\nsleep %s\n' "$prepare" "$SETTLE" > "$RESULTS/$name.prepare"
   REFERENCE="${REFERENCE:-$name}"
   printf '%s\t%s\t%s\n' "$name" "$REFERENCE" "$command" >> "$RESULTS/commands.tsv"
   CASES+=("$name")
+  if ! hyperfine -N -w 1 -r "$RUNS" --prepare "bash $RESULTS/$name.prepare" \
+      --export-json "$RESULTS/$name.json" -n "$name" "$command" >&2; then
+    echo "warning: $name failed; it is reported as failed, the other cases go on" >&2
+    rm -f "$RESULTS/$name.json"
+    return 0
+  fi
+  bash "$RESULTS/$name.prepare"
+  # shellcheck disable=SC2086 # the command is a word list, like hyperfine -N runs it
+  /usr/bin/time -v -o "$RESULTS/$name.time" $command >/dev/null 2>&1 \
+    || echo "warning: $name failed under /usr/bin/time" >&2
 }
 
 # perf_report SECTION TITLE [NOTE]: writes the table of this run into perf/README.md, between
 # <!-- BEGIN SECTION --> and <!-- END SECTION --> (appended if missing), and prints it.
 perf_report() {
   local section="$1" title="$2" note="${3:-}"
-  python3 - "$RESULTS" "$PERF_DIR/README.md" "$section" "$title" "$RUNS" "$(basename "$0")" "$note" <<'PY'
+  SETTLE="$SETTLE" python3 - "$RESULTS" "$PERF_DIR/README.md" "$section" "$title" "$RUNS" "$PERF_SCRIPT.sh" "$note" "$ROOT" <<'PY'
 import json, os, re, statistics, sys, datetime
-results, readme, section, title, runs, script, note = sys.argv[1:8]
+results, readme, section, title, runs, script, note, root = sys.argv[1:9]
 cases = []
 with open(os.path.join(results, "commands.tsv")) as f:
     for line in f:
         name, reference, command = line.rstrip("\n").split("\t", 2)
-        cases.append((name, reference, command))
+        cases.append((name, reference, command.replace(root + "/", "./")))
 
 def load(name):
     with open(os.path.join(results, name + ".json")) as f:
@@ -123,19 +153,29 @@ def load(name):
         pass
     return r, rss
 
+load_start = open(os.path.join(results, "load-start")).read().strip()
+load_end = open("/proc/loadavg").read().split()[0]
 lines = [f"### {title}", "",
          f"`perf/{script}`, {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, "
-         f"{os.cpu_count()} CPUs, {runs} runs per case (+1 warm-up), prepare before every run. "
+         f"{os.cpu_count()} CPUs, {runs} runs per case (+1 warm-up), prepare before every run, then "
+         f"{os.environ.get('SETTLE', '3')} s of settling (see lib.sh). "
          f"Ratio = median / median of the case named in the ratio column. user+sys = mean CPU per run "
-         f"of the client command.", ""]
+         f"of the client command. Load average (1 min) at the start {load_start}, at the end {load_end}: "
+         f"anything well above 0 means other work shared the CPUs and the figures are noisy.", ""]
 if note:
     lines += [note, ""]
 lines += ["| case | median s | min s | max s | ratio | user+sys s | peak RSS MiB |",
           "|---|---:|---:|---:|---|---:|---:|"]
+def median(name):
+    return statistics.median(load(name)[0]["times"])
+
 for name, reference, _ in cases:
+    if not os.path.exists(os.path.join(results, name + ".json")):
+        lines.append(f"| {name} | failed | | | | | |")
+        continue
     r, rss = load(name)
     med = statistics.median(r["times"])
-    ref = statistics.median(load(reference)[0]["times"])
+    ref = median(reference) if os.path.exists(os.path.join(results, reference + ".json")) else float("nan")
     cpu = (r.get("user") or 0) + (r.get("system") or 0)
     ratio = "1.00" if reference == name else f"{med / ref:.2f} × `{reference}`"
     lines.append(f"| {name} | {med:.3f} | {min(r['times']):.3f} | {max(r['times']):.3f} | "

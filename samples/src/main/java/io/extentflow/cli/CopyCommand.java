@@ -98,6 +98,7 @@ final class CopyCommand implements Callable<Integer> {
                     throw new CopyFailedException(e, last.get());
                 }
                 bar.finish();
+                bar.close(); // before the summary, so the bar does not redraw over it
                 dst.close();
                 String checksum = verification == null ? null : verification.check(target, endpoints.options());
                 // with the image on standard output, the summary goes to standard error

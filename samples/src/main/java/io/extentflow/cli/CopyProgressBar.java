@@ -13,6 +13,7 @@ import me.tongfei.progressbar.ProgressBarStyle;
 final class CopyProgressBar implements AutoCloseable {
 
     private final ProgressBar bar;
+    private boolean closed;
 
     private CopyProgressBar(ProgressBar bar) {
         this.bar = bar;
@@ -48,9 +49,11 @@ final class CopyProgressBar implements AutoCloseable {
         }
     }
 
+    /** Stops drawing; safe to call twice. */
     @Override
     public void close() {
-        if (bar != null) {
+        if (bar != null && !closed) {
+            closed = true;
             bar.close();
         }
     }

@@ -4,7 +4,7 @@ import io.extentflow.engine.Extent;
 import io.extentflow.engine.ImageSource;
 import io.extentflow.engine.endpoint.Endpoints;
 import io.extentflow.engine.endpoint.FileAddress;
-import io.extentflow.engine.extent.ExtentJson;
+import io.extentflow.engine.imageio.ImageioJson;
 import io.extentflow.engine.map.HostMappable;
 import io.extentflow.engine.map.MapEntry;
 import io.extentflow.engine.map.QemuMapHuman;
@@ -12,8 +12,12 @@ import io.extentflow.engine.map.QemuMapJson;
 import io.extentflow.engine.nbd.NbdMapFormat;
 import io.extentflow.engine.nbd.message.NbdProtocol;
 import io.extentflow.sources.nbd.NbdSource;
+import io.extentflow.sources.qcow2.Qcow2Source;
 import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.function.IntFunction;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -77,24 +81,29 @@ final class MapCommand implements Callable<Integer> {
                         + " (size " + size + ")");
             }
             long length = Math.min(size - startOffset, maxLength == null ? Long.MAX_VALUE : maxLength);
-            if (mappable) {
-                printQemuMap((HostMappable) source, source.size(), length, out);
-            } else if (source instanceof NbdSource nbd && output.equals("json")) {
-                // what `nbdinfo --map --json` prints for the export's base:allocation context
-                out.print(nbd.client().map(NbdProtocol.CONTEXT_BASE_ALLOCATION, startOffset, length).collectList()
-                        .map(l -> NbdMapFormat.json(l, NbdProtocol.CONTEXT_BASE_ALLOCATION)).block());
-            } else {
-                printExtents(source, length, out);
+            try {
+                if (mappable) {
+                    printQemuMap(source, length, out);
+                } else if (source instanceof NbdSource nbd && output.equals("json")) {
+                    // what `nbdinfo --map --json` prints for the export's base:allocation context
+                    out.print(nbd.client().map(NbdProtocol.CONTEXT_BASE_ALLOCATION, startOffset, length)
+                            .collectList()
+                            .map(l -> NbdMapFormat.json(l, NbdProtocol.CONTEXT_BASE_ALLOCATION)).block());
+                } else {
+                    printExtents(source, length, out);
+                }
+            } finally {
+                out.flush(); // what was printed before an error, as qemu-img does
             }
-            out.flush();
         }
         return ExitCodes.OK;
     }
 
-    private void printQemuMap(HostMappable source, long realSize, long length, PrintWriter out) {
+    private void printQemuMap(ImageSource source, long length, PrintWriter out) {
+        long realSize = source.size();
         long end = startOffset + length;
         Flux<MapEntry> entries = startOffset < realSize && length > 0
-                ? source.map(startOffset, Math.min(end, realSize) - startOffset)
+                ? ((HostMappable) source).map(startOffset, Math.min(end, realSize) - startOffset)
                 : Flux.empty();
         if (end > realSize) {
             // the part of qemu's last sector past the end of the file reads as zeros
@@ -102,24 +111,35 @@ final class MapCommand implements Callable<Integer> {
             entries = entries.concatWithValues(new MapEntry(from, end - from, 0, true, true, false, from, null));
         }
         if (output.equals("json")) {
-            try (QemuMapJson json = new QemuMapJson(out, startOffset)) {
-                entries.toIterable().forEach(json::add);
-            }
+            QemuMapJson json = new QemuMapJson(out, startOffset);
+            entries.toIterable().forEach(json::add);
+            json.finish();
         } else {
-            String file = FileAddress.isFile(image) ? FileAddress.toPath(image).toString() : image;
-            try (QemuMapHuman human = new QemuMapHuman(out, depth -> file)) {
-                entries.toIterable().forEach(human::add);
-            }
+            QemuMapHuman human = new QemuMapHuman(out, fileAtDepth(source));
+            entries.toIterable().forEach(human::add);
+            human.finish();
         }
     }
 
+    /** The file qemu names in the human map's "File" column for each layer of the image. */
+    private IntFunction<String> fileAtDepth(ImageSource source) {
+        if (source instanceof Qcow2Source qcow2) {
+            List<Path> chain = qcow2.chainFiles();
+            return depth -> chain.get(depth).toString();
+        }
+        String file = FileAddress.isFile(image) ? FileAddress.toPath(image).toString() : image;
+        return depth -> file;
+    }
+
     private void printExtents(ImageSource source, long length, PrintWriter out) {
+        StringBuilder line = new StringBuilder(80);
         out.print('[');
         boolean first = true;
         if (length > 0) {
             for (Extent e : source.extents(startOffset, length).toIterable()) {
+                line.setLength(0);
                 out.print(first ? "" : ",\n");
-                out.print(ExtentJson.format(e));
+                out.print(ImageioJson.appendExtent(line, e));
                 first = false;
             }
         }

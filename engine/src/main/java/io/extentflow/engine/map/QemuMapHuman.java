@@ -10,7 +10,7 @@ import java.util.function.IntFunction;
  * line per range of plain data with its host offset and the file holding it, columns 16 wide, numbers
  * in {@code %#x} style (so zero prints as {@code 0}). Zero and unallocated ranges are not listed.
  */
-public final class QemuMapHuman implements AutoCloseable {
+public final class QemuMapHuman {
 
     private final Appendable out;
     private final IntFunction<String> fileAtDepth;
@@ -36,8 +36,8 @@ public final class QemuMapHuman implements AutoCloseable {
         merger.add(entry);
     }
 
-    @Override
-    public void close() {
+    /** Prints the last entry. */
+    public void finish() {
         merger.finish();
     }
 

@@ -11,10 +11,11 @@ import java.io.UncheckedIOException;
  * { "start": 65536, "length": 983040, "depth": 0, "present": true, "zero": true, "data": false, "offset": 65536}]
  * </pre>
  * One object per line, a space after {@code {} but none before {@code }}, {@code ",\n"} between
- * entries, {@code "]\n"} at the end. Entries are merged as qemu merges them (see {@link QemuMapMerger}).
+ * entries, {@code "]\n"} at the end ({@link #finish()}). Entries are merged as qemu merges them
+ * (see {@link QemuMapMerger}).
  * An empty window prints qemu's single zero-length entry.
  */
-public final class QemuMapJson implements AutoCloseable {
+public final class QemuMapJson {
 
     private final Appendable out;
     private final QemuMapMerger merger = new QemuMapMerger(this::print);
@@ -35,9 +36,11 @@ public final class QemuMapJson implements AutoCloseable {
         merger.add(entry);
     }
 
-    /** Prints the last entry and the closing bracket. */
-    @Override
-    public void close() {
+    /**
+     * Prints the last entry and the closing bracket. Not called when the map failed half-way, so a
+     * failed map never looks like a complete JSON array.
+     */
+    public void finish() {
         merger.finish();
         if (!printedAny) {
             print(new MapEntry(start, 0, 0, false, false, false, null, null));
