@@ -33,7 +33,10 @@ public record JobRequest(String source, String target, CopyOptions copy, Endpoin
 
     /** Parses and checks a request body; a {@link BadRequest} names what is wrong. */
     static JobRequest parse(JsonNode body) {
-        if (body == null || !body.isObject()) {
+        if (body == null || body.isMissingNode()) {
+            throw BadRequest.invalid("empty request body: expected a JSON object {\"source\": ..., \"target\": ...}");
+        }
+        if (!body.isObject()) {
             throw BadRequest.invalid("expected a JSON object {\"source\": ..., \"target\": ..., \"options\": {...}}");
         }
         unknownFields(body, FIELDS, "");
