@@ -1,153 +1,38 @@
 package io.extentflow.daemon;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.extentflow.engine.imageio.Ticket;
 import io.extentflow.server.ServerConfig;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import io.netty.buffer.Unpooled;
-import io.netty.handler.codec.http.HttpHeaders;
-import io.netty.handler.codec.http.HttpMethod;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Set;
-import java.util.function.Consumer;
-import reactor.core.publisher.Mono;
-import reactor.netty.http.client.HttpClient;
 
 /**
  * A copy daemon in the test JVM (ephemeral loopback port, control API on a Unix socket, state in a
  * temporary directory) and a client for its jobs API.
  */
-final class DaemonFixture implements AutoCloseable {
+final class DaemonFixture extends JobsClient implements AutoCloseable {
 
-    static final Duration TIMEOUT = Duration.ofSeconds(30);
-    static final String TOKEN = "s3cret-Token_for.tests";
-    static final ObjectMapper JSON = new ObjectMapper();
-
-    final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    final PrometheusMeterRegistry registry;
     final CopyDaemon daemon;
-    final HttpClient http;
 
     DaemonFixture(Path dir) {
         this(dir, DaemonConfig.of(dir.resolve("state"), TOKEN));
     }
 
     DaemonFixture(Path dir, DaemonConfig config) {
-        daemon = CopyDaemon.start(ServerConfig.defaults().withPort(0).withControlSocket(dir.resolve("ctl.sock")),
-                config, registry, registry::scrape).block(TIMEOUT);
-        http = HttpClient.create().host("127.0.0.1").port(daemon.port());
+        this(dir, config, new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
     }
 
-    /** A reply: status, body, headers. */
-    record Reply(int status, String body, HttpHeaders headers) {
-        JsonNode json() {
-            try {
-                return JSON.readTree(body);
-            } catch (Exception e) {
-                throw new AssertionError("not JSON: " + this, e);
-            }
-        }
+    private DaemonFixture(Path dir, DaemonConfig config, PrometheusMeterRegistry registry) {
+        this(registry, CopyDaemon.start(ServerConfig.defaults().withPort(0).withControlSocket(dir.resolve("ctl.sock")),
+                config, registry, registry::scrape).block(TIMEOUT));
     }
 
-    /** One server-sent event. */
-    record Event(String name, JsonNode data) {
-    }
-
-    Reply request(HttpMethod method, String uri, String body, Consumer<HttpHeaders> headers) {
-        var sender = http.headers(headers).request(method).uri(uri);
-        var response = body == null ? sender : sender.send(Mono.fromSupplier(
-                () -> Unpooled.wrappedBuffer(body.getBytes(StandardCharsets.UTF_8))));
-        return response.responseSingle((resp, bytes) -> bytes.asString().defaultIfEmpty("")
-                        .map(text -> new Reply(resp.status().code(), text, resp.responseHeaders())))
-                .block(TIMEOUT);
-    }
-
-    /** A request with the right token. */
-    Reply request(HttpMethod method, String uri, String body) {
-        return request(method, uri, body, h -> h.set("Authorization", "Bearer " + TOKEN));
-    }
-
-    /** POSTs a copy job and returns its id (fails unless 202). */
-    String submit(String source, String target, ObjectNode options) {
-        ObjectNode body = JSON.createObjectNode().put("source", source).put("target", target);
-        if (options != null) {
-            body.set("options", options);
-        }
-        Reply r = request(HttpMethod.POST, "/v1/copies", body.toString());
-        if (r.status() != 202) {
-            throw new AssertionError("submit failed: " + r);
-        }
-        return r.json().get("id").asText();
-    }
-
-    JsonNode job(String id) {
-        Reply r = request(HttpMethod.GET, "/v1/copies/" + id, null);
-        if (r.status() != 200) {
-            throw new AssertionError("GET job failed: " + r);
-        }
-        return r.json();
-    }
-
-    /** Every event of the job's stream until the server ends it. */
-    List<Event> events(String id) {
-        return eventsUntil(id, e -> false);
-    }
-
-    /**
-     * The job's events until the server ends the stream or {@code stop} accepts one (the stream is
-     * then closed by the client).
-     */
-    List<Event> eventsUntil(String id, java.util.function.Predicate<Event> stop) {
-        return http.headers(h -> h.set("Authorization", "Bearer " + TOKEN))
-                .get().uri("/v1/copies/" + id + "/events")
-                .responseContent().asString()
-                .transform(DaemonFixture::sseEvents)
-                .takeUntil(stop)
-                .collectList()
-                .block(TIMEOUT);
-    }
-
-    /** Parses text chunks of an event stream into events. */
-    static reactor.core.publisher.Flux<Event> sseEvents(reactor.core.publisher.Flux<String> chunks) {
-        StringBuilder buffer = new StringBuilder();
-        return chunks.concatMapIterable(chunk -> {
-            buffer.append(chunk);
-            List<Event> out = new ArrayList<>();
-            for (int end = buffer.indexOf("\n\n"); end >= 0; end = buffer.indexOf("\n\n")) {
-                String block = buffer.substring(0, end);
-                buffer.delete(0, end + 2);
-                String name = "message";
-                StringBuilder data = new StringBuilder();
-                for (String line : block.split("\n")) {
-                    if (line.startsWith("event: ")) {
-                        name = line.substring(7);
-                    } else if (line.startsWith("data: ")) {
-                        data.append(line.substring(6));
-                    }
-                }
-                try {
-                    out.add(new Event(name, JSON.readTree(data.toString())));
-                } catch (Exception e) {
-                    throw new AssertionError("bad event data: " + block, e);
-                }
-            }
-            return out;
-        });
-    }
-
-    /** Follows the job's events to the end and returns its final state (the result event). */
-    JsonNode awaitResult(String id) {
-        List<Event> events = events(id);
-        if (events.isEmpty() || !events.getLast().name().equals("result")) {
-            throw new AssertionError("event stream did not end with a result: " + events);
-        }
-        return events.getLast().data();
+    private DaemonFixture(PrometheusMeterRegistry registry, CopyDaemon daemon) {
+        super(daemon.port());
+        this.registry = registry;
+        this.daemon = daemon;
     }
 
     /** Adds a ticket on the daemon's own image server; returns its URL. */
@@ -155,10 +40,6 @@ final class DaemonFixture implements AutoCloseable {
         daemon.imageServer().tickets().put(new Ticket(id, size, "file://" + image.toAbsolutePath(), Set.of(ops),
                 300, 60, false, "transfer-" + id, null));
         return daemon.imageServer().imageUrl(id);
-    }
-
-    String metrics() {
-        return request(HttpMethod.GET, "/metrics", null, h -> { }).body();
     }
 
     @Override

@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.extentflow.daemon.DaemonFixture.Event;
+import io.extentflow.daemon.JobsClient.Event;
 import io.extentflow.engine.testing.ExternalTool;
 import io.extentflow.engine.testing.NbdServers;
 import io.extentflow.engine.testing.TestImages;
