@@ -62,15 +62,26 @@ async function refresh() {
 function follow(id) {
   const source = new EventSource("/v1/copies/" + encodeURIComponent(id) + "/events");
   streams.set(id, source);
+  source.onopen = () => setLive(id, true);
   source.addEventListener("progress", ev => render(JSON.parse(ev.data)));
   source.addEventListener("result", ev => {
     render(JSON.parse(ev.data));
     source.close(); // the server ends the stream after the result; do not let EventSource reconnect
+    setLive(id, false);
   });
   source.onerror = () => {
     source.close();
+    setLive(id, false);
     streams.delete(id); // the next refresh opens a new stream if the job is still unfinished
   };
+}
+
+/** Marks a row as fed by its event stream (the dot before the state). */
+function setLive(id, live) {
+  const row = document.getElementById("job-" + id);
+  if (row) {
+    row.dataset.live = live;
+  }
 }
 
 function render(job) {
