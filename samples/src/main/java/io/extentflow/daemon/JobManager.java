@@ -249,9 +249,14 @@ public final class JobManager {
     private Mono<CopyResult> copy(Job job, ImageSource source, ImageSink sink) {
         Copy copy = Copy.from(source).to(sink).options(job.request.copy()).metrics(registry);
         boolean resumable = job.request.resumable();
-        if (resumable && job.resumeFrom() > 0) {
+        // a target that reads as zeros now (e.g. a file deleted and created anew) lost what the
+        // earlier run wrote: copying from the checkpoint would leave its head empty
+        if (resumable && job.resumeFrom() > 0 && !sink.capabilities().knownZero()) {
             copy = copy.resumeAt(job.resumeFrom());
         } else {
+            if (job.resumeFrom() > 0) {
+                LOG.info("job " + job.id + ": target is new, copying from the start instead of " + job.resumeFrom());
+            }
             job.resumeFrom(0);
         }
         Sinks.One<Boolean> stop = Sinks.one();

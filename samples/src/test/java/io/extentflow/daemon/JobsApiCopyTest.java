@@ -59,6 +59,36 @@ class JobsApiCopyTest {
     }
 
     @Test
+    void httpsSourceWithItsCa() throws Exception {
+        Path cert = dir.resolve("cert.pem");
+        Path key = dir.resolve("key.pem");
+        ExternalTool.check("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                "-nodes", "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1",
+                "-keyout", key.toString(), "-out", cert.toString());
+        Path src = dir.resolve("src.raw");
+        TestImages.randomSparseRaw(src, SIZE, 24, 40, 256 << 10);
+        Path tlsDir = Files.createDirectory(dir.resolve("tls"));
+        var registry = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+        try (var https = io.extentflow.server.ImageServer.start(io.extentflow.server.ServerConfig.defaults()
+                        .withPort(0).withControlSocket(tlsDir.resolve("ctl.sock")).withTls(cert, key), registry, null)
+                .block(DaemonFixture.TIMEOUT);
+             DaemonFixture f = new DaemonFixture(dir)) {
+            https.tickets().put(new io.extentflow.engine.imageio.Ticket("t", SIZE, "file://" + src,
+                    java.util.Set.of("read"), 300, 60, false, "transfer-t", null));
+            String url = https.imageUrl("t");
+            Path dst = dir.resolve("dst.raw");
+            JsonNode ok = f.awaitResult(f.submit(url, dst.toString(),
+                    DaemonFixture.JSON.createObjectNode().put("ca_file", cert.toString())));
+            assertEquals("done", ok.get("state").asText(), ok.toString());
+            TestImages.assertSameContent(src, dst);
+            // without the CA the server is not trusted: a failed job naming the endpoint
+            JsonNode untrusted = f.awaitResult(f.submit(url, dir.resolve("dst2.raw").toString(), null));
+            assertEquals("failed", untrusted.get("state").asText(), untrusted.toString());
+            assertTrue(untrusted.get("error").asText().contains(url), untrusted.toString());
+        }
+    }
+
+    @Test
     void qcow2ToNbd() throws Exception {
         Path raw = dir.resolve("src.raw");
         TestImages.randomSparseRaw(raw, SIZE, 22, 40, 256 << 10);
