@@ -53,6 +53,7 @@ public final class JobManager {
     private final ArrayDeque<Job> queue = new ArrayDeque<>();
     private int running;
     private boolean closed;
+    private final java.util.concurrent.atomic.AtomicBoolean compacting = new java.util.concurrent.atomic.AtomicBoolean();
 
     private JobManager(DaemonConfig config, MeterRegistry registry, Journal journal, List<Job> restored) {
         this.config = config;
@@ -73,16 +74,40 @@ public final class JobManager {
             Files.createDirectories(config.stateDir());
             Path file = config.stateDir().resolve(JOURNAL_FILE);
             List<Job> restored = restore(Journal.replay(file), config.keepFinished());
-            List<ObjectNode> compacted = new ArrayList<>();
-            for (Job j : restored) {
-                compacted.add(submitRecord(j));
-                compacted.add(stateRecord(j));
-                if (j.savedCheckpoint() > 0) {
-                    compacted.add(checkpointRecord(j.id, j.savedCheckpoint()));
-                }
-            }
-            return new JobManager(config, registry, Journal.rewrite(file, compacted), restored);
+            return new JobManager(config, registry, Journal.rewrite(file, snapshot(restored)), restored);
         });
+    }
+
+    /** The records that rebuild {@code jobs} as they are now: per job, its submit, state and checkpoint. */
+    private static List<ObjectNode> snapshot(List<Job> jobs) {
+        List<ObjectNode> out = new ArrayList<>();
+        for (Job j : jobs) {
+            out.add(submitRecord(j));
+            out.add(stateRecord(j));
+            if (j.savedCheckpoint() > 0) {
+                out.add(checkpointRecord(j.id, j.savedCheckpoint()));
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Compacts the journal when it holds many more records than the jobs need (a long copy adds a
+     * checkpoint record every interval), one compaction at a time. Finished jobs beyond
+     * {@link DaemonConfig#keepFinished()} are forgotten then too.
+     */
+    private Mono<Void> compactIfLarge() {
+        if (journal.records() < config.compactAfter() + 3L * jobs.size() || !compacting.compareAndSet(false, true)) {
+            return Mono.empty();
+        }
+        return journal.compact(() -> {
+            synchronized (this) {
+                List<Job> finished = list().stream().filter(j -> j.state().terminal()).toList();
+                finished.subList(0, Math.max(0, finished.size() - config.keepFinished()))
+                        .forEach(j -> jobs.remove(j.id));
+                return snapshot(list());
+            }
+        }).doFinally(s -> compacting.set(false));
     }
 
     /** Rebuilds the jobs from journal records; interrupted ones come back queued at their checkpoint. */
@@ -158,17 +183,23 @@ public final class JobManager {
     /** Queues a copy; emits the job once the journal holds it. */
     public Mono<Job> submit(JobRequest request) {
         Job job = new Job(newId(), request, Instant.now());
-        return journal.append(submitRecord(job)).then(Mono.fromSupplier(() -> {
-            synchronized (this) {
-                if (closed) {
-                    throw new IllegalStateException("the daemon is shutting down");
-                }
-                jobs.put(job.id, job);
-                queue.add(job);
-                schedule();
-            }
-            return job;
-        }));
+        // known before its record is written, so that a compaction meanwhile keeps it
+        jobs.put(job.id, job);
+        return journal.append(submitRecord(job))
+                .doOnError(e -> jobs.remove(job.id))
+                .then(Mono.fromSupplier(() -> {
+                    synchronized (this) {
+                        if (closed) {
+                            throw new IllegalStateException("the daemon is shutting down");
+                        }
+                        if (job.state() != JobState.QUEUED) {
+                            return job; // cancelled while its record was written
+                        }
+                        queue.add(job);
+                        schedule();
+                    }
+                    return job;
+                }));
     }
 
     /** The job with this id. */
@@ -285,7 +316,10 @@ public final class JobManager {
         return sink.flush()
                 .onErrorMap(e -> ImageIoException.wrap("flush", sink.endpoint(), 0, checkpoint, e))
                 .then(journal.append(checkpointRecord(job.id, checkpoint)))
-                .doOnSuccess(v -> job.savedCheckpoint(checkpoint));
+                // the API shows only durable checkpoints. (A compaction between the write and this
+                // line keeps the previous checkpoint: a restart would redo one interval more.)
+                .doOnSuccess(v -> job.savedCheckpoint(checkpoint))
+                .then(Mono.defer(this::compactIfLarge));
     }
 
     private void finished(Job job, CopyResult result, Throwable error) {

@@ -38,12 +38,18 @@ final class Journal implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger("io.extentflow.daemon");
     static final ObjectMapper JSON = new ObjectMapper();
 
-    private final FileChannel channel;
+    private final Path file;
+    /** Guarded by {@link #writeLock}. */
+    private FileChannel channel;
+    /** Records in the file; guarded by {@link #writeLock}. */
+    private long records;
     private final Queue<byte[]> pending = new ConcurrentLinkedQueue<>();
     private final Object writeLock = new Object();
 
-    private Journal(FileChannel channel) {
+    private Journal(Path file, FileChannel channel, long records) {
+        this.file = file;
         this.channel = channel;
+        this.records = records;
     }
 
     /** The records of {@code file} in order, without a torn or damaged tail; none when it does not exist. Blocking. */
@@ -79,6 +85,11 @@ final class Journal implements AutoCloseable {
      * synced, renamed, directory synced) and opens it for appending. Blocking.
      */
     static Journal rewrite(Path file, List<ObjectNode> records) throws IOException {
+        return new Journal(file, replaceFile(file, records), records.size());
+    }
+
+    /** Writes {@code records} aside, syncs, renames over {@code file}, syncs the directory; opens it for appending. */
+    private static FileChannel replaceFile(Path file, List<ObjectNode> records) throws IOException {
         Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
         try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                 StandardOpenOption.TRUNCATE_EXISTING)) {
@@ -91,7 +102,32 @@ final class Journal implements AutoCloseable {
         try (FileChannel dir = FileChannel.open(file.toAbsolutePath().getParent(), StandardOpenOption.READ)) {
             dir.force(true);
         }
-        return new Journal(FileChannel.open(file, StandardOpenOption.WRITE, StandardOpenOption.APPEND));
+        return FileChannel.open(file, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
+    }
+
+    /**
+     * Compacts the file while the daemon runs: what is queued is written first, then
+     * {@code snapshot} (the state it describes, taken now) replaces the file. Appends queued meanwhile
+     * go to the new file. Completes when done; never interrupted.
+     */
+    Mono<Void> compact(java.util.function.Supplier<List<ObjectNode>> snapshot) {
+        return Mono.fromFuture(BlockingIo.run(() -> {
+            synchronized (writeLock) {
+                drain();
+                List<ObjectNode> now = snapshot.get();
+                FileChannel old = channel;
+                channel = replaceFile(file, now);
+                records = now.size();
+                old.close();
+            }
+        }).toFuture(), true);
+    }
+
+    /** Records in the file now (the rewritten ones plus those appended since). */
+    long records() {
+        synchronized (writeLock) {
+            return records;
+        }
     }
 
     /** Appends {@code record}; completes once it is on disk (synced). Never blocks the caller. */
@@ -107,6 +143,7 @@ final class Journal implements AutoCloseable {
             boolean wrote = false;
             for (byte[] r = pending.poll(); r != null; r = pending.poll()) {
                 writeFully(channel, r);
+                records++;
                 wrote = true;
             }
             if (wrote) {
