@@ -9,7 +9,7 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The daemon's meters: {@code extentflow.daemon.jobs{state}} (jobs in each state) and
- * {@code extentflow.daemon.job.throughput{job}} (bytes per second of each running job; removed when
+ * {@code extentflow.daemon.job.bytes.per.second{job}} (throughput of each running job; removed when
  * the job stops, so finished jobs do not pile up as time series).
  */
 final class DaemonMetrics {
@@ -27,9 +27,9 @@ final class DaemonMetrics {
     }
 
     void started(Job job) {
-        throughput.computeIfAbsent(job.id, id -> Gauge.builder("extentflow.daemon.job.throughput", job,
+        throughput.computeIfAbsent(job.id, id -> Gauge.builder("extentflow.daemon.job.bytes.per.second", job,
                         Job::throughput)
-                .description("Bytes per second a running copy job moves").baseUnit("bytes")
+                .description("Bytes per second a running copy job moves")
                 .tag("job", id).register(registry));
     }
 

@@ -238,7 +238,10 @@ public final class JobManager {
             schedule();
         }
         return journal.append(stateRecord(job))
-                .then(job.released().timeout(Duration.ofSeconds(30)))
+                .then(job.released().timeout(Duration.ofSeconds(30)).onErrorResume(e -> {
+                    LOG.warning("job " + job.id + ": endpoints still closing 30 s after cancel");
+                    return Mono.empty();
+                }))
                 .thenReturn(job);
     }
 

@@ -11,10 +11,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.function.Consumer;
+import io.extentflow.engine.testing.NettyLeaks;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Requests without the token, or with a wrong one, get 401 and change nothing. */
+@ExtendWith(NettyLeaks.class)
 class AuthTest {
 
     @TempDir

@@ -11,11 +11,14 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.stream.Stream;
+import io.extentflow.engine.testing.NettyLeaks;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /** DELETE stops a running copy and releases its connection and file; queued jobs wait for a free slot. */
+@ExtendWith(NettyLeaks.class)
 class CancelTest {
 
     private static final long SIZE = 16L << 20;
@@ -48,7 +51,7 @@ class CancelTest {
             var events = f.eventsUntil(id, e -> e.data().get("data_bytes").asLong() > 0);
             assertEquals("running", events.getLast().data().get("state").asText(), events.toString());
             String metrics = f.metrics();
-            assertTrue(metrics.contains("extentflow_daemon_job_throughput_bytes{job=\"" + id + "\"}"), metrics);
+            assertTrue(metrics.contains("extentflow_daemon_job_bytes_per_second{job=\"" + id + "\"}"), metrics);
             assertTrue(metrics.contains("extentflow_daemon_jobs{state=\"queued\"} 1.0"), metrics);
 
             var reply = f.request(HttpMethod.DELETE, "/v1/copies/" + id, null);
@@ -66,7 +69,7 @@ class CancelTest {
             assertEquals("done", f.awaitResult(queued).get("state").asText());
             TestImages.assertSameContent(src, dir.resolve("other.raw"));
             assertTrue(f.metrics().contains("extentflow_daemon_jobs{state=\"cancelled\"} 1.0"));
-            assertTrue(!f.metrics().contains("extentflow_daemon_job_throughput_bytes{job=\"" + id + "\"}"));
+            assertTrue(!f.metrics().contains("extentflow_daemon_job_bytes_per_second{job=\"" + id + "\"}"));
 
             // cancelling a finished job changes nothing
             var again = f.request(HttpMethod.DELETE, "/v1/copies/" + queued, null);

@@ -12,11 +12,14 @@ import io.netty.handler.codec.http.HttpMethod;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import io.extentflow.engine.testing.NettyLeaks;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The jobs API end to end: copies between file, qcow2, NBD and HTTP endpoints, compared byte for byte. */
+@ExtendWith(NettyLeaks.class)
 class JobsApiCopyTest {
 
     private static final long SIZE = 8L << 20;

@@ -8,10 +8,13 @@ import io.extentflow.engine.testing.TestImages;
 import io.netty.handler.codec.http.HttpMethod;
 import java.net.ServerSocket;
 import java.nio.file.Path;
+import io.extentflow.engine.testing.NettyLeaks;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Bad requests get a 400 naming the problem, unreachable endpoints a failed job; the daemon keeps serving. */
+@ExtendWith(NettyLeaks.class)
 class JobsBadInputTest {
 
     @TempDir

@@ -9,10 +9,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;
+import io.extentflow.engine.testing.NettyLeaks;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /** What a start does with a journal a crashed daemon left behind. */
+@ExtendWith(NettyLeaks.class)
 class ResumeTest {
 
     private static final long SIZE = 4L << 20;

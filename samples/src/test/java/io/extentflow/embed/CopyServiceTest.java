@@ -13,13 +13,16 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import io.extentflow.engine.testing.NettyLeaks;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import reactor.core.publisher.Mono;
 import reactor.netty.DisposableServer;
 import reactor.netty.http.client.HttpClient;
 
 /** The embedding sample: POST /copy streams NDJSON progress ending at the image size, or an error line. */
+@ExtendWith(NettyLeaks.class)
 class CopyServiceTest {
 
     private static final ObjectMapper JSON = new ObjectMapper();

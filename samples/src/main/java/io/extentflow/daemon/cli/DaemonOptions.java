@@ -45,6 +45,9 @@ public final class DaemonOptions {
 
     /** True when the copy daemon runs (a state directory is configured). */
     public boolean enabled() {
+        if (stateDir == null && tokenFile != null) {
+            throw new IllegalArgumentException("--token-file is for the jobs API, which needs --state-dir");
+        }
         return stateDir != null;
     }
 
