@@ -41,8 +41,8 @@ final class Journal implements AutoCloseable {
     private final Path file;
     /** Guarded by {@link #writeLock}. */
     private FileChannel channel;
-    /** Records in the file; guarded by {@link #writeLock}. */
-    private long records;
+    /** Records in the file; written under {@link #writeLock}, read without it. */
+    private volatile long records;
     private final Queue<byte[]> pending = new ConcurrentLinkedQueue<>();
     private final Object writeLock = new Object();
 
@@ -125,9 +125,7 @@ final class Journal implements AutoCloseable {
 
     /** Records in the file now (the rewritten ones plus those appended since). */
     long records() {
-        synchronized (writeLock) {
-            return records;
-        }
+        return records;
     }
 
     /** Appends {@code record}; completes once it is on disk (synced). Never blocks the caller. */
