@@ -318,7 +318,8 @@ public final class JobManager {
         }
         return sink.flush()
                 .onErrorMap(e -> ImageIoException.wrap("flush", sink.endpoint(), 0, checkpoint, e))
-                .then(journal.append(checkpointRecord(job.id, checkpoint)))
+                // deferred: append() writes at once, and the record must not reach the disk before the flush did
+                .then(Mono.defer(() -> journal.append(checkpointRecord(job.id, checkpoint))))
                 // the API shows only durable checkpoints. (A compaction between the write and this
                 // line keeps the previous checkpoint: a restart would redo one interval more.)
                 .doOnSuccess(v -> job.savedCheckpoint(checkpoint))
