@@ -27,6 +27,11 @@ import java.util.Set;
  */
 public record JobRequest(String source, String target, CopyOptions copy, EndpointOptions endpoint, ObjectNode json) {
 
+    /** Most buffer memory one job may ask for: the token holder should not be able to exhaust the daemon. */
+    static final long MAX_IN_FLIGHT = 1L << 30;
+    /** Most connections one job may open per endpoint. */
+    static final int MAX_CONNECTIONS = 64;
+
     private static final Set<String> FIELDS = Set.of("source", "target", "options");
     private static final Set<String> OPTIONS = Set.of("request_size", "max_in_flight", "detect_zeroes",
             "target_is_zero", "flush", "connections", "ca_file", "insecure", "top_layer_only");
@@ -62,7 +67,12 @@ public record JobRequest(String source, String target, CopyOptions copy, Endpoin
                 copy = copy.withRequestSize((int) Math.min(Integer.MAX_VALUE, number(o, "request_size")));
             }
             if (o.has("max_in_flight")) {
-                copy = copy.withMaxInFlight(number(o, "max_in_flight"));
+                long inFlight = number(o, "max_in_flight");
+                if (inFlight > MAX_IN_FLIGHT) {
+                    throw BadRequest.invalid("options.max_in_flight " + inFlight + " is more than the daemon allows ("
+                            + MAX_IN_FLIGHT + ")");
+                }
+                copy = copy.withMaxInFlight(inFlight);
             }
             copy = copy.withDetectZeroes(bool(o, "detect_zeroes", copy.detectZeroes()))
                     .withTargetIsZero(bool(o, "target_is_zero", copy.targetIsZero()))
@@ -72,7 +82,12 @@ public record JobRequest(String source, String target, CopyOptions copy, Endpoin
                     .withTopLayerOnly(bool(o, "top_layer_only", false))
                     .withInsecure(bool(o, "insecure", false));
             if (o.has("connections")) {
-                endpoint = endpoint.withConnections((int) Math.min(Integer.MAX_VALUE, number(o, "connections")));
+                long connections = number(o, "connections");
+                if (connections > MAX_CONNECTIONS) {
+                    throw BadRequest.invalid("options.connections " + connections + " is more than the daemon allows ("
+                            + MAX_CONNECTIONS + ")");
+                }
+                endpoint = endpoint.withConnections((int) connections);
             }
             if (o.has("ca_file")) {
                 if (!o.get("ca_file").isTextual()) {

@@ -39,6 +39,10 @@ class JobsBadInputTest {
                     "options.flush must be true or false");
             assertBad(f, "{\"source\":\"" + src + "\",\"target\":\"" + dst + "\",\"options\":{\"speed\":1}}",
                     "unknown field \"options.speed\"");
+            assertBad(f, "{\"source\":\"" + src + "\",\"target\":\"" + dst + "\",\"options\":{\"max_in_flight\":"
+                    + (1L << 40) + "}}", "more than the daemon allows");
+            assertBad(f, "{\"source\":\"" + src + "\",\"target\":\"" + dst + "\",\"options\":{\"connections\":0}}",
+                    "options.connections must be a positive integer");
             assertEquals(0, f.daemon.jobs().list().size());
             assertEquals(404, f.request(HttpMethod.GET, "/v1/copies/nope", null).status());
             assertEquals(405, f.request(HttpMethod.PUT, "/v1/copies", "{}").status());
