@@ -10,7 +10,9 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;
 import io.extentflow.engine.testing.NettyLeaks;
+import io.extentflow.engine.testing.NbdServers;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -22,6 +24,33 @@ class ResumeTest {
 
     @TempDir
     Path dir;
+
+    @RegisterExtension
+    final NbdServers servers = new NbdServers();
+
+    @Test
+    void gracefulStopLeavesRunningJobsToTheNextStart() throws Exception {
+        Path src = dir.resolve("src.raw");
+        TestImages.randomSparseRaw(src, SIZE, 92, 100, 1 << 20);
+        var slow = servers.nbdkit(dir, "--filter=delay", "file", src.toString(), "rdelay=20ms");
+        Path dst = dir.resolve("dst.raw");
+        DaemonConfig config = DaemonConfig.of(dir.resolve("state"), JobsClient.TOKEN)
+                .withCheckpointInterval(java.time.Duration.ofMillis(50));
+        String id;
+        long saved;
+        try (DaemonFixture f = new DaemonFixture(dir, config)) {
+            id = f.submit(slow.uri(), dst.toString(), JobsClient.JSON.createObjectNode()
+                    .put("request_size", 64 << 10).put("max_in_flight", 64 << 10));
+            saved = f.eventsUntil(id, e -> e.data().get("checkpoint").asLong() >= (512 << 10))
+                    .getLast().data().get("checkpoint").asLong();
+        } // a graceful stop (what SIGTERM does): the copy is stopped, not recorded as cancelled
+        try (DaemonFixture f = new DaemonFixture(dir, config)) {
+            JsonNode r = f.awaitResult(id);
+            assertEquals("done", r.get("state").asText(), r.toString());
+            assertEquals(true, r.get("resumed_bytes").asLong() >= saved, r + " saved " + saved);
+            TestImages.assertSameContent(src, dst);
+        }
+    }
 
     private static ObjectNode submit(String id, Path src, Path dst) {
         ObjectNode request = JobsClient.JSON.createObjectNode().put("source", src.toString())
