@@ -88,13 +88,29 @@ class JobsClient {
      * then closed by the client).
      */
     List<Event> eventsUntil(String id, java.util.function.Predicate<Event> stop) {
-        return http.headers(h -> h.set("Authorization", "Bearer " + TOKEN))
-                .get().uri("/v1/copies/" + id + "/events")
-                .responseContent().asString()
-                .transform(JobsClient::sseEvents)
-                .takeUntil(stop)
-                .collectList()
-                .block(TIMEOUT);
+        List<Event> seen = java.util.Collections.synchronizedList(new ArrayList<>());
+        try {
+            return http.headers(h -> h.set("Authorization", "Bearer " + TOKEN))
+                    .get().uri("/v1/copies/" + id + "/events")
+                    .responseContent().asString()
+                    .transform(JobsClient::sseEvents)
+                    .doOnNext(seen::add)
+                    .takeUntil(stop)
+                    .collectList()
+                    .block(TIMEOUT);
+        } catch (IllegalStateException timeout) {
+            // say where the job and the threads were, for whoever reads the failure
+            StringBuilder dump = new StringBuilder();
+            Thread.getAllStackTraces().forEach((t, stack) -> {
+                dump.append('"').append(t.getName()).append("\" ").append(t.getState()).append('\n');
+                for (StackTraceElement e : stack) {
+                    dump.append("    at ").append(e).append('\n');
+                }
+            });
+            System.err.println("events of " + id + " timed out; thread dump:\n" + dump);
+            throw new AssertionError("no end of the events of job " + id + " within " + TIMEOUT + "; last: "
+                    + (seen.isEmpty() ? "none" : seen.getLast()), timeout);
+        }
     }
 
     /** Parses text chunks of an event stream into events. */
