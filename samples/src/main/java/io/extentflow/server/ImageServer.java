@@ -55,8 +55,24 @@ public final class ImageServer implements AutoCloseable {
         this.notice = notice;
     }
 
+    /**
+     * More routes on the data port, for paths the image server does not serve itself (the copy
+     * daemon's jobs API and status page).
+     */
+    @FunctionalInterface
+    public interface ExtraRoutes {
+        /** Handles the request, or returns null when {@code path} is not one of its routes. */
+        Mono<Void> handle(HttpServerRequest req, HttpServerResponse resp, String path);
+    }
+
     /** Starts a server; {@code scrape} (may be null) serves {@code GET /metrics} in Prometheus text. */
     public static Mono<ImageServer> start(ServerConfig config, MeterRegistry registry, Supplier<String> scrape) {
+        return start(config, registry, scrape, null);
+    }
+
+    /** Starts a server that also serves {@code extra} (may be null) on its data port. */
+    public static Mono<ImageServer> start(ServerConfig config, MeterRegistry registry, Supplier<String> scrape,
+                                          ExtraRoutes extra) {
         return Mono.defer(() -> {
             TicketStore tickets = new TicketStore(config);
             ServerBuffers buffers = new ServerBuffers(config);
@@ -71,7 +87,7 @@ public final class ImageServer implements AutoCloseable {
                     .host(host)
                     .port(config.port())
                     .idleTimeout(config.idleTimeout())
-                    .handle((req, resp) -> dispatchData(req, resp, images, metrics, scrape));
+                    .handle((req, resp) -> dispatchData(req, resp, images, metrics, scrape, extra));
             if (config.tls()) {
                 Http11SslContextSpec spec = Http11SslContextSpec.forServer(config.tlsCert().toFile(),
                         config.tlsKey().toFile());
@@ -104,7 +120,7 @@ public final class ImageServer implements AutoCloseable {
     }
 
     private static Mono<Void> dispatchData(HttpServerRequest req, HttpServerResponse resp, ImagesHandler images,
-                                           ServerMetrics metrics, Supplier<String> scrape) {
+                                           ServerMetrics metrics, Supplier<String> scrape, ExtraRoutes extra) {
         return Mono.defer(() -> {
             QueryStringDecoder q = new QueryStringDecoder(req.uri());
             String path = q.path();
@@ -122,6 +138,10 @@ public final class ImageServer implements AutoCloseable {
                 return resp.header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
                         .header("Content-Length", Integer.toString(text.length))
                         .send(Mono.fromSupplier(() -> io.netty.buffer.Unpooled.wrappedBuffer(text))).then();
+            }
+            Mono<Void> routed = extra == null ? null : extra.handle(req, resp, path);
+            if (routed != null) {
+                return routed;
             }
             throw ApiError.notFound("No handler for '" + path + "'");
         }).onErrorResume(t -> drain(req).then(Replies.error(resp, t)))

@@ -27,7 +27,21 @@ public final class Endpoints {
                 .map(ServiceLoader.Provider::get).sorted(Comparator.comparingInt(SinkProvider::order)).toList();
     }
 
+    /** What addresses look like, for error messages. */
+    public static final String KNOWN_ADDRESSES =
+            "expected a file path, file:, nbd://, nbd+unix://, http:// or https://";
+
     private Endpoints() {
+    }
+
+    /** True when some provider on the class path opens {@code address} for reading (nothing is opened). */
+    public static boolean knowsSource(String address) {
+        return SOURCES.stream().anyMatch(p -> p.accepts(address));
+    }
+
+    /** True when some provider on the class path opens {@code address} for writing (nothing is opened). */
+    public static boolean knowsSink(String address) {
+        return SINKS.stream().anyMatch(p -> p.accepts(address));
     }
 
     /** Opens {@code address} for reading with default options. */
@@ -55,7 +69,6 @@ public final class Endpoints {
     }
 
     private static IllegalArgumentException unknown(String address) {
-        return new IllegalArgumentException("unknown address '" + address
-                + "': expected a file path, file:, nbd://, nbd+unix://, http:// or https://");
+        return new IllegalArgumentException("unknown address '" + address + "': " + KNOWN_ADDRESSES);
     }
 }

@@ -40,6 +40,7 @@ public final class ExternalTool {
             case "qemu-img", "qemu-io", "qemu-nbd" -> "qemu-utils";
             case "nbdkit" -> "nbdkit";
             case "nbdinfo", "nbdcopy" -> "libnbd-bin";
+            case "chromedriver" -> "chromium chromium-driver";
             default -> tool;
         };
     }

@@ -1,5 +1,8 @@
 package io.extentflow.server.cli;
 
+import io.extentflow.daemon.CopyDaemon;
+import io.extentflow.daemon.cli.DaemonOptions;
+import io.extentflow.daemon.cli.ServeSettings;
 import io.extentflow.server.ImageServer;
 import io.extentflow.server.ServerConfig;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -9,16 +12,19 @@ import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
  * {@code extentflow serve}: runs the imageio-compatible image daemon until interrupted, then shuts
  * down gracefully (tickets canceled, running transfers given {@code --grace} seconds).
  */
-@Command(name = "serve", mixinStandardHelpOptions = true,
+@Command(name = "serve", mixinStandardHelpOptions = true, defaultValueProvider = ServeSettings.class,
         description = {"Serve disk images over the oVirt imageio HTTP API.",
             "Tickets are managed through the control API (see 'extentflow ticket').",
-            "Without --tls-cert/--tls-key only 127.0.0.1 is served."})
+            "Without --tls-cert/--tls-key only 127.0.0.1 is served.",
+            "With --state-dir, also the copy daemon: jobs API (/v1/copies), status page (/); see docs/daemon.md.",
+            "Every option can also be set as EXTENTFLOW_<NAME> (e.g. EXTENTFLOW_MAX_JOBS) or in the --config file."})
 public final class ServeCommand implements Callable<Integer> {
 
     @Option(names = "--host", description = "Address to serve with TLS (default: ${DEFAULT-VALUE}).",
@@ -57,6 +63,13 @@ public final class ServeCommand implements Callable<Integer> {
             defaultValue = "10")
     int grace;
 
+    /** The copy daemon's options (jobs API, state directory). */
+    @Mixin
+    DaemonOptions daemonOptions;
+
+    /** The copy daemon, when {@link #start()} started one. */
+    private CopyDaemon daemon;
+
     /** The configuration the options describe. */
     public ServerConfig config() {
         ServerConfig c = ServerConfig.defaults()
@@ -74,9 +87,17 @@ public final class ServeCommand implements Callable<Integer> {
         return c;
     }
 
-    /** Starts the server with a Prometheus registry behind {@code GET /metrics}. */
-    public ImageServer start() {
+    /**
+     * Starts the server with a Prometheus registry behind {@code GET /metrics}, and the copy daemon
+     * on it when a state directory is configured.
+     */
+    public ImageServer start() throws java.io.IOException {
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        if (daemonOptions != null && daemonOptions.enabled()) {
+            daemon = CopyDaemon.start(config(), daemonOptions.config(), registry, registry::scrape)
+                    .block(Duration.ofSeconds(30));
+            return daemon.imageServer();
+        }
         return ImageServer.start(config(), registry, registry::scrape).block(Duration.ofSeconds(30));
     }
 
@@ -87,9 +108,15 @@ public final class ServeCommand implements Callable<Integer> {
         System.out.println("  data API:    " + server.imageUrl("<ticket>"));
         System.out.println("  control API: " + server.controlAddress());
         System.out.println("  metrics:     " + server.imageUrl("").replace("/images/", "/metrics"));
+        if (daemon != null) {
+            System.out.println("  jobs API:    " + server.imageUrl("").replace("/images/", "/v1/copies"));
+            System.out.println("  status page: " + server.imageUrl("").replace("/images/", "/"));
+        }
+        System.out.flush();
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            server.shutdown(Duration.ofSeconds(grace)).block(Duration.ofSeconds(grace + 5L));
+            (daemon != null ? daemon.shutdown(Duration.ofSeconds(grace)) : server.shutdown(Duration.ofSeconds(grace)))
+                    .block(Duration.ofSeconds(grace + 5L));
             stopped.countDown();
         }, "extentflow-serve-shutdown"));
         stopped.await();

@@ -1,0 +1,48 @@
+package io.extentflow.daemon;
+
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The daemon's meters: {@code extentflow.daemon.jobs{state}} (jobs in each state) and
+ * {@code extentflow.daemon.job.bytes.per.second{job}} (throughput of each running job; removed when
+ * the job stops, so finished jobs do not pile up as time series).
+ */
+final class DaemonMetrics {
+
+    private final MeterRegistry registry;
+    private final List<Gauge> states = new ArrayList<>();
+    private final Map<String, Gauge> throughput = new ConcurrentHashMap<>();
+
+    DaemonMetrics(MeterRegistry registry, JobManager jobs) {
+        this.registry = registry;
+        for (JobState s : JobState.values()) {
+            states.add(Gauge.builder("extentflow.daemon.jobs", jobs, j -> j.count(s))
+                    .description("Copy jobs by state").tag("state", s.wire()).register(registry));
+        }
+    }
+
+    void started(Job job) {
+        throughput.computeIfAbsent(job.id, id -> Gauge.builder("extentflow.daemon.job.bytes.per.second", job,
+                        Job::throughput)
+                .description("Bytes per second a running copy job moves")
+                .tag("job", id).register(registry));
+    }
+
+    void stopped(Job job) {
+        Gauge g = throughput.remove(job.id);
+        if (g != null) {
+            registry.remove(g);
+        }
+    }
+
+    void close() {
+        throughput.values().forEach(registry::remove);
+        throughput.clear();
+        states.forEach(registry::remove);
+    }
+}

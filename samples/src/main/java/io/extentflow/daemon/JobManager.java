@@ -1,0 +1,409 @@
+package io.extentflow.daemon;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.extentflow.engine.ImageIoException;
+import io.extentflow.engine.ImageSink;
+import io.extentflow.engine.ImageSource;
+import io.extentflow.engine.copy.Copy;
+import io.extentflow.engine.copy.CopyResult;
+import io.extentflow.engine.endpoint.Endpoints;
+import io.extentflow.engine.io.BlockingIo;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.core.publisher.Sinks;
+
+/**
+ * Runs copy jobs: at most {@link DaemonConfig#maxRunning()} at once, the rest queued in order; keeps
+ * every change in the {@link Journal} so that a restarted daemon continues interrupted jobs from
+ * their last durable checkpoint ({@link Copy#resumeAt}).
+ *
+ * <p>A running job's checkpoint is made durable every {@link DaemonConfig#checkpointInterval()}:
+ * the copy's {@code CopyProgress.checkpoint()} is taken, the target flushed, and only then the
+ * offset journaled, so the journal never claims bytes that a power failure could still lose.
+ */
+public final class JobManager {
+
+    private static final Logger LOG = Logger.getLogger("io.extentflow.daemon");
+    static final String JOURNAL_FILE = "jobs.journal";
+
+    private final DaemonConfig config;
+    private final MeterRegistry registry;
+    private final Journal journal;
+    private final DaemonMetrics metrics;
+    private final Map<String, Job> jobs = new ConcurrentHashMap<>();
+    private final ArrayDeque<Job> queue = new ArrayDeque<>();
+    private int running;
+    private boolean closed;
+    private final java.util.concurrent.atomic.AtomicBoolean compacting = new java.util.concurrent.atomic.AtomicBoolean();
+
+    private JobManager(DaemonConfig config, MeterRegistry registry, Journal journal, List<Job> restored) {
+        this.config = config;
+        this.registry = registry;
+        this.journal = journal;
+        restored.forEach(j -> jobs.put(j.id, j));
+        this.metrics = new DaemonMetrics(registry, this);
+    }
+
+    /**
+     * Opens the state directory: replays and compacts the journal. The jobs a previous run left
+     * queued or running start with {@link #resumeInterrupted()}.
+     */
+    public static Mono<JobManager> open(DaemonConfig config, MeterRegistry registry) {
+        return BlockingIo.call(() -> {
+            // loads the endpoint providers (ServiceLoader reads files) here, not on the event loop of a request
+            Endpoints.knowsSource("/");
+            Files.createDirectories(config.stateDir());
+            Path file = config.stateDir().resolve(JOURNAL_FILE);
+            List<Job> restored = restore(Journal.replay(file), config.keepFinished());
+            return new JobManager(config, registry, Journal.rewrite(file, snapshot(restored)), restored);
+        });
+    }
+
+    /** The records that rebuild {@code jobs} as they are now: per job, its submit, state and checkpoint. */
+    private static List<ObjectNode> snapshot(List<Job> jobs) {
+        List<ObjectNode> out = new ArrayList<>();
+        for (Job j : jobs) {
+            out.add(submitRecord(j));
+            out.add(stateRecord(j));
+            if (j.savedCheckpoint() > 0) {
+                out.add(checkpointRecord(j.id, j.savedCheckpoint()));
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Compacts the journal when it holds many more records than the jobs need (a long copy adds a
+     * checkpoint record every interval), one compaction at a time. Finished jobs beyond
+     * {@link DaemonConfig#keepFinished()} are forgotten then too.
+     */
+    private Mono<Void> compactIfLarge() {
+        if (journal.records() < config.compactAfter() + 3L * jobs.size() || !compacting.compareAndSet(false, true)) {
+            return Mono.empty();
+        }
+        return journal.compact(() -> {
+            synchronized (this) {
+                List<Job> finished = list().stream().filter(j -> j.state().terminal()).toList();
+                finished.subList(0, Math.max(0, finished.size() - config.keepFinished()))
+                        .forEach(j -> jobs.remove(j.id));
+                return snapshot(list());
+            }
+        }).doFinally(s -> compacting.set(false));
+    }
+
+    /** Rebuilds the jobs from journal records; interrupted ones come back queued at their checkpoint. */
+    private static List<Job> restore(List<ObjectNode> records, int keepFinished) {
+        Map<String, Job> byId = new LinkedHashMap<>();
+        for (ObjectNode r : records) {
+            String id = r.path("id").asText();
+            switch (r.path("op").asText()) {
+                case "submit" -> {
+                    JobRequest request;
+                    String problem = null;
+                    try {
+                        request = JobRequest.parse(r.get("request"));
+                    } catch (BadRequest e) {
+                        // e.g. an endpoint kind no longer on the class path: keep the job, failed, with the reason
+                        problem = e.getMessage();
+                        request = new JobRequest(r.path("request").path("source").asText(),
+                                r.path("request").path("target").asText(), null, null,
+                                (ObjectNode) r.path("request"));
+                    }
+                    Job j = new Job(id, request, Instant.parse(r.path("created").asText()));
+                    if (problem != null) {
+                        j.failed("cannot restore job: " + problem);
+                        j.state(JobState.FAILED);
+                    }
+                    byId.put(id, j);
+                }
+                case "state" -> {
+                    Job j = byId.get(id);
+                    if (j != null && !j.state().terminal()) {
+                        JobState s = JobState.ofWire(r.path("state").asText());
+                        if (r.hasNonNull("error")) {
+                            j.failed(r.get("error").asText());
+                        }
+                        if (r.has("result")) {
+                            j.succeeded(DaemonJson.result(r.get("result")));
+                        }
+                        j.state(s);
+                    }
+                }
+                case "checkpoint" -> {
+                    Job j = byId.get(id);
+                    if (j != null) {
+                        j.resumeFrom(r.path("offset").asLong());
+                    }
+                }
+                default -> LOG.warning("journal: ignoring a record of unknown kind: " + r);
+            }
+        }
+        List<Job> all = new ArrayList<>(byId.values());
+        List<Job> finished = all.stream().filter(j -> j.state().terminal()).toList();
+        int drop = Math.max(0, finished.size() - keepFinished);
+        all.removeAll(finished.subList(0, drop));
+        for (Job j : all) {
+            if (!j.state().terminal()) {
+                j.state(JobState.QUEUED);
+            }
+        }
+        return all;
+    }
+
+    /** Starts the jobs a previous run left queued or running, each from its checkpoint. */
+    public synchronized void resumeInterrupted() {
+        jobs.values().stream().filter(j -> j.state() == JobState.QUEUED)
+                .sorted(Comparator.comparing(j -> j.created))
+                .forEach(j -> {
+                    LOG.info("resuming job " + j.id + " at " + j.resumeFrom());
+                    queue.add(j);
+                });
+        schedule();
+    }
+
+    /** Queues a copy; emits the job once the journal holds it. */
+    public Mono<Job> submit(JobRequest request) {
+        Job job = new Job(newId(), request, Instant.now());
+        // known before its record is written, so that a compaction meanwhile keeps it
+        jobs.put(job.id, job);
+        return journal.append(submitRecord(job))
+                .doOnError(e -> jobs.remove(job.id))
+                .then(Mono.fromSupplier(() -> {
+                    synchronized (this) {
+                        if (closed) {
+                            throw new IllegalStateException("the daemon is shutting down");
+                        }
+                        if (job.state() != JobState.QUEUED) {
+                            return job; // cancelled while its record was written
+                        }
+                        queue.add(job);
+                        schedule();
+                    }
+                    return job;
+                }));
+    }
+
+    /** The job with this id. */
+    public Optional<Job> get(String id) {
+        return Optional.ofNullable(jobs.get(id));
+    }
+
+    /** Every job, oldest first. */
+    public List<Job> list() {
+        return jobs.values().stream().sorted(Comparator.comparing((Job j) -> j.created).thenComparing(j -> j.id))
+                .toList();
+    }
+
+    /**
+     * Cancels a queued or running job; emits it once its copy stopped and its source and sink are
+     * closed (a finished job is returned as it is).
+     */
+    public Mono<Job> cancel(String id) {
+        Job job = jobs.get(id);
+        if (job == null) {
+            return Mono.empty();
+        }
+        synchronized (this) {
+            JobState before = job.state();
+            if (before.terminal()) {
+                return Mono.just(job);
+            }
+            if (before == JobState.QUEUED) {
+                queue.remove(job);
+            } else {
+                running--;
+                metrics.stopped(job);
+                job.subscription.dispose();
+            }
+            job.state(JobState.CANCELLED);
+            schedule();
+        }
+        return journal.append(stateRecord(job))
+                .then(job.released().timeout(Duration.ofSeconds(30)).onErrorResume(e -> {
+                    LOG.warning("job " + job.id + ": endpoints still closing 30 s after cancel");
+                    return Mono.empty();
+                }))
+                .thenReturn(job);
+    }
+
+    /** Starts queued jobs while fewer than the limit run. Called with the lock held. */
+    private void schedule() {
+        while (!closed && running < config.maxRunning() && !queue.isEmpty()) {
+            start(queue.poll());
+        }
+    }
+
+    private void start(Job job) {
+        running++;
+        job.state(JobState.RUNNING);
+        metrics.started(job);
+        journal.append(stateRecord(job)).subscribe(null, e -> LOG.log(Level.SEVERE, "journal write failed", e));
+        JobRequest r = job.request;
+        Mono<CopyResult> run = Mono.usingWhen(
+                Endpoints.source(r.source(), r.endpoint()).doOnNext(s -> job.opened()),
+                source -> Mono.usingWhen(
+                        Endpoints.sink(r.target(), source.size(), r.endpoint()).doOnNext(s -> job.opened()),
+                        sink -> copy(job, source, sink),
+                        sink -> close(job, sink::close), (sink, e) -> close(job, sink::close),
+                        sink -> close(job, sink::close)),
+                source -> close(job, source::close), (source, e) -> close(job, source::close),
+                source -> close(job, source::close));
+        job.subscription = run.subscribe(result -> finished(job, result, null), e -> finished(job, null, e));
+    }
+
+    private static Mono<Void> close(Job job, BlockingIo.IoAction close) {
+        return BlockingIo.run(close)
+                .onErrorResume(e -> {
+                    LOG.log(Level.WARNING, "job " + job.id + ": closing an endpoint failed", e);
+                    return Mono.empty();
+                })
+                .doFinally(s -> job.closed());
+    }
+
+    /** The copy, with its checkpoint saved every interval while it runs. */
+    private Mono<CopyResult> copy(Job job, ImageSource source, ImageSink sink) {
+        Copy copy = Copy.from(source).to(sink).options(job.request.copy()).metrics(registry);
+        boolean resumable = job.request.resumable();
+        // a target that reads as zeros now (e.g. a file deleted and created anew) lost what the
+        // earlier run wrote: copying from the checkpoint would leave its head empty
+        if (resumable && job.resumeFrom() > 0 && !sink.capabilities().knownZero()) {
+            copy = copy.resumeAt(job.resumeFrom());
+        } else {
+            if (job.resumeFrom() > 0) {
+                LOG.info("job " + job.id + ": target is new, copying from the start instead of " + job.resumeFrom());
+            }
+            job.resumeFrom(0);
+        }
+        Sinks.One<Boolean> stop = Sinks.one();
+        AtomicReference<CopyResult> result = new AtomicReference<>();
+        Mono<Void> copying = copy.run(job::progress)
+                .doOnNext(result::set)
+                .doFinally(s -> stop.tryEmitValue(true))
+                .then();
+        Mono<Void> saving = !resumable ? Mono.empty()
+                : Flux.interval(config.checkpointInterval())
+                        .onBackpressureDrop()
+                        // stops taking ticks when the copy ends, but lets a save in progress finish
+                        .takeUntilOther(stop.asMono())
+                        .concatMap(t -> saveCheckpoint(job, sink), 1)
+                        .then();
+        return Mono.when(copying, saving).then(Mono.fromSupplier(result::get));
+    }
+
+    /** Flushes the target, then journals the checkpoint taken before the flush. */
+    private Mono<Void> saveCheckpoint(Job job, ImageSink sink) {
+        var p = job.progress();
+        long checkpoint = p == null ? 0 : p.checkpoint();
+        if (checkpoint <= job.savedCheckpoint()) {
+            return Mono.empty();
+        }
+        return sink.flush()
+                .onErrorMap(e -> ImageIoException.wrap("flush", sink.endpoint(), 0, checkpoint, e))
+                // deferred: append() writes at once, and the record must not reach the disk before the flush did
+                .then(Mono.defer(() -> journal.append(checkpointRecord(job.id, checkpoint))))
+                // the API shows only durable checkpoints. (A compaction between the write and this
+                // line keeps the previous checkpoint: a restart would redo one interval more.)
+                .doOnSuccess(v -> job.savedCheckpoint(checkpoint))
+                .then(Mono.defer(this::compactIfLarge));
+    }
+
+    private void finished(Job job, CopyResult result, Throwable error) {
+        synchronized (this) {
+            if (job.state() != JobState.RUNNING || closed) {
+                return; // cancelled (or shutting down) meanwhile: cancel() did the bookkeeping
+            }
+            running--;
+            metrics.stopped(job);
+            if (error != null) {
+                job.failed(ImageIoException.reason(error));
+                job.state(JobState.FAILED);
+                LOG.info("job " + job.id + " failed: " + job.error());
+            } else {
+                job.succeeded(result);
+                job.state(JobState.DONE);
+            }
+            schedule();
+        }
+        journal.append(stateRecord(job)).subscribe(null, e -> LOG.log(Level.SEVERE, "journal write failed", e));
+    }
+
+    /** Jobs in {@code state} now. */
+    long count(JobState state) {
+        return jobs.values().stream().filter(j -> j.state() == state).count();
+    }
+
+    /**
+     * Stops every copy without recording it as cancelled (the journal still says running, so the
+     * next start resumes them) and closes the journal once their endpoints are closed.
+     */
+    public Mono<Void> close(Duration grace) {
+        List<Job> stopped;
+        synchronized (this) {
+            closed = true;
+            stopped = jobs.values().stream().filter(j -> j.state() == JobState.RUNNING).toList();
+            stopped.forEach(Job::stop);
+        }
+        return Flux.fromIterable(stopped)
+                .flatMap(j -> j.released().timeout(grace).onErrorResume(e -> Mono.empty()))
+                .then(BlockingIo.run(journal::close))
+                .doFinally(s -> metrics.close());
+    }
+
+    private static String newId() {
+        // not a secret (the token guards the API): time-ordered and unique enough, no blocking entropy source
+        return Long.toString(System.currentTimeMillis(), 36) + "-"
+                + Long.toString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE, 36);
+    }
+
+    private static ObjectNode submitRecord(Job job) {
+        ObjectNode o = record("submit", job.id);
+        o.put("created", job.created.toString());
+        o.set("request", job.request.json());
+        return o;
+    }
+
+    private static ObjectNode stateRecord(Job job) {
+        ObjectNode o = record("state", job.id);
+        o.put("state", job.state().wire());
+        if (job.error() != null) {
+            o.put("error", job.error());
+        }
+        JsonNode result = DaemonJson.result(job);
+        if (result != null) {
+            o.set("result", result);
+        }
+        return o;
+    }
+
+    private static ObjectNode checkpointRecord(String id, long offset) {
+        return record("checkpoint", id).put("offset", offset);
+    }
+
+    private static ObjectNode record(String op, String id) {
+        return JsonNodeFactory.instance.objectNode().put("op", op).put("id", id);
+    }
+
+    /** The journal's file in {@code stateDir}. */
+    static Path journalFile(Path stateDir) {
+        return stateDir.resolve(JOURNAL_FILE);
+    }
+}

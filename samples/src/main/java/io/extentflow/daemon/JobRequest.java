@@ -1,0 +1,151 @@
+package io.extentflow.daemon;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.extentflow.engine.copy.CopyOptions;
+import io.extentflow.engine.endpoint.EndpointOptions;
+import io.extentflow.engine.endpoint.Endpoints;
+import io.extentflow.engine.endpoint.StreamAddress;
+import java.nio.file.Path;
+import java.util.Iterator;
+import java.util.Set;
+
+/**
+ * What a client asked to copy: {@code {"source": ADDRESS, "target": ADDRESS, "options": {...}}}.
+ *
+ * <p>Options (all optional): {@code request_size}, {@code max_in_flight} (bytes), {@code detect_zeroes},
+ * {@code target_is_zero}, {@code flush} (see {@link CopyOptions}); {@code connections},
+ * {@code ca_file}, {@code insecure}, {@code top_layer_only} (see {@link EndpointOptions}, used for
+ * both endpoints).
+ *
+ * @param source   address to read
+ * @param target   address to write
+ * @param copy     the copy options
+ * @param endpoint how the endpoints are opened
+ * @param json     the request as given, kept in the journal so that a restart rebuilds the same job
+ */
+public record JobRequest(String source, String target, CopyOptions copy, EndpointOptions endpoint, ObjectNode json) {
+
+    /** Most buffer memory one job may ask for: the token holder should not be able to exhaust the daemon. */
+    static final long MAX_IN_FLIGHT = 1L << 30;
+    /** Most connections one job may open per endpoint. */
+    static final int MAX_CONNECTIONS = 64;
+
+    private static final Set<String> FIELDS = Set.of("source", "target", "options");
+    private static final Set<String> OPTIONS = Set.of("request_size", "max_in_flight", "detect_zeroes",
+            "target_is_zero", "flush", "connections", "ca_file", "insecure", "top_layer_only");
+
+    /** Parses and checks a request body; a {@link BadRequest} names what is wrong. */
+    static JobRequest parse(JsonNode body) {
+        if (body == null || body.isMissingNode()) {
+            throw BadRequest.invalid("empty request body: expected a JSON object {\"source\": ..., \"target\": ...}");
+        }
+        if (!body.isObject()) {
+            throw BadRequest.invalid("expected a JSON object {\"source\": ..., \"target\": ..., \"options\": {...}}");
+        }
+        unknownFields(body, FIELDS, "");
+        String source = address(body, "source");
+        String target = address(body, "target");
+        if (!Endpoints.knowsSource(source)) {
+            throw BadRequest.invalid("unknown source address '" + source + "': " + Endpoints.KNOWN_ADDRESSES);
+        }
+        if (!Endpoints.knowsSink(target)) {
+            throw BadRequest.invalid("unknown target address '" + target + "': " + Endpoints.KNOWN_ADDRESSES);
+        }
+        if (StreamAddress.isStdio(source) || StreamAddress.isStdio(target)) {
+            throw BadRequest.invalid("the daemon has no standard input or output: '-' is not an address here");
+        }
+        JsonNode o = body.path("options");
+        if (!o.isMissingNode() && !o.isObject()) {
+            throw BadRequest.invalid("\"options\" must be an object");
+        }
+        unknownFields(o, OPTIONS, "options.");
+        try {
+            CopyOptions copy = CopyOptions.defaults();
+            if (o.has("request_size")) {
+                copy = copy.withRequestSize((int) Math.min(Integer.MAX_VALUE, number(o, "request_size")));
+            }
+            if (o.has("max_in_flight")) {
+                long inFlight = number(o, "max_in_flight");
+                if (inFlight > MAX_IN_FLIGHT) {
+                    throw BadRequest.invalid("options.max_in_flight " + inFlight + " is more than the daemon allows ("
+                            + MAX_IN_FLIGHT + ")");
+                }
+                copy = copy.withMaxInFlight(inFlight);
+            }
+            copy = copy.withDetectZeroes(bool(o, "detect_zeroes", copy.detectZeroes()))
+                    .withTargetIsZero(bool(o, "target_is_zero", copy.targetIsZero()))
+                    // a sparse stream ends with its stop frame, written by the flush
+                    .withFlush(bool(o, "flush", copy.flush()) || StreamAddress.isStream(target));
+            EndpointOptions endpoint = EndpointOptions.defaults()
+                    .withTopLayerOnly(bool(o, "top_layer_only", false))
+                    .withInsecure(bool(o, "insecure", false));
+            if (o.has("connections")) {
+                long connections = number(o, "connections");
+                if (connections > MAX_CONNECTIONS) {
+                    throw BadRequest.invalid("options.connections " + connections + " is more than the daemon allows ("
+                            + MAX_CONNECTIONS + ")");
+                }
+                endpoint = endpoint.withConnections((int) connections);
+            }
+            if (o.has("ca_file")) {
+                if (!o.get("ca_file").isTextual()) {
+                    throw BadRequest.invalid("options.ca_file must be a path");
+                }
+                endpoint = endpoint.withCaFile(Path.of(o.get("ca_file").asText()));
+            }
+            ObjectNode json = JsonNodeFactory.instance.objectNode();
+            json.put("source", source).put("target", target).set("options", o.isObject() ? o.deepCopy()
+                    : JsonNodeFactory.instance.objectNode());
+            return new JobRequest(source, target, copy, endpoint, json);
+        } catch (IllegalArgumentException e) {
+            throw BadRequest.invalid(e.getMessage());
+        }
+    }
+
+    /** True when a restarted copy can continue at its checkpoint (not for sparse streams, read or written in order). */
+    boolean resumable() {
+        return !StreamAddress.isStream(source) && !StreamAddress.isStream(target);
+    }
+
+    private static String address(JsonNode body, String field) {
+        JsonNode n = body.get(field);
+        if (n == null || n.isNull()) {
+            throw BadRequest.invalid("missing \"" + field + "\" address");
+        }
+        if (!n.isTextual() || n.asText().isBlank()) {
+            throw BadRequest.invalid("\"" + field + "\" must be an address string");
+        }
+        return n.asText();
+    }
+
+    private static long number(JsonNode o, String field) {
+        JsonNode n = o.get(field);
+        if (!n.canConvertToLong() || !n.isIntegralNumber() || n.asLong() <= 0) {
+            throw BadRequest.invalid("options." + field + " must be a positive integer, got " + n);
+        }
+        return n.asLong();
+    }
+
+    private static boolean bool(JsonNode o, String field, boolean otherwise) {
+        JsonNode n = o.get(field);
+        if (n == null) {
+            return otherwise;
+        }
+        if (!n.isBoolean()) {
+            throw BadRequest.invalid("options." + field + " must be true or false, got " + n);
+        }
+        return n.asBoolean();
+    }
+
+    private static void unknownFields(JsonNode node, Set<String> known, String prefix) {
+        for (Iterator<String> it = node.fieldNames(); it.hasNext(); ) {
+            String name = it.next();
+            if (!known.contains(name)) {
+                throw BadRequest.invalid("unknown field \"" + prefix + name + "\" (known: " + String.join(", ",
+                        known.stream().sorted().toList()) + ")");
+            }
+        }
+    }
+}

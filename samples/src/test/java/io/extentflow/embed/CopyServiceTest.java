@@ -1,0 +1,79 @@
+package io.extentflow.embed;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.extentflow.engine.testing.ExternalTool;
+import io.extentflow.engine.testing.TestImages;
+import io.netty.buffer.Unpooled;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import io.extentflow.engine.testing.NettyLeaks;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+import reactor.core.publisher.Mono;
+import reactor.netty.DisposableServer;
+import reactor.netty.http.client.HttpClient;
+
+/** The embedding sample: POST /copy streams NDJSON progress ending at the image size, or an error line. */
+@ExtendWith(NettyLeaks.class)
+class CopyServiceTest {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final long SIZE = 8L << 20;
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void streamsProgressOfACopy() throws Exception {
+        Path raw = dir.resolve("src.raw");
+        TestImages.randomSparseRaw(raw, SIZE, 81, 40, 256 << 10);
+        Path qcow2 = dir.resolve("src.qcow2");
+        ExternalTool.check("qemu-img", "convert", "-q", "-O", "qcow2", raw.toString(), qcow2.toString());
+        Path target = dir.resolve("dst.raw");
+        DisposableServer server = CopyService.start(0);
+        try {
+            List<JsonNode> lines = post(server, "{\"source\":\"" + qcow2 + "\",\"target\":\"" + target + "\"}");
+            JsonNode last = lines.getLast();
+            assertEquals(SIZE, last.get("size").asLong(), lines.toString());
+            assertEquals(SIZE, last.get("done").asLong(), lines.toString());
+            for (int i = 1; i < lines.size(); i++) {
+                assertTrue(lines.get(i).get("done").asLong() >= lines.get(i - 1).get("done").asLong());
+            }
+            TestImages.assertSameContent(raw, target);
+
+            List<JsonNode> failed = post(server, "{\"source\":\"" + dir.resolve("nope.raw") + "\",\"target\":\""
+                    + target + "\"}");
+            assertEquals(1, failed.size());
+            assertTrue(failed.get(0).get("error").asText().contains("nope.raw"), failed.toString());
+            List<JsonNode> bad = post(server, "{\"source\":");
+            assertTrue(bad.get(0).get("error").asText().contains("malformed JSON"), bad.toString());
+        } finally {
+            server.disposeNow();
+        }
+    }
+
+    private static List<JsonNode> post(DisposableServer server, String body) {
+        String text = HttpClient.create().host("127.0.0.1").port(server.port())
+                .post().uri("/copy")
+                .send(Mono.fromSupplier(() -> Unpooled.wrappedBuffer(body.getBytes(StandardCharsets.UTF_8))))
+                .responseSingle((resp, bytes) -> bytes.asString())
+                .block(Duration.ofSeconds(30));
+        List<JsonNode> out = new ArrayList<>();
+        for (String line : text.split("\n")) {
+            try {
+                out.add(JSON.readTree(line));
+            } catch (Exception e) {
+                throw new AssertionError("not an NDJSON line: " + line, e);
+            }
+        }
+        return out;
+    }
+}
