@@ -34,14 +34,18 @@ public final class Endpoints {
     private Endpoints() {
     }
 
-    /** True when some provider on the class path opens {@code address} for reading (nothing is opened). */
+    /**
+     * True when some provider on the class path opens {@code address} for reading (nothing is
+     * opened). The first call in a process loads the providers, which reads jars: make it at start-up,
+     * off any event loop.
+     */
     public static boolean knowsSource(String address) {
-        return SOURCES.stream().anyMatch(p -> p.accepts(address));
+        return Providers.SOURCES.stream().anyMatch(p -> p.accepts(address));
     }
 
-    /** True when some provider on the class path opens {@code address} for writing (nothing is opened). */
+    /** True when some provider on the class path opens {@code address} for writing; see {@link #knowsSource}. */
     public static boolean knowsSink(String address) {
-        return SINKS.stream().anyMatch(p -> p.accepts(address));
+        return Providers.SINKS.stream().anyMatch(p -> p.accepts(address));
     }
 
     /** Opens {@code address} for reading with default options. */
