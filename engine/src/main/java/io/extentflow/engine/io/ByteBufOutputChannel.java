@@ -12,11 +12,13 @@ import reactor.core.publisher.FluxSink;
 
 /**
  * A blocking {@link WritableByteChannel} whose bytes come out as a {@code Flux<ByteBuf>}, to send
- * what a stream writer (such as a sparse-stream sink) produces as an HTTP body. A write waits until
- * the body's subscriber asks for another chunk, so a slow peer slows the writer and at most one
- * chunk per request is buffered. Writes block: call them on {@link StreamThreads} only.
+ * what a stream writer (such as a sparse-stream sink) produces as an HTTP body. Writes are gathered
+ * into chunks of up to 1 MiB (a sparse stream writes 40-byte headers and 2-byte terminators between
+ * payloads; one network write each would cost more than the data); {@link #flush()} sends a partial
+ * chunk. Handing over a chunk waits until the body's subscriber asks for one, so a slow peer slows
+ * the writer and at most one chunk per request is buffered. Writes block: call them on {@link StreamThreads} only.
  */
-public final class ByteBufOutputChannel implements WritableByteChannel {
+public final class ByteBufOutputChannel implements WritableByteChannel, java.io.Flushable {
 
     /** Largest chunk handed to the network. */
     private static final int MAX_CHUNK = 1 << 20;
@@ -26,6 +28,8 @@ public final class ByteBufOutputChannel implements WritableByteChannel {
     private volatile FluxSink<ByteBuf> sink;
     private volatile boolean closed;
     private volatile boolean cancelled;
+    /** Bytes written and not yet handed over; only the writing thread touches it. */
+    private ByteBuf pending;
 
     public ByteBufOutputChannel() {
         body = Flux.<ByteBuf>create(s -> {
@@ -46,28 +50,56 @@ public final class ByteBufOutputChannel implements WritableByteChannel {
     @Override
     public int write(ByteBuffer src) throws IOException {
         if (closed) {
+            releasePending();
             throw new ClosedChannelException();
         }
         int total = src.remaining();
         while (src.hasRemaining()) {
-            try {
-                demand.acquire();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new java.io.InterruptedIOException("interrupted while waiting for the peer");
+            if (pending == null) {
+                pending = ByteBufAllocator.DEFAULT.directBuffer(MAX_CHUNK, MAX_CHUNK);
             }
-            if (cancelled) {
-                throw new IOException("the receiving side went away");
-            }
-            int n = Math.min(MAX_CHUNK, src.remaining());
-            ByteBuf chunk = ByteBufAllocator.DEFAULT.directBuffer(n);
+            int n = Math.min(pending.writableBytes(), src.remaining());
             int limit = src.limit();
             src.limit(src.position() + n);
-            chunk.writeBytes(src);
+            pending.writeBytes(src);
             src.limit(limit);
-            sink.next(chunk);
+            if (!pending.isWritable()) {
+                handOver();
+            }
         }
         return total;
+    }
+
+    /** Sends the bytes gathered so far, waiting for the subscriber to ask for them. */
+    @Override
+    public void flush() throws IOException {
+        if (pending != null && pending.isReadable()) {
+            handOver();
+        }
+    }
+
+    private void releasePending() {
+        if (pending != null) {
+            pending.release();
+            pending = null;
+        }
+    }
+
+    private void handOver() throws IOException {
+        ByteBuf chunk = pending;
+        pending = null;
+        try {
+            demand.acquire();
+        } catch (InterruptedException e) {
+            chunk.release();
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted while waiting for the peer");
+        }
+        if (cancelled) {
+            chunk.release();
+            throw new IOException("the receiving side went away");
+        }
+        sink.next(chunk);
     }
 
     @Override
@@ -75,10 +107,20 @@ public final class ByteBufOutputChannel implements WritableByteChannel {
         return !closed;
     }
 
-    /** Ends the body. */
+    /** Sends what is gathered and ends the body (after an {@link #abort}, only frees what is gathered). */
     @Override
     public void close() {
+        if (closed) {
+            releasePending();
+            return;
+        }
         if (!closed) {
+            try {
+                flush();
+            } catch (IOException e) {
+                abort(e);
+                return;
+            }
             closed = true;
             FluxSink<ByteBuf> s = sink;
             if (s != null) {
@@ -89,7 +131,7 @@ public final class ByteBufOutputChannel implements WritableByteChannel {
 
     /** Ends the body with an error, so the peer sees a cut transfer rather than a complete one. */
     public void abort(Throwable error) {
-        closed = true;
+        closed = true; // the writer frees what it gathered when it next writes or closes
         FluxSink<ByteBuf> s = sink;
         if (s != null) {
             s.error(error);

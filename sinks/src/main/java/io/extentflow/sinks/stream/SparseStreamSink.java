@@ -128,9 +128,25 @@ public final class SparseStreamSink implements ImageSink {
             Pending p;
             synchronized (this) {
                 p = pending.remove(frontier);
-                if (p == null) {
-                    draining = false;
+            }
+            if (p == null) {
+                // nothing more to write for now: send what the output has gathered, then stop
+                try {
+                    synchronized (out) {
+                        if (out instanceof java.io.Flushable f) {
+                            f.flush();
+                        }
+                    }
+                } catch (IOException e) {
+                    fail(e);
                     return;
+                }
+                synchronized (this) {
+                    p = pending.remove(frontier);
+                    if (p == null) {
+                        draining = false;
+                        return;
+                    }
                 }
             }
             try {
