@@ -15,17 +15,20 @@ import reactor.core.publisher.Flux;
 /**
  * A network body ({@code Publisher<ByteBuf>}, e.g. an HTTP request or response body) read as a
  * blocking {@link ReadableByteChannel}, so stream readers written for pipes (such as
- * {@link io.extentflow.engine.sparse.SparseStreamReader}) read it too. One chunk is requested at a
- * time, when the reader has used up the previous one: backpressure reaches the socket and nothing
- * piles up. Reads block: call them on {@link StreamThreads} only.
+ * {@link io.extentflow.engine.sparse.SparseStreamReader}) read it too. At most {@value #PREFETCH}
+ * chunks wait for the reader (asking for one at a time would cost a round trip through the event
+ * loop per network read); a new one is asked for as each is used up, so backpressure reaches the
+ * socket and memory stays at a few network buffers. Reads block: call them on {@link StreamThreads} only.
  */
 public final class ByteBufInputChannel implements ReadableByteChannel {
 
     private static final Object END = new Object();
+    /** Chunks requested ahead of the reader. */
+    static final int PREFETCH = 16;
 
     /**
      * Chunks handed over from the network thread. Offering must never block (it runs on an event
-     * loop), so the queue is lock-free; it stays tiny because one chunk is requested at a time.
+     * loop), so the queue is lock-free; it holds at most {@link #PREFETCH} chunks by the request protocol.
      */
     private final BlockingQueue<Object> queue = new LinkedTransferQueue<>();
     private final Receiver receiver = new Receiver();
@@ -98,11 +101,11 @@ public final class ByteBufInputChannel implements ReadableByteChannel {
         }
     }
 
-    /** Takes the body's chunks into the queue, one requested at a time. */
+    /** Takes the body's chunks into the queue, {@link #PREFETCH} ahead of the reader. */
     private final class Receiver extends BaseSubscriber<ByteBuf> {
         @Override
         protected void hookOnSubscribe(Subscription s) {
-            s.request(1);
+            s.request(PREFETCH);
         }
 
         @Override
