@@ -10,7 +10,11 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.ScopeType;
 import picocli.CommandLine.Spec;
+import java.time.Duration;
 import reactor.core.publisher.Hooks;
+import reactor.core.publisher.Mono;
+import reactor.netty.http.HttpResources;
+import reactor.netty.tcp.TcpResources;
 
 /**
  * The {@code extentflow} command. Each subcommand is its own class; adding one is one line in
@@ -61,7 +65,24 @@ public final class Extentflow implements Runnable {
                 System.err.println("extentflow: also: " + Errors.message(t));
             }
         });
-        System.exit(cl.execute(args));
+        int code = cl.execute(args);
+        stopEventLoops();
+        System.exit(code);
+    }
+
+    /**
+     * Stops Reactor Netty's event loop threads before the JVM exits. A loop thread waits in
+     * {@code epoll_wait}, native code, and the JVM's exit waits up to 300 ms for threads in native
+     * code to come back: measured as 0.3 s added to every command that used the network.
+     */
+    private static void stopEventLoops() {
+        try {
+            Mono.when(TcpResources.disposeLoopsAndConnectionsLater(Duration.ZERO, Duration.ZERO),
+                            HttpResources.disposeLoopsAndConnectionsLater(Duration.ZERO, Duration.ZERO))
+                    .block(Duration.ofSeconds(1));
+        } catch (RuntimeException ignored) {
+            // exiting anyway: a loop that does not stop in time only costs the JVM's wait
+        }
     }
 
     /** The command line with extentflow's error handling; tests run it in-process with their own writers. */

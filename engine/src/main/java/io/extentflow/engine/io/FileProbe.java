@@ -3,7 +3,6 @@ package io.extentflow.engine.io;
 import java.io.IOException;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 
@@ -15,6 +14,7 @@ public final class FileProbe {
 
     private static final int S_IFMT = 0170000;
     private static final int S_IFBLK = 0060000;
+    private static final int S_IFCHR = 0020000;
 
     private FileProbe() {
     }
@@ -32,12 +32,17 @@ public final class FileProbe {
         }
     }
 
-    /** True if {@code path} is a block device. */
+    /** True if {@code path} is a block device (following a symbolic link). */
     public static boolean isBlockDevice(Path path) throws IOException {
-        Object mode = Files.getAttribute(path, "unix:mode", LinkOption.NOFOLLOW_LINKS);
-        if (Files.isSymbolicLink(path)) {
-            mode = Files.getAttribute(path, "unix:mode");
-        }
-        return mode instanceof Integer m && (m & S_IFMT) == S_IFBLK;
+        return fileType(path) == S_IFBLK;
+    }
+
+    /** True if {@code path} is a character device such as {@code /dev/null} (following a symbolic link). */
+    public static boolean isCharacterDevice(Path path) throws IOException {
+        return fileType(path) == S_IFCHR;
+    }
+
+    private static int fileType(Path path) throws IOException {
+        return Files.getAttribute(path, "unix:mode") instanceof Integer m ? m & S_IFMT : 0;
     }
 }

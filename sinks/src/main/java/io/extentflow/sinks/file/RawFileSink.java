@@ -26,6 +26,8 @@ import reactor.core.publisher.Mono;
  *   <li>Block device (detected by {@code S_IFBLK} in the file mode): zeros are always written. A
  *       punched range of a device may be discarded by thin storage, and discarded blocks are not
  *       guaranteed to read back as zeros, so we never punch a device.</li>
+ *   <li>Character device such as {@code /dev/null} (for measuring how fast a source reads): written
+ *       like a block device, with no size to check.</li>
  * </ul>
  * A new file (or an empty one) is sized to the image up front and is known to be zero, so the copy
  * sends no zero requests at all and the target stays sparse.
@@ -44,16 +46,21 @@ public final class RawFileSink implements ImageSink {
     private final String endpoint;
     private final long size;
     private final boolean knownZero;
+    private final boolean device;
+    /** A character device ({@code /dev/null}): nothing to size, nothing to sync. */
+    private final boolean charDevice;
     private volatile ZeroMethod zeroMethod;
     /** For a growable file: the end of the furthest range written, zeroed or skipped. */
     private final AtomicLong end = new AtomicLong();
 
-    private RawFileSink(OpenFile file, long size, boolean knownZero, boolean device) {
+    private RawFileSink(OpenFile file, long size, boolean knownZero, boolean device, boolean charDevice) {
         this.file = file;
         this.endpoint = "file:" + file.path();
         this.size = size;
         this.knownZero = knownZero;
-        this.zeroMethod = device ? ZeroMethod.WRITE : ZeroMethod.PUNCH_HOLE;
+        this.device = device || charDevice;
+        this.charDevice = charDevice;
+        this.zeroMethod = this.device ? ZeroMethod.WRITE : ZeroMethod.PUNCH_HOLE;
     }
 
     /**
@@ -86,8 +93,12 @@ public final class RawFileSink implements ImageSink {
         try {
             int fd = file.fd();
             boolean device = FileProbe.isBlockDevice(path);
+            boolean charDevice = FileProbe.isCharacterDevice(path);
             long current = file.size();
             boolean knownZero = false;
+            if (charDevice) {
+                return new RawFileSink(file, size, false, false, true);
+            }
             if (growable) {
                 if (device) {
                     throw new IOException(path + ": a stream of unknown size cannot be written to a device");
@@ -111,7 +122,7 @@ public final class RawFileSink implements ImageSink {
                 throw new IOException(path + ": existing target has " + current + " bytes but the image has "
                         + size + "; remove it or give a target of the same size");
             }
-            return new RawFileSink(file, size, knownZero, device);
+            return new RawFileSink(file, size, knownZero, device, false);
         } catch (IOException | RuntimeException e) {
             file.close();
             throw e;
@@ -211,13 +222,15 @@ public final class RawFileSink implements ImageSink {
     public Mono<Void> flush() {
         return BlockingIo.run(() -> {
             setGrownSize();
-            Posix.fdatasync(file.fd());
+            if (!charDevice) {
+                Posix.fdatasync(file.fd());
+            }
         });
     }
 
     /** A growable file ends where the last range ended, even if that range was zeros. */
     private void setGrownSize() throws IOException {
-        if (size < 0 && file.size() < end.get()) {
+        if (size < 0 && !device && file.size() < end.get()) {
             Posix.ftruncate(file.fd(), end.get());
         }
     }

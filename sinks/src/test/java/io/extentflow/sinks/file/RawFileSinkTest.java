@@ -56,6 +56,22 @@ class RawFileSinkTest {
     }
 
     @Test
+    void devNullTakesAnImageOfAnySize() throws Exception {
+        // `extentflow copy IMAGE /dev/null` measures how fast a source reads: a character device has
+        // no size to check or set, and takes writes and zeros (as written zeros) anywhere
+        Path devNull = Path.of("/dev/null");
+        try (ImageSink sink = Endpoints.sink(devNull.toString(), 1L << 40).block(TIMEOUT)) {
+            assertFalse(sink.capabilities().knownZero());
+            sink.write(1L << 39, ByteBuffer.allocateDirect(4096))
+                    .then(sink.zero(0, 3 << 20))
+                    .then(sink.flush())
+                    .block(TIMEOUT);
+        }
+        assertTrue(Files.exists(devNull));
+        assertEquals(0, Files.size(devNull));
+    }
+
+    @Test
     void aDirectoryOrMissingParentIsRefused() {
         StepVerifier.create(Endpoints.sink(dir.toString(), 4096))
                 .expectErrorSatisfies(e -> assertTrue(e.getMessage().contains("is a directory"), e.getMessage()))
