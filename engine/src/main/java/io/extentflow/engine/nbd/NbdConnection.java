@@ -22,7 +22,9 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.AdaptiveRecvByteBufAllocator;
 import io.netty.channel.ChannelOption;
+import io.netty.resolver.NoopAddressResolverGroup;
 import io.netty.handler.codec.DecoderException;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.collection.LongObjectHashMap;
@@ -108,10 +110,16 @@ final class NbdConnection extends ChannelInboundHandlerAdapter {
                     .remoteAddress(address::socketAddress)
                     .option(ChannelOption.CONNECT_TIMEOUT_MILLIS,
                             (int) Math.min(Integer.MAX_VALUE, options.timeout().toMillis()))
+                    // read replies in up to 1 MiB per system call (Netty's default stops at 64 KiB):
+                    // fewer wake-ups and fewer data pieces per 4 MiB read
+                    .option(ChannelOption.RCVBUF_ALLOCATOR, new AdaptiveRecvByteBufAllocator(4096, 64 << 10, 1 << 20))
                     .doOnChannelInit((observer, ch, remote) -> ch.pipeline()
                             .addFirst(DECODER, new NbdFrameDecoder())
                             .addAfter(DECODER, HANDLER, c));
-            if (!address.isUnix()) {
+            if (address.isUnix()) {
+                // nothing to resolve: skip setting up Netty's DNS resolver (about 0.1 s of start-up)
+                client = client.resolver(NoopAddressResolverGroup.INSTANCE);
+            } else {
                 client = client.option(ChannelOption.TCP_NODELAY, true);
             }
             return client.connect()
