@@ -3,6 +3,7 @@ package io.extentflow.engine.io;
 import io.netty.buffer.ByteBuf;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.AsynchronousCloseException;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.ReadableByteChannel;
 import java.util.concurrent.LinkedTransferQueue;
@@ -23,6 +24,8 @@ import reactor.core.publisher.Flux;
 public final class ByteBufInputChannel implements ReadableByteChannel {
 
     private static final Object END = new Object();
+    /** Put in the queue by {@link #close()} to wake a reader waiting for the next chunk. */
+    private static final Object CLOSED = new Object();
     /** Chunks requested ahead of the reader. */
     static final int PREFETCH = 16;
 
@@ -43,16 +46,26 @@ public final class ByteBufInputChannel implements ReadableByteChannel {
 
     @Override
     public int read(ByteBuffer dst) throws IOException {
-        if (closed) {
-            throw new ClosedChannelException();
-        }
-        while (current == null || !current.isReadable()) {
-            if (ended) {
-                return -1;
-            }
-            if (current != null) {
-                current.release();
-                current = null;
+        while (true) {
+            synchronized (this) { // against close() on another thread, which releases the current chunk
+                if (closed) {
+                    throw new ClosedChannelException();
+                }
+                if (current != null && current.isReadable()) {
+                    int n = Math.min(dst.remaining(), current.readableBytes());
+                    int limit = dst.limit();
+                    dst.limit(dst.position() + n);
+                    current.readBytes(dst);
+                    dst.limit(limit);
+                    return n;
+                }
+                if (current != null) {
+                    current.release();
+                    current = null;
+                }
+                if (ended) {
+                    return -1;
+                }
             }
             Object next;
             try {
@@ -61,23 +74,23 @@ public final class ByteBufInputChannel implements ReadableByteChannel {
                 Thread.currentThread().interrupt();
                 throw new java.io.InterruptedIOException("interrupted while waiting for the body");
             }
-            if (next == END) {
-                ended = true;
-                return -1;
+            synchronized (this) {
+                if (closed) {
+                    release(next);
+                    throw new AsynchronousCloseException();
+                }
+                if (next == END) {
+                    ended = true;
+                    return -1;
+                }
+                if (next instanceof Throwable t) {
+                    ended = true;
+                    throw t instanceof IOException io ? io : new IOException(t.getMessage(), t);
+                }
+                current = (ByteBuf) next;
             }
-            if (next instanceof Throwable t) {
-                ended = true;
-                throw t instanceof IOException io ? io : new IOException(t.getMessage(), t);
-            }
-            current = (ByteBuf) next;
             receiver.more();
         }
-        int n = Math.min(dst.remaining(), current.readableBytes());
-        int limit = dst.limit();
-        dst.limit(dst.position() + n);
-        current.readBytes(dst);
-        dst.limit(limit);
-        return n;
     }
 
     @Override
@@ -85,19 +98,33 @@ public final class ByteBufInputChannel implements ReadableByteChannel {
         return !closed;
     }
 
-    /** Stops the body (cancels it) and releases every chunk held. */
+    /** Stops the body (cancels it), releases every chunk held and wakes a reader waiting for one. */
     @Override
     public void close() {
-        closed = true;
-        receiver.cancel();
-        if (current != null) {
-            current.release();
-            current = null;
-        }
-        for (Object o = queue.poll(); o != null; o = queue.poll()) {
-            if (o instanceof ByteBuf b) {
-                b.release();
+        synchronized (this) {
+            if (closed) {
+                return;
             }
+            closed = true;
+            if (current != null) {
+                current.release();
+                current = null;
+            }
+        }
+        receiver.cancel();
+        releaseQueued();
+        queue.offer(CLOSED);
+    }
+
+    private void releaseQueued() {
+        for (Object o = queue.poll(); o != null; o = queue.poll()) {
+            release(o);
+        }
+    }
+
+    private static void release(Object o) {
+        if (o instanceof ByteBuf b) {
+            b.release();
         }
     }
 
@@ -114,6 +141,10 @@ public final class ByteBufInputChannel implements ReadableByteChannel {
                 return;
             }
             queue.offer(chunk.retain());
+            if (closed) { // closed meanwhile: close() may have emptied the queue before this chunk arrived
+                releaseQueued();
+                queue.offer(CLOSED);
+            }
         }
 
         @Override

@@ -124,4 +124,27 @@ class ByteBufChannelsTest {
         }).subscribeOn(StreamThreads.scheduler())).expectErrorSatisfies(e -> assertTrue(e.getMessage().contains("went away"), e.getMessage()))
                 .verify(TIMEOUT);
     }
+
+    @Test
+    void closingTheInputWakesAReaderWaitingForTheBody() throws Exception {
+        // a copy that is cancelled closes its stream: a pump thread waiting for a body that never
+        // ends must come back, or every cancelled stream would keep one stream thread forever
+        ByteBufInputChannel ch = new ByteBufInputChannel(Flux.never());
+        java.util.concurrent.CountDownLatch reading = new java.util.concurrent.CountDownLatch(1);
+        Mono<Integer> reader = Mono.fromCallable(() -> {
+            reading.countDown();
+            return ch.read(ByteBuffer.allocate(100));
+        }).subscribeOn(StreamThreads.scheduler());
+        StepVerifier.create(reader)
+                .then(() -> {
+                    try {
+                        assertTrue(reading.await(TIMEOUT.toSeconds(), java.util.concurrent.TimeUnit.SECONDS));
+                    } catch (InterruptedException e) {
+                        throw new AssertionError(e);
+                    }
+                    ch.close();
+                })
+                .expectErrorSatisfies(e -> assertTrue(e instanceof java.nio.channels.AsynchronousCloseException, e.toString()))
+                .verify(TIMEOUT);
+    }
 }
