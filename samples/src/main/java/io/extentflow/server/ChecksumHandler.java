@@ -36,7 +36,8 @@ final class ChecksumHandler {
         TicketState state = tickets.authorize(id, "read");
         return state.backend().flatMap(b -> {
             state.begin(TicketState.Kind.READ);
-            return ImageChecksum.compute(new DetachedReads(b.source()), ImagesHandler.available(state, b), algorithm,
+            return ImageChecksum.compute(new DetachedReads(b.source(), state::touch), ImagesHandler.available(state, b),
+                            algorithm,
                             blockSize,
                             buffers.chunkSize())
                     .takeUntilOther(state.canceledSignal())
@@ -50,9 +51,9 @@ final class ChecksumHandler {
     /**
      * The ticket's source with reads that finish even when the checksum is abandoned (the client
      * went away): cancelling a file read interrupts its thread, which would close the file for
-     * every other request of the ticket.
+     * every other request of the ticket. Each read done counts as activity on the ticket.
      */
-    private record DetachedReads(ImageSource source) implements ImageSource {
+    private record DetachedReads(ImageSource source, Runnable activity) implements ImageSource {
         @Override
         public String endpoint() {
             return source.endpoint();
@@ -75,7 +76,7 @@ final class ChecksumHandler {
 
         @Override
         public Mono<Void> read(long offset, ByteBuffer target) {
-            return Transfers.detached(source.read(offset, target), () -> { });
+            return Transfers.detached(source.read(offset, target), () -> { }).doOnSuccess(v -> activity.run());
         }
 
         @Override

@@ -1,8 +1,11 @@
 package io.extentflow.server;
 
+import io.extentflow.engine.ImageIoException;
+import io.extentflow.engine.endpoint.FileAddress;
 import io.extentflow.engine.imageio.Ticket;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
@@ -11,17 +14,52 @@ public final class TicketStore {
 
     private final ConcurrentHashMap<String, TicketState> tickets = new ConcurrentHashMap<>();
     private final ServerConfig config;
+    /** Operations in flight over all tickets. */
+    private final AtomicInteger operations = new AtomicInteger();
 
     TicketStore(ServerConfig config) {
         this.config = config;
     }
 
-    /** Adds or replaces a ticket; a replaced ticket is canceled. */
+    /**
+     * Adds or replaces a ticket; a replaced ticket is canceled. Unlike {@link #add}, a target that
+     * cannot be opened is only found by the first request (a 500).
+     */
     public void put(Ticket ticket) {
-        TicketState old = tickets.put(ticket.uuid(), new TicketState(ticket, config));
+        store(new TicketState(ticket, config, operations));
+    }
+
+    /**
+     * Adds or replaces a ticket, as {@code PUT /tickets/<id>}. A write ticket on a local file opens
+     * its file first, so a target that cannot be written (an existing file of another size, a missing
+     * directory) is refused with a one-line 400 here rather than failing every request later.
+     */
+    public Mono<Void> add(Ticket ticket) {
+        return Mono.defer(() -> {
+            TicketState state = new TicketState(ticket, config, operations);
+            if (!ticket.may("write") || !FileAddress.isFile(ticket.url())) {
+                store(state);
+                return Mono.empty();
+            }
+            return state.backend()
+                    .onErrorMap(e -> ApiError.badRequest("Invalid ticket: cannot write " + ticket.url() + ": "
+                            + ImageIoException.reason(e)))
+                    .doOnSuccess(b -> store(state))
+                    .then();
+        });
+    }
+
+    private void store(TicketState state) {
+        TicketState old = tickets.put(state.ticket.uuid(), state);
+        state.watchExpiry();
         if (old != null) {
             old.cancel().subscribe();
         }
+    }
+
+    /** Operations (transfers, zero, flush, extents, checksums) in flight over all tickets. */
+    int operations() {
+        return operations.get();
     }
 
     ServerConfig config() {
@@ -43,11 +81,11 @@ public final class TicketStore {
         if (s == null) {
             throw ApiError.forbidden("No such ticket '" + id + "'");
         }
-        if (s.canceled()) {
-            throw ApiError.forbidden("Transfer " + s.ticket.transferId() + " was canceled");
-        }
         if (s.expired()) {
             throw ApiError.forbidden("Transfer=" + s.ticket.transferId() + " expired");
+        }
+        if (s.canceled()) {
+            throw ApiError.forbidden("Transfer " + s.ticket.transferId() + " was canceled");
         }
         if (!s.ticket.may(op)) {
             throw ApiError.forbidden("Transfer=" + s.ticket.transferId() + " forbids " + op);

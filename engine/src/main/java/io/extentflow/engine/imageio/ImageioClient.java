@@ -38,8 +38,8 @@ import reactor.util.retry.Retry;
  */
 public final class ImageioClient implements AutoCloseable {
 
-    /** Attempts after the first one for a transient failure. */
-    public static final int DEFAULT_RETRIES = 4;
+    /** Attempts after the first one for a transient failure ({@link EndpointOptions#retries()} by default). */
+    public static final int DEFAULT_RETRIES = EndpointOptions.DEFAULT_RETRIES;
     private static final Duration FIRST_BACKOFF = Duration.ofMillis(100);
     private static final Duration MAX_BACKOFF = Duration.ofSeconds(2);
     private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(10);

@@ -81,8 +81,8 @@ class ServeAndTlsTest {
             assertTrue(options.contains("\"max_readers\":3"), options);
             String metrics = data.get().uri("/metrics").responseSingle((r, b) -> b.asString())
                     .block(ServerFixture.TIMEOUT);
-            assertTrue(metrics.contains("extentflow_server_requests_total{op=\"OPTIONS\",status=\"200\"} 1.0"),
-                    metrics);
+            assertTrue(metrics.contains("extentflow_server_requests_seconds_count{op=\"OPTIONS\","
+                    + "route=\"/images/{ticket}\",status=\"200\"} 1"), metrics);
 
             assertEquals(0, ticket.execute("delete", "--control-socket", sock.toString(), "cli"));
             assertEquals(1, ticket.execute("show", "--control-socket", sock.toString(), "cli"));

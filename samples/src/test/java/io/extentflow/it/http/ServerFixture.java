@@ -70,9 +70,11 @@ final class ServerFixture implements AutoCloseable {
                 .block(TIMEOUT);
     }
 
+    /** The sum of the counters (or timers' counts) called {@code name} having {@code tags}. */
     double counter(String name, String... tags) {
-        var c = registry.find(name).tags(tags).counter();
-        return c == null ? 0 : c.count();
+        var found = registry.find(name).tags(tags);
+        return found.counters().stream().mapToDouble(io.micrometer.core.instrument.Counter::count).sum()
+                + found.timers().stream().mapToDouble(io.micrometer.core.instrument.Timer::count).sum();
     }
 
     List<String> lines(String text) {

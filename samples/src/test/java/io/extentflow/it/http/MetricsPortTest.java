@@ -1,0 +1,133 @@
+package io.extentflow.it.http;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.extentflow.engine.testing.TestImages;
+import io.extentflow.server.ImageServer;
+import io.extentflow.server.cli.ServeCommand;
+import io.extentflow.server.cli.TicketCommand;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpMethod;
+import java.io.RandomAccessFile;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import reactor.core.publisher.Mono;
+import reactor.netty.http.client.HttpClient;
+
+/** {@code extentflow serve --metrics-port}: Prometheus metrics on a loopback port of their own. */
+class MetricsPortTest {
+
+    private static final Duration TIMEOUT = ServerFixture.TIMEOUT;
+
+    @TempDir
+    Path dir;
+
+    private static void await(String what, BooleanSupplier condition) {
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("timed out waiting: " + what);
+            }
+            Mono.delay(Duration.ofMillis(10)).block();
+        }
+    }
+
+    private static ServerFixture.Reply get(HttpClient client, String uri, String range) {
+        return client.headers(h -> {
+                    if (range != null) {
+                        h.set(HttpHeaderNames.RANGE, range);
+                    }
+                }).get().uri(uri)
+                .responseSingle((r, b) -> b.asString().defaultIfEmpty("")
+                        .map(t -> new ServerFixture.Reply(r.status().code(), t, r.responseHeaders())))
+                .block(TIMEOUT);
+    }
+
+    @Test
+    void metricsPortServesRequestsBytesActiveTransfersAndLatency() throws Exception {
+        Path sock = dir.resolve("ctl.sock");
+        Path image = dir.resolve("img.raw");
+        long size = 4L << 20;
+        TestImages.randomSparseRaw(image, size, 7, 20, 256 << 10);
+        Path big = dir.resolve("big.raw");
+        try (RandomAccessFile raf = new RandomAccessFile(big.toFile(), "rw")) {
+            raf.setLength(1L << 30); // sparse: a stalled download of it cannot fit in socket buffers
+        }
+        Path target = dir.resolve("target.raw");
+        ServeCommand serve = new ServeCommand();
+        new picocli.CommandLine(serve).parseArgs("--port", "0", "--control-socket", sock.toString(),
+                "--metrics-port", "0");
+        try (ImageServer server = serve.start()) {
+            assertTrue(server.metricsPort() > 0);
+            assertNotEquals(server.port(), server.metricsPort());
+            assertEquals("http://127.0.0.1:" + server.metricsPort() + "/metrics", server.metricsUrl());
+            picocli.CommandLine ticket = new picocli.CommandLine(new TicketCommand());
+            assertEquals(0, ticket.execute("add", "--control-socket", sock.toString(), "--id", "r",
+                    "--url", "file://" + image, "--size", Long.toString(size), "--ops", "read"));
+            assertEquals(0, ticket.execute("add", "--control-socket", sock.toString(), "--id", "w",
+                    "--url", "file://" + target, "--size", Long.toString(size), "--ops", "write"));
+            assertEquals(0, ticket.execute("add", "--control-socket", sock.toString(), "--id", "big",
+                    "--url", "file://" + big, "--size", Long.toString(1L << 30), "--ops", "read"));
+            HttpClient data = HttpClient.create().host("127.0.0.1").port(server.port());
+            HttpClient metricsPort = HttpClient.create().host("127.0.0.1").port(server.metricsPort());
+
+            // traffic: two range reads, one upload, one refused request
+            assertEquals(206, get(data, "/images/r", "bytes=0-1048575").status());
+            assertEquals(206, get(data, "/images/r", "bytes=4096-8191").status());
+            byte[] upload = new byte[65536];
+            java.util.Arrays.fill(upload, (byte) 7);
+            int put = data.headers(h -> h.set(HttpHeaderNames.CONTENT_RANGE, "bytes 0-65535/*")
+                            .set(HttpHeaderNames.CONTENT_LENGTH, upload.length))
+                    .put().uri("/images/w")
+                    .send(Mono.fromSupplier(() -> io.netty.buffer.Unpooled.wrappedBuffer(upload)))
+                    .responseSingle((r, b) -> b.then(Mono.just(r.status().code()))).block(TIMEOUT);
+            assertEquals(200, put);
+            assertEquals(403, get(data, "/images/nope", "bytes=0-1").status());
+
+            // the data port no longer serves metrics; the metrics port serves nothing else
+            ServerFixture.Reply onData = get(data, "/metrics", null);
+            assertEquals(404, onData.status());
+            assertEquals("No handler for '/metrics'\n", onData.body());
+            ServerFixture.Reply other = get(metricsPort, "/images/r", null);
+            assertEquals(404, other.status());
+            assertEquals(1, other.body().lines().count(), other.body());
+
+            PrometheusText m = new PrometheusText(get(metricsPort, "/metrics", null).body());
+            String requests = "extentflow_server_requests_seconds_count";
+            assertEquals(2, m.value(requests, "route", "/images/{ticket}", "op", "GET", "status", "206"), m::toString);
+            assertEquals(1, m.value(requests, "route", "/images/{ticket}", "op", "PUT", "status", "200"), m::toString);
+            assertEquals(1, m.value(requests, "route", "/images/{ticket}", "op", "GET", "status", "403"), m::toString);
+            assertEquals(1, m.value(requests, "route", "/metrics", "op", "GET", "status", "404"), m::toString);
+            assertTrue(m.value("extentflow_server_requests_seconds_sum", "op", "GET", "status", "206") > 0, m::toString);
+            assertTrue(m.value("extentflow_server_requests_seconds_max", "op", "PUT") > 0, m::toString);
+            assertEquals((1 << 20) + 4096, m.value("extentflow_server_bytes_total", "op", "read"), m::toString);
+            assertEquals(upload.length, m.value("extentflow_server_bytes_total", "op", "write"), m::toString);
+            assertTrue(m.has("extentflow_server_operations_active"), m::toString);
+            assertEquals(0, m.value("extentflow_server_operations_active"), m::toString);
+            assertEquals(0, m.value("extentflow_server_buffers_in_use"), m::toString);
+            assertTrue(!m.toString().contains("nope") && !m.toString().contains("/images/r\""),
+                    "ticket ids stay out of the metrics");
+
+            // a download in flight is an active transfer until its client goes away
+            try (Socket s = new Socket("127.0.0.1", server.port())) {
+                s.getOutputStream().write("GET /images/big HTTP/1.1\r\nHost: x\r\n\r\n"
+                        .getBytes(StandardCharsets.US_ASCII));
+                s.getOutputStream().flush();
+                s.getInputStream().readNBytes(4096);
+                assertEquals(1, new PrometheusText(get(metricsPort, "/metrics", null).body())
+                        .value("extentflow_server_operations_active"));
+            }
+            await("transfer ended", () -> new PrometheusText(get(metricsPort, "/metrics", null).body())
+                    .value("extentflow_server_operations_active") == 0);
+            assertEquals(size, Files.size(target));
+        }
+    }
+}
