@@ -105,10 +105,13 @@ public final class ImageServer implements AutoCloseable {
             boolean ownMetricsPort = config.metricsPort() != ServerConfig.METRICS_ON_DATA_PORT && scrape != null;
             Supplier<String> dataScrape = ownMetricsPort ? null : scrape;
             HttpServer dataServer = secured(config, HttpServer.create()
+                    // known connections are closed when the server stops, idle keep-alive ones included
+                    .channelGroup(new io.netty.channel.group.DefaultChannelGroup(
+                            io.netty.util.concurrent.GlobalEventExecutor.INSTANCE))
                     .host(host)
                     .port(config.port())
                     .idleTimeout(config.idleTimeout())
-                    .handle((req, resp) -> dispatchData(req, resp, images, metrics, dataScrape, extra)));
+                    .handle((req, resp) -> dispatchData(req, resp, tickets, images, metrics, dataScrape, extra)));
             HttpServer controlServer = HttpServer.create()
                     .handle((req, resp) -> dispatchControl(req, resp, ticketsHandler));
             if (config.controlSocket() != null) {
@@ -156,8 +159,9 @@ public final class ImageServer implements AutoCloseable {
         return host.equals("127.0.0.1") || host.equals("localhost") || host.equals("::1");
     }
 
-    private static Mono<Void> dispatchData(HttpServerRequest req, HttpServerResponse resp, ImagesHandler images,
-                                           ServerMetrics metrics, Supplier<String> scrape, ExtraRoutes extra) {
+    private static Mono<Void> dispatchData(HttpServerRequest req, HttpServerResponse resp, TicketStore tickets,
+                                           ImagesHandler images, ServerMetrics metrics, Supplier<String> scrape,
+                                           ExtraRoutes extra) {
         long started = System.nanoTime();
         String[] route = {"other"};
         return Mono.defer(() -> {
@@ -180,9 +184,14 @@ public final class ImageServer implements AutoCloseable {
                 return routed;
             }
             throw ApiError.notFound("No handler for '" + path + "'");
-        }).onErrorResume(t -> drain(req).then(Replies.error(resp, t)))
+        }).onErrorResume(t -> drain(req).then(Replies.error(resp, whileStopping(tickets, t))))
                 .doFinally(s -> metrics.request(route[0], req.method().name(), resp.status().code(),
                         System.nanoTime() - started));
+    }
+
+    /** A request refused because its ticket was canceled by the stopping server gets the stopping 503 instead. */
+    private static Throwable whileStopping(TicketStore tickets, Throwable t) {
+        return tickets.stopping() && t instanceof ApiError e && e.status == 403 ? TicketStore.stoppingError() : t;
     }
 
     /** The metrics listener: {@code GET /metrics} and nothing else. */
@@ -291,6 +300,7 @@ public final class ImageServer implements AutoCloseable {
      */
     public Mono<Void> shutdown(Duration grace) {
         return Mono.defer(() -> {
+            tickets.stopServing();
             control.dispose();
             if (metricsListener != null) {
                 metricsListener.dispose();
@@ -304,6 +314,7 @@ public final class ImageServer implements AutoCloseable {
     /** Stops at once. */
     @Override
     public void close() {
+        tickets.stopServing();
         control.disposeNow();
         if (metricsListener != null) {
             metricsListener.disposeNow();

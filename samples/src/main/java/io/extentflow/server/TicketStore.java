@@ -16,6 +16,8 @@ public final class TicketStore {
     private final ServerConfig config;
     /** Operations in flight over all tickets. */
     private final AtomicInteger operations = new AtomicInteger();
+    /** Set when the server stops: requests are then turned away with a 503 that clients retry. */
+    private volatile boolean stopping;
 
     TicketStore(ServerConfig config) {
         this.config = config;
@@ -75,8 +77,28 @@ public final class TicketStore {
         return tickets.get(id);
     }
 
-    /** The ticket for a request needing {@code op}, or a 403 naming why not. */
+    /** The server is stopping: from now on requests get {@link #stoppingError()}. */
+    void stopServing() {
+        stopping = true;
+    }
+
+    boolean stopping() {
+        return stopping;
+    }
+
+    /**
+     * What a request gets while the server stops: a 503, which clients retry, so a copy survives a
+     * restart of the server; a 403 would end it (its ticket is gone only because the server is).
+     */
+    static ApiError stoppingError() {
+        return new ApiError(503, "The server is shutting down; retry later", null, true);
+    }
+
+    /** The ticket for a request needing {@code op}, or a 403 naming why not (503 while the server stops). */
     TicketState authorize(String id, String op) {
+        if (stopping) {
+            throw stoppingError();
+        }
         TicketState s = tickets.get(id);
         if (s == null) {
             throw ApiError.forbidden("No such ticket '" + id + "'");
