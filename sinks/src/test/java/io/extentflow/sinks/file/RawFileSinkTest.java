@@ -85,6 +85,23 @@ class RawFileSinkTest {
     }
 
     @Test
+    void allocatingZeroesKeepsTheRangeAllocated() throws Exception {
+        Path t = dir.resolve("dense.raw");
+        byte[] data = new byte[4 << 20];
+        new SplittableRandom(2).nextBytes(data);
+        Files.write(t, data);
+        long before = TestImages.allocatedBytes(t);
+        try (ImageSink sink = Endpoints.sink(t.toString(), data.length,
+                io.extentflow.engine.endpoint.EndpointOptions.defaults().withAllocateZeroes(true)).block(TIMEOUT)) {
+            sink.zero(1 << 20, 2 << 20).then(sink.flush()).block(TIMEOUT);
+        }
+        byte[] after = Files.readAllBytes(t);
+        Arrays.fill(data, 1 << 20, 3 << 20, (byte) 0);
+        assertArrayEquals(data, after);
+        assertTrue(TestImages.allocatedBytes(t) >= before, "the zeroed range was deallocated");
+    }
+
+    @Test
     void writesLandAtTheirOffsets() throws Exception {
         Path t = dir.resolve("w.raw");
         try (ImageSink sink = Endpoints.sink(t.toString(), 1 << 20).block(TIMEOUT)) {
