@@ -130,4 +130,29 @@ class MetricsPortTest {
             assertEquals(size, Files.size(target));
         }
     }
+
+    @Test
+    void withTlsTheMetricsPortSpeaksHttpsWithTheDataApisCertificate() throws Exception {
+        Path cert = dir.resolve("cert.pem");
+        Path key = dir.resolve("key.pem");
+        io.extentflow.engine.testing.ExternalTool.check("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj", "/CN=localhost", "-addext",
+                "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", key.toString(), "-out", cert.toString());
+        ServeCommand serve = new ServeCommand();
+        new picocli.CommandLine(serve).parseArgs("--host", "127.0.0.1", "--port", "0", "--control-socket",
+                dir.resolve("ctl.sock").toString(), "--tls-cert", cert.toString(), "--tls-key", key.toString(),
+                "--metrics-port", "0");
+        try (ImageServer server = serve.start()) {
+            assertEquals("https://127.0.0.1:" + server.metricsPort() + "/metrics", server.metricsUrl());
+            var trusted = io.netty.handler.ssl.SslContextBuilder.forClient().trustManager(cert.toFile()).build();
+            HttpClient https = HttpClient.create().host("127.0.0.1").port(server.metricsPort())
+                    .secure(spec -> spec.sslContext(trusted));
+            ServerFixture.Reply r = get(https, "/metrics", null);
+            assertEquals(200, r.status());
+            assertTrue(new PrometheusText(r.body()).has("extentflow_server_operations_active"), r.body());
+            // no clear text on the metrics port
+            HttpClient plain = HttpClient.create().host("127.0.0.1").port(server.metricsPort());
+            org.junit.jupiter.api.Assertions.assertThrows(RuntimeException.class, () -> get(plain, "/metrics", null));
+        }
+    }
 }
