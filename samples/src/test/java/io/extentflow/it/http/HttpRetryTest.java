@@ -2,10 +2,10 @@ package io.extentflow.it.http;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.extentflow.engine.Extent;
+import io.extentflow.engine.ForwardingImageSink;
+import io.extentflow.engine.ForwardingImageSource;
 import io.extentflow.engine.ImageSink;
 import io.extentflow.engine.ImageSource;
-import io.extentflow.engine.SinkCapabilities;
 import io.extentflow.engine.copy.Copy;
 import io.extentflow.engine.copy.CopyOptions;
 import io.extentflow.engine.endpoint.EndpointOptions;
@@ -26,7 +26,6 @@ import java.util.logging.LogRecord;
 import java.util.logging.Logger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
 import reactor.core.scheduler.Schedulers;
@@ -173,89 +172,30 @@ class HttpRetryTest {
     }
 
     /** Runs {@code stop} before the first write at or after {@code at}, holding that write until it completed. */
-    private record StoppingSink(ImageSink sink, long at, Mono<Void> stop, AtomicBoolean done) implements ImageSink {
-        StoppingSink(ImageSink sink, long at, Mono<Void> stop) {
-            this(sink, at, stop, new AtomicBoolean());
+    private record StoppingSink(ImageSink delegate, long at, Mono<Void> stop, AtomicBoolean done)
+            implements ForwardingImageSink {
+        StoppingSink(ImageSink delegate, long at, Mono<Void> stop) {
+            this(delegate, at, stop, new AtomicBoolean());
         }
 
         @Override
         public Mono<Void> write(long offset, ByteBuffer data) {
-            return offset >= at && done.compareAndSet(false, true) ? stop.then(sink.write(offset, data))
-                    : sink.write(offset, data);
-        }
-
-        @Override
-        public String endpoint() {
-            return sink.endpoint();
-        }
-
-        @Override
-        public long size() {
-            return sink.size();
-        }
-
-        @Override
-        public SinkCapabilities capabilities() {
-            return sink.capabilities();
-        }
-
-        @Override
-        public Mono<Void> zero(long offset, long length) {
-            return sink.zero(offset, length);
-        }
-
-        @Override
-        public Mono<Void> skip(long offset, long length) {
-            return sink.skip(offset, length);
-        }
-
-        @Override
-        public Mono<Void> flush() {
-            return sink.flush();
-        }
-
-        @Override
-        public void close() {
-            sink.close();
+            Mono<Void> write = Mono.defer(() -> delegate.write(offset, data));
+            return offset >= at && done.compareAndSet(false, true) ? stop.then(write) : write;
         }
     }
 
     /** Runs {@code stop} before the first read at or after {@code at}, holding that read until it completed. */
-    private record StoppingSource(ImageSource source, long at, Mono<Void> stop, AtomicBoolean done)
-            implements ImageSource {
-        StoppingSource(ImageSource source, long at, Mono<Void> stop) {
-            this(source, at, stop, new AtomicBoolean());
+    private record StoppingSource(ImageSource delegate, long at, Mono<Void> stop, AtomicBoolean done)
+            implements ForwardingImageSource {
+        StoppingSource(ImageSource delegate, long at, Mono<Void> stop) {
+            this(delegate, at, stop, new AtomicBoolean());
         }
 
         @Override
         public Mono<Void> read(long offset, ByteBuffer target) {
-            return offset >= at && done.compareAndSet(false, true) ? stop.then(source.read(offset, target))
-                    : source.read(offset, target);
-        }
-
-        @Override
-        public String endpoint() {
-            return source.endpoint();
-        }
-
-        @Override
-        public String format() {
-            return source.format();
-        }
-
-        @Override
-        public long size() {
-            return source.size();
-        }
-
-        @Override
-        public Flux<Extent> extents(long start, long length) {
-            return source.extents(start, length);
-        }
-
-        @Override
-        public void close() {
-            source.close();
+            Mono<Void> read = Mono.defer(() -> delegate.read(offset, target));
+            return offset >= at && done.compareAndSet(false, true) ? stop.then(read) : read;
         }
     }
 }

@@ -9,14 +9,11 @@ import io.extentflow.server.ImageServer;
 import io.extentflow.server.cli.ServeCommand;
 import io.extentflow.server.cli.TicketCommand;
 import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpMethod;
 import java.io.RandomAccessFile;
 import java.net.Socket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import reactor.core.publisher.Mono;
@@ -29,17 +26,6 @@ class MetricsPortTest {
 
     @TempDir
     Path dir;
-
-    private static void await(String what, BooleanSupplier condition) {
-        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("timed out waiting: " + what);
-            }
-            Mono.delay(Duration.ofMillis(10)).block();
-        }
-    }
-
     private static ServerFixture.Reply get(HttpClient client, String uri, String range) {
         return client.headers(h -> {
                     if (range != null) {
@@ -100,8 +86,11 @@ class MetricsPortTest {
             assertEquals(404, other.status());
             assertEquals(1, other.body().lines().count(), other.body());
 
-            PrometheusText m = new PrometheusText(get(metricsPort, "/metrics", null).body());
+            // a request is counted when its handling ends, which may be just after the client has the reply
             String requests = "extentflow_server_requests_seconds_count";
+            ServerFixture.await("the five data requests counted", () -> new PrometheusText(get(metricsPort, "/metrics", null)
+                    .body()).value(requests) == 5);
+            PrometheusText m = new PrometheusText(get(metricsPort, "/metrics", null).body());
             assertEquals(2, m.value(requests, "route", "/images/{ticket}", "op", "GET", "status", "206"), m::toString);
             assertEquals(1, m.value(requests, "route", "/images/{ticket}", "op", "PUT", "status", "200"), m::toString);
             assertEquals(1, m.value(requests, "route", "/images/{ticket}", "op", "GET", "status", "403"), m::toString);
@@ -117,15 +106,11 @@ class MetricsPortTest {
                     "ticket ids stay out of the metrics");
 
             // a download in flight is an active transfer until its client goes away
-            try (Socket s = new Socket("127.0.0.1", server.port())) {
-                s.getOutputStream().write("GET /images/big HTTP/1.1\r\nHost: x\r\n\r\n"
-                        .getBytes(StandardCharsets.US_ASCII));
-                s.getOutputStream().flush();
-                s.getInputStream().readNBytes(4096);
+            try (Socket s = ServerFixture.stalledDownload(server.port(), "/images/big")) {
                 assertEquals(1, new PrometheusText(get(metricsPort, "/metrics", null).body())
                         .value("extentflow_server_operations_active"));
             }
-            await("transfer ended", () -> new PrometheusText(get(metricsPort, "/metrics", null).body())
+            ServerFixture.await("transfer ended", () -> new PrometheusText(get(metricsPort, "/metrics", null).body())
                     .value("extentflow_server_operations_active") == 0);
             assertEquals(size, Files.size(target));
         }
