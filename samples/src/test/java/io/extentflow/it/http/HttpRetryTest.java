@@ -57,8 +57,8 @@ class HttpRetryTest {
         Path out = dir.resolve("out.raw");
         try (Restarting server = new Restarting(ticket("dl", image, "read"))) {
             try (ImageSource src = Endpoints.source(server.url(), RETRYING).block(TIMEOUT);
-                 ImageSink dst = new StoppingSink(Endpoints.sink(out.toString(), SIZE).block(TIMEOUT), stopAt,
-                         server.stop())) {
+                 ImageSink dst = new StoppingSink(Endpoints.sink(out.toString(), SIZE).block(TIMEOUT),
+                         new StopOnce(stopAt, server.stop()))) {
                 Copy.from(src).to(dst).options(SMALL_REQUESTS).run().block(TIMEOUT);
             }
             TestImages.assertSameContent(image, out);
@@ -72,8 +72,8 @@ class HttpRetryTest {
         long stopAt = stopOffset(TestImages.randomSparseRaw(image, SIZE, 43, 70, 1 << 20));
         Path target = dir.resolve("target.raw");
         try (Restarting server = new Restarting(ticket("up", target, "write"))) {
-            try (ImageSource src = new StoppingSource(Endpoints.source(image.toString()).block(TIMEOUT), stopAt,
-                         server.stop());
+            try (ImageSource src = new StoppingSource(Endpoints.source(image.toString()).block(TIMEOUT),
+                         new StopOnce(stopAt, server.stop()));
                  ImageSink dst = Endpoints.sink(server.url(), SIZE, RETRYING).block(TIMEOUT)) {
                 Copy.from(src).to(dst).options(SMALL_REQUESTS).run().block(TIMEOUT);
             }
@@ -171,31 +171,30 @@ class HttpRetryTest {
         }
     }
 
-    /** Runs {@code stop} before the first write at or after {@code at}, holding that write until it completed. */
-    private record StoppingSink(ImageSink delegate, long at, Mono<Void> stop, AtomicBoolean done)
-            implements ForwardingImageSink {
-        StoppingSink(ImageSink delegate, long at, Mono<Void> stop) {
-            this(delegate, at, stop, new AtomicBoolean());
+    /** Runs {@code stop} once, before the first operation at or after {@code at}, holding that operation until then. */
+    private record StopOnce(long at, Mono<Void> stop, AtomicBoolean done) {
+        StopOnce(long at, Mono<Void> stop) {
+            this(at, stop, new AtomicBoolean());
         }
 
-        @Override
-        public Mono<Void> write(long offset, ByteBuffer data) {
-            Mono<Void> write = Mono.defer(() -> delegate.write(offset, data));
-            return offset >= at && done.compareAndSet(false, true) ? stop.then(write) : write;
+        Mono<Void> before(long offset, Mono<Void> operation) {
+            return offset >= at && done.compareAndSet(false, true) ? stop.then(operation) : operation;
         }
     }
 
-    /** Runs {@code stop} before the first read at or after {@code at}, holding that read until it completed. */
-    private record StoppingSource(ImageSource delegate, long at, Mono<Void> stop, AtomicBoolean done)
-            implements ForwardingImageSource {
-        StoppingSource(ImageSource delegate, long at, Mono<Void> stop) {
-            this(delegate, at, stop, new AtomicBoolean());
+    /** A sink whose first write at or after the trigger's offset waits for the server to stop. */
+    private record StoppingSink(ImageSink delegate, StopOnce trigger) implements ForwardingImageSink {
+        @Override
+        public Mono<Void> write(long offset, ByteBuffer data) {
+            return trigger.before(offset, Mono.defer(() -> delegate.write(offset, data)));
         }
+    }
 
+    /** A source whose first read at or after the trigger's offset waits for the server to stop. */
+    private record StoppingSource(ImageSource delegate, StopOnce trigger) implements ForwardingImageSource {
         @Override
         public Mono<Void> read(long offset, ByteBuffer target) {
-            Mono<Void> read = Mono.defer(() -> delegate.read(offset, target));
-            return offset >= at && done.compareAndSet(false, true) ? stop.then(read) : read;
+            return trigger.before(offset, Mono.defer(() -> delegate.read(offset, target)));
         }
     }
 }
