@@ -135,13 +135,13 @@ public final class ImageServer implements AutoCloseable {
                     .flatMap(c -> metricsBind
                             .map(java.util.Optional::of)
                             .defaultIfEmpty(java.util.Optional.empty())
-                            .doOnError(e -> c.disposeNow())
+                            .doOnError(e -> c.dispose())
                             .map(m -> {
                                 LOG.info("image server: data API on " + d.address() + " (" + notice + "), control API on "
                                         + c.address() + m.map(x -> ", metrics on " + x.address()).orElse(""));
                                 return new ImageServer(config, tickets, buffers, d, c, m.orElse(null), notice);
                             }))
-                    .doOnError(e -> d.disposeNow()))
+                    .doOnError(e -> d.dispose()))
                     .doOnError(e -> tickets.removeAll().subscribe());
         });
     }

@@ -57,7 +57,7 @@ final class TicketState {
         this.ticket = ticket;
         this.config = config;
         this.serverOps = serverOps;
-        this.expires = created + TimeUnit.SECONDS.toNanos(ticket.timeout());
+        this.expires = after(created, ticket.timeout());
     }
 
     /** The backend, opened on first use; a failed open is retried by the next request. */
@@ -90,6 +90,11 @@ final class TicketState {
 
     boolean canceled() {
         return canceled;
+    }
+
+    /** {@code seconds} after {@code now} on the nanosecond clock; a century at most, so it cannot overflow. */
+    private static long after(long now, long seconds) {
+        return now + Math.min(TimeUnit.SECONDS.toNanos(seconds), TimeUnit.DAYS.toNanos(36_500));
     }
 
     /** True once the ticket expired; final (see the class comment). */
@@ -145,8 +150,8 @@ final class TicketState {
         }
         if (canceled) {
             end(kind, 0);
-            throw ApiError.forbidden("Transfer" + (expiredForGood ? "=" + ticket.transferId() + " expired"
-                    : " " + ticket.transferId() + " was canceled"));
+            throw ApiError.forbidden(expiredForGood ? "Transfer=" + ticket.transferId() + " expired"
+                    : "Transfer " + ticket.transferId() + " was canceled");
         }
         touch();
     }
@@ -167,12 +172,12 @@ final class TicketState {
     void touch() {
         long now = System.nanoTime();
         lastActivity = now;
-        expires = now + TimeUnit.SECONDS.toNanos(ticket.timeout());
+        expires = after(now, ticket.timeout());
     }
 
     /** {@code PATCH /tickets/<id> {"timeout": n}}: expires = now + n, the stored timeout is kept. */
     void extend(long seconds) {
-        expires = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+        expires = after(System.nanoTime(), seconds);
         watchExpiry(); // the new time may come before the pending check
     }
 
