@@ -11,7 +11,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Random;
+import io.extentflow.engine.testing.NbdServers;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -28,6 +30,9 @@ class WriteTicketTest {
     @TempDir
     Path dir;
 
+    @RegisterExtension
+    final NbdServers servers = new NbdServers();
+
     /** A file of random bytes: every block allocated. */
     private Path allocatedFile(String name, long seed) throws Exception {
         byte[] bytes = new byte[SIZE];
@@ -36,7 +41,11 @@ class WriteTicketTest {
     }
 
     private static String ticketJson(String id, Path file, long size, String sparse) {
-        return "{\"uuid\":\"" + id + "\",\"size\":" + size + ",\"url\":\"file://" + file + "\",\"timeout\":300,"
+        return ticketJson(id, "file://" + file, size, sparse);
+    }
+
+    private static String ticketJson(String id, String url, long size, String sparse) {
+        return "{\"uuid\":\"" + id + "\",\"size\":" + size + ",\"url\":\"" + url + "\",\"timeout\":300,"
                 + (sparse == null ? "" : "\"sparse\":" + sparse + ",") + "\"ops\":[\"write\"]}";
     }
 
@@ -75,6 +84,25 @@ class WriteTicketTest {
             assertTrue(zeroMiddle(f, "n", byDefault) >= SIZE, "sparse is false by default");
             long punched = zeroMiddle(f, "s", sparse);
             assertTrue(punched <= SIZE - ZERO_LENGTH + (64 << 10), "sparse=true deallocates, allocated " + punched);
+        }
+    }
+
+    @Test
+    void nbdTicketsHonourSparseToo() throws Exception {
+        Path dense = allocatedFile("nbd-dense.raw", 5);
+        Path sparse = allocatedFile("nbd-sparse.raw", 6);
+        // --discard=unmap: qemu-nbd may punch holes for zero requests that allow it (no NO_HOLE flag)
+        var denseExport = servers.qemuNbd(dir, "-e", "8", "--discard=unmap", "-f", "raw", dense.toString());
+        var sparseExport = servers.qemuNbd(dir, "-e", "8", "--discard=unmap", "-f", "raw", sparse.toString());
+        try (ServerFixture f = new ServerFixture(dir)) {
+            assertEquals(200, f.request(f.control, HttpMethod.PUT, "/tickets/nd",
+                    ticketJson("nd", denseExport.uri(), SIZE, "false")).status());
+            assertEquals(200, f.request(f.control, HttpMethod.PUT, "/tickets/ns",
+                    ticketJson("ns", sparseExport.uri(), SIZE, "true")).status());
+            assertTrue(zeroMiddle(f, "nd", dense) >= SIZE, "sparse=false zeroes with NO_HOLE");
+            long punched = zeroMiddle(f, "ns", sparse);
+            assertTrue(punched <= SIZE - ZERO_LENGTH + (64 << 10), "sparse=true lets qemu-nbd punch, allocated "
+                    + punched);
         }
     }
 
