@@ -27,8 +27,14 @@ final class EndpointFlags {
                     + "?format=sparse), when the server offers it (extentflow serve does).")
     boolean httpStream;
 
+    @Option(names = "--retries", paramLabel = "N", defaultValue = "" + EndpointOptions.DEFAULT_RETRIES,
+            description = "Retries of an HTTP request that failed on a reset or refused connection, a timeout or a "
+                    + "5xx, waiting 0.1 s doubling up to 2 s between them: N retries wait for a server to come "
+                    + "back for about 2N seconds (default: ${DEFAULT-VALUE}).")
+    int retries;
+
     EndpointOptions options() {
         return EndpointOptions.defaults().withCaFile(caFile).withInsecure(insecure).withConnections(connections)
-                .withTopLayerOnly(topLayerOnly).withHttpStream(httpStream);
+                .withTopLayerOnly(topLayerOnly).withHttpStream(httpStream).withRetries(retries);
     }
 }

@@ -2,12 +2,11 @@ package io.extentflow.server;
 
 import io.extentflow.engine.checksum.BlockHash;
 import io.extentflow.engine.checksum.ImageChecksum;
-import io.extentflow.engine.Extent;
+import io.extentflow.engine.ForwardingImageSource;
 import io.extentflow.engine.ImageSource;
 import java.nio.ByteBuffer;
 import java.util.List;
 import java.util.Map;
-import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.netty.http.server.HttpServerResponse;
 
@@ -36,7 +35,8 @@ final class ChecksumHandler {
         TicketState state = tickets.authorize(id, "read");
         return state.backend().flatMap(b -> {
             state.begin(TicketState.Kind.READ);
-            return ImageChecksum.compute(new DetachedReads(b.source()), ImagesHandler.available(state, b), algorithm,
+            return ImageChecksum.compute(new DetachedReads(b.source(), state::touch), ImagesHandler.available(state, b),
+                            algorithm,
                             blockSize,
                             buffers.chunkSize())
                     .takeUntilOther(state.canceledSignal())
@@ -50,32 +50,12 @@ final class ChecksumHandler {
     /**
      * The ticket's source with reads that finish even when the checksum is abandoned (the client
      * went away): cancelling a file read interrupts its thread, which would close the file for
-     * every other request of the ticket.
+     * every other request of the ticket. Each read done counts as activity on the ticket.
      */
-    private record DetachedReads(ImageSource source) implements ImageSource {
-        @Override
-        public String endpoint() {
-            return source.endpoint();
-        }
-
-        @Override
-        public String format() {
-            return source.format();
-        }
-
-        @Override
-        public long size() {
-            return source.size();
-        }
-
-        @Override
-        public Flux<Extent> extents(long start, long length) {
-            return source.extents(start, length);
-        }
-
+    private record DetachedReads(ImageSource delegate, Runnable activity) implements ForwardingImageSource {
         @Override
         public Mono<Void> read(long offset, ByteBuffer target) {
-            return Transfers.detached(source.read(offset, target), () -> { });
+            return Transfers.detached(delegate.read(offset, target), () -> { }).doOnSuccess(v -> activity.run());
         }
 
         @Override

@@ -1,5 +1,6 @@
 package io.extentflow.server;
 
+import io.extentflow.engine.imageio.Ticket;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.netty.channel.unix.DomainSocketAddress;
 import io.netty.handler.codec.http.QueryStringDecoder;
@@ -7,10 +8,12 @@ import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.nio.file.Files;
 import java.time.Duration;
+import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
 import java.util.logging.Logger;
+import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.netty.DisposableServer;
 import reactor.netty.http.Http11SslContextSpec;
@@ -30,7 +33,10 @@ import reactor.netty.http.server.HttpServerResponse;
  * <p>The data API listens on {@link ServerConfig#host()}:{@link ServerConfig#port()}, https when a
  * certificate is configured. Without TLS it binds the loopback address only, whatever the host
  * asked for, since tickets would otherwise travel in clear text: {@link #notice()} says so. The
- * control API listens on a Unix socket or on a loopback port and never on the network.
+ * control API listens on a Unix socket or on a loopback port and never on the network. {@code GET
+ * /metrics} is served on the data port, or on a listener of its own with
+ * {@link ServerConfig#metricsPort()}: loopback without TLS, {@code host} with the data API's
+ * certificate with TLS.
  */
 public final class ImageServer implements AutoCloseable {
 
@@ -43,15 +49,18 @@ public final class ImageServer implements AutoCloseable {
     private final ServerBuffers buffers;
     private final DisposableServer data;
     private final DisposableServer control;
+    /** The metrics listener, or null when metrics are on the data port (or not served). */
+    private final DisposableServer metricsListener;
     private final String notice;
 
     private ImageServer(ServerConfig config, TicketStore tickets, ServerBuffers buffers, DisposableServer data,
-                        DisposableServer control, String notice) {
+                        DisposableServer control, DisposableServer metricsListener, String notice) {
         this.config = config;
         this.tickets = tickets;
         this.buffers = buffers;
         this.data = data;
         this.control = control;
+        this.metricsListener = metricsListener;
         this.notice = notice;
     }
 
@@ -73,26 +82,36 @@ public final class ImageServer implements AutoCloseable {
     /** Starts a server that also serves {@code extra} (may be null) on its data port. */
     public static Mono<ImageServer> start(ServerConfig config, MeterRegistry registry, Supplier<String> scrape,
                                           ExtraRoutes extra) {
+        return start(config, registry, scrape, extra, List.of());
+    }
+
+    /**
+     * Starts a server holding {@code initialTickets} before its data port accepts the first
+     * connection (e.g. tickets restored after a restart, which clients retrying meanwhile find at
+     * once). Fails if one of them is refused, as {@code PUT /tickets/<id>} would refuse it.
+     */
+    public static Mono<ImageServer> start(ServerConfig config, MeterRegistry registry, Supplier<String> scrape,
+                                          ExtraRoutes extra, Collection<Ticket> initialTickets) {
         return Mono.defer(() -> {
             TicketStore tickets = new TicketStore(config);
             ServerBuffers buffers = new ServerBuffers(config);
-            ServerMetrics metrics = new ServerMetrics(registry, buffers);
+            ServerMetrics metrics = new ServerMetrics(registry, buffers, tickets);
             ImagesHandler images = new ImagesHandler(tickets, buffers, metrics, new ChecksumHandler(tickets, buffers));
             TicketsHandler ticketsHandler = new TicketsHandler(tickets, config.removeTimeout());
             String host = config.tls() ? config.host() : "127.0.0.1";
             String notice = config.tls() ? "https on " + host
                     : "no TLS: listening on 127.0.0.1 only" + (isLoopback(config.host()) ? ""
                     : " (not " + config.host() + "; configure --tls-cert and --tls-key to serve the network)");
-            HttpServer dataServer = HttpServer.create()
+            boolean ownMetricsPort = config.metricsPort() != ServerConfig.METRICS_ON_DATA_PORT && scrape != null;
+            Supplier<String> dataScrape = ownMetricsPort ? null : scrape;
+            HttpServer dataServer = secured(config, HttpServer.create()
+                    // known connections are closed when the server stops, idle keep-alive ones included
+                    .channelGroup(new io.netty.channel.group.DefaultChannelGroup(
+                            io.netty.util.concurrent.GlobalEventExecutor.INSTANCE))
                     .host(host)
                     .port(config.port())
                     .idleTimeout(config.idleTimeout())
-                    .handle((req, resp) -> dispatchData(req, resp, images, metrics, scrape, extra));
-            if (config.tls()) {
-                Http11SslContextSpec spec = Http11SslContextSpec.forServer(config.tlsCert().toFile(),
-                        config.tlsKey().toFile());
-                dataServer = dataServer.secure(s -> s.sslContext((reactor.netty.tcp.SslProvider.GenericSslContextSpec<?>) spec));
-            }
+                    .handle((req, resp) -> dispatchData(req, resp, tickets, images, metrics, dataScrape, extra)));
             HttpServer controlServer = HttpServer.create()
                     .handle((req, resp) -> dispatchControl(req, resp, ticketsHandler));
             if (config.controlSocket() != null) {
@@ -101,29 +120,54 @@ public final class ImageServer implements AutoCloseable {
             } else {
                 controlServer = controlServer.host("127.0.0.1").port(config.controlPort());
             }
+            Mono<DisposableServer> metricsBind = !ownMetricsPort ? Mono.empty()
+                    : secured(config, HttpServer.create()
+                            .host(host)
+                            .port(config.metricsPort())
+                            .handle((req, resp) -> dispatchMetrics(req, resp, scrape))).bind()
+                            .map(DisposableServer.class::cast);
             Mono<Void> clearSocket = config.controlSocket() == null ? Mono.empty()
                     : io.extentflow.engine.io.BlockingIo.run(() -> Files.deleteIfExists(config.controlSocket()));
+            Mono<Void> loadTickets = Flux.fromIterable(initialTickets).concatMap(tickets::add).then();
             HttpServer ds = dataServer;
             HttpServer cs = controlServer;
-            return clearSocket.then(ds.bind()).flatMap(d -> cs.bind()
-                    .doOnError(e -> d.disposeNow())
-                    .map(c -> {
-                        LOG.info("image server: data API on " + d.address() + " (" + notice + "), control API on "
-                                + c.address());
-                        return new ImageServer(config, tickets, buffers, d, c, notice);
-                    }));
+            return clearSocket.then(loadTickets).then(ds.bind()).flatMap(d -> cs.bind()
+                    .flatMap(c -> metricsBind
+                            .map(java.util.Optional::of)
+                            .defaultIfEmpty(java.util.Optional.empty())
+                            .doOnError(e -> c.dispose())
+                            .map(m -> {
+                                LOG.info("image server: data API on " + d.address() + " (" + notice + "), control API on "
+                                        + c.address() + m.map(x -> ", metrics on " + x.address()).orElse(""));
+                                return new ImageServer(config, tickets, buffers, d, c, m.orElse(null), notice);
+                            }))
+                    .doOnError(e -> d.dispose()))
+                    .doOnError(e -> tickets.removeAll().subscribe());
         });
+    }
+
+    /** {@code server} with https when the configuration has a certificate. */
+    private static HttpServer secured(ServerConfig config, HttpServer server) {
+        if (!config.tls()) {
+            return server;
+        }
+        Http11SslContextSpec spec = Http11SslContextSpec.forServer(config.tlsCert().toFile(), config.tlsKey().toFile());
+        return server.secure(s -> s.sslContext((reactor.netty.tcp.SslProvider.GenericSslContextSpec<?>) spec));
     }
 
     private static boolean isLoopback(String host) {
         return host.equals("127.0.0.1") || host.equals("localhost") || host.equals("::1");
     }
 
-    private static Mono<Void> dispatchData(HttpServerRequest req, HttpServerResponse resp, ImagesHandler images,
-                                           ServerMetrics metrics, Supplier<String> scrape, ExtraRoutes extra) {
+    private static Mono<Void> dispatchData(HttpServerRequest req, HttpServerResponse resp, TicketStore tickets,
+                                           ImagesHandler images, ServerMetrics metrics, Supplier<String> scrape,
+                                           ExtraRoutes extra) {
+        long started = System.nanoTime();
+        String[] route = {"other"};
         return Mono.defer(() -> {
             QueryStringDecoder q = new QueryStringDecoder(req.uri());
             String path = q.path();
+            route[0] = ServerMetrics.route(path);
             Map<String, List<String>> query = q.parameters();
             if (path.startsWith("/images/")) {
                 return images.handle(req, resp, path, path.substring("/images/".length()), query);
@@ -133,19 +177,41 @@ public final class ImageServer implements AutoCloseable {
                 return Replies.json(resp, Map.of("version", VERSION));
             }
             if (path.equals("/metrics") && scrape != null) {
-                requireGet(req, path);
-                byte[] text = scrape.get().getBytes(java.nio.charset.StandardCharsets.UTF_8);
-                return resp.header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-                        .header("Content-Length", Integer.toString(text.length))
-                        .send(Mono.fromSupplier(() -> io.netty.buffer.Unpooled.wrappedBuffer(text))).then();
+                return metricsReply(req, resp, path, scrape);
             }
             Mono<Void> routed = extra == null ? null : extra.handle(req, resp, path);
             if (routed != null) {
                 return routed;
             }
             throw ApiError.notFound("No handler for '" + path + "'");
-        }).onErrorResume(t -> drain(req).then(Replies.error(resp, t)))
-                .doFinally(s -> metrics.request(req.method().name(), resp.status().code()));
+        }).onErrorResume(t -> drain(req).then(Replies.error(resp, whileStopping(tickets, t))))
+                .doFinally(s -> metrics.request(route[0], req.method().name(), resp.status().code(),
+                        System.nanoTime() - started));
+    }
+
+    /** A request refused because its ticket was canceled by the stopping server gets the stopping 503 instead. */
+    private static Throwable whileStopping(TicketStore tickets, Throwable t) {
+        return tickets.stopping() && t instanceof ApiError e && e.status == 403 ? TicketStore.stoppingError() : t;
+    }
+
+    /** The metrics listener: {@code GET /metrics} and nothing else. */
+    private static Mono<Void> dispatchMetrics(HttpServerRequest req, HttpServerResponse resp, Supplier<String> scrape) {
+        return Mono.defer(() -> {
+            String path = new QueryStringDecoder(req.uri()).path();
+            if (!path.equals("/metrics")) {
+                throw ApiError.notFound("No handler for '" + path + "'");
+            }
+            return metricsReply(req, resp, path, scrape);
+        }).onErrorResume(t -> drain(req).then(Replies.error(resp, t)));
+    }
+
+    private static Mono<Void> metricsReply(HttpServerRequest req, HttpServerResponse resp, String path,
+                                           Supplier<String> scrape) {
+        requireGet(req, path);
+        byte[] text = scrape.get().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        return resp.header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+                .header("Content-Length", Integer.toString(text.length))
+                .send(Mono.fromSupplier(() -> io.netty.buffer.Unpooled.wrappedBuffer(text))).then();
     }
 
     private static Mono<Void> dispatchControl(HttpServerRequest req, HttpServerResponse resp, TicketsHandler handler) {
@@ -190,6 +256,18 @@ public final class ImageServer implements AutoCloseable {
         return ((InetSocketAddress) data.address()).getPort();
     }
 
+    /** The port of the metrics listener, or -1 when {@code /metrics} is served on the data port (or not at all). */
+    public int metricsPort() {
+        return metricsListener == null ? -1 : ((InetSocketAddress) metricsListener.address()).getPort();
+    }
+
+    /** {@code http(s)://<host>:<port>/metrics}: where the metrics are served when the server has a scrape. */
+    public String metricsUrl() {
+        int p = metricsListener != null ? metricsPort() : port();
+        return (config.tls() ? "https" : "http") + "://" + (config.tls() ? config.host() : "127.0.0.1") + ":" + p
+                + "/metrics";
+    }
+
     /** The address of the control API: a {@code DomainSocketAddress} or a loopback {@code InetSocketAddress}. */
     public SocketAddress controlAddress() {
         return control.address();
@@ -222,7 +300,11 @@ public final class ImageServer implements AutoCloseable {
      */
     public Mono<Void> shutdown(Duration grace) {
         return Mono.defer(() -> {
+            tickets.stopServing();
             control.dispose();
+            if (metricsListener != null) {
+                metricsListener.dispose();
+            }
             return tickets.removeAll().timeout(grace).onErrorResume(e -> Mono.empty())
                     .then(Mono.fromRunnable(() -> data.disposeNow(grace)).subscribeOn(
                             reactor.core.scheduler.Schedulers.boundedElastic()).then());
@@ -232,7 +314,11 @@ public final class ImageServer implements AutoCloseable {
     /** Stops at once. */
     @Override
     public void close() {
+        tickets.stopServing();
         control.disposeNow();
+        if (metricsListener != null) {
+            metricsListener.disposeNow();
+        }
         tickets.removeAll().subscribe();
         data.disposeNow();
     }

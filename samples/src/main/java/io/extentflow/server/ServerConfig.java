@@ -19,13 +19,18 @@ import java.time.Duration;
  * @param buffersPerRequest buffers one download or upload may hold at once
  * @param idleTimeout      a keep-alive connection with no request for this long is closed
  * @param removeTimeout    how long {@code DELETE /tickets/<id>} waits for operations to stop
+ * @param metricsPort      port of a listener serving only {@code GET /metrics} (0 for ephemeral), or
+ *                         {@link #METRICS_ON_DATA_PORT}; it binds loopback, or {@code host} with the
+ *                         data API's certificate when TLS is configured
  */
 public record ServerConfig(String host, int port, Path controlSocket, int controlPort, Path tlsCert, Path tlsKey,
                            int maxReaders, int maxWriters, int chunkSize, long bufferMemory, int buffersPerRequest,
-                           Duration idleTimeout, Duration removeTimeout) {
+                           Duration idleTimeout, Duration removeTimeout, int metricsPort) {
 
     /** ovirt-imageio's remote port. */
     public static final int DEFAULT_PORT = 54322;
+    /** {@link #metricsPort()} value: {@code GET /metrics} is served on the data port. */
+    public static final int METRICS_ON_DATA_PORT = -1;
 
     public ServerConfig {
         if (maxReaders <= 0 || maxWriters <= 0 || chunkSize <= 0 || buffersPerRequest <= 0) {
@@ -33,6 +38,9 @@ public record ServerConfig(String host, int port, Path controlSocket, int contro
         }
         if (bufferMemory < (long) chunkSize * buffersPerRequest) {
             throw new IllegalArgumentException("buffer memory must hold at least one request's buffers");
+        }
+        if (metricsPort < METRICS_ON_DATA_PORT) {
+            throw new IllegalArgumentException("invalid metrics port " + metricsPort);
         }
         if ((tlsCert == null) != (tlsKey == null)) {
             throw new IllegalArgumentException("TLS needs both a certificate and a key");
@@ -42,7 +50,7 @@ public record ServerConfig(String host, int port, Path controlSocket, int contro
     /** Loopback, port 54322, control on an ephemeral loopback port, 8 readers and writers, 64 MiB of 1 MiB buffers. */
     public static ServerConfig defaults() {
         return new ServerConfig("127.0.0.1", DEFAULT_PORT, null, 0, null, null, 8, 8, 1 << 20, 64L << 20, 4,
-                Duration.ofSeconds(60), Duration.ofSeconds(60));
+                Duration.ofSeconds(60), Duration.ofSeconds(60), METRICS_ON_DATA_PORT);
     }
 
     /** True when the data API speaks https. */
@@ -52,41 +60,47 @@ public record ServerConfig(String host, int port, Path controlSocket, int contro
 
     public ServerConfig withHost(String value) {
         return new ServerConfig(value, port, controlSocket, controlPort, tlsCert, tlsKey, maxReaders, maxWriters,
-                chunkSize, bufferMemory, buffersPerRequest, idleTimeout, removeTimeout);
+                chunkSize, bufferMemory, buffersPerRequest, idleTimeout, removeTimeout, metricsPort);
     }
 
     public ServerConfig withPort(int value) {
         return new ServerConfig(host, value, controlSocket, controlPort, tlsCert, tlsKey, maxReaders, maxWriters,
-                chunkSize, bufferMemory, buffersPerRequest, idleTimeout, removeTimeout);
+                chunkSize, bufferMemory, buffersPerRequest, idleTimeout, removeTimeout, metricsPort);
     }
 
     public ServerConfig withControlSocket(Path value) {
         return new ServerConfig(host, port, value, controlPort, tlsCert, tlsKey, maxReaders, maxWriters,
-                chunkSize, bufferMemory, buffersPerRequest, idleTimeout, removeTimeout);
+                chunkSize, bufferMemory, buffersPerRequest, idleTimeout, removeTimeout, metricsPort);
     }
 
     public ServerConfig withControlPort(int value) {
         return new ServerConfig(host, port, controlSocket, value, tlsCert, tlsKey, maxReaders, maxWriters,
-                chunkSize, bufferMemory, buffersPerRequest, idleTimeout, removeTimeout);
+                chunkSize, bufferMemory, buffersPerRequest, idleTimeout, removeTimeout, metricsPort);
     }
 
     public ServerConfig withTls(Path cert, Path key) {
         return new ServerConfig(host, port, controlSocket, controlPort, cert, key, maxReaders, maxWriters,
-                chunkSize, bufferMemory, buffersPerRequest, idleTimeout, removeTimeout);
+                chunkSize, bufferMemory, buffersPerRequest, idleTimeout, removeTimeout, metricsPort);
     }
 
     public ServerConfig withLimits(int readers, int writers) {
         return new ServerConfig(host, port, controlSocket, controlPort, tlsCert, tlsKey, readers, writers,
-                chunkSize, bufferMemory, buffersPerRequest, idleTimeout, removeTimeout);
+                chunkSize, bufferMemory, buffersPerRequest, idleTimeout, removeTimeout, metricsPort);
     }
 
     public ServerConfig withBuffers(int size, long memory, int perRequest) {
         return new ServerConfig(host, port, controlSocket, controlPort, tlsCert, tlsKey, maxReaders, maxWriters,
-                size, memory, perRequest, idleTimeout, removeTimeout);
+                size, memory, perRequest, idleTimeout, removeTimeout, metricsPort);
     }
 
     public ServerConfig withTimeouts(Duration idle, Duration remove) {
         return new ServerConfig(host, port, controlSocket, controlPort, tlsCert, tlsKey, maxReaders, maxWriters,
-                chunkSize, bufferMemory, buffersPerRequest, idle, remove);
+                chunkSize, bufferMemory, buffersPerRequest, idle, remove, metricsPort);
+    }
+
+    /** Serves {@code GET /metrics} on its own listener at {@code port} (0 for ephemeral) instead of the data port. */
+    public ServerConfig withMetricsPort(int port) {
+        return new ServerConfig(host, this.port, controlSocket, controlPort, tlsCert, tlsKey, maxReaders, maxWriters,
+                chunkSize, bufferMemory, buffersPerRequest, idleTimeout, removeTimeout, port);
     }
 }

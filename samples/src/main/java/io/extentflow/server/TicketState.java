@@ -1,8 +1,10 @@
 package io.extentflow.server;
 
+import io.extentflow.engine.endpoint.EndpointOptions;
 import io.extentflow.engine.endpoint.Endpoints;
 import io.extentflow.engine.io.BlockingIo;
 import io.extentflow.engine.imageio.Ticket;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -10,6 +12,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import reactor.core.Disposable;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
 
@@ -17,9 +20,13 @@ import reactor.core.publisher.Sinks;
  * A ticket in the store with everything that changes: expiry, operations in flight, cancellation and
  * the lazily opened backend.
  *
- * <p>Expiry follows ovirt-imageio: {@code expires = now + timeout}, refreshed after every completed
- * operation and on OPTIONS. We are a little more lenient: a ticket with operations in flight never
- * counts as expired.
+ * <p>Expiry follows ovirt-imageio: {@code expires = now + timeout}, refreshed by client activity:
+ * OPTIONS, the start and end of every operation, and (our addition) every buffer a transfer moves, so
+ * a transfer that makes progress keeps its ticket alive however long it runs. Unlike ovirt-imageio,
+ * which only checks expiry when a request arrives, a timer expires the ticket when the time comes:
+ * like a DELETE, it cuts the transfers still in flight (they made no progress for the whole timeout)
+ * and closes the backend once they stopped. An expired ticket stays listed until deleted, answers 403
+ * "expired", and cannot be revived by extending it: add it again.
  */
 final class TicketState {
 
@@ -32,19 +39,25 @@ final class TicketState {
     private volatile long expires;
     private volatile long lastActivity = System.nanoTime();
     private final AtomicInteger ops = new AtomicInteger();
+    /** Operations in flight over all tickets of the server (a meter). */
+    private final AtomicInteger serverOps;
     private final AtomicInteger readers = new AtomicInteger();
     private final AtomicInteger writers = new AtomicInteger();
     private final AtomicLong transferred = new AtomicLong();
     private volatile boolean canceled;
+    private volatile boolean expiredForGood;
+    /** The pending expiry check; replaced when it fires early or the expiry moves. */
+    private final AtomicReference<Disposable> expiryTimer = new AtomicReference<>();
     private final Sinks.Empty<Void> canceledSignal = Sinks.empty();
     private final Sinks.Empty<Void> drained = Sinks.empty();
     private final AtomicReference<Mono<Backend>> backend = new AtomicReference<>();
     private final AtomicBoolean backendClosed = new AtomicBoolean();
 
-    TicketState(Ticket ticket, ServerConfig config) {
+    TicketState(Ticket ticket, ServerConfig config, AtomicInteger serverOps) {
         this.ticket = ticket;
         this.config = config;
-        this.expires = created + TimeUnit.SECONDS.toNanos(ticket.timeout());
+        this.serverOps = serverOps;
+        this.expires = after(created, ticket.timeout());
     }
 
     /** The backend, opened on first use; a failed open is retried by the next request. */
@@ -66,7 +79,9 @@ final class TicketState {
     private Mono<Backend> open() {
         String url = ticket.url();
         if (ticket.may("write")) {
-            return Endpoints.sink(url, ticket.size()).flatMap(sink -> Endpoints.source(url)
+            // "sparse": false (the default) keeps zeroed ranges allocated, as in ovirt-imageio
+            EndpointOptions options = EndpointOptions.defaults().withAllocateZeroes(!ticket.sparse());
+            return Endpoints.sink(url, ticket.size(), options).flatMap(sink -> Endpoints.source(url)
                     .map(source -> new Backend(source, sink))
                     .doOnError(e -> sink.close()));
         }
@@ -77,8 +92,40 @@ final class TicketState {
         return canceled;
     }
 
+    /** {@code seconds} after {@code now} on the nanosecond clock; a century at most, so it cannot overflow. */
+    private static long after(long now, long seconds) {
+        return now + Math.min(TimeUnit.SECONDS.toNanos(seconds), TimeUnit.DAYS.toNanos(36_500));
+    }
+
+    /** True once the ticket expired; final (see the class comment). */
     boolean expired() {
-        return ops.get() == 0 && System.nanoTime() - expires > 0;
+        return expiredForGood || System.nanoTime() - expires > 0;
+    }
+
+    /** Starts watching the expiry; called once the ticket is in the store. */
+    void watchExpiry() {
+        long delay = Math.max(0, expires - System.nanoTime());
+        Disposable next = Mono.delay(Duration.ofNanos(delay)).subscribe(x -> checkExpiry());
+        Disposable old = expiryTimer.getAndSet(next);
+        if (old != null) {
+            old.dispose();
+        }
+        if (canceled) {
+            next.dispose();
+        }
+    }
+
+    /** Expires the ticket when its time has come; otherwise (activity moved it) checks again later. */
+    private void checkExpiry() {
+        if (canceled) {
+            return;
+        }
+        if (System.nanoTime() - expires >= 0) {
+            expiredForGood = true;
+            cancel().subscribe();
+        } else {
+            watchExpiry();
+        }
     }
 
     /** Completes when the ticket is canceled. */
@@ -94,6 +141,7 @@ final class TicketState {
         AtomicInteger counter = kind == Kind.READ ? readers : writers;
         int max = kind == Kind.READ ? config.maxReaders() : config.maxWriters();
         ops.incrementAndGet();
+        serverOps.incrementAndGet();
         if (counter.incrementAndGet() > max) {
             end(kind, 0);
             throw new ApiError(503, "Transfer " + ticket.transferId() + " already serves " + max + " "
@@ -102,14 +150,16 @@ final class TicketState {
         }
         if (canceled) {
             end(kind, 0);
-            throw ApiError.forbidden("Transfer " + ticket.transferId() + " was canceled");
+            throw ApiError.forbidden(expiredForGood ? "Transfer=" + ticket.transferId() + " expired"
+                    : "Transfer " + ticket.transferId() + " was canceled");
         }
-        lastActivity = System.nanoTime();
+        touch();
     }
 
     /** Ends an operation that moved {@code bytes}; re-arms the expiry. */
     void end(Kind kind, long bytes) {
         (kind == Kind.READ ? readers : writers).decrementAndGet();
+        serverOps.decrementAndGet();
         transferred.addAndGet(bytes);
         touch();
         if (ops.decrementAndGet() == 0 && canceled) {
@@ -122,12 +172,13 @@ final class TicketState {
     void touch() {
         long now = System.nanoTime();
         lastActivity = now;
-        expires = now + TimeUnit.SECONDS.toNanos(ticket.timeout());
+        expires = after(now, ticket.timeout());
     }
 
     /** {@code PATCH /tickets/<id> {"timeout": n}}: expires = now + n, the stored timeout is kept. */
     void extend(long seconds) {
-        expires = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+        expires = after(System.nanoTime(), seconds);
+        watchExpiry(); // the new time may come before the pending check
     }
 
     /**
@@ -136,6 +187,10 @@ final class TicketState {
      */
     Mono<Void> cancel() {
         canceled = true;
+        Disposable timer = expiryTimer.get();
+        if (timer != null) {
+            timer.dispose();
+        }
         canceledSignal.tryEmitEmpty();
         if (ops.get() == 0) {
             drained.tryEmitEmpty();
@@ -156,7 +211,7 @@ final class TicketState {
         long now = System.nanoTime();
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("active", ops.get() > 0);
-        m.put("canceled", canceled);
+        m.put("canceled", canceled && !expiredForGood);
         m.put("connections", ops.get());
         m.put("expires", System.currentTimeMillis() / 1000 + TimeUnit.NANOSECONDS.toSeconds(expires - now));
         m.put("idle_time", TimeUnit.NANOSECONDS.toSeconds(now - lastActivity));

@@ -58,8 +58,7 @@ final class TicketsHandler {
                 } catch (IllegalArgumentException e) {
                     throw ApiError.badRequest(e.getMessage());
                 }
-                tickets.put(t);
-                return Replies.empty(resp, 200);
+                return tickets.add(t).then(Mono.defer(() -> Replies.empty(resp, 200)));
             }
             return extend(resp, id, body);
         });

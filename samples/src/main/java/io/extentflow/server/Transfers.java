@@ -38,8 +38,9 @@ final class Transfers {
     }
 
     /**
-     * Cancellation and inactivity for a transfer in progress: the transfer fails when the ticket is
-     * canceled or when no buffer moved within the ticket's inactivity timeout, and then the
+     * Cancellation, activity and inactivity for a transfer in progress: every item moved re-arms the
+     * ticket's expiry; the transfer fails when the ticket is canceled (deleted or expired) or when no
+     * item moved within the ticket's inactivity timeout, and then the
      * connection is closed at once. (A response stuck behind a client that stopped reading would
      * otherwise wait for its pending writes forever.)
      */
@@ -49,6 +50,7 @@ final class Transfers {
             Connection[] connection = new Connection[1];
             req.withConnection(c -> connection[0] = c);
             return transfer
+                    .doOnNext(item -> state.touch()) // progress is activity: keeps the ticket from expiring
                     .timeout(inactivity)
                     .takeUntilOther(state.canceledSignal())
                     .concatWith(Mono.defer(() -> state.canceled()

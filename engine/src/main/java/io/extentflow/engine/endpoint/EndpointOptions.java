@@ -5,47 +5,69 @@ import java.nio.file.Path;
 /**
  * Settings for opening endpoints that only some kinds use. Immutable; start from {@link #defaults()}.
  *
- * @param topLayerOnly expose only an image's top layer: ranges it leaves to its backing chain become
- *                     holes without {@code zero} (for copying an overlay alone)
- * @param caFile       CA certificates (PEM) to trust for {@code https} endpoints, or null for the system's
- * @param insecure     do not verify {@code https} certificates
- * @param connections  connections to open where the endpoint allows several (NBD multi-conn, HTTP)
- * @param httpStream   move an imageio HTTP image as one sparse stream in a single request
- *                     ({@code ?format=sparse}) when the server offers it, instead of one request per extent
+ * @param topLayerOnly   expose only an image's top layer: ranges it leaves to its backing chain become
+ *                       holes without {@code zero} (for copying an overlay alone)
+ * @param caFile         CA certificates (PEM) to trust for {@code https} endpoints, or null for the system's
+ * @param insecure       do not verify {@code https} certificates
+ * @param connections    connections to open where the endpoint allows several (NBD multi-conn, HTTP)
+ * @param httpStream     move an imageio HTTP image as one sparse stream in a single request
+ *                       ({@code ?format=sparse}) when the server offers it, instead of one request per extent
+ * @param retries        attempts after the first for an HTTP request that failed transiently (reset or
+ *                       refused connection, timeout, 5xx); the backoff starts at 0.1 s and doubles up to
+ *                       2 s, so N retries wait about 2N seconds at most for a server to come back
+ * @param allocateZeroes a sink's zero requests leave the range allocated (file: {@code ZERO_RANGE};
+ *                       NBD: {@code WRITE_ZEROES} with {@code NO_HOLE}) instead of punching a hole,
+ *                       as ovirt-imageio does for tickets with {@code "sparse": false}
  */
 public record EndpointOptions(boolean topLayerOnly, Path caFile, boolean insecure, int connections,
-                              boolean httpStream) {
+                              boolean httpStream, int retries, boolean allocateZeroes) {
 
     public static final int DEFAULT_CONNECTIONS = 4;
+    /** About 1.5 s of retrying (0.1 + 0.2 + 0.4 + 0.8 s, with jitter). */
+    public static final int DEFAULT_RETRIES = 4;
 
     public EndpointOptions {
         if (connections <= 0) {
             throw new IllegalArgumentException("connections must be positive, got " + connections);
         }
+        if (retries < 0) {
+            throw new IllegalArgumentException("retries must not be negative, got " + retries);
+        }
     }
 
-    /** Whole chains, system CAs, verified TLS, up to {@value #DEFAULT_CONNECTIONS} connections. */
+    /**
+     * Whole chains, system CAs, verified TLS, up to {@value #DEFAULT_CONNECTIONS} connections,
+     * {@value #DEFAULT_RETRIES} retries, zeroing deallocates.
+     */
     public static EndpointOptions defaults() {
-        return new EndpointOptions(false, null, false, DEFAULT_CONNECTIONS, false);
+        return new EndpointOptions(false, null, false, DEFAULT_CONNECTIONS, false, DEFAULT_RETRIES, false);
     }
 
     public EndpointOptions withTopLayerOnly(boolean value) {
-        return new EndpointOptions(value, caFile, insecure, connections, httpStream);
+        return new EndpointOptions(value, caFile, insecure, connections, httpStream, retries, allocateZeroes);
     }
 
     public EndpointOptions withCaFile(Path value) {
-        return new EndpointOptions(topLayerOnly, value, insecure, connections, httpStream);
+        return new EndpointOptions(topLayerOnly, value, insecure, connections, httpStream, retries, allocateZeroes);
     }
 
     public EndpointOptions withInsecure(boolean value) {
-        return new EndpointOptions(topLayerOnly, caFile, value, connections, httpStream);
+        return new EndpointOptions(topLayerOnly, caFile, value, connections, httpStream, retries, allocateZeroes);
     }
 
     public EndpointOptions withConnections(int value) {
-        return new EndpointOptions(topLayerOnly, caFile, insecure, value, httpStream);
+        return new EndpointOptions(topLayerOnly, caFile, insecure, value, httpStream, retries, allocateZeroes);
     }
 
     public EndpointOptions withHttpStream(boolean value) {
-        return new EndpointOptions(topLayerOnly, caFile, insecure, connections, value);
+        return new EndpointOptions(topLayerOnly, caFile, insecure, connections, value, retries, allocateZeroes);
+    }
+
+    public EndpointOptions withRetries(int value) {
+        return new EndpointOptions(topLayerOnly, caFile, insecure, connections, httpStream, value, allocateZeroes);
+    }
+
+    public EndpointOptions withAllocateZeroes(boolean value) {
+        return new EndpointOptions(topLayerOnly, caFile, insecure, connections, httpStream, retries, value);
     }
 }

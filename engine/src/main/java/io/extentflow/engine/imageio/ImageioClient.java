@@ -3,6 +3,7 @@ package io.extentflow.engine.imageio;
 import io.extentflow.engine.Extent;
 import io.extentflow.engine.ImageIoException;
 import io.extentflow.engine.endpoint.EndpointOptions;
+import io.extentflow.engine.io.BlockingIo;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelOption;
@@ -19,6 +20,7 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.logging.Logger;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.netty.http.client.HttpClient;
@@ -38,8 +40,9 @@ import reactor.util.retry.Retry;
  */
 public final class ImageioClient implements AutoCloseable {
 
-    /** Attempts after the first one for a transient failure. */
-    public static final int DEFAULT_RETRIES = 4;
+    private static final Logger LOG = Logger.getLogger("io.extentflow.engine.imageio");
+    /** Attempts after the first one for a transient failure ({@link EndpointOptions#retries()} by default). */
+    public static final int DEFAULT_RETRIES = EndpointOptions.DEFAULT_RETRIES;
     private static final Duration FIRST_BACKOFF = Duration.ofMillis(100);
     private static final Duration MAX_BACKOFF = Duration.ofSeconds(2);
     private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(10);
@@ -339,10 +342,19 @@ public final class ImageioClient implements AutoCloseable {
                 })
                 .retryWhen(Retry.backoff(retries, FIRST_BACKOFF).maxBackoff(MAX_BACKOFF)
                         .filter(ImageioClient::isTransient)
+                        .doBeforeRetry(signal -> logRetry(op, offset, length, signal))
                         .onRetryExhaustedThrow((spec, signal) -> signal.failure()))
                 .onErrorMap(t -> !(t instanceof ImageIoException), t -> new ImageIoException(op, url, offset, length,
                         ImageIoException.reason(t) + (attempts[0] > 1 ? " (after " + attempts[0] + " attempts)" : ""),
                         t));
+    }
+
+    /** One line per retry (INFO), so a flaky peer shows in the log; logging may block, so not on this thread. */
+    private void logRetry(String op, long offset, long length, Retry.RetrySignal signal) {
+        String line = "retrying " + op + " of " + length + " bytes at offset " + offset + " on " + url + " after: "
+                + ImageIoException.reason(signal.failure()) + " (retry " + (signal.totalRetries() + 1) + " of "
+                + retries + ")";
+        BlockingIo.run(() -> LOG.info(line)).subscribe(null, e -> { });
     }
 
     /** Reset connections, refused connections, timeouts and 5xx replies: worth another try. */

@@ -17,9 +17,10 @@ import java.util.Set;
  * @param url               the backing image, any address {@code Endpoints} opens ({@code file:},
  *                          a path, {@code nbd://}, ...)
  * @param ops               {@code read} and/or {@code write}; write implies read
- * @param timeout           seconds the ticket lives after its last completed operation
+ * @param timeout           seconds the ticket lives after its last activity (request, buffer moved)
  * @param inactivityTimeout seconds a request may make no progress before its connection is closed
- * @param sparse            zero requests may deallocate (our file targets always punch holes)
+ * @param sparse            zero requests deallocate (punch holes); false (the default) keeps zeroed
+ *                          ranges allocated, as in ovirt-imageio
  * @param transferId        for logs and error messages
  * @param filename          added to {@code Content-Disposition} on downloads, may be null
  */

@@ -47,6 +47,10 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--tls-key", description = "PEM private key (PKCS#8) of the certificate.")
     Path tlsKey;
 
+    @Option(names = "--metrics-port", paramLabel = "PORT", description = "Serve GET /metrics (Prometheus) on this "
+            + "port only, not on the data port: on 127.0.0.1, or with TLS on --host with the same certificate.")
+    Integer metricsPort;
+
     @Option(names = "--max-readers", description = "Parallel reads per ticket (default: ${DEFAULT-VALUE}).",
             defaultValue = "8")
     int maxReaders;
@@ -81,6 +85,9 @@ public final class ServeCommand implements Callable<Integer> {
         if (controlSocket != null) {
             c = c.withControlSocket(controlSocket);
         }
+        if (metricsPort != null) {
+            c = c.withMetricsPort(metricsPort);
+        }
         if (tlsCert != null || tlsKey != null) {
             c = c.withTls(tlsCert, tlsKey);
         }
@@ -107,7 +114,7 @@ public final class ServeCommand implements Callable<Integer> {
         System.out.println("extentflow serve: " + server.notice());
         System.out.println("  data API:    " + server.imageUrl("<ticket>"));
         System.out.println("  control API: " + server.controlAddress());
-        System.out.println("  metrics:     " + server.imageUrl("").replace("/images/", "/metrics"));
+        System.out.println("  metrics:     " + server.metricsUrl());
         if (daemon != null) {
             System.out.println("  jobs API:    " + server.imageUrl("").replace("/images/", "/v1/copies"));
             System.out.println("  status page: " + server.imageUrl("").replace("/images/", "/"));

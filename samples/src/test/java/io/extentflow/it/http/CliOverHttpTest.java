@@ -14,7 +14,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
-/** The command's copy, map and checksum on https tickets, with --cafile and --insecure. */
+/** The command's copy, map and checksum on https tickets, with --cafile and --insecure; --retries. */
 class CliOverHttpTest {
 
     @TempDir
@@ -64,5 +64,21 @@ class CliOverHttpTest {
             Run file = cli("checksum", image.toString());
             assertEquals(file.out().split("\\s+")[0], remote.out().split("\\s+")[0]);
         }
+    }
+
+    @Test
+    void retriesFlagBoundsTheAttempts() throws Exception {
+        int closedPort;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            closedPort = s.getLocalPort();
+        }
+        String url = "http://127.0.0.1:" + closedPort + "/images/t";
+        Path out = dir.resolve("out.raw");
+        Run twice = cli("copy", "--retries", "2", url, out.toString());
+        assertEquals(1, twice.code(), twice.toString());
+        assertTrue(twice.err().contains(url) && twice.err().contains("(after 3 attempts)"), twice.err());
+        Run once = cli("copy", "--retries", "0", url, out.toString());
+        assertEquals(1, once.code(), once.toString());
+        assertTrue(once.err().contains(url) && !once.err().contains("attempts"), once.err());
     }
 }

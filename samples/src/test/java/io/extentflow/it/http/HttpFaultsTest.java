@@ -16,9 +16,7 @@ import io.netty.buffer.Unpooled;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMethod;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import reactor.core.publisher.Flux;
@@ -33,18 +31,6 @@ class HttpFaultsTest {
 
     @TempDir
     Path dir;
-
-    /** Waits (polling, bounded) until the server state reaches a condition. */
-    private static void await(String what, BooleanSupplier condition) {
-        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("timed out waiting: " + what);
-            }
-            Mono.delay(Duration.ofMillis(10)).block();
-        }
-    }
-
     private Path image() throws Exception {
         Path image = dir.resolve("full.raw");
         TestImages.randomSparseRaw(image, SIZE, 31, 100, 1 << 20);
@@ -64,7 +50,7 @@ class HttpFaultsTest {
                     .then(Mono.fromSupplier(got::get))
                     .block(ServerFixture.TIMEOUT);
             assertTrue(read >= (1 << 20) && read < SIZE, "read " + read);
-            await("buffers back", () -> f.server.buffersInUse() == 0);
+            ServerFixture.await("buffers back", () -> f.server.buffersInUse() == 0);
             assertTrue(f.lines(f.request(f.control, HttpMethod.GET, "/tickets/t", null).body()).get(0)
                     .contains("\"active\":false"));
             assertEquals(206, f.request(f.data, HttpMethod.GET, "/images/t", null,
@@ -85,9 +71,9 @@ class HttpFaultsTest {
                     .put().uri("/images/w").send(body)
                     .responseSingle((r, b) -> b.then(Mono.just(r.status().code())))
                     .block(ServerFixture.TIMEOUT));
-            await("upload ended", () -> f.lines(f.request(f.control, HttpMethod.GET, "/tickets/w", null).body())
+            ServerFixture.await("upload ended", () -> f.lines(f.request(f.control, HttpMethod.GET, "/tickets/w", null).body())
                     .get(0).contains("\"active\":false"));
-            await("buffers back", () -> f.server.buffersInUse() == 0);
+            ServerFixture.await("buffers back", () -> f.server.buffersInUse() == 0);
             assertEquals(200, f.request(f.data, HttpMethod.PATCH, "/images/w", "{\"op\":\"flush\"}").status());
         }
     }
@@ -107,13 +93,13 @@ class HttpFaultsTest {
                     .onErrorResume(e -> Mono.just(-got.get()))
                     .cache();
             download.subscribe();
-            await("transfer started", () -> got.get() > 0);
+            ServerFixture.await("transfer started", () -> got.get() > 0);
             ServerFixture.Reply deleted = f.request(f.control, HttpMethod.DELETE, "/tickets/d", null);
             assertEquals(204, deleted.status());
             gate.tryEmitEmpty();
             long result = download.block(ServerFixture.TIMEOUT);
             assertTrue(Math.abs(result) < SIZE, "the download was cut short, got " + result);
-            await("buffers back", () -> f.server.buffersInUse() == 0);
+            ServerFixture.await("buffers back", () -> f.server.buffersInUse() == 0);
             assertEquals(403, f.request(f.data, HttpMethod.GET, "/images/d", null).status());
         }
     }

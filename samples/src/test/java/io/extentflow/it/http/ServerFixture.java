@@ -70,13 +70,56 @@ final class ServerFixture implements AutoCloseable {
                 .block(TIMEOUT);
     }
 
+    /** The sum of the counters (or timers' counts) called {@code name} having {@code tags}. */
     double counter(String name, String... tags) {
-        var c = registry.find(name).tags(tags).counter();
-        return c == null ? 0 : c.count();
+        var found = registry.find(name).tags(tags);
+        return found.counters().stream().mapToDouble(io.micrometer.core.instrument.Counter::count).sum()
+                + found.timers().stream().mapToDouble(io.micrometer.core.instrument.Timer::count).sum();
     }
 
     List<String> lines(String text) {
         return text.lines().toList();
+    }
+
+    /** Waits (polling every 10 ms, at most 20 s) until {@code condition} holds; server state has no events to wait on. */
+    static void await(String what, java.util.function.BooleanSupplier condition) {
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("timed out waiting: " + what);
+            }
+            Mono.delay(Duration.ofMillis(10)).block();
+        }
+    }
+
+    /**
+     * A client on a plain socket that sends a GET, reads the first bytes of the reply and then stops
+     * reading: the server's writes back up once the socket buffers are full.
+     */
+    static java.net.Socket stalledDownload(int port, String uri) throws java.io.IOException {
+        java.net.Socket s = new java.net.Socket("127.0.0.1", port);
+        s.setReceiveBufferSize(64 << 10);
+        s.getOutputStream().write(("GET " + uri + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+                .getBytes(StandardCharsets.US_ASCII));
+        s.getOutputStream().flush();
+        s.getInputStream().readNBytes(4096);
+        return s;
+    }
+
+    /** Reads what is left until the server closes the connection (20 s at most); returns the bytes read. */
+    static long readUntilClosed(java.net.Socket s) throws java.io.IOException {
+        s.setSoTimeout(20_000);
+        long n = 0;
+        try (java.io.InputStream in = s.getInputStream()) {
+            byte[] buf = new byte[1 << 16];
+            int r;
+            while ((r = in.read(buf)) > 0) {
+                n += r;
+            }
+        } catch (java.net.SocketException reset) {
+            // the server closed with unread data: a reset is as good as an end
+        }
+        return n;
     }
 
     @Override

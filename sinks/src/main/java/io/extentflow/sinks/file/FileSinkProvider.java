@@ -21,6 +21,7 @@ public final class FileSinkProvider implements SinkProvider {
 
     @Override
     public Mono<ImageSink> openSink(String address, long size, EndpointOptions options) {
-        return Mono.defer(() -> RawFileSink.open(FileAddress.toPath(address), size).cast(ImageSink.class));
+        return Mono.defer(() -> RawFileSink.open(FileAddress.toPath(address), size,
+                options.allocateZeroes()).cast(ImageSink.class));
     }
 }

@@ -31,6 +31,10 @@ import reactor.core.publisher.Mono;
  * </ul>
  * A new file (or an empty one) is sized to the image up front and is known to be zero, so the copy
  * sends no zero requests at all and the target stays sparse.
+ *
+ * <p>Opened to allocate zeroes (ovirt-imageio's {@code "sparse": false} tickets), a regular file keeps
+ * zeroed ranges allocated instead: {@code fallocate(ZERO_RANGE)}; if refused, punch a hole and
+ * allocate it again ({@code fallocate(0)}, what qemu does); if that is refused too, zeros are written.
  */
 public final class RawFileSink implements ImageSink {
 
@@ -40,7 +44,8 @@ public final class RawFileSink implements ImageSink {
     static final long MAX_ZERO = 1L << 30;
     private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(1 << 20).asReadOnlyBuffer();
 
-    private enum ZeroMethod { PUNCH_HOLE, ZERO_RANGE, WRITE }
+    /** The ways to zero a range, each falling back to the next when the file system refuses it. */
+    private enum ZeroMethod { PUNCH_HOLE, ZERO_RANGE, PUNCH_AND_ALLOCATE, WRITE }
 
     private final OpenFile file;
     private final String endpoint;
@@ -53,14 +58,19 @@ public final class RawFileSink implements ImageSink {
     /** For a growable file: the end of the furthest range written, zeroed or skipped. */
     private final AtomicLong end = new AtomicLong();
 
-    private RawFileSink(OpenFile file, long size, boolean knownZero, boolean device, boolean charDevice) {
+    private final boolean allocateZeroes;
+
+    private RawFileSink(OpenFile file, long size, boolean knownZero, boolean device, boolean charDevice,
+                        boolean allocateZeroes) {
         this.file = file;
         this.endpoint = "file:" + file.path();
         this.size = size;
         this.knownZero = knownZero;
         this.device = device || charDevice;
         this.charDevice = charDevice;
-        this.zeroMethod = this.device ? ZeroMethod.WRITE : ZeroMethod.PUNCH_HOLE;
+        this.allocateZeroes = allocateZeroes;
+        this.zeroMethod = this.device ? ZeroMethod.WRITE
+                : allocateZeroes ? ZeroMethod.ZERO_RANGE : ZeroMethod.PUNCH_HOLE;
     }
 
     /**
@@ -73,10 +83,18 @@ public final class RawFileSink implements ImageSink {
      * final size is set by {@link #flush()}.
      */
     public static Mono<RawFileSink> open(Path path, long size) {
-        return BlockingIo.call(() -> openNow(path, size));
+        return open(path, size, false);
     }
 
-    private static RawFileSink openNow(Path path, long size) throws IOException {
+    /**
+     * As {@link #open(Path, long)}; with {@code allocateZeroes} zero requests leave the range
+     * allocated instead of punching a hole.
+     */
+    public static Mono<RawFileSink> open(Path path, long size, boolean allocateZeroes) {
+        return BlockingIo.call(() -> openNow(path, size, allocateZeroes));
+    }
+
+    private static RawFileSink openNow(Path path, long size, boolean allocateZeroes) throws IOException {
         boolean growable = size == ImageSource.UNKNOWN_SIZE;
         if (size < 0 && !growable) {
             throw new IllegalArgumentException("negative image size " + size);
@@ -97,7 +115,7 @@ public final class RawFileSink implements ImageSink {
             long current = file.size();
             boolean knownZero = false;
             if (charDevice) {
-                return new RawFileSink(file, size, false, false, true);
+                return new RawFileSink(file, size, false, false, true, false);
             }
             if (growable) {
                 if (device) {
@@ -122,7 +140,7 @@ public final class RawFileSink implements ImageSink {
                 throw new IOException(path + ": existing target has " + current + " bytes but the image has "
                         + size + "; remove it or give a target of the same size");
             }
-            return new RawFileSink(file, size, knownZero, device, false);
+            return new RawFileSink(file, size, knownZero, device, false, allocateZeroes);
         } catch (IOException | RuntimeException e) {
             file.close();
             throw e;
@@ -195,6 +213,11 @@ public final class RawFileSink implements ImageSink {
                             offset, length);
                     case ZERO_RANGE -> Posix.fallocate(file.fd(), Posix.FALLOC_FL_ZERO_RANGE | Posix.FALLOC_FL_KEEP_SIZE,
                             offset, length);
+                    case PUNCH_AND_ALLOCATE -> {
+                        Posix.fallocate(file.fd(), Posix.FALLOC_FL_PUNCH_HOLE | Posix.FALLOC_FL_KEEP_SIZE, offset,
+                                length);
+                        Posix.fallocate(file.fd(), Posix.FALLOC_FL_KEEP_SIZE, offset, length);
+                    }
                     case WRITE -> writeZeros(offset, length);
                 }
                 return;
@@ -202,9 +225,18 @@ public final class RawFileSink implements ImageSink {
                 if (e.errno() != Posix.EOPNOTSUPP || method == ZeroMethod.WRITE) {
                     throw e;
                 }
-                zeroMethod = method == ZeroMethod.PUNCH_HOLE ? ZeroMethod.ZERO_RANGE : ZeroMethod.WRITE;
+                zeroMethod = next(method);
             }
         }
+    }
+
+    /** The fallback after {@code method}: deallocating sinks never allocate, allocating ones never leave holes. */
+    private ZeroMethod next(ZeroMethod method) {
+        return switch (method) {
+            case PUNCH_HOLE -> ZeroMethod.ZERO_RANGE;
+            case ZERO_RANGE -> allocateZeroes ? ZeroMethod.PUNCH_AND_ALLOCATE : ZeroMethod.WRITE;
+            case PUNCH_AND_ALLOCATE, WRITE -> ZeroMethod.WRITE;
+        };
     }
 
     private void writeZeros(long offset, long length) throws IOException {

@@ -47,7 +47,7 @@ public final class HttpSink implements ImageSink {
     public static Mono<HttpSink> open(String url, long size, EndpointOptions endpointOptions) {
         return Mono.defer(() -> {
             // create() may read a CA file: not on an event loop
-            return BlockingIo.call(() -> ImageioClient.create(url, endpointOptions, 1, ImageioClient.DEFAULT_RETRIES))
+            return BlockingIo.call(() -> ImageioClient.create(url, endpointOptions, 1, endpointOptions.retries()))
                     .flatMap(probe -> probe.options()
                     .doFinally(s -> probe.close())
                     .flatMap(options -> {

@@ -36,7 +36,7 @@ final class HttpStreamSink implements ImageSink {
 
     /** Opens {@code url} for a streamed upload; fails if the server does not offer it or refuses writes. */
     static Mono<ImageSink> open(String url, long size, EndpointOptions endpointOptions) {
-        return BlockingIo.call(() -> ImageioClient.create(url, endpointOptions, 1, ImageioClient.DEFAULT_RETRIES))
+        return BlockingIo.call(() -> ImageioClient.create(url, endpointOptions, 1, endpointOptions.retries()))
                 .flatMap(client -> client.options()
                         .map(options -> {
                             if (!options.writable() || !options.has(Features.SPARSE_STREAM)) {

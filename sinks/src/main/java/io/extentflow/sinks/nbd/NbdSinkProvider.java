@@ -19,7 +19,7 @@ public final class NbdSinkProvider implements SinkProvider {
     public Mono<ImageSink> openSink(String address, long size, EndpointOptions options) {
         return Mono.fromCallable(() -> NbdAddress.parse(address))
                 .flatMap(a -> NbdSink.open(a, size, NbdClientOptions.defaults().withConnections(options.connections()),
-                        false))
+                        options.allocateZeroes()))
                 .cast(ImageSink.class);
     }
 }

@@ -81,12 +81,18 @@ class RawFileSinkTest {
                 .verify(TIMEOUT);
     }
 
+    /** Writes 4 MiB of random bytes (all allocated) to {@code t}; returns them. */
+    private static byte[] randomFile(Path t, long seed) throws Exception {
+        byte[] data = new byte[4 << 20];
+        new SplittableRandom(seed).nextBytes(data);
+        Files.write(t, data);
+        return data;
+    }
+
     @Test
     void zeroPunchesHolesAndReadsBackAsZeros() throws Exception {
         Path t = dir.resolve("full.raw");
-        byte[] data = new byte[4 << 20];
-        new SplittableRandom(1).nextBytes(data);
-        Files.write(t, data);
+        byte[] data = randomFile(t, 1);
         long before = TestImages.allocatedBytes(t);
         try (ImageSink sink = Endpoints.sink(t.toString(), data.length).block(TIMEOUT)) {
             sink.zero(1 << 20, 2 << 20).then(sink.flush()).block(TIMEOUT);
@@ -98,6 +104,21 @@ class RawFileSinkTest {
         String map = ExternalTool.check("qemu-img", "map", "--output=json", "-f", "raw", t.toString());
         assertTrue(map.contains("\"start\": 1048576, \"length\": 2097152, \"depth\": 0, \"present\": true, \"zero\": true"),
                 map);
+    }
+
+    @Test
+    void allocatingZeroesKeepsTheRangeAllocated() throws Exception {
+        Path t = dir.resolve("dense.raw");
+        byte[] data = randomFile(t, 2);
+        long before = TestImages.allocatedBytes(t);
+        try (ImageSink sink = Endpoints.sink(t.toString(), data.length,
+                io.extentflow.engine.endpoint.EndpointOptions.defaults().withAllocateZeroes(true)).block(TIMEOUT)) {
+            sink.zero(1 << 20, 2 << 20).then(sink.flush()).block(TIMEOUT);
+        }
+        byte[] after = Files.readAllBytes(t);
+        Arrays.fill(data, 1 << 20, 3 << 20, (byte) 0);
+        assertArrayEquals(data, after);
+        assertTrue(TestImages.allocatedBytes(t) >= before, "the zeroed range was deallocated");
     }
 
     @Test

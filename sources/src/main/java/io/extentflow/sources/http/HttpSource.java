@@ -61,7 +61,7 @@ public final class HttpSource implements ImageSource, RemoteChecksum {
     public static Mono<HttpSource> open(String url, EndpointOptions endpointOptions, long window) {
         return Mono.defer(() -> {
             // create() may read a CA file: not on an event loop
-            return BlockingIo.call(() -> ImageioClient.create(url, endpointOptions, 1, ImageioClient.DEFAULT_RETRIES))
+            return BlockingIo.call(() -> ImageioClient.create(url, endpointOptions, 1, endpointOptions.retries()))
                     .flatMap(probe -> probe.options()
                     .doFinally(s -> probe.close())
                     .flatMap(options -> {

@@ -22,7 +22,7 @@ final class HttpStreamSource {
 
     /** Opens {@code url} as a stream; fails if the server does not offer {@value Features#SPARSE_STREAM}. */
     static Mono<ImageSource> open(String url, EndpointOptions endpointOptions) {
-        return BlockingIo.call(() -> ImageioClient.create(url, endpointOptions, 1, ImageioClient.DEFAULT_RETRIES))
+        return BlockingIo.call(() -> ImageioClient.create(url, endpointOptions, 1, endpointOptions.retries()))
                 .flatMap(client -> client.options()
                         .map(options -> {
                             if (!options.has(Features.SPARSE_STREAM)) {

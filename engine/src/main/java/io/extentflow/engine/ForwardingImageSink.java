@@ -1,0 +1,54 @@
+package io.extentflow.engine;
+
+import java.nio.ByteBuffer;
+import reactor.core.publisher.Mono;
+
+/**
+ * An {@link ImageSink} that passes every call to {@link #delegate()}: implement it (a record does
+ * nicely) and override only what the wrapper changes.
+ */
+public interface ForwardingImageSink extends ImageSink {
+
+    /** The sink every call goes to. */
+    ImageSink delegate();
+
+    @Override
+    default String endpoint() {
+        return delegate().endpoint();
+    }
+
+    @Override
+    default long size() {
+        return delegate().size();
+    }
+
+    @Override
+    default SinkCapabilities capabilities() {
+        return delegate().capabilities();
+    }
+
+    @Override
+    default Mono<Void> write(long offset, ByteBuffer data) {
+        return delegate().write(offset, data);
+    }
+
+    @Override
+    default Mono<Void> zero(long offset, long length) {
+        return delegate().zero(offset, length);
+    }
+
+    @Override
+    default Mono<Void> skip(long offset, long length) {
+        return delegate().skip(offset, length);
+    }
+
+    @Override
+    default Mono<Void> flush() {
+        return delegate().flush();
+    }
+
+    @Override
+    default void close() {
+        delegate().close();
+    }
+}
