@@ -34,8 +34,9 @@ import reactor.util.retry.Retry;
  *       CAN_MULTI_CONN, one otherwise; each request goes to the least loaded connection; each
  *       connection keeps up to {@link NbdClientOptions#requestsPerConnection()} requests in flight.</li>
  *   <li>Reads, writes and zero requests that fail transiently (connection lost or reset, EIO,
- *       ESHUTDOWN) are sent again after a backoff, on a fresh connection when theirs died, a bounded
- *       number of times. Any other failure, and a request without reply within the timeout, fails at
+ *       ESHUTDOWN) are sent again after a backoff, on a fresh connection (a connection that answered
+ *       with a transient error finishes what it has in flight and is replaced), a bounded number of
+ *       times. Any other failure, and a request without reply within the timeout, fails at
  *       once with an {@link NbdException} naming the export, operation, offset and NBD error.</li>
  * </ul>
  * Buffers passed in are borrowed until the returned {@code Mono} terminates. Never TRIMs.
@@ -337,12 +338,19 @@ public final class NbdClient implements AutoCloseable {
 
     /** Runs one request on the least loaded connection, retrying transient failures if allowed. */
     private <T> Mono<T> call(String op, long offset, long length, boolean retry, Function<NbdConnection, Mono<T>> f) {
+        if (!retry || options.retries() == 0) {
+            return Mono.defer(this::pick)
+                    .onErrorMap(NbdException.class, e -> e.forRequest(op, offset, length))
+                    .flatMap(f);
+        }
+        // a transient failure retires its connection, so the retry goes out on a fresh one
         Mono<T> once = Mono.defer(this::pick)
                 .onErrorMap(NbdException.class, e -> e.forRequest(op, offset, length))
-                .flatMap(f);
-        if (!retry || options.retries() == 0) {
-            return once;
-        }
+                .flatMap(c -> f.apply(c).doOnError(NbdException.class, e -> {
+                    if (e.isTransient()) {
+                        c.retire();
+                    }
+                }));
         return once.retryWhen(Retry.backoff(options.retries(), options.retryBackoff())
                 .filter(e -> e instanceof NbdException n && n.isTransient() && !closed.get())
                 .onRetryExhaustedThrow((spec, signal) -> {
@@ -361,7 +369,7 @@ public final class NbdClient implements AutoCloseable {
         int bestLoad = Integer.MAX_VALUE;
         for (Slot s : slots) {
             NbdConnection c = s.current;
-            int load = c != null && c.isOpen() ? c.load() : 0;
+            int load = c != null && c.isOpen() && !c.isRetired() ? c.load() : 0;
             if (load < bestLoad) {
                 best = s;
                 bestLoad = load;
@@ -395,7 +403,7 @@ public final class NbdClient implements AutoCloseable {
 
         Mono<NbdConnection> get() {
             NbdConnection c = current;
-            if (c != null && c.isOpen()) {
+            if (c != null && c.isOpen() && !c.isRetired()) {
                 return Mono.just(c);
             }
             synchronized (this) {

@@ -71,6 +71,7 @@ final class NbdConnection extends ChannelInboundHandlerAdapter {
     private final NbdClientOptions options;
     private final AtomicInteger load = new AtomicInteger();
     private volatile boolean open = true;
+    private volatile boolean retired;
     private Channel channel;
     private Connection connection;
 
@@ -149,6 +150,28 @@ final class NbdConnection extends ChannelInboundHandlerAdapter {
     /** True until the connection fails or is closed. */
     boolean isOpen() {
         return open;
+    }
+
+    /** True once {@link #retire()} was called: the connection takes no new requests. */
+    boolean isRetired() {
+        return retired;
+    }
+
+    /**
+     * Takes the connection out of service after a transient error reply, so the retry goes to a
+     * fresh connection: requests already sent or queued here finish, then it disconnects.
+     */
+    void retire() {
+        retired = true;
+        if (channel != null) {
+            channel.eventLoop().execute(this::disconnectIfRetiredAndIdle);
+        }
+    }
+
+    private void disconnectIfRetiredAndIdle() {
+        if (retired && open && inFlight.isEmpty() && waiting.isEmpty()) {
+            disconnect();
+        }
     }
 
     /** True while the socket is open (it may already refuse new requests). */
@@ -478,6 +501,7 @@ final class NbdConnection extends ChannelInboundHandlerAdapter {
             send(waiting.poll());
         }
         deliverIfReady(p);
+        disconnectIfRetiredAndIdle();
     }
 
     private void deliverIfReady(Pending p) {

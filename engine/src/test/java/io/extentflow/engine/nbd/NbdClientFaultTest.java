@@ -9,6 +9,7 @@ import io.extentflow.engine.testing.NbdServers;
 import io.extentflow.engine.testing.NettyLeaks;
 import io.netty.channel.ChannelOption;
 import java.nio.ByteBuffer;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
@@ -64,6 +65,46 @@ class NbdClientFaultTest {
         assertTrue(e.getMessage().contains("at offset 65536"), e.getMessage());
         assertTrue(e.getMessage().contains("EIO"), e.getMessage());
         assertTrue(e.getMessage().contains("gave up after 2 retries"), e.getMessage());
+    }
+
+    @Test
+    void aTransientErrorIsRetriedOnAFreshConnection() throws Exception {
+        // nbdkit's log filter (outermost) records which connection carried each request and each
+        // EIO the error filter made up; after an EIO, its connection must carry no new request
+        Path log = dir.resolve("requests.log");
+        var s = servers.nbdkit(dir, "--filter=log", "--filter=error", "memory", "8M", "logfile=" + log,
+                "error-pread=EIO", "error-pread-rate=30%");
+        NbdClient c = NbdClient.connect(NbdAddress.parse(s.uri()),
+                FAST.withConnections(1).withRetries(50)).block(WAIT);
+        try {
+            for (int i = 0; i < 40; i++) {
+                c.read(i * 4096L, ByteBuffer.allocateDirect(4096)).block(WAIT);
+            }
+        } finally {
+            c.closeGracefully().block(WAIT);
+        }
+        java.util.Set<String> failed = new java.util.HashSet<>();
+        java.util.Set<String> used = new java.util.HashSet<>();
+        int errors = 0;
+        for (String line : Files.readAllLines(log)) {
+            var m = java.util.regex.Pattern.compile("connection=(\\d+) (\\.\\.\\.)?Read .*").matcher(line);
+            if (!m.find()) {
+                continue;
+            }
+            String conn = m.group(1);
+            boolean reply = m.group(2) != null;
+            if (!reply) {
+                assertTrue(!failed.contains(conn), "a read went to connection " + conn
+                        + " after it answered EIO:\n" + Files.readString(log));
+                used.add(conn);
+            } else if (line.contains("return=-1")) {
+                failed.add(conn);
+                errors++;
+            }
+        }
+        assertTrue(errors > 0, "the error filter made no error: nothing was tested\n" + Files.readString(log));
+        // reads go one at a time over one connection: each error moves the rest to a new one
+        assertEquals(errors + 1, used.size(), "connections that carried reads");
     }
 
     @Test

@@ -250,16 +250,22 @@ class Qcow2CorruptImageTest {
     }
 
     @Test
-    void luksEncryption() {
+    void luksEncryption() throws IOException {
         Path img = dir.resolve("luks.qcow2");
-        // qemu-img times its key derivation and, on a busy machine, sometimes cannot ("Unable to get
-        // accurate CPU usage"): try a few times
+        // qemu-img times its key derivation with getrusage and, on a busy machine, sometimes measures
+        // no CPU time at all ("Unable to get accurate CPU usage"): try a few times, then fall back to
+        // marking a plain image as LUKS-encrypted in its header (crypt_method 2), which is what the
+        // reader checks
         ExternalTool.Result r = null;
         for (int attempt = 0; attempt < 5 && (r == null || r.exitCode() != 0); attempt++) {
             r = ExternalTool.run("qemu-img", "create", "-q", "-f", "qcow2", "--object", "secret,id=sec0,data=swordfish",
                     "-o", "encrypt.format=luks,encrypt.key-secret=sec0,encrypt.iter-time=10", img.toString(), "1M");
         }
-        assertEquals(0, r.exitCode(), "qemu-img create a LUKS image: " + r.stderr());
+        if (r.exitCode() != 0) {
+            assertTrue(r.stderr().contains("accurate CPU usage"), "qemu-img create a LUKS image: " + r.stderr());
+            ExternalTool.check("qemu-img", "create", "-q", "-f", "qcow2", img.toString(), "1M");
+            putInt(img, 32, 2);
+        }
         assertOpenFails(img, "encrypted (LUKS");
     }
 
