@@ -132,6 +132,10 @@ public final class ImageioClient implements AutoCloseable {
                     .host(uri.getHost())
                     .port(port)
                     .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) CONNECT_TIMEOUT.toMillis())
+                    // bodies arrive in up to 1 MiB per read (Netty's default stops at 64 KiB): a
+                    // streamed download then hands far fewer pieces from the event loop to its reader
+                    .option(ChannelOption.RCVBUF_ALLOCATOR,
+                            new io.netty.channel.AdaptiveRecvByteBufAllocator(4096, 64 << 10, 1 << 20))
                     .responseTimeout(RESPONSE_TIMEOUT)
                     .keepAlive(true);
             if (ssl != null) {

@@ -6,8 +6,9 @@ import java.nio.ByteBuffer;
 import java.nio.channels.AsynchronousCloseException;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.ReadableByteChannel;
-import java.util.concurrent.LinkedTransferQueue;
-import java.util.concurrent.BlockingQueue;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.locks.LockSupport;
 import org.reactivestreams.Publisher;
 import org.reactivestreams.Subscription;
 import reactor.core.publisher.BaseSubscriber;
@@ -28,12 +29,21 @@ public final class ByteBufInputChannel implements ReadableByteChannel {
     private static final Object CLOSED = new Object();
     /** Chunks requested ahead of the reader. */
     static final int PREFETCH = 16;
+    /**
+     * Chunks asked for at a time as the reader uses them up: a request from the reader's thread is
+     * a wake-up of the event loop, too costly to make once per chunk.
+     */
+    static final int REFILL = PREFETCH / 4;
 
     /**
      * Chunks handed over from the network thread. Offering must never block (it runs on an event
-     * loop), so the queue is lock-free; it holds at most {@link #PREFETCH} chunks by the request protocol.
+     * loop), so the queue is lock-free; it holds at most {@link #PREFETCH} chunks by the request
+     * protocol. The reader parks when it is empty and the offer unparks it (a blocking queue's take
+     * spun on the CPU the event loop needed to fill it).
      */
-    private final BlockingQueue<Object> queue = new LinkedTransferQueue<>();
+    private final Queue<Object> queue = new ConcurrentLinkedQueue<>();
+    /** The reader while it is parked waiting for the queue. */
+    private volatile Thread waiting;
     private final Receiver receiver = new Receiver();
     private ByteBuf current;
     private boolean ended;
@@ -67,13 +77,7 @@ public final class ByteBufInputChannel implements ReadableByteChannel {
                     return -1;
                 }
             }
-            Object next;
-            try {
-                next = queue.take();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new java.io.InterruptedIOException("interrupted while waiting for the body");
-            }
+            Object next = take();
             synchronized (this) {
                 if (closed) {
                     release(next);
@@ -113,7 +117,36 @@ public final class ByteBufInputChannel implements ReadableByteChannel {
         }
         receiver.cancel();
         releaseQueued();
-        queue.offer(CLOSED);
+        offer(CLOSED);
+    }
+
+    /** The next item of the queue, waiting for it. */
+    private Object take() throws java.io.InterruptedIOException {
+        Object next;
+        while ((next = queue.poll()) == null) {
+            waiting = Thread.currentThread();
+            next = queue.poll(); // again: an offer that came before `waiting` was set did not unpark us
+            if (next != null) {
+                waiting = null;
+                return next;
+            }
+            LockSupport.park(this);
+            waiting = null;
+            if (Thread.interrupted()) {
+                Thread.currentThread().interrupt();
+                throw new java.io.InterruptedIOException("interrupted while waiting for the body");
+            }
+        }
+        return next;
+    }
+
+    /** Hands an item to the reader; never blocks. */
+    private void offer(Object item) {
+        queue.offer(item);
+        Thread reader = waiting;
+        if (reader != null) {
+            LockSupport.unpark(reader);
+        }
     }
 
     private void releaseQueued() {
@@ -140,25 +173,31 @@ public final class ByteBufInputChannel implements ReadableByteChannel {
             if (closed) {
                 return;
             }
-            queue.offer(chunk.retain());
+            offer(chunk.retain());
             if (closed) { // closed meanwhile: close() may have emptied the queue before this chunk arrived
                 releaseQueued();
-                queue.offer(CLOSED);
+                offer(CLOSED);
             }
         }
 
         @Override
         protected void hookOnComplete() {
-            queue.offer(END);
+            offer(END);
         }
 
         @Override
         protected void hookOnError(Throwable t) {
-            queue.offer(t);
+            offer(t);
         }
 
+        private int used;
+
+        /** One more chunk used up by the reader (called from the reading thread only). */
         void more() {
-            request(1);
+            if (++used == REFILL) {
+                used = 0;
+                request(REFILL);
+            }
         }
     }
 }

@@ -18,7 +18,7 @@ public final class StreamThreads {
     static final int THREADS = 64;
 
     private static final Scheduler SCHEDULER =
-            Schedulers.newBoundedElastic(THREADS, 100_000, "extentflow-stream", 60, true);
+            Schedulers.newBoundedElastic(THREADS, 100_000, new StreamThreadFactory(), 60);
 
     private StreamThreads() {
     }
@@ -26,5 +26,27 @@ public final class StreamThreads {
     /** The scheduler for stream pumps and their blocking waits. */
     public static Scheduler scheduler() {
         return SCHEDULER;
+    }
+
+    /** True on one of this scheduler's threads. */
+    static boolean isCurrent() {
+        return Thread.currentThread() instanceof StreamThread;
+    }
+
+    /** Marks the scheduler's threads, for {@link #isCurrent()}. */
+    private static final class StreamThread extends Thread {
+        StreamThread(Runnable r, String name) {
+            super(r, name);
+            setDaemon(true);
+        }
+    }
+
+    private static final class StreamThreadFactory implements java.util.concurrent.ThreadFactory {
+        private final java.util.concurrent.atomic.AtomicInteger count = new java.util.concurrent.atomic.AtomicInteger();
+
+        @Override
+        public Thread newThread(Runnable r) {
+            return new StreamThread(r, "extentflow-stream-" + count.incrementAndGet());
+        }
     }
 }

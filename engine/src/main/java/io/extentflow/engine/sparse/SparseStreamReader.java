@@ -86,18 +86,17 @@ public final class SparseStreamReader {
      * @param previousEnd  image offset just past the previous frame
      */
     public static void check(SparseFrame f, long streamOffset, long previousEnd) throws SparseStreamException {
-        String text = new String(f.header().array(), java.nio.charset.StandardCharsets.US_ASCII);
         if (f.kind() == SparseFrame.Kind.STOP) {
             if (f.start() != 0 || f.length() != 0) {
-                throw new SparseStreamException(streamOffset, text, "stop frame with a range");
+                throw new SparseStreamException(streamOffset, f.text(), "stop frame with a range");
             }
             return;
         }
         if (f.length() == 0) {
-            throw new SparseStreamException(streamOffset, text, "empty frame");
+            throw new SparseStreamException(streamOffset, f.text(), "empty frame");
         }
         if (f.start() < previousEnd) {
-            throw new SparseStreamException(streamOffset, text,
+            throw new SparseStreamException(streamOffset, f.text(),
                     "frame out of order or overlapping (the previous frame ended at image offset " + previousEnd + ")");
         }
     }
