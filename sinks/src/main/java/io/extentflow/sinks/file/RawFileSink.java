@@ -13,6 +13,7 @@ import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantLock;
 import reactor.core.publisher.Mono;
 
 /**
@@ -55,6 +56,13 @@ public final class RawFileSink implements ImageSink {
     /** A character device ({@code /dev/null}): nothing to size, nothing to sync. */
     private final boolean charDevice;
     private volatile ZeroMethod zeroMethod;
+    /**
+     * One write or zero request at a time: the kernel serialises writers of a file on its inode lock
+     * anyway, and writers waiting for it spin on the CPU ({@code rwsem_spin_on_owner}: a tenth of the
+     * CPU time of an 8 GiB HTTP download). Threads waiting here sleep instead; serialising cut that
+     * download's system time from 3.2-3.6 s to 2.3-2.8 s (perf/README.md).
+     */
+    private final ReentrantLock writeLock = new ReentrantLock();
     /** For a growable file: the end of the furthest range written, zeroed or skipped. */
     private final AtomicLong end = new AtomicLong();
 
@@ -190,9 +198,14 @@ public final class RawFileSink implements ImageSink {
     }
 
     private void writeFully(ByteBuffer data, long offset) throws IOException {
-        long pos = offset;
-        while (data.hasRemaining()) {
-            pos += file.channel().write(data, pos);
+        writeLock.lock();
+        try {
+            long pos = offset;
+            while (data.hasRemaining()) {
+                pos += file.channel().write(data, pos);
+            }
+        } finally {
+            writeLock.unlock();
         }
     }
 
@@ -205,6 +218,15 @@ public final class RawFileSink implements ImageSink {
     }
 
     private void zeroNow(long offset, long length) throws IOException {
+        writeLock.lock();
+        try {
+            zeroLocked(offset, length);
+        } finally {
+            writeLock.unlock();
+        }
+    }
+
+    private void zeroLocked(long offset, long length) throws IOException {
         while (true) {
             ZeroMethod method = zeroMethod;
             try {
