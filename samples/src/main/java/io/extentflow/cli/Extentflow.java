@@ -37,6 +37,7 @@ import reactor.netty.tcp.TcpResources;
                 ChecksumCommand.class,
                 ServeCommand.class,
                 TicketCommand.class,
+                TrainCommand.class,
                 CommandLine.HelpCommand.class,
         })
 public final class Extentflow implements Runnable {

@@ -1,0 +1,25 @@
+package io.extentflow.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.extentflow.engine.testing.TestImages;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The launcher's training run copies through every path it exercises, and every copy is whole. */
+class TrainCommandTest {
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void everyTrainingCopyIsIdenticalToTheSampleDisk() throws Exception {
+        Path work = dir.resolve("work");
+        assertEquals(ExitCodes.OK, Extentflow.commandLine().execute("train", "--dir", work.toString()));
+        Path disk = work.resolve("disk.raw");
+        for (String copy : new String[] {"copy.raw", "downloaded.raw", "streamed.raw", "uploaded.raw", "unpacked.raw"}) {
+            TestImages.assertSameContent(disk, work.resolve(copy));
+        }
+    }
+}
