@@ -51,16 +51,20 @@ public final class ImageServer implements AutoCloseable {
     private final DisposableServer control;
     /** The metrics listener, or null when metrics are on the data port (or not served). */
     private final DisposableServer metricsListener;
+    /** The data API on the local Unix socket, or null. */
+    private final DisposableServer local;
     private final String notice;
 
     private ImageServer(ServerConfig config, TicketStore tickets, ServerBuffers buffers, DisposableServer data,
-                        DisposableServer control, DisposableServer metricsListener, String notice) {
+                        DisposableServer control, DisposableServer metricsListener, DisposableServer local,
+                        String notice) {
         this.config = config;
         this.tickets = tickets;
         this.buffers = buffers;
         this.data = data;
         this.control = control;
         this.metricsListener = metricsListener;
+        this.local = local;
         this.notice = notice;
     }
 
@@ -126,8 +130,25 @@ public final class ImageServer implements AutoCloseable {
                             .port(config.metricsPort())
                             .handle((req, resp) -> dispatchMetrics(req, resp, scrape))).bind()
                             .map(DisposableServer.class::cast);
-            Mono<Void> clearSocket = config.controlSocket() == null ? Mono.empty()
-                    : io.extentflow.engine.io.BlockingIo.run(() -> Files.deleteIfExists(config.controlSocket()));
+            // the local service: the same data API on a Unix socket, plain HTTP as in ovirt-imageio
+            // (the socket file's permissions guard it; tickets still authorize every request)
+            Mono<DisposableServer> localBind = config.localSocket() == null ? Mono.empty()
+                    : HttpServer.create()
+                            .channelGroup(new io.netty.channel.group.DefaultChannelGroup(
+                                    io.netty.util.concurrent.GlobalEventExecutor.INSTANCE))
+                            .bindAddress(() -> new DomainSocketAddress(config.localSocket().toString()))
+                            .idleTimeout(config.idleTimeout())
+                            .handle((req, resp) -> dispatchData(req, resp, tickets, images, metrics, dataScrape, extra))
+                            .bind()
+                            .map(DisposableServer.class::cast);
+            Mono<Void> clearSocket = io.extentflow.engine.io.BlockingIo.run(() -> {
+                if (config.controlSocket() != null) {
+                    Files.deleteIfExists(config.controlSocket());
+                }
+                if (config.localSocket() != null) {
+                    Files.deleteIfExists(config.localSocket());
+                }
+            });
             Mono<Void> loadTickets = Flux.fromIterable(initialTickets).concatMap(tickets::add).then();
             HttpServer ds = dataServer;
             HttpServer cs = controlServer;
@@ -135,12 +156,19 @@ public final class ImageServer implements AutoCloseable {
                     .flatMap(c -> metricsBind
                             .map(java.util.Optional::of)
                             .defaultIfEmpty(java.util.Optional.empty())
-                            .doOnError(e -> c.dispose())
-                            .map(m -> {
-                                LOG.info("image server: data API on " + d.address() + " (" + notice + "), control API on "
-                                        + c.address() + m.map(x -> ", metrics on " + x.address()).orElse(""));
-                                return new ImageServer(config, tickets, buffers, d, c, m.orElse(null), notice);
-                            }))
+                            .flatMap(m -> localBind
+                                    .map(java.util.Optional::of)
+                                    .defaultIfEmpty(java.util.Optional.empty())
+                                    .doOnError(e -> m.ifPresent(DisposableServer::dispose))
+                                    .map(l -> {
+                                        LOG.info("image server: data API on " + d.address() + " (" + notice
+                                                + ")" + l.map(x -> " and " + x.address() + " (local)").orElse("")
+                                                + ", control API on " + c.address()
+                                                + m.map(x -> ", metrics on " + x.address()).orElse(""));
+                                        return new ImageServer(config, tickets, buffers, d, c, m.orElse(null),
+                                                l.orElse(null), notice);
+                                    }))
+                            .doOnError(e -> c.dispose()))
                     .doOnError(e -> d.dispose()))
                     .doOnError(e -> tickets.removeAll().subscribe());
         });
@@ -306,7 +334,12 @@ public final class ImageServer implements AutoCloseable {
                 metricsListener.dispose();
             }
             return tickets.removeAll().timeout(grace).onErrorResume(e -> Mono.empty())
-                    .then(Mono.fromRunnable(() -> data.disposeNow(grace)).subscribeOn(
+                    .then(Mono.fromRunnable(() -> {
+                        if (local != null) {
+                            local.disposeNow(grace);
+                        }
+                        data.disposeNow(grace);
+                    }).subscribeOn(
                             reactor.core.scheduler.Schedulers.boundedElastic()).then());
         });
     }
@@ -320,6 +353,9 @@ public final class ImageServer implements AutoCloseable {
             metricsListener.disposeNow();
         }
         tickets.removeAll().subscribe();
+        if (local != null) {
+            local.disposeNow();
+        }
         data.disposeNow();
     }
 }

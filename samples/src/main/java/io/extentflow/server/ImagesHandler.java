@@ -12,6 +12,7 @@ import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpMethod;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
@@ -102,7 +103,9 @@ final class ImagesHandler {
     private Mono<Void> options(HttpServerResponse resp, String id) {
         if (id.equals("*")) {
             resp.header(HttpHeaderNames.ALLOW, "OPTIONS,GET,PUT,PATCH");
-            return Replies.json(resp, Map.of("features", WRITE_FEATURES));
+            Path local = tickets.config().localSocket();
+            return Replies.json(resp, local == null ? Map.of("features", WRITE_FEATURES)
+                    : Map.of("unix_socket", local.toString(), "features", WRITE_FEATURES));
         }
         TicketState state = tickets.authorize(id, "read");
         return state.backend().flatMap(b -> {
@@ -112,7 +115,8 @@ final class ImagesHandler {
                     writable ? List.of("OPTIONS", "GET", "PUT", "PATCH") : List.of("OPTIONS", "GET"),
                     writable ? WRITE_FEATURES : READ_FEATURES,
                     tickets.config().maxReaders(), tickets.config().maxWriters(),
-                    OptionalLong.of(available(state, b)));
+                    OptionalLong.of(available(state, b)),
+                    tickets.config().localSocket() == null ? null : tickets.config().localSocket().toString());
             resp.header(HttpHeaderNames.ALLOW, String.join(",", options.allow()));
             return Replies.json(resp, options.toJson());
         });

@@ -22,10 +22,14 @@ import java.time.Duration;
  * @param metricsPort      port of a listener serving only {@code GET /metrics} (0 for ephemeral), or
  *                         {@link #METRICS_ON_DATA_PORT}; it binds loopback, or {@code host} with the
  *                         data API's certificate when TLS is configured
+ * @param localSocket      Unix socket serving the data API to clients on this host (plain HTTP, like
+ *                         ovirt-imageio's local service), announced in {@code OPTIONS} as
+ *                         {@code unix_socket}; null for none
  */
 public record ServerConfig(String host, int port, Path controlSocket, int controlPort, Path tlsCert, Path tlsKey,
                            int maxReaders, int maxWriters, int chunkSize, long bufferMemory, int buffersPerRequest,
-                           Duration idleTimeout, Duration removeTimeout, int metricsPort) {
+                           Duration idleTimeout, Duration removeTimeout, int metricsPort,
+                           Path localSocket) {
 
     /** ovirt-imageio's remote port. */
     public static final int DEFAULT_PORT = 54322;
@@ -50,7 +54,7 @@ public record ServerConfig(String host, int port, Path controlSocket, int contro
     /** Loopback, port 54322, control on an ephemeral loopback port, 8 readers and writers, 64 MiB of 1 MiB buffers. */
     public static ServerConfig defaults() {
         return new ServerConfig("127.0.0.1", DEFAULT_PORT, null, 0, null, null, 8, 8, 1 << 20, 64L << 20, 4,
-                Duration.ofSeconds(60), Duration.ofSeconds(60), METRICS_ON_DATA_PORT);
+                Duration.ofSeconds(60), Duration.ofSeconds(60), METRICS_ON_DATA_PORT, null);
     }
 
     /** True when the data API speaks https. */
@@ -60,47 +64,53 @@ public record ServerConfig(String host, int port, Path controlSocket, int contro
 
     public ServerConfig withHost(String value) {
         return new ServerConfig(value, port, controlSocket, controlPort, tlsCert, tlsKey, maxReaders, maxWriters,
-                chunkSize, bufferMemory, buffersPerRequest, idleTimeout, removeTimeout, metricsPort);
+                chunkSize, bufferMemory, buffersPerRequest, idleTimeout, removeTimeout, metricsPort, localSocket);
     }
 
     public ServerConfig withPort(int value) {
         return new ServerConfig(host, value, controlSocket, controlPort, tlsCert, tlsKey, maxReaders, maxWriters,
-                chunkSize, bufferMemory, buffersPerRequest, idleTimeout, removeTimeout, metricsPort);
+                chunkSize, bufferMemory, buffersPerRequest, idleTimeout, removeTimeout, metricsPort, localSocket);
     }
 
     public ServerConfig withControlSocket(Path value) {
         return new ServerConfig(host, port, value, controlPort, tlsCert, tlsKey, maxReaders, maxWriters,
-                chunkSize, bufferMemory, buffersPerRequest, idleTimeout, removeTimeout, metricsPort);
+                chunkSize, bufferMemory, buffersPerRequest, idleTimeout, removeTimeout, metricsPort, localSocket);
     }
 
     public ServerConfig withControlPort(int value) {
         return new ServerConfig(host, port, controlSocket, value, tlsCert, tlsKey, maxReaders, maxWriters,
-                chunkSize, bufferMemory, buffersPerRequest, idleTimeout, removeTimeout, metricsPort);
+                chunkSize, bufferMemory, buffersPerRequest, idleTimeout, removeTimeout, metricsPort, localSocket);
     }
 
     public ServerConfig withTls(Path cert, Path key) {
         return new ServerConfig(host, port, controlSocket, controlPort, cert, key, maxReaders, maxWriters,
-                chunkSize, bufferMemory, buffersPerRequest, idleTimeout, removeTimeout, metricsPort);
+                chunkSize, bufferMemory, buffersPerRequest, idleTimeout, removeTimeout, metricsPort, localSocket);
     }
 
     public ServerConfig withLimits(int readers, int writers) {
         return new ServerConfig(host, port, controlSocket, controlPort, tlsCert, tlsKey, readers, writers,
-                chunkSize, bufferMemory, buffersPerRequest, idleTimeout, removeTimeout, metricsPort);
+                chunkSize, bufferMemory, buffersPerRequest, idleTimeout, removeTimeout, metricsPort, localSocket);
     }
 
     public ServerConfig withBuffers(int size, long memory, int perRequest) {
         return new ServerConfig(host, port, controlSocket, controlPort, tlsCert, tlsKey, maxReaders, maxWriters,
-                size, memory, perRequest, idleTimeout, removeTimeout, metricsPort);
+                size, memory, perRequest, idleTimeout, removeTimeout, metricsPort, localSocket);
     }
 
     public ServerConfig withTimeouts(Duration idle, Duration remove) {
         return new ServerConfig(host, port, controlSocket, controlPort, tlsCert, tlsKey, maxReaders, maxWriters,
-                chunkSize, bufferMemory, buffersPerRequest, idle, remove, metricsPort);
+                chunkSize, bufferMemory, buffersPerRequest, idle, remove, metricsPort, localSocket);
+    }
+
+    /** Also serves the data API on the Unix socket {@code path} for local clients (null: no local service). */
+    public ServerConfig withLocalSocket(Path path) {
+        return new ServerConfig(host, port, controlSocket, controlPort, tlsCert, tlsKey, maxReaders, maxWriters,
+                chunkSize, bufferMemory, buffersPerRequest, idleTimeout, removeTimeout, metricsPort, path);
     }
 
     /** Serves {@code GET /metrics} on its own listener at {@code port} (0 for ephemeral) instead of the data port. */
     public ServerConfig withMetricsPort(int port) {
         return new ServerConfig(host, this.port, controlSocket, controlPort, tlsCert, tlsKey, maxReaders, maxWriters,
-                chunkSize, bufferMemory, buffersPerRequest, idleTimeout, removeTimeout, port);
+                chunkSize, bufferMemory, buffersPerRequest, idleTimeout, removeTimeout, port, localSocket);
     }
 }

@@ -16,9 +16,11 @@ import java.util.OptionalLong;
  * @param maxReaders  connections the server serves in parallel for reading (1 when not announced)
  * @param maxWriters  connections the server serves in parallel for writing (1 when not announced)
  * @param size        bytes readable through the ticket when announced (our extension), else empty
+ * @param unixSocket  the server's local service ({@code unix_socket}): a Unix socket serving the
+ *                    same API to clients on the server's host, or null
  */
 public record ImageOptions(List<String> allow, List<String> features, int maxReaders, int maxWriters,
-                           OptionalLong size) {
+                           OptionalLong size, String unixSocket) {
 
     public ImageOptions {
         allow = List.copyOf(allow);
@@ -27,7 +29,7 @@ public record ImageOptions(List<String> allow, List<String> features, int maxRea
 
     /** What an old server that answers OPTIONS with 405 or 204 offers: GET and PUT only. */
     public static ImageOptions legacy() {
-        return new ImageOptions(List.of("OPTIONS", "GET", "PUT"), List.of(), 1, 1, OptionalLong.empty());
+        return new ImageOptions(List.of("OPTIONS", "GET", "PUT"), List.of(), 1, 1, OptionalLong.empty(), null);
     }
 
     /** True when {@code feature} is offered. */
@@ -43,6 +45,9 @@ public record ImageOptions(List<String> allow, List<String> features, int maxRea
     /** The JSON body (without {@code allow}, which travels in a header). */
     public Map<String, Object> toJson() {
         Map<String, Object> m = new LinkedHashMap<>();
+        if (unixSocket != null) {
+            m.put("unix_socket", unixSocket);
+        }
         m.put("features", features);
         m.put("max_readers", maxReaders);
         m.put("max_writers", maxWriters);
@@ -69,7 +74,9 @@ public record ImageOptions(List<String> allow, List<String> features, int maxRea
         int readers = root.path("max_readers").asInt(1);
         int writers = root.path("max_writers").asInt(1);
         JsonNode size = root.get("size");
+        JsonNode socket = root.get("unix_socket");
         return new ImageOptions(allow, features, Math.max(1, readers), Math.max(1, writers),
-                size != null && size.canConvertToLong() ? OptionalLong.of(size.asLong()) : OptionalLong.empty());
+                size != null && size.canConvertToLong() ? OptionalLong.of(size.asLong()) : OptionalLong.empty(),
+                socket != null && socket.isTextual() && !socket.asText().isEmpty() ? socket.asText() : null);
     }
 }

@@ -58,6 +58,8 @@ public final class ImageioClient implements AutoCloseable {
     private final ConnectionProvider provider;
     private final int retries;
     private final Settings settings;
+    /** Set by {@link #options()}: its TCP connection joined two addresses of one host. */
+    private final java.util.concurrent.atomic.AtomicBoolean sameHost = new java.util.concurrent.atomic.AtomicBoolean();
 
     private ImageioClient(String url, String path, HttpClient http, ConnectionProvider provider, int retries,
                           Settings settings) {
@@ -92,7 +94,7 @@ public final class ImageioClient implements AutoCloseable {
                     + "': expected http(s)://host:port/images/<ticket>");
         }
         SslContext ssl = "https".equals(scheme) ? sslContext(options) : null;
-        return new Settings(uri, ssl, retries).client(connections);
+        return new Settings(uri, ssl, retries, null).client(connections);
     }
 
     /** The same image with another number of connections (no file is read: safe on an event loop). */
@@ -116,8 +118,37 @@ public final class ImageioClient implements AutoCloseable {
         }
     }
 
-    /** Everything needed to make clients for one image. */
-    private record Settings(URI uri, SslContext ssl, int retries) {
+    /**
+     * A client for the transfer itself, with {@code connections} connections: over the server's
+     * local service ({@code unix_socket}) when {@link #options()} reached the server from its own
+     * host and the socket is there, as ovirt-imageio's client does; else over the URL's address.
+     * Loopback TCP costs about twice the system time of a Unix socket per byte moved.
+     */
+    public Mono<ImageioClient> forTransfer(ImageOptions options, int connections) {
+        if (options.unixSocket() == null || settings.unixSocket() != null || !sameHost.get()) {
+            return Mono.just(withConnections(connections));
+        }
+        return BlockingIo.call(() -> java.nio.file.Files.exists(java.nio.file.Path.of(options.unixSocket())))
+                .onErrorReturn(false)
+                .map(exists -> exists
+                        ? new Settings(settings.uri(), null, settings.retries(), options.unixSocket()).client(connections)
+                        : withConnections(connections));
+    }
+
+    /** True when this client talks to the server's local service (Unix socket). */
+    public boolean local() {
+        return settings.unixSocket() != null;
+    }
+
+    /** True when {@code channel} joins two addresses of one host (as ovirt-imageio decides "local"). */
+    private static boolean sameHost(io.netty.channel.Channel channel) {
+        return channel.localAddress() instanceof java.net.InetSocketAddress l
+                && channel.remoteAddress() instanceof java.net.InetSocketAddress r
+                && l.getAddress() != null && l.getAddress().equals(r.getAddress());
+    }
+
+    /** Everything needed to make clients for one image; {@code unixSocket} non-null for the local service. */
+    private record Settings(URI uri, SslContext ssl, int retries, String unixSocket) {
 
         ImageioClient client(int connections) {
             String scheme = uri.getScheme();
@@ -128,9 +159,13 @@ public final class ImageioClient implements AutoCloseable {
                     .pendingAcquireTimeout(Duration.ofMinutes(5))
                     .maxIdleTime(Duration.ofSeconds(50))
                     .build();
-            HttpClient http = HttpClient.create(provider)
-                    .host(uri.getHost())
-                    .port(port)
+            HttpClient http = HttpClient.create(provider);
+            http = unixSocket != null
+                    // the local service is plain HTTP on a Unix socket; the Host header stays the URL's
+                    ? http.remoteAddress(() -> new io.netty.channel.unix.DomainSocketAddress(unixSocket))
+                            .headers(h -> h.set(HttpHeaderNames.HOST, uri.getHost() + ":" + port))
+                    : http.host(uri.getHost()).port(port);
+            http = http
                     .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) CONNECT_TIMEOUT.toMillis())
                     // bodies arrive in up to 1 MiB per read (Netty's default stops at 64 KiB): a
                     // streamed download then hands far fewer pieces from the event loop to its reader
@@ -153,7 +188,8 @@ public final class ImageioClient implements AutoCloseable {
 
     /** {@code OPTIONS}: features and limits. Old servers answering 405 or 204 get {@link ImageOptions#legacy()}. */
     public Mono<ImageOptions> options() {
-        return retrying("options", 0, 0, http.request(HttpMethod.OPTIONS).uri(path)
+        return retrying("options", 0, 0, http.doOnResponse((r, conn) -> sameHost.set(sameHost(conn.channel())))
+                .request(HttpMethod.OPTIONS).uri(path)
                 .responseSingle((resp, body) -> {
                     int code = resp.status().code();
                     if (code == 405 || code == 204) {

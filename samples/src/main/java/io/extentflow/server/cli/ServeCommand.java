@@ -41,6 +41,11 @@ public final class ServeCommand implements Callable<Integer> {
             + "(default: ${DEFAULT-VALUE}).", defaultValue = "54324")
     int controlPort;
 
+    @Option(names = "--local-socket", paramLabel = "PATH", description = "Also serve the data API on this Unix "
+            + "socket for clients on this host (ovirt-imageio's local service: announced as unix_socket in OPTIONS; "
+            + "extentflow and imageio clients switch to it when they connect from the same host).")
+    Path localSocket;
+
     @Option(names = "--tls-cert", description = "PEM certificate chain: serve https.")
     Path tlsCert;
 
@@ -87,6 +92,9 @@ public final class ServeCommand implements Callable<Integer> {
         }
         if (metricsPort != null) {
             c = c.withMetricsPort(metricsPort);
+        }
+        if (localSocket != null) {
+            c = c.withLocalSocket(localSocket);
         }
         if (tlsCert != null || tlsKey != null) {
             c = c.withTls(tlsCert, tlsKey);

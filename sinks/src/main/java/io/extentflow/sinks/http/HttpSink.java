@@ -61,8 +61,8 @@ public final class HttpSink implements ImageSink {
                                     + options.size().getAsLong() + " bytes, the image needs " + size, null));
                         }
                         int connections = Math.min(endpointOptions.connections(), options.maxWriters());
-                        ImageioClient client = probe.withConnections(connections);
-                        return Mono.just(new HttpSink(client, options, size, connections));
+                        return probe.forTransfer(options, connections)
+                                .map(client -> new HttpSink(client, options, size, connections));
                     }));
         });
     }
@@ -75,6 +75,11 @@ public final class HttpSink implements ImageSink {
     @Override
     public long size() {
         return size;
+    }
+
+    /** True when the sink writes through the server's local service (its Unix socket). */
+    public boolean local() {
+        return client.local();
     }
 
     /** What the server offered in OPTIONS. */

@@ -37,17 +37,17 @@ final class HttpStreamSink implements ImageSink {
     /** Opens {@code url} for a streamed upload; fails if the server does not offer it or refuses writes. */
     static Mono<ImageSink> open(String url, long size, EndpointOptions endpointOptions) {
         return BlockingIo.call(() -> ImageioClient.create(url, endpointOptions, 1, endpointOptions.retries()))
-                .flatMap(client -> client.options()
-                        .map(options -> {
+                .flatMap(probe -> probe.options()
+                        .doFinally(s -> probe.close())
+                        .flatMap(options -> {
                             if (!options.writable() || !options.has(Features.SPARSE_STREAM)) {
-                                throw new ImageIoException("open", url, 0, size, options.writable()
+                                return Mono.error(new ImageIoException("open", url, 0, size, options.writable()
                                         ? "the server does not offer sparse streams (no '" + Features.SPARSE_STREAM
                                                 + "' feature); copy without --http-stream"
-                                        : "the ticket does not allow writing", null);
+                                        : "the ticket does not allow writing", null));
                             }
-                            return (ImageSink) new HttpStreamSink(client, size);
-                        })
-                        .doOnError(e -> client.close()));
+                            return probe.forTransfer(options, 1).map(client -> (ImageSink) new HttpStreamSink(client, size));
+                        }));
     }
 
     @Override

@@ -64,13 +64,11 @@ public final class HttpSource implements ImageSource, RemoteChecksum {
             return BlockingIo.call(() -> ImageioClient.create(url, endpointOptions, 1, endpointOptions.retries()))
                     .flatMap(probe -> probe.options()
                     .doFinally(s -> probe.close())
-                    .flatMap(options -> {
-                        int connections = Math.min(endpointOptions.connections(), options.maxReaders());
-                        ImageioClient client = probe.withConnections(connections);
-                        return size(client, options)
-                                .map(sized -> new HttpSource(client, options, sized.size, window, sized.extents))
-                                .doOnError(e -> client.close());
-                    }));
+                    .flatMap(options -> probe.forTransfer(options,
+                                    Math.min(endpointOptions.connections(), options.maxReaders()))
+                            .flatMap(client -> size(client, options)
+                                    .map(sized -> new HttpSource(client, options, sized.size, window, sized.extents))
+                                    .doOnError(e -> client.close()))));
         });
     }
 
@@ -197,6 +195,7 @@ public final class HttpSource implements ImageSource, RemoteChecksum {
         m.put("features", options.features());
         m.put("max_readers", options.maxReaders());
         m.put("max_writers", options.maxWriters());
+        m.put("transport", client.local() ? "local service (unix socket " + options.unixSocket() + ")" : "tcp");
         return m;
     }
 

@@ -23,17 +23,19 @@ final class HttpStreamSource {
     /** Opens {@code url} as a stream; fails if the server does not offer {@value Features#SPARSE_STREAM}. */
     static Mono<ImageSource> open(String url, EndpointOptions endpointOptions) {
         return BlockingIo.call(() -> ImageioClient.create(url, endpointOptions, 1, endpointOptions.retries()))
-                .flatMap(client -> client.options()
-                        .map(options -> {
+                .flatMap(probe -> probe.options()
+                        .doFinally(s -> probe.close())
+                        .flatMap(options -> {
                             if (!options.has(Features.SPARSE_STREAM)) {
-                                throw new ImageIoException("open", url, 0, 0, "the server does not offer sparse "
-                                        + "streams (no '" + Features.SPARSE_STREAM + "' feature); copy without "
-                                        + "--http-stream", null);
+                                return Mono.error(new ImageIoException("open", url, 0, 0, "the server does not offer "
+                                        + "sparse streams (no '" + Features.SPARSE_STREAM + "' feature); copy without "
+                                        + "--http-stream", null));
                             }
                             long size = options.size().orElse(ImageSource.UNKNOWN_SIZE);
-                            ByteBufInputChannel body = new ByteBufInputChannel(client.sparseDownload());
-                            return (ImageSource) new SparseStreamSource(body, client.url(), size, client::close);
-                        })
-                        .doOnError(e -> client.close()));
+                            return probe.forTransfer(options, 1).map(client -> {
+                                ByteBufInputChannel body = new ByteBufInputChannel(client.sparseDownload());
+                                return (ImageSource) new SparseStreamSource(body, client.url(), size, client::close);
+                            });
+                        }));
     }
 }
