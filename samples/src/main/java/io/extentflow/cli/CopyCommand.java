@@ -49,7 +49,7 @@ final class CopyCommand implements Callable<Integer> {
     Boolean progress;
 
     /** The engine's defaults, spelled for --help (CopyCommandTest checks they agree). */
-    static final String DEFAULT_REQUEST_SIZE = "1MiB";
+    static final String DEFAULT_REQUEST_SIZE = "4MiB";
     static final String DEFAULT_MAX_IN_FLIGHT = "64MiB";
 
     @Option(names = "--request-size", paramLabel = "SIZE", converter = Sizes.class,

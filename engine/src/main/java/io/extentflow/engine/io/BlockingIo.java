@@ -15,8 +15,8 @@ public final class BlockingIo {
     /** Threads: enough to keep a few requests per disk queue busy, bounded whatever the load. */
     static final int THREADS = Math.max(4, Runtime.getRuntime().availableProcessors() * 2);
 
-    private static final Scheduler SCHEDULER = Schedulers.newBoundedElastic(THREADS, 100_000, new IoThreadFactory(),
-            60);
+    private static final NamedThreadFactory THREAD_FACTORY = new NamedThreadFactory("extentflow-file-io");
+    private static final Scheduler SCHEDULER = Schedulers.newBoundedElastic(THREADS, 100_000, THREAD_FACTORY, 60);
 
     private BlockingIo() {
     }
@@ -60,7 +60,7 @@ public final class BlockingIo {
      * other blocking work: starting new requests this way would run them one after the other.
      */
     public static Mono<Void> runHere(IoAction action) {
-        return Mono.defer(() -> Thread.currentThread() instanceof IoThread || StreamThreads.isCurrent()
+        return Mono.defer(() -> THREAD_FACTORY.isCurrent() || StreamThreads.isCurrent()
                 ? Mono.<Void>fromCallable(() -> {
                     action.run();
                     return null;
@@ -74,23 +74,6 @@ public final class BlockingIo {
             action.run();
             return null;
         }).then();
-    }
-
-    /** Marks the scheduler's threads, for {@link #runHere}. */
-    private static final class IoThread extends Thread {
-        IoThread(Runnable r, String name) {
-            super(r, name);
-            setDaemon(true);
-        }
-    }
-
-    private static final class IoThreadFactory implements java.util.concurrent.ThreadFactory {
-        private final java.util.concurrent.atomic.AtomicInteger count = new java.util.concurrent.atomic.AtomicInteger();
-
-        @Override
-        public Thread newThread(Runnable r) {
-            return new IoThread(r, "extentflow-file-io-" + count.incrementAndGet());
-        }
     }
 
     /** A blocking action that may throw. */

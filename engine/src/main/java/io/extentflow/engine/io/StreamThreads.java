@@ -17,8 +17,8 @@ public final class StreamThreads {
     /** At most this many streams move at once in one process; more wait their turn. */
     static final int THREADS = 64;
 
-    private static final Scheduler SCHEDULER =
-            Schedulers.newBoundedElastic(THREADS, 100_000, new StreamThreadFactory(), 60);
+    private static final NamedThreadFactory THREAD_FACTORY = new NamedThreadFactory("extentflow-stream");
+    private static final Scheduler SCHEDULER = Schedulers.newBoundedElastic(THREADS, 100_000, THREAD_FACTORY, 60);
 
     private StreamThreads() {
     }
@@ -30,23 +30,6 @@ public final class StreamThreads {
 
     /** True on one of this scheduler's threads. */
     static boolean isCurrent() {
-        return Thread.currentThread() instanceof StreamThread;
-    }
-
-    /** Marks the scheduler's threads, for {@link #isCurrent()}. */
-    private static final class StreamThread extends Thread {
-        StreamThread(Runnable r, String name) {
-            super(r, name);
-            setDaemon(true);
-        }
-    }
-
-    private static final class StreamThreadFactory implements java.util.concurrent.ThreadFactory {
-        private final java.util.concurrent.atomic.AtomicInteger count = new java.util.concurrent.atomic.AtomicInteger();
-
-        @Override
-        public Thread newThread(Runnable r) {
-            return new StreamThread(r, "extentflow-stream-" + count.incrementAndGet());
-        }
+        return THREAD_FACTORY.isCurrent();
     }
 }
