@@ -15,16 +15,6 @@ make_images a
 
 RUN="$PERF_DIR/out/http"
 mkdir -p "$RUN"
-PIDS=()
-stop_all() { local p; for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; }
-trap stop_all EXIT
-
-wait_for() {  # wait_for CMD...: until CMD succeeds (at most 20 s)
-  local i
-  for i in $(seq 200); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
-  die "timed out waiting for: $*"
-}
-
 src="$IMG/sparse-8g.raw"
 dst="$OUT/copy.raw"
 target="$OUT/upload-target.raw"
@@ -32,7 +22,7 @@ size=$(stat -c %s "$src")
 port=${PORT:-54522}
 ctl="$RUN/control.sock"
 rm -f "$ctl"
-"$EXTENTFLOW" serve --port "$port" --control-socket "$ctl" >"$RUN/serve.log" 2>&1 & PIDS+=($!)
+start_bg "$EXTENTFLOW" serve --port "$port" --control-socket "$ctl" >"$RUN/serve.log" 2>&1
 wait_for test -S "$ctl"
 "$EXTENTFLOW" ticket add --control-socket "$ctl" --id src --url "file://$src" --size "$size" --ops read >/dev/null
 truncate -s "$size" "$target"
@@ -61,7 +51,7 @@ while pos < size:
 PY
 
 rm -f "$RUN/nbd.sock"
-qemu-nbd -t -r -f raw -k "$RUN/nbd.sock" "$src" & PIDS+=($!)
+start_bg qemu-nbd -t -r -f raw -k "$RUN/nbd.sock" "$src"
 wait_for test -S "$RUN/nbd.sock"
 
 perf_reference nbdcopy-qemu-nbd-to-file

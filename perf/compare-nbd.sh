@@ -13,30 +13,21 @@ make_images a
 
 SOCKS="$PERF_DIR/out/nbd"
 mkdir -p "$SOCKS"
-PIDS=()
 stop_servers() {
-  local p
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  stop_bg
   [ -f "$SOCKS/memory.pid" ] && kill "$(cat "$SOCKS/memory.pid")" 2>/dev/null || true
   rm -f "$SOCKS"/*.sock "$SOCKS/memory.pid"
 }
 trap stop_servers EXIT
 
-# wait_socket PATH: until a server listens on PATH (at most 10 s).
-wait_socket() {
-  local i
-  for i in $(seq 100); do [ -S "$1" ] && return 0; sleep 0.1; done
-  die "no server on $1"
-}
-
 src="$IMG/sparse-8g.raw"
 dst="$OUT/copy.raw"
 
 rm -f "$SOCKS/qemu.sock" "$SOCKS/random.sock"
-qemu-nbd -t -r -f raw -k "$SOCKS/qemu.sock" "$src" & PIDS+=($!)
-nbdkit -f -U "$SOCKS/random.sock" sparse-random 8G & PIDS+=($!)
-wait_socket "$SOCKS/qemu.sock"
-wait_socket "$SOCKS/random.sock"
+start_bg qemu-nbd -t -r -f raw -k "$SOCKS/qemu.sock" "$src"
+start_bg nbdkit -f -U "$SOCKS/random.sock" sparse-random 8G
+wait_for test -S "$SOCKS/qemu.sock"
+wait_for test -S "$SOCKS/random.sock"
 
 qemu_uri="nbd+unix:///?socket=$SOCKS/qemu.sock"
 perf_reference nbdcopy-qemu-nbd-to-file

@@ -13,14 +13,6 @@ make_images a,e
 
 RUN="$PERF_DIR/out/stream"
 mkdir -p "$RUN"
-PIDS=()
-stop_all() { local p; for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; }
-trap stop_all EXIT
-wait_for() {
-  local i
-  for i in $(seq 200); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
-  die "timed out waiting for: $*"
-}
 
 frag="$IMG/frag-4g.raw"
 sparse="$IMG/sparse-8g.raw"
@@ -28,7 +20,7 @@ dst="$OUT/copy.raw"
 port=${PORT:-54523}
 ctl="$RUN/control.sock"
 rm -f "$ctl"
-"$EXTENTFLOW" serve --port "$port" --control-socket "$ctl" >"$RUN/serve.log" 2>&1 & PIDS+=($!)
+start_bg "$EXTENTFLOW" serve --port "$port" --control-socket "$ctl" >"$RUN/serve.log" 2>&1
 wait_for test -S "$ctl"
 "$EXTENTFLOW" ticket add --control-socket "$ctl" --id frag --url "file://$frag" --size "$(stat -c %s "$frag")" \
   --ops read >/dev/null

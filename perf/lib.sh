@@ -100,6 +100,20 @@ empty_raw() {
 # warm FILE...: reads the data extents of the files into page cache (not their holes).
 WARM="python3 $PERF_DIR/warm.py"
 
+# Servers started in the background by a comparison: `start_bg CMD...` runs CMD and remembers
+# it; they are all stopped when the script exits.
+BG_PIDS=()
+start_bg() { "$@" & BG_PIDS+=($!); }
+stop_bg() { local p; for p in "${BG_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; }
+trap stop_bg EXIT
+
+# wait_for CMD...: until CMD succeeds (at most 20 s).
+wait_for() {
+  local i
+  for i in $(seq 200); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
+  die "timed out waiting for: $*"
+}
+
 # perf_reference NAME: the case later cases are compared with (ratio column); by default the
 # first case after the last perf_reference call.
 REFERENCE=""

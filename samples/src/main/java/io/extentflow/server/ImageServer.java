@@ -108,10 +108,7 @@ public final class ImageServer implements AutoCloseable {
                     : " (not " + config.host() + "; configure --tls-cert and --tls-key to serve the network)");
             boolean ownMetricsPort = config.metricsPort() != ServerConfig.METRICS_ON_DATA_PORT && scrape != null;
             Supplier<String> dataScrape = ownMetricsPort ? null : scrape;
-            HttpServer dataServer = secured(config, HttpServer.create()
-                    // known connections are closed when the server stops, idle keep-alive ones included
-                    .channelGroup(new io.netty.channel.group.DefaultChannelGroup(
-                            io.netty.util.concurrent.GlobalEventExecutor.INSTANCE))
+            HttpServer dataServer = secured(config, dataApi()
                     .host(host)
                     .port(config.port())
                     .idleTimeout(config.idleTimeout())
@@ -133,9 +130,7 @@ public final class ImageServer implements AutoCloseable {
             // the local service: the same data API on a Unix socket, plain HTTP as in ovirt-imageio
             // (the socket file's permissions guard it; tickets still authorize every request)
             Mono<DisposableServer> localBind = config.localSocket() == null ? Mono.empty()
-                    : HttpServer.create()
-                            .channelGroup(new io.netty.channel.group.DefaultChannelGroup(
-                                    io.netty.util.concurrent.GlobalEventExecutor.INSTANCE))
+                    : dataApi()
                             .bindAddress(() -> new DomainSocketAddress(config.localSocket().toString()))
                             .idleTimeout(config.idleTimeout())
                             .handle((req, resp) -> dispatchData(req, resp, tickets, images, metrics, dataScrape, extra))
@@ -172,6 +167,12 @@ public final class ImageServer implements AutoCloseable {
                     .doOnError(e -> d.dispose()))
                     .doOnError(e -> tickets.removeAll().subscribe());
         });
+    }
+
+    /** A listener of the data API: its connections are closed when the server stops, idle keep-alive ones included. */
+    private static HttpServer dataApi() {
+        return HttpServer.create().channelGroup(new io.netty.channel.group.DefaultChannelGroup(
+                io.netty.util.concurrent.GlobalEventExecutor.INSTANCE));
     }
 
     /** {@code server} with https when the configuration has a certificate. */

@@ -103,9 +103,9 @@ final class ImagesHandler {
     private Mono<Void> options(HttpServerResponse resp, String id) {
         if (id.equals("*")) {
             resp.header(HttpHeaderNames.ALLOW, "OPTIONS,GET,PUT,PATCH");
-            Path local = tickets.config().localSocket();
+            String local = localSocket();
             return Replies.json(resp, local == null ? Map.of("features", WRITE_FEATURES)
-                    : Map.of("unix_socket", local.toString(), "features", WRITE_FEATURES));
+                    : Map.of("unix_socket", local, "features", WRITE_FEATURES));
         }
         TicketState state = tickets.authorize(id, "read");
         return state.backend().flatMap(b -> {
@@ -116,10 +116,16 @@ final class ImagesHandler {
                     writable ? WRITE_FEATURES : READ_FEATURES,
                     tickets.config().maxReaders(), tickets.config().maxWriters(),
                     OptionalLong.of(available(state, b)),
-                    tickets.config().localSocket() == null ? null : tickets.config().localSocket().toString());
+                    localSocket());
             resp.header(HttpHeaderNames.ALLOW, String.join(",", options.allow()));
             return Replies.json(resp, options.toJson());
         });
+    }
+
+    /** The local service's socket, announced as {@code unix_socket}, or null. */
+    private String localSocket() {
+        Path local = tickets.config().localSocket();
+        return local == null ? null : local.toString();
     }
 
     /** Bytes readable through the ticket: the ticket size, or less if the image is smaller. */
