@@ -37,7 +37,7 @@ final class DownloadStream {
                 })
                 .concatMap(pos -> readChunk(pos, (int) Math.min(chunk, end - pos)), 1)
                 // a buffer dropped between the read and the socket (the client left) is released
-                .doOnDiscard(ByteBuf.class, ByteBuf::release);
+                .doOnDiscard(ByteBuf.class, Transfers::release);
     }
 
     /** One pooled buffer filled at {@code pos}; its release by Netty returns the buffer and the permit. */

@@ -1,7 +1,9 @@
 package io.extentflow.server;
 
+import io.netty.util.ReferenceCounted;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.netty.Connection;
@@ -45,22 +47,53 @@ final class Transfers {
      * otherwise wait for its pending writes forever.)
      */
     static <T> Flux<T> guard(HttpServerRequest req, TicketState state, Flux<T> transfer) {
-        Duration inactivity = Duration.ofSeconds(Math.max(1, state.ticket.inactivityTimeout()));
         return Flux.defer(() -> {
             Connection[] connection = new Connection[1];
             req.withConnection(c -> connection[0] = c);
-            return transfer
-                    .doOnNext(item -> state.touch()) // progress is activity: keeps the ticket from expiring
-                    .timeout(inactivity)
-                    .takeUntilOther(state.canceledSignal())
-                    .concatWith(Mono.defer(() -> state.canceled()
-                            ? Mono.error(ApiError.forbidden("Transfer " + state.ticket.transferId() + " was canceled"))
-                            : Mono.empty()))
-                    .doOnError(e -> {
-                        if (connection[0] != null) {
-                            connection[0].dispose();
-                        }
-                    });
+            return guard(state, transfer, () -> {
+                if (connection[0] != null) {
+                    connection[0].dispose();
+                }
+            });
         });
+    }
+
+    /**
+     * {@link #guard(HttpServerRequest, TicketState, Flux)} with the connection's close as {@code cut}.
+     *
+     * <p>The items are buffers that somebody must release. {@code timeout} and {@code takeUntilOther}
+     * drop an item that races with the timeout or the cancel ("onNextDropped", which by default only
+     * logs it), and {@code concatWith} discards nothing it is handed after the end; so a context hook
+     * releases every reference-counted item dropped or discarded inside the guard. Without it a
+     * download cut while a read was finishing kept one server buffer forever.
+     */
+    static <T> Flux<T> guard(TicketState state, Flux<T> transfer, Runnable cut) {
+        Duration inactivity = Duration.ofSeconds(Math.max(1, state.ticket.inactivityTimeout()));
+        return transfer
+                .doOnNext(item -> state.touch()) // progress is activity: keeps the ticket from expiring
+                .timeout(inactivity)
+                .takeUntilOther(state.canceledSignal())
+                .concatWith(Mono.defer(() -> state.canceled()
+                        ? Mono.error(ApiError.forbidden("Transfer " + state.ticket.transferId() + " was canceled"))
+                        : Mono.empty()))
+                .doOnError(e -> cut.run())
+                .doOnDiscard(ReferenceCounted.class, Transfers::release)
+                .contextWrite(context -> context.put(ON_NEXT_DROPPED, (Consumer<Object>) Transfers::release));
+    }
+
+    /**
+     * Reactor's context key for a local "onNextDropped" hook ({@code Hooks.KEY_ON_NEXT_DROPPED}, not
+     * public). {@code TransfersTest} fails if a Reactor upgrade renames it.
+     */
+    static final String ON_NEXT_DROPPED = "reactor.onNextDropped.local";
+
+    /**
+     * Releases a dropped or discarded buffer once: hooks compose, so two of them may see the same
+     * item, and only the first may release it.
+     */
+    static void release(Object item) {
+        if (item instanceof ReferenceCounted r && r.refCnt() > 0) {
+            r.release();
+        }
     }
 }
