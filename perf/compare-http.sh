@@ -54,6 +54,9 @@ rm -f "$RUN/nbd.sock"
 start_bg qemu-nbd -t -r -f raw -k "$RUN/nbd.sock" "$src"
 wait_for test -S "$RUN/nbd.sock"
 
+warm_server "$EXTENTFLOW" copy --no-progress --no-flush "$url" /dev/null
+warm_server "$EXTENTFLOW" copy --no-progress --no-flush --http-stream "$url" /dev/null
+
 perf_reference nbdcopy-qemu-nbd-to-file
 perf_case nbdcopy-qemu-nbd-to-file "rm -f $dst; $WARM $src" "nbdcopy nbd+unix:///?socket=$RUN/nbd.sock $dst"
 perf_case extentflow-http-download "rm -f $dst; $WARM $src" "$EXTENTFLOW copy --no-progress --no-flush $url $dst"
@@ -61,6 +64,7 @@ perf_case extentflow-http-download-stream "rm -f $dst; $WARM $src" \
   "$EXTENTFLOW copy --no-progress --no-flush --http-stream $url $dst"
 perf_case curl-data-ranges "$WARM $src" "curl -s -K $RUN/ranges.curl"
 
+warm_server "$EXTENTFLOW" copy --no-progress --no-flush "$src" "$up"
 perf_reference extentflow-http-upload
 perf_case extentflow-http-upload "$WARM $src" "$EXTENTFLOW copy --no-progress --no-flush $src $up"
 perf_case extentflow-http-upload-stream "$WARM $src" \
@@ -68,4 +72,4 @@ perf_case extentflow-http-upload-stream "$WARM $src" \
 rm -f "$dst" "$target"
 
 perf_report compare-http "imageio HTTP through extentflow serve (loopback), vs curl and nbdcopy" \
-  "Downloads are compared with nbdcopy from qemu-nbd on a Unix socket (goal: HTTP download within 1.5× of it). curl fetches every 4 MiB data range of the image over one keep-alive connection and discards it. The server's own work (reads, zero detection for streams) runs in the other process; its CPU is not in user+sys. extentflow times include JVM start-up."
+  "The server was warmed first (warm_server in lib.sh: 3 untimed downloads, stream downloads and uploads). Downloads are compared with nbdcopy from qemu-nbd on a Unix socket (goal: HTTP download within 1.5× of it). curl fetches every 4 MiB data range of the image over one keep-alive connection and discards it. The server's own work (reads, zero detection for streams) runs in the other process; its CPU is not in user+sys. extentflow times include JVM start-up."

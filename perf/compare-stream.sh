@@ -27,6 +27,9 @@ wait_for test -S "$ctl"
 url="http://127.0.0.1:$port/images/frag"
 wait_for curl -sf -X OPTIONS "$url"
 
+warm_server "$EXTENTFLOW" copy --no-progress --no-flush "$url" /dev/null
+warm_server "$EXTENTFLOW" copy --no-progress --no-flush --http-stream "$url" /dev/null
+
 perf_reference extentflow-http-frag-per-extent
 perf_case extentflow-http-frag-per-extent "rm -f $dst; $WARM $frag" \
   "$EXTENTFLOW copy --no-progress --no-flush $url $dst"
@@ -47,4 +50,4 @@ done
 rm -f "$dst"
 
 perf_report compare-stream "Sparse streams: one HTTP request vs one per extent; the stream writer vs the page-cache read limit" \
-  "The page-cache read limit reads the same data extents (warm) with pread in python, without writing them anywhere. extentflow times include JVM start-up."
+  "The server was warmed first (warm_server in lib.sh: 3 untimed downloads each way). The page-cache read limit reads the same data extents (warm) with pread in python, without writing them anywhere. extentflow times include JVM start-up."

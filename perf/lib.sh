@@ -114,6 +114,15 @@ wait_for() {
   die "timed out waiting for: $*"
 }
 
+# warm_server CMD...: runs CMD (a client of a server this script started) WARMUP times (default 3),
+# untimed, so that the server is measured as it runs in production: a long-lived JVM whose code is
+# compiled, not one compiling its request path during the timed runs. A failure stops the script.
+warm_server() {
+  local i
+  for i in $(seq "${WARMUP:-3}"); do "$@" >/dev/null || die "server warm-up failed: $*"; done
+  sync   # what the warm-up wrote must not be written back during the timed runs
+}
+
 # perf_reference NAME: the case later cases are compared with (ratio column); by default the
 # first case after the last perf_reference call.
 REFERENCE=""

@@ -29,14 +29,23 @@ final class Errors {
         return oneLine(m);
     }
 
-    /** Strips wrappers that add nothing for a user (Reactor's checked-exception carrier, futures). */
+    /**
+     * Strips wrappers that add nothing for a user (Reactor's checked-exception carrier, futures) and
+     * keeps the first of several failures that Reactor joined into one (requests running side by
+     * side that failed together, e.g. two writes on a full file system).
+     */
     static Throwable unwrap(Throwable t) {
         Throwable c = Exceptions.unwrap(t);
-        while ((c instanceof CompletionException || c instanceof ExecutionException
-                || c instanceof UncheckedIOException) && c.getCause() != null) {
-            c = Exceptions.unwrap(c.getCause());
+        while (true) {
+            if (Exceptions.isMultiple(c) && !Exceptions.unwrapMultiple(c).isEmpty()) {
+                c = Exceptions.unwrap(Exceptions.unwrapMultiple(c).get(0));
+            } else if ((c instanceof CompletionException || c instanceof ExecutionException
+                    || c instanceof UncheckedIOException) && c.getCause() != null) {
+                c = Exceptions.unwrap(c.getCause());
+            } else {
+                return c;
+            }
         }
-        return c;
     }
 
     /** Newlines and tabs become spaces so the message stays one line. */

@@ -1,5 +1,6 @@
 package io.extentflow.server;
 
+import io.extentflow.engine.imageio.ImageioClient;
 import io.extentflow.engine.imageio.Ticket;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.netty.channel.unix.DomainSocketAddress;
@@ -172,7 +173,9 @@ public final class ImageServer implements AutoCloseable {
     /** A listener of the data API: its connections are closed when the server stops, idle keep-alive ones included. */
     private static HttpServer dataApi() {
         return HttpServer.create().channelGroup(new io.netty.channel.group.DefaultChannelGroup(
-                io.netty.util.concurrent.GlobalEventExecutor.INSTANCE));
+                        io.netty.util.concurrent.GlobalEventExecutor.INSTANCE))
+                // upload bodies in pieces as large as a socket read, not the decoder's default 8 KiB
+                .httpRequestDecoder(spec -> spec.maxChunkSize(ImageioClient.BODY_PIECE));
     }
 
     /** {@code server} with https when the configuration has a certificate. */

@@ -50,6 +50,8 @@ public final class ImageioClient implements AutoCloseable {
     private static final Duration RESPONSE_TIMEOUT = Duration.ofSeconds(120);
     private static final int MAX_ERROR_BODY = 512;
     /** Zeros for servers without the zero feature: sent as a stream of slices of this buffer. */
+    /** Largest piece of a response body handed on at once: one socket read at most. */
+    public static final int BODY_PIECE = 1 << 20;
     private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(256 << 10).asReadOnlyBuffer();
 
     private final String url;
@@ -171,6 +173,9 @@ public final class ImageioClient implements AutoCloseable {
                     // streamed download then hands far fewer pieces from the event loop to its reader
                     .option(ChannelOption.RCVBUF_ALLOCATOR,
                             new io.netty.channel.AdaptiveRecvByteBufAllocator(4096, 64 << 10, 1 << 20))
+                    // and leave the decoder whole: its default cuts bodies into 8 KiB pieces, each
+                    // one a trip through the pipeline and the reader (262,144 per GiB)
+                    .httpResponseDecoder(spec -> spec.maxChunkSize(BODY_PIECE))
                     .responseTimeout(RESPONSE_TIMEOUT)
                     .keepAlive(true);
             if (ssl != null) {
