@@ -12,6 +12,12 @@ import reactor.netty.http.server.HttpServerRequest;
 /** What every transfer of the data API needs: safe image I/O, cancellation and inactivity. */
 final class Transfers {
 
+    /**
+     * Reactor's context key for a local "onNextDropped" hook ({@code Hooks.KEY_ON_NEXT_DROPPED}, not
+     * public). {@code TransfersTest} fails if a Reactor upgrade renames it.
+     */
+    static final String ON_NEXT_DROPPED = "reactor.onNextDropped.local";
+
     private Transfers() {
     }
 
@@ -62,10 +68,10 @@ final class Transfers {
      * {@link #guard(HttpServerRequest, TicketState, Flux)} with the connection's close as {@code cut}.
      *
      * <p>The items are buffers that somebody must release. {@code timeout} and {@code takeUntilOther}
-     * drop an item that races with the timeout or the cancel ("onNextDropped", which by default only
-     * logs it), and {@code concatWith} discards nothing it is handed after the end; so a context hook
-     * releases every reference-counted item dropped or discarded inside the guard. Without it a
-     * download cut while a read was finishing kept one server buffer forever.
+     * drop an item that races with the timeout or the cancel: Reactor calls that "onNextDropped",
+     * which by default only logs it, not "discard". So two context hooks release every
+     * reference-counted item dropped or discarded inside the guard. Without them a download cut
+     * while a read was finishing kept one server buffer forever.
      */
     static <T> Flux<T> guard(TicketState state, Flux<T> transfer, Runnable cut) {
         Duration inactivity = Duration.ofSeconds(Math.max(1, state.ticket.inactivityTimeout()));
@@ -80,12 +86,6 @@ final class Transfers {
                 .doOnDiscard(ReferenceCounted.class, Transfers::release)
                 .contextWrite(context -> context.put(ON_NEXT_DROPPED, (Consumer<Object>) Transfers::release));
     }
-
-    /**
-     * Reactor's context key for a local "onNextDropped" hook ({@code Hooks.KEY_ON_NEXT_DROPPED}, not
-     * public). {@code TransfersTest} fails if a Reactor upgrade renames it.
-     */
-    static final String ON_NEXT_DROPPED = "reactor.onNextDropped.local";
 
     /**
      * Releases a dropped or discarded buffer once: hooks compose, so two of them may see the same

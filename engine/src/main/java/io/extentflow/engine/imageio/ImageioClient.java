@@ -49,9 +49,9 @@ public final class ImageioClient implements AutoCloseable {
     /** Extents of a huge image can take a while on the reference server (imageio issue #215). */
     private static final Duration RESPONSE_TIMEOUT = Duration.ofSeconds(120);
     private static final int MAX_ERROR_BODY = 512;
-    /** Zeros for servers without the zero feature: sent as a stream of slices of this buffer. */
-    /** Largest piece of a response body handed on at once: one socket read at most. */
+    /** Largest piece of an HTTP body handed on at once (Netty's decoder cuts at 8 KiB by default). */
     public static final int BODY_PIECE = 1 << 20;
+    /** Zeros for servers without the zero feature: sent as a stream of slices of this buffer. */
     private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(256 << 10).asReadOnlyBuffer();
 
     private final String url;
