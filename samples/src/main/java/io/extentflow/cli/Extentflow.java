@@ -3,6 +3,7 @@ package io.extentflow.cli;
 import io.extentflow.server.cli.ServeCommand;
 import io.extentflow.server.cli.TicketCommand;
 import java.io.PrintWriter;
+import java.util.List;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -18,7 +19,7 @@ import reactor.netty.tcp.TcpResources;
 
 /**
  * The {@code extentflow} command. Each subcommand is its own class; adding one is one line in
- * {@code subcommands} below.
+ * {@link #SUBCOMMANDS}.
  *
  * <p>Errors become one line on standard error ({@code extentflow: <message>}) and an exit code
  * from {@link ExitCodes}; {@code --debug} adds the stack trace. The commands block on the engine's
@@ -28,19 +29,17 @@ import reactor.netty.tcp.TcpResources;
         mixinStandardHelpOptions = true,
         versionProvider = Version.class,
         description = {"Copies and inspects disk images (raw, qcow2, NBD, imageio HTTP), moving only the data.",
-                "", "New here? Run 'extentflow demo'."},
-        subcommands = {
-                DemoCommand.class,
-                CopyCommand.class,
-                MapCommand.class,
-                InfoCommand.class,
-                ChecksumCommand.class,
-                ServeCommand.class,
-                TicketCommand.class,
-                TrainCommand.class,
-                CommandLine.HelpCommand.class,
-        })
+                "", "New here? Run 'extentflow demo'."})
 public final class Extentflow implements Runnable {
+
+    /**
+     * The subcommands, in the order help lists them. Not in the {@code @Command} annotation: picocli
+     * builds the model of every listed command by reflection at start-up (170 ms of a 285 ms
+     * {@code --version}), so a run that names its command gets only that one.
+     */
+    static final List<Class<?>> SUBCOMMANDS = List.of(DemoCommand.class, CopyCommand.class, MapCommand.class,
+            InfoCommand.class, ChecksumCommand.class, ServeCommand.class, TicketCommand.class, TrainCommand.class,
+            CommandLine.HelpCommand.class);
 
     @Spec
     CommandSpec spec;
@@ -57,7 +56,7 @@ public final class Extentflow implements Runnable {
 
     /** Runs the command and exits with its code. */
     public static void main(String[] args) {
-        CommandLine cl = commandLine();
+        CommandLine cl = commandLine(args.length > 0 ? args[0] : null);
         Extentflow root = cl.getCommand();
         // When a copy fails, requests still in flight may fail too (e.g. every write on a full disk).
         // The first error is the one reported; Reactor would print the others with stack traces.
@@ -88,8 +87,22 @@ public final class Extentflow implements Runnable {
 
     /** The command line with extentflow's error handling; tests run it in-process with their own writers. */
     public static CommandLine commandLine() {
+        return commandLine(null);
+    }
+
+    /**
+     * The command line with only the subcommand named {@code first} when there is one by that name
+     * (it is the command that will run), else with all of them (for help and for usage errors).
+     */
+    static CommandLine commandLine(String first) {
         Extentflow root = new Extentflow();
         CommandLine cl = new CommandLine(root);
+        boolean known = SUBCOMMANDS.stream().anyMatch(c -> name(c).equals(first));
+        for (Class<?> c : SUBCOMMANDS) {
+            if (!known || name(c).equals(first)) {
+                cl.addSubcommand(name(c), c);
+            }
+        }
         cl.setCaseInsensitiveEnumValuesAllowed(true);
         cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
             PrintWriter err = commandLine.getErr();
@@ -113,5 +126,9 @@ public final class Extentflow implements Runnable {
         });
         ExitCodes.document(cl);
         return cl;
+    }
+
+    private static String name(Class<?> command) {
+        return command.getAnnotation(Command.class).name();
     }
 }
