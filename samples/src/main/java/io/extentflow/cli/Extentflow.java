@@ -97,7 +97,8 @@ public final class Extentflow implements Runnable {
     static CommandLine commandLine(String first) {
         Extentflow root = new Extentflow();
         CommandLine cl = new CommandLine(root);
-        boolean known = SUBCOMMANDS.stream().anyMatch(c -> name(c).equals(first));
+        // `help COMMAND` needs the model of COMMAND: like anything else that is not a command, all of them
+        boolean known = !"help".equals(first) && SUBCOMMANDS.stream().anyMatch(c -> name(c).equals(first));
         for (Class<?> c : SUBCOMMANDS) {
             if (!known || name(c).equals(first)) {
                 cl.addSubcommand(name(c), c);

@@ -130,17 +130,20 @@ class ByteBufChannelsTest {
         // a copy that is cancelled closes its stream: a pump thread waiting for a body that never
         // ends must come back, or every cancelled stream would keep one stream thread forever
         ByteBufInputChannel ch = new ByteBufInputChannel(Flux.never());
-        java.util.concurrent.CountDownLatch reading = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CompletableFuture<Thread> readerThread = new java.util.concurrent.CompletableFuture<>();
         Mono<Integer> reader = Mono.fromCallable(() -> {
-            reading.countDown();
+            readerThread.complete(Thread.currentThread());
             return ch.read(ByteBuffer.allocate(100));
         }).subscribeOn(StreamThreads.scheduler());
         StepVerifier.create(reader)
                 .then(() -> {
-                    try {
-                        assertTrue(reading.await(TIMEOUT.toSeconds(), java.util.concurrent.TimeUnit.SECONDS));
-                    } catch (InterruptedException e) {
-                        throw new AssertionError(e);
+                    // close only once the reader is parked inside read(), waiting for the body:
+                    // that is the wait the close must end (a close before read() is another case)
+                    Thread t = readerThread.orTimeout(TIMEOUT.toSeconds(), java.util.concurrent.TimeUnit.SECONDS).join();
+                    long deadline = System.nanoTime() + TIMEOUT.toNanos();
+                    while (t.getState() != Thread.State.WAITING) {
+                        assertTrue(System.nanoTime() < deadline, "the reader never waited: " + t.getState());
+                        Thread.onSpinWait();
                     }
                     ch.close();
                 })
