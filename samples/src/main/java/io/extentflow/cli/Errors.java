@@ -5,6 +5,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.FileSystemException;
 import java.nio.file.NoSuchFileException;
+import java.util.List;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import reactor.core.Exceptions;
@@ -37,8 +38,9 @@ final class Errors {
     static Throwable unwrap(Throwable t) {
         Throwable c = Exceptions.unwrap(t);
         while (true) {
-            if (Exceptions.isMultiple(c) && !Exceptions.unwrapMultiple(c).isEmpty()) {
-                c = Exceptions.unwrap(Exceptions.unwrapMultiple(c).get(0));
+            List<Throwable> joined = Exceptions.isMultiple(c) ? Exceptions.unwrapMultiple(c) : List.of();
+            if (!joined.isEmpty()) {
+                c = Exceptions.unwrap(joined.get(0));
             } else if ((c instanceof CompletionException || c instanceof ExecutionException
                     || c instanceof UncheckedIOException) && c.getCause() != null) {
                 c = Exceptions.unwrap(c.getCause());

@@ -97,13 +97,10 @@ public final class Extentflow implements Runnable {
     static CommandLine commandLine(String first) {
         Extentflow root = new Extentflow();
         CommandLine cl = new CommandLine(root);
-        // `help COMMAND` needs the model of COMMAND: like anything else that is not a command, all of them
-        boolean known = !"help".equals(first) && SUBCOMMANDS.stream().anyMatch(c -> name(c).equals(first));
-        for (Class<?> c : SUBCOMMANDS) {
-            if (!known || name(c).equals(first)) {
-                cl.addSubcommand(name(c), c);
-            }
-        }
+        List<Class<?>> named = SUBCOMMANDS.stream()
+                .filter(c -> c.getAnnotation(Command.class).name().equals(first)).toList();
+        // `help COMMAND` needs the model of COMMAND: like anything that is not a command, all of them
+        (named.isEmpty() || "help".equals(first) ? SUBCOMMANDS : named).forEach(cl::addSubcommand);
         cl.setCaseInsensitiveEnumValuesAllowed(true);
         cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
             PrintWriter err = commandLine.getErr();
@@ -127,9 +124,5 @@ public final class Extentflow implements Runnable {
         });
         ExitCodes.document(cl);
         return cl;
-    }
-
-    private static String name(Class<?> command) {
-        return command.getAnnotation(Command.class).name();
     }
 }
