@@ -1,5 +1,8 @@
 package io.extentflow.cli;
 
+import io.extentflow.cli.args.CommandSpec;
+import io.extentflow.cli.args.CommandSpec.Console;
+import io.extentflow.cli.args.UsageException;
 import io.extentflow.engine.ImageSink;
 import io.extentflow.engine.ImageSource;
 import io.extentflow.engine.copy.Copy;
@@ -8,78 +11,62 @@ import io.extentflow.engine.copy.CopyProgress;
 import io.extentflow.engine.copy.CopyResult;
 import io.extentflow.engine.endpoint.Endpoints;
 import io.extentflow.engine.endpoint.StreamAddress;
-import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicReference;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.ParameterException;
-import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 /** {@code extentflow copy SRC DST}: copies an image, reading only its data. */
-@Command(name = "copy", mixinStandardHelpOptions = true,
-        description = {"Copies image SRC to DST, reading only data extents and turning zeros into "
-                + "zero requests (or nothing, on a new target).",
-                "",
-                "Addresses: a file path or file: URI (raw or qcow2, by magic), nbd://host[:port]/export, "
-                        + "nbd+unix:///export?socket=PATH, http(s)://host:port/images/TICKET, "
-                        + "- (a sparse stream on standard input or output), a path ending in .sparse "
-                        + "(a sparse-stream file; see docs/sparse-stream.md).",
-                "A new or empty target file is created sparse; an existing one must have the source's size.",
-                "",
-                "Sizes take binary suffixes: 4096, 4k, 4M, 64MiB, 1G."})
-final class CopyCommand implements Callable<Integer> {
-
-    @Spec
-    CommandSpec spec;
-
-    @Mixin
-    EndpointFlags endpoints;
-
-    @Parameters(index = "0", paramLabel = "SRC", description = "Image to read.")
-    String source;
-
-    @Parameters(index = "1", paramLabel = "DST", description = "Where to write it.")
-    String target;
-
-    @Option(names = "--progress", negatable = true,
-            description = "Show a progress bar on standard error (default: only when it is a terminal).")
-    Boolean progress;
+final class CopyCommand {
 
     /** The engine's defaults, spelled for --help (CopyCommandTest checks they agree). */
     static final String DEFAULT_REQUEST_SIZE = "4MiB";
     static final String DEFAULT_MAX_IN_FLIGHT = "64MiB";
 
-    @Option(names = "--request-size", paramLabel = "SIZE", converter = Sizes.class,
-            defaultValue = DEFAULT_REQUEST_SIZE, description = "Largest data request (default: ${DEFAULT-VALUE}).")
-    long requestSize;
+    private final EndpointFlags endpoints = new EndpointFlags();
+    private String source;
+    private String target;
+    private Boolean progress;
+    private long requestSize;
+    private long maxInFlight;
+    private boolean noDetectZeroes;
+    private boolean targetIsZero;
+    private boolean noFlush;
+    private boolean json;
+    private boolean verify;
 
-    @Option(names = "--max-in-flight", paramLabel = "SIZE", converter = Sizes.class,
-            defaultValue = DEFAULT_MAX_IN_FLIGHT,
-            description = "Data buffer bytes in flight at most; bounds memory (default: ${DEFAULT-VALUE}).")
-    long maxInFlight;
+    /** The command line of a new copy command. */
+    static CommandSpec spec() {
+        CopyCommand c = new CopyCommand();
+        return CommandSpec.named("copy",
+                        "Copies image SRC to DST, reading only data extents and turning zeros into zero requests "
+                                + "(or nothing, on a new target).",
+                        "",
+                        "Addresses: a file path or file: URI (raw or qcow2, by magic), nbd://host[:port]/export, "
+                                + "nbd+unix:///export?socket=PATH, http(s)://host:port/images/TICKET, "
+                                + "- (a sparse stream on standard input or output), a path ending in .sparse "
+                                + "(a sparse-stream file; see docs/sparse-stream.md).",
+                        "A new or empty target file is created sparse; an existing one must have the source's size.",
+                        "",
+                        "Sizes take binary suffixes: 4096, 4k, 4M, 64MiB, 1G.")
+                .parameter("SRC", "Image to read.", v -> c.source = v)
+                .parameter("DST", "Where to write it.", v -> c.target = v)
+                .with(c.endpoints::define)
+                .negatableFlag("--progress", "Show a progress bar on standard error (default: only when it is a "
+                        + "terminal).", v -> c.progress = v)
+                .option("--request-size", "SIZE", "Largest data request.", DEFAULT_REQUEST_SIZE,
+                        v -> c.requestSize = Sizes.parse(v))
+                .option("--max-in-flight", "SIZE", "Data buffer bytes in flight at most; bounds memory.",
+                        DEFAULT_MAX_IN_FLIGHT, v -> c.maxInFlight = Sizes.parse(v))
+                .flag("--no-detect-zeroes", "Write all-zero blocks found in data as data.",
+                        () -> c.noDetectZeroes = true)
+                .flag("--target-is-zero", "The existing target already reads as zeros: send nothing for zero "
+                        + "ranges.", () -> c.targetIsZero = true)
+                .flag("--no-flush", "Do not flush the target at the end.", () -> c.noFlush = true)
+                .flag("--json", "Print the summary as one JSON object (for scripts).", () -> c.json = true)
+                .flag("--verify", "Checksum the source from the data the copy reads, then read the target back "
+                        + "(or ask its imageio server) and fail if the checksums differ.", () -> c.verify = true)
+                .action(c::call);
+    }
 
-    @Option(names = "--no-detect-zeroes", description = "Write all-zero blocks found in data as data.")
-    boolean noDetectZeroes;
-
-    @Option(names = "--target-is-zero",
-            description = "The existing target already reads as zeros: send nothing for zero ranges.")
-    boolean targetIsZero;
-
-    @Option(names = "--no-flush", description = "Do not flush the target at the end.")
-    boolean noFlush;
-
-    @Option(names = "--json", description = "Print the summary as one JSON object (for scripts).")
-    boolean json;
-
-    @Option(names = "--verify", description = "Checksum the source from the data the copy reads, then read the "
-            + "target back (or ask its imageio server) and fail if the checksums differ.")
-    boolean verify;
-
-    @Override
-    public Integer call() {
+    private int call(Console console) {
         CopyOptions options = options();
         ImageSource src = Endpoints.source(source, endpoints.options()).block();
         try (src) {
@@ -102,7 +89,7 @@ final class CopyCommand implements Callable<Integer> {
                 dst.close();
                 String checksum = verification == null ? null : verification.check(target, endpoints.options());
                 // with the image on standard output, the summary goes to standard error
-                var out = StreamAddress.isStdio(target) ? spec.commandLine().getErr() : spec.commandLine().getOut();
+                var out = StreamAddress.isStdio(target) ? console.err() : console.out();
                 out.println(json ? CopySummary.json(source, target, result, checksum)
                         : CopySummary.line(result) + (checksum == null ? "" : "; verified, blake2b " + checksum));
                 out.flush();
@@ -113,7 +100,7 @@ final class CopyCommand implements Callable<Integer> {
 
     private CopyOptions options() {
         if (requestSize > Integer.MAX_VALUE) {
-            throw new ParameterException(spec.commandLine(), "--request-size " + requestSize + " is too large");
+            throw new UsageException("extentflow copy", "--request-size " + requestSize + " is too large");
         }
         try {
             return CopyOptions.defaults()
@@ -124,7 +111,7 @@ final class CopyCommand implements Callable<Integer> {
                     // a sparse stream ends with its stop frame, written by the flush
                     .withFlush(!noFlush || StreamAddress.isStream(target));
         } catch (IllegalArgumentException e) {
-            throw new ParameterException(spec.commandLine(), e.getMessage());
+            throw new UsageException("extentflow copy", e.getMessage());
         }
     }
 

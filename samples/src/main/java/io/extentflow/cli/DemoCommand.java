@@ -1,5 +1,7 @@
 package io.extentflow.cli;
 
+import io.extentflow.cli.args.CommandSpec;
+import io.extentflow.cli.args.CommandSpec.Console;
 import io.extentflow.engine.ImageSink;
 import io.extentflow.engine.ImageSource;
 import io.extentflow.engine.copy.Copy;
@@ -12,31 +14,27 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.concurrent.Callable;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
 
 /**
  * {@code extentflow demo}: makes a sample sparse disk, copies it with the engine, checks the copy
  * byte for byte and says what to try next. Needs nothing but a writable temp directory.
  */
-@Command(name = "demo", mixinStandardHelpOptions = true,
-        description = {"Creates a sample sparse disk image, copies it, verifies the copy byte for byte, "
-                + "and shows what to try next. Takes a few seconds; uses about 20 MiB of disk."})
-final class DemoCommand implements Callable<Integer> {
+final class DemoCommand {
 
-    @Spec
-    CommandSpec spec;
+    private Path dir;
 
-    @Option(names = "--dir", paramLabel = "DIR",
-            description = "Directory for the sample files (default: a new temporary directory).")
-    Path dir;
+    /** The command line of a new demo command. */
+    static CommandSpec spec() {
+        DemoCommand c = new DemoCommand();
+        return CommandSpec.named("demo", "Creates a sample sparse disk image, copies it, verifies the copy byte "
+                        + "for byte, and shows what to try next. Takes a few seconds; uses about 20 MiB of disk.")
+                .option("--dir", "DIR", "Directory for the sample files (default: a new temporary directory).",
+                        null, v -> c.dir = Path.of(v))
+                .action(c::call);
+    }
 
-    @Override
-    public Integer call() throws IOException {
-        PrintWriter out = spec.commandLine().getOut();
+    private int call(Console console) throws IOException {
+        PrintWriter out = console.out();
         Path d = dir != null ? Files.createDirectories(dir) : Files.createTempDirectory("extentflow-demo-");
         Path disk = d.resolve("disk.raw");
         Path copy = d.resolve("copy.raw");

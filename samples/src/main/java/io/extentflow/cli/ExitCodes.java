@@ -1,8 +1,6 @@
 package io.extentflow.cli;
 
-import java.util.LinkedHashMap;
-import java.util.Map;
-import picocli.CommandLine;
+import java.util.List;
 
 /** The exit codes of every {@code extentflow} command, shown in each command's {@code --help}. */
 public final class ExitCodes {
@@ -17,14 +15,12 @@ public final class ExitCodes {
     private ExitCodes() {
     }
 
-    /** Adds the exit code list to the help of {@code cl} and all its subcommands. */
-    static void document(CommandLine cl) {
-        Map<String, String> codes = new LinkedHashMap<>();
-        codes.put(" " + OK, "success");
-        codes.put(" " + FAILURE, "the operation failed (I/O error, bad or unreadable image, unusable target, "
-                + "verification failed); the reason is printed on one line");
-        codes.put(" " + USAGE, "bad command line (unknown option, missing argument, bad size)");
-        cl.getCommandSpec().usageMessage().exitCodeListHeading("%nExit codes:%n").exitCodeList(codes);
-        cl.getSubcommands().values().forEach(ExitCodes::document);
+    /** The exit code list that ends every command's help. */
+    static String[] help() {
+        return List.of("Exit codes:",
+                "   " + OK + "   success",
+                "   " + FAILURE + "   the operation failed (I/O error, bad or unreadable image, unusable target,",
+                "         verification failed); the reason is printed on one line",
+                "   " + USAGE + "   bad command line (unknown option, missing argument, bad size)").toArray(String[]::new);
     }
 }

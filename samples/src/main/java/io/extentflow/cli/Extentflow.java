@@ -1,73 +1,124 @@
 package io.extentflow.cli;
 
+import io.extentflow.cli.args.ArgumentParser;
+import io.extentflow.cli.args.CommandSpec;
+import io.extentflow.cli.args.CommandSpec.Console;
+import io.extentflow.cli.args.HelpText;
+import io.extentflow.cli.args.OptionSpec;
+import io.extentflow.cli.args.UsageException;
 import io.extentflow.server.cli.ServeCommand;
 import io.extentflow.server.cli.TicketCommand;
 import java.io.PrintWriter;
-import java.util.List;
-import picocli.CommandLine;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.ParameterException;
-import picocli.CommandLine.ScopeType;
-import picocli.CommandLine.Spec;
 import java.time.Duration;
+import java.util.List;
 import reactor.core.publisher.Hooks;
 import reactor.core.publisher.Mono;
 import reactor.netty.http.HttpResources;
 import reactor.netty.tcp.TcpResources;
 
 /**
- * The {@code extentflow} command. Each subcommand is its own class; adding one is one line in
- * {@link #SUBCOMMANDS}.
+ * The {@code extentflow} command. Each subcommand is its own class with a {@code spec()} that
+ * declares its command line; adding one is one line in {@link #subcommands()}.
  *
  * <p>Errors become one line on standard error ({@code extentflow: <message>}) and an exit code
  * from {@link ExitCodes}; {@code --debug} adds the stack trace. The commands block on the engine's
  * results here, at the edge of the program, on the main thread: never on a Reactor thread.
  */
-@Command(name = "extentflow",
-        mixinStandardHelpOptions = true,
-        versionProvider = Version.class,
-        description = {"Copies and inspects disk images (raw, qcow2, NBD, imageio HTTP), moving only the data.",
-                "", "New here? Run 'extentflow demo'."})
-public final class Extentflow implements Runnable {
+public final class Extentflow {
 
-    /**
-     * The subcommands, in the order help lists them. Not in the {@code @Command} annotation: picocli
-     * builds the model of every listed command by reflection at start-up (170 ms of a 285 ms
-     * {@code --version}), so a run that names its command gets only that one.
-     */
-    static final List<Class<?>> SUBCOMMANDS = List.of(DemoCommand.class, CopyCommand.class, MapCommand.class,
-            InfoCommand.class, ChecksumCommand.class, ServeCommand.class, TicketCommand.class, TrainCommand.class,
-            CommandLine.HelpCommand.class);
+    private boolean debug;
 
-    @Spec
-    CommandSpec spec;
+    private Extentflow() {
+    }
 
-    /** Shared by every subcommand (picocli copies inherited options into them). */
-    @Option(names = "--debug", scope = ScopeType.INHERIT,
-            description = "On errors, print the stack trace too.")
-    boolean debug;
+    /** The subcommands, in the order help lists them. */
+    static List<CommandSpec> subcommands() {
+        return List.of(DemoCommand.spec(), CopyCommand.spec(), MapCommand.spec(), InfoCommand.spec(),
+                ChecksumCommand.spec(), ServeCommand.spec(new ServeCommand()), TicketCommand.spec(),
+                TrainCommand.spec());
+    }
 
-    @Override
-    public void run() {
-        throw new ParameterException(spec.commandLine(), "no command given (try 'extentflow demo')");
+    /** The whole command tree, with {@code --debug} setting this run's flag. */
+    private CommandSpec spec() {
+        CommandSpec root = CommandSpec.named("extentflow",
+                        "Copies and inspects disk images (raw, qcow2, NBD, imageio HTTP), moving only the data.",
+                        "", "New here? Run 'extentflow demo'.")
+                .add(new OptionSpec(List.of("-V", ArgumentParser.VERSION_OPTION), null,
+                        "Print version information and exit.", null, false, false, v -> { }))
+                .flag("--debug", "On errors, print the stack trace too.", () -> debug = true)
+                .epilog(ExitCodes.help())
+                .action(console -> {
+                    throw new UsageException("extentflow", "no command given (try 'extentflow demo')");
+                });
+        subcommands().forEach(root::subcommand);
+        return root.subcommand(helpCommand(root));
+    }
+
+    /** {@code extentflow help [COMMAND]}. */
+    private static CommandSpec helpCommand(CommandSpec root) {
+        String[] name = new String[1];
+        return CommandSpec.named("help", "Show the help of COMMAND, or of extentflow.")
+                .optionalParameter("COMMAND", "The command to explain.", v -> name[0] = v)
+                .action(console -> {
+                    CommandSpec command = name[0] == null ? root : root.subcommands().get(name[0]);
+                    if (command == null) {
+                        throw new UsageException("extentflow help", "Unknown command: '" + name[0] + "'");
+                    }
+                    console.out().print(HelpText.of(command));
+                    return ExitCodes.OK;
+                });
     }
 
     /** Runs the command and exits with its code. */
     public static void main(String[] args) {
-        CommandLine cl = commandLine(args.length > 0 ? args[0] : null);
-        Extentflow root = cl.getCommand();
+        int code = execute(new Console(new PrintWriter(System.out, true), new PrintWriter(System.err, true)), args);
+        stopEventLoops();
+        System.exit(code);
+    }
+
+    /**
+     * Runs one command line, printing to {@code console}; returns the exit code. Tests run commands
+     * in-process with this.
+     */
+    public static int execute(Console console, String... args) {
+        Extentflow run = new Extentflow();
         // When a copy fails, requests still in flight may fail too (e.g. every write on a full disk).
         // The first error is the one reported; Reactor would print the others with stack traces.
         Hooks.onErrorDropped(t -> {
-            if (root.debug) {
-                System.err.println("extentflow: also: " + Errors.message(t));
+            if (run.debug) {
+                console.err().println("extentflow: also: " + Errors.message(t));
             }
         });
-        int code = cl.execute(args);
-        stopEventLoops();
-        System.exit(code);
+        PrintWriter err = console.err();
+        try {
+            ArgumentParser.Invocation invocation = ArgumentParser.parse(run.spec(), List.of(args));
+            return switch (invocation.request()) {
+                case HELP -> {
+                    console.out().print(HelpText.of(invocation.command()));
+                    yield ExitCodes.OK;
+                }
+                case VERSION -> {
+                    Version.lines().forEach(console.out()::println);
+                    yield ExitCodes.OK;
+                }
+                case RUN -> invocation.command().action().run(console);
+            };
+        } catch (UsageException e) {
+            err.println("extentflow: " + Errors.oneLine(e.getMessage()) + " (see '" + e.command() + " --help')");
+            if (run.debug) {
+                e.printStackTrace(err);
+            }
+            return ExitCodes.USAGE;
+        } catch (Exception e) {
+            err.println("extentflow: " + Errors.message(e));
+            if (run.debug) {
+                e.printStackTrace(err);
+            }
+            return ExitCodes.FAILURE;
+        } finally {
+            console.out().flush();
+            err.flush();
+        }
     }
 
     /**
@@ -83,46 +134,5 @@ public final class Extentflow implements Runnable {
         } catch (RuntimeException ignored) {
             // exiting anyway: a loop that does not stop in time only costs the JVM's wait
         }
-    }
-
-    /** The command line with extentflow's error handling; tests run it in-process with their own writers. */
-    public static CommandLine commandLine() {
-        return commandLine(null);
-    }
-
-    /**
-     * The command line with only the subcommand named {@code first} when there is one by that name
-     * (it is the command that will run), else with all of them (for help and for usage errors).
-     */
-    static CommandLine commandLine(String first) {
-        Extentflow root = new Extentflow();
-        CommandLine cl = new CommandLine(root);
-        List<Class<?>> named = SUBCOMMANDS.stream()
-                .filter(c -> c.getAnnotation(Command.class).name().equals(first)).toList();
-        // `help COMMAND` needs the model of COMMAND: like anything that is not a command, all of them
-        (named.isEmpty() || "help".equals(first) ? SUBCOMMANDS : named).forEach(cl::addSubcommand);
-        cl.setCaseInsensitiveEnumValuesAllowed(true);
-        cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
-            PrintWriter err = commandLine.getErr();
-            err.println("extentflow: " + Errors.message(ex));
-            if (root.debug) {
-                ex.printStackTrace(err);
-            }
-            err.flush();
-            return ExitCodes.FAILURE;
-        });
-        cl.setParameterExceptionHandler((ex, args) -> {
-            CommandLine failed = ex.getCommandLine();
-            PrintWriter err = failed.getErr();
-            err.println("extentflow: " + Errors.oneLine(ex.getMessage()) + " (see '"
-                    + failed.getCommandSpec().qualifiedName() + " --help')");
-            if (root.debug) {
-                ex.printStackTrace(err);
-            }
-            err.flush();
-            return ExitCodes.USAGE;
-        });
-        ExitCodes.document(cl);
-        return cl;
     }
 }

@@ -1,5 +1,7 @@
 package io.extentflow.cli;
 
+import io.extentflow.cli.args.CommandSpec;
+import io.extentflow.cli.args.CommandSpec.Console;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.extentflow.engine.Extent;
@@ -10,37 +12,29 @@ import io.extentflow.engine.io.Posix;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.util.Map;
-import java.util.concurrent.Callable;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 /** {@code extentflow info IMAGE}: format, sizes and format details of an image. */
-@Command(name = "info", mixinStandardHelpOptions = true,
-        description = {"Shows the format, virtual size, allocation and format details of IMAGE.",
-                "'allocated' is the disk space of a local file (st_blocks * 512); 'data' is what the "
-                        + "image's extents say must be copied."})
-final class InfoCommand implements Callable<Integer> {
+final class InfoCommand {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    @Spec
-    CommandSpec spec;
+    private final EndpointFlags endpoints = new EndpointFlags();
+    private String image;
+    private boolean json;
 
-    @Mixin
-    EndpointFlags endpoints;
+    /** The command line of a new info command. */
+    static CommandSpec spec() {
+        InfoCommand c = new InfoCommand();
+        return CommandSpec.named("info", "Shows the format, virtual size, allocation and format details of IMAGE.",
+                        "'allocated' is the disk space of a local file (st_blocks * 512); 'data' is what the "
+                                + "image's extents say must be copied.")
+                .parameter("IMAGE", "Image address (path, nbd://, http://...).", v -> c.image = v)
+                .with(c.endpoints::define)
+                .flag("--json", "Print one JSON object (for scripts).", () -> c.json = true)
+                .action(c::call);
+    }
 
-    @Parameters(index = "0", paramLabel = "IMAGE", description = "Image address (path, nbd://, http://...).")
-    String image;
-
-    @Option(names = "--json", description = "Print one JSON object (for scripts).")
-    boolean json;
-
-    @Override
-    public Integer call() throws IOException {
+    private int call(Console console) throws IOException {
         ImageSource source = Endpoints.source(image, endpoints.options()).block();
         try (source) {
             Long allocated = FileAddress.isFile(image) ? Posix.allocatedBytes(FileAddress.toPath(image)) : null;
@@ -52,7 +46,7 @@ final class InfoCommand implements Callable<Integer> {
                     dataExtents++;
                 }
             }
-            PrintWriter out = spec.commandLine().getOut();
+            PrintWriter out = console.out();
             if (json) {
                 ObjectNode o = JSON.createObjectNode()
                         .put("image", image)

@@ -1,5 +1,8 @@
 package io.extentflow.cli;
 
+import io.extentflow.cli.args.CommandSpec;
+import io.extentflow.cli.args.CommandSpec.Console;
+import io.extentflow.cli.args.UsageException;
 import io.extentflow.engine.Extent;
 import io.extentflow.engine.ImageSource;
 import io.extentflow.engine.endpoint.Endpoints;
@@ -16,64 +19,52 @@ import io.extentflow.sources.qcow2.Qcow2Source;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.concurrent.Callable;
 import java.util.function.IntFunction;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.ParameterException;
-import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 import reactor.core.publisher.Flux;
 
 /**
  * {@code extentflow map IMAGE}: where an image's data is. For local files the output is the same
  * text {@code qemu-img map} prints; other sources print their extents.
  */
-@Command(name = "map", mixinStandardHelpOptions = true,
-        description = {"Shows where the data of IMAGE is.",
-                "",
-                "--output=json prints exactly what 'qemu-img map --output=json' prints for local raw and qcow2 "
-                        + "files; --output=human what 'qemu-img map' prints; --output=extents the "
-                        + "imageio-style extents ({\"start\":0,\"length\":65536,\"zero\":false,\"hole\":false}).",
-                "For NBD, --output=json prints what 'nbdinfo --map --json' prints; for HTTP sources json "
-                        + "and human print extents."})
-final class MapCommand implements Callable<Integer> {
+final class MapCommand {
 
     /** qemu's raw driver sees a file's size rounded up to whole 512-byte sectors. */
     private static final int QEMU_SECTOR = 512;
 
-    @Spec
-    CommandSpec spec;
+    private final EndpointFlags endpoints = new EndpointFlags();
+    private String image;
+    private String output;
+    private long startOffset;
+    private Long maxLength;
 
-    @Mixin
-    EndpointFlags endpoints;
+    /** The command line of a new map command. */
+    static CommandSpec spec() {
+        MapCommand c = new MapCommand();
+        return CommandSpec.named("map", "Shows where the data of IMAGE is.",
+                        "",
+                        "--output=json prints exactly what 'qemu-img map --output=json' prints for local raw and "
+                                + "qcow2 files; --output=human what 'qemu-img map' prints; --output=extents the "
+                                + "imageio-style extents ({\"start\":0,\"length\":65536,\"zero\":false,\"hole\":false}).",
+                        "For NBD, --output=json prints what 'nbdinfo --map --json' prints; for HTTP sources json "
+                                + "and human print extents.")
+                .parameter("IMAGE", "Image address (path, nbd://, http://...).", v -> c.image = v)
+                .with(c.endpoints::define)
+                .option("--output", "FORMAT", "json, human or extents.", "human", v -> c.output = v)
+                .option("--start-offset", "OFFSET", "First byte to map (default: 0).", null,
+                        v -> c.startOffset = Sizes.parse(v))
+                .option("--max-length", "LENGTH", "Bytes to map at most (default: to the end).", null,
+                        v -> c.maxLength = Sizes.parse(v))
+                .action(c::call);
+    }
 
-    @Parameters(index = "0", paramLabel = "IMAGE", description = "Image address (path, nbd://, http://...).")
-    String image;
-
-    @Option(names = "--output", paramLabel = "FORMAT", defaultValue = "human",
-            description = "json, human or extents (default: ${DEFAULT-VALUE}).")
-    String output;
-
-    @Option(names = "--start-offset", paramLabel = "OFFSET", converter = Sizes.class,
-            description = "First byte to map (default: 0).")
-    long startOffset;
-
-    @Option(names = "--max-length", paramLabel = "LENGTH", converter = Sizes.class,
-            description = "Bytes to map at most (default: to the end).")
-    Long maxLength;
-
-    @Override
-    public Integer call() {
+    private int call(Console console) {
         if (!output.equals("json") && !output.equals("human") && !output.equals("extents")) {
-            throw new ParameterException(spec.commandLine(),
+            throw new UsageException("extentflow map",
                     "--output must be json, human or extents, not '" + output + "'");
         }
         ImageSource source = Endpoints.source(image, endpoints.options()).block();
         try (source) {
-            PrintWriter out = spec.commandLine().getOut();
+            PrintWriter out = console.out();
             boolean mappable = source instanceof HostMappable && !output.equals("extents");
             long size = mappable ? qemuSize(source) : source.size();
             if (startOffset > size) {

@@ -1,23 +1,16 @@
 package io.extentflow.cli;
 
 import java.util.Locale;
-import picocli.CommandLine.ITypeConverter;
-import picocli.CommandLine.TypeConversionException;
 
 /**
  * Byte sizes on the command line and in output. Suffixes are binary, as in qemu-img:
  * {@code 4096}, {@code 4k}, {@code 4M}, {@code 64MiB}, {@code 1G}, {@code 2T}.
  */
-final class Sizes implements ITypeConverter<Long> {
+final class Sizes {
 
     private static final String UNITS = "KMGTPE";
 
-    @Override
-    public Long convert(String value) {
-        return parse(value);
-    }
-
-    /** Parses a size such as {@code 64MiB}. */
+    /** Parses a size such as {@code 64MiB}; a bad one is an {@link IllegalArgumentException} saying why. */
     static long parse(String value) {
         String s = value.strip();
         int i = 0;
@@ -25,7 +18,7 @@ final class Sizes implements ITypeConverter<Long> {
             i++;
         }
         if (i == 0) {
-            throw new TypeConversionException("'" + value + "' is not a size (examples: 4096, 4M, 64MiB, 1G)");
+            throw new IllegalArgumentException("'" + value + "' is not a size (examples: 4096, 4M, 64MiB, 1G)");
         }
         String unit = s.substring(i).toUpperCase(Locale.ROOT);
         int shift;
@@ -35,7 +28,7 @@ final class Sizes implements ITypeConverter<Long> {
             int u = UNITS.indexOf(unit.charAt(0));
             String rest = unit.substring(1);
             if (u < 0 || !(rest.isEmpty() || rest.equals("B") || rest.equals("IB"))) {
-                throw new TypeConversionException("'" + value + "' has an unknown unit (use K, M, G, T, P or E, "
+                throw new IllegalArgumentException("'" + value + "' has an unknown unit (use K, M, G, T, P or E, "
                         + "optionally followed by iB)");
             }
             shift = 10 * (u + 1);
@@ -47,7 +40,7 @@ final class Sizes implements ITypeConverter<Long> {
             }
             return n << shift;
         } catch (NumberFormatException e) {
-            throw new TypeConversionException("'" + value + "' is too large");
+            throw new IllegalArgumentException("'" + value + "' is too large");
         }
     }
 

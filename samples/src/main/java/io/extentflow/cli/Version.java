@@ -1,15 +1,17 @@
 package io.extentflow.cli;
 
-import picocli.CommandLine.IVersionProvider;
+import java.util.List;
 
 /** {@code extentflow --version}: the version in the jar's manifest, and the JVM it runs on. */
-final class Version implements IVersionProvider {
+final class Version {
 
-    @Override
-    public String[] getVersion() {
+    private Version() {
+    }
+
+    /** The lines {@code --version} prints. */
+    static List<String> lines() {
         String v = Extentflow.class.getPackage().getImplementationVersion();
-        return new String[] {
-                "extentflow " + (v == null ? "(development build)" : v),
-                "Java " + Runtime.version() + " (" + System.getProperty("java.vendor") + ")"};
+        return List.of("extentflow " + (v == null ? "(development build)" : v),
+                "Java " + Runtime.version() + " (" + System.getProperty("java.vendor") + ")");
     }
 }

@@ -83,7 +83,11 @@ class BadInputTest {
                 "request size must be a positive multiple of 4096");
         assertOneLine(Cli.run("copy", src.toString()), ExitCodes.USAGE, "Missing required parameter");
         assertOneLine(Cli.run("map", "--output=xml", src.toString()), ExitCodes.USAGE, "--output must be");
-        assertOneLine(Cli.run("frobnicate"), ExitCodes.USAGE, "Unmatched argument");
+        assertOneLine(Cli.run("frobnicate"), ExitCodes.USAGE, "Unknown command: 'frobnicate'");
+        assertOneLine(Cli.run("copy", "--frobnicate", src.toString(), out), ExitCodes.USAGE,
+                "Unknown option: '--frobnicate'");
+        assertOneLine(Cli.run("copy", src.toString(), out, "extra"), ExitCodes.USAGE, "Unmatched argument: 'extra'");
+        assertOneLine(Cli.run("copy", "--request-size"), ExitCodes.USAGE, "Missing value for option '--request-size'");
     }
 
     @Test

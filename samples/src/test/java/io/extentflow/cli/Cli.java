@@ -6,7 +6,7 @@ import java.io.StringWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import picocli.CommandLine;
+import io.extentflow.cli.args.CommandSpec.Console;
 
 /** Runs {@code extentflow} for tests: in this JVM (fast, under BlockHound) or as a separate process. */
 final class Cli {
@@ -32,10 +32,7 @@ final class Cli {
     static Result run(String... args) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
-        CommandLine cl = Extentflow.commandLine();
-        cl.setOut(new PrintWriter(out, true));
-        cl.setErr(new PrintWriter(err, true));
-        int code = cl.execute(args);
+        int code = Extentflow.execute(new Console(new PrintWriter(out, true), new PrintWriter(err, true)), args);
         return new Result(code, out.toString(), err.toString());
     }
 

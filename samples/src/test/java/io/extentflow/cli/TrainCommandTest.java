@@ -16,9 +16,10 @@ class TrainCommandTest {
     @Test
     void everyTrainingCopyIsIdenticalToTheSampleDisk() throws Exception {
         Path work = dir.resolve("work");
-        assertEquals(ExitCodes.OK, Extentflow.commandLine().execute("train", "--dir", work.toString()));
+        assertEquals(ExitCodes.OK, Cli.run("train", "--dir", work.toString()).exitCode());
         Path disk = work.resolve("disk.raw");
-        for (String copy : new String[] {"copy.raw", "downloaded.raw", "streamed.raw", "uploaded.raw", "unpacked.raw"}) {
+        for (String copy : new String[] {"copy.raw", "downloaded.raw", "streamed.raw", "uploaded.raw", "unpacked.raw",
+                "cli-copy.raw"}) {
             TestImages.assertSameContent(disk, work.resolve(copy));
         }
     }

@@ -1,16 +1,15 @@
 package io.extentflow.daemon.cli;
 
+import io.extentflow.cli.args.CommandSpec;
 import io.extentflow.daemon.DaemonConfig;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import picocli.CommandLine.ITypeConverter;
-import picocli.CommandLine.Option;
 
 /**
- * The copy daemon's options of {@code extentflow serve} (a picocli mixin). The jobs API runs when a
+ * The copy daemon's options of {@code extentflow serve} (added to its command line by {@link #define}). The jobs API runs when a
  * state directory is given; it answers requests only when a token is configured.
  */
 public final class DaemonOptions {
@@ -18,30 +17,35 @@ public final class DaemonOptions {
     /** The environment variable holding the jobs API token itself (no flag: flags show in {@code ps}). */
     public static final String TOKEN_VARIABLE = "EXTENTFLOW_TOKEN";
 
-    @Option(names = "--config", paramLabel = "FILE", description = {"Properties file of settings: one "
-            + "'name=value' per option, named without the dashes (e.g. 'state-dir=/var/lib/extentflow', "
-            + "'max-jobs=4'). Flags override environment variables (EXTENTFLOW_<NAME>, e.g. "
-            + "EXTENTFLOW_STATE_DIR), which override the file. Also EXTENTFLOW_CONFIG."})
-    Path config;
+    private Path config;
+    private Path stateDir;
+    private Path tokenFile;
+    private int maxJobs;
+    private Duration checkpointInterval;
 
-    @Option(names = "--state-dir", paramLabel = "DIR", description = {"Directory of the copy jobs' journal. "
-            + "Given, the daemon also runs the jobs API (/v1/copies), the status page (/) and resumes "
-            + "interrupted jobs at start."})
-    Path stateDir;
+    /** Adds the options to {@code command} ({@code extentflow serve}). */
+    public void define(CommandSpec command) {
+        command.option("--config", "FILE", "Properties file of settings: one 'name=value' per option, named "
+                        + "without the dashes (e.g. 'state-dir=/var/lib/extentflow', 'max-jobs=4'). Flags override "
+                        + "environment variables (EXTENTFLOW_<NAME>, e.g. EXTENTFLOW_STATE_DIR), which override the "
+                        + "file. Also EXTENTFLOW_CONFIG.", null, v -> config = Path.of(v))
+                .option("--state-dir", "DIR", "Directory of the copy jobs' journal. Given, the daemon also runs "
+                        + "the jobs API (/v1/copies), the status page (/) and resumes interrupted jobs at start.",
+                        null, v -> stateDir = Path.of(v))
+                .option("--token-file", "FILE", "File holding the jobs API's bearer token (or set "
+                        + TOKEN_VARIABLE + "). Without a token the jobs API refuses every request.", null,
+                        v -> tokenFile = Path.of(v))
+                .option("--max-jobs", "N", "Copy jobs running at once; the others queue.", "2",
+                        v -> maxJobs = Integer.parseInt(v))
+                .option("--checkpoint-interval", "DURATION", "How often a running job's progress is made durable "
+                        + "(target flushed, journal synced); a restart redoes at most this much. Units ms, s, m.",
+                        "1s", v -> checkpointInterval = parseDuration(v));
+    }
 
-    @Option(names = "--token-file", paramLabel = "FILE", description = {"File holding the jobs API's bearer "
-            + "token (or set " + TOKEN_VARIABLE + "). Without a token the jobs API refuses every request."})
-    Path tokenFile;
-
-    @Option(names = "--max-jobs", paramLabel = "N", defaultValue = "2",
-            description = "Copy jobs running at once; the others queue (default: ${DEFAULT-VALUE}).")
-    int maxJobs;
-
-    @Option(names = "--checkpoint-interval", paramLabel = "DURATION", defaultValue = "1s",
-            converter = DurationConverter.class, description = {"How often a running job's progress is made "
-            + "durable (target flushed, journal synced); a restart redoes at most this much (default: "
-            + "${DEFAULT-VALUE}; units ms, s, m)."})
-    Duration checkpointInterval;
+    /** The {@code --config} file given on the command line, or {@code null}. */
+    public Path configFile() {
+        return config;
+    }
 
     /** True when the copy daemon runs (a state directory is configured). */
     public boolean enabled() {
@@ -67,24 +71,21 @@ public final class DaemonOptions {
     }
 
     /** {@code 200ms}, {@code 1s}, {@code 2m}, or plain seconds. */
-    public static final class DurationConverter implements ITypeConverter<Duration> {
-        @Override
-        public Duration convert(String value) {
-            String v = value.strip();
-            try {
-                if (v.endsWith("ms")) {
-                    return Duration.ofMillis(Long.parseLong(v.substring(0, v.length() - 2)));
-                }
-                if (v.endsWith("s")) {
-                    return Duration.ofMillis(Math.round(Double.parseDouble(v.substring(0, v.length() - 1)) * 1000));
-                }
-                if (v.endsWith("m")) {
-                    return Duration.ofSeconds(Long.parseLong(v.substring(0, v.length() - 1)) * 60);
-                }
-                return Duration.ofMillis(Math.round(Double.parseDouble(v) * 1000));
-            } catch (NumberFormatException e) {
-                throw new IllegalArgumentException("'" + value + "' is not a duration (e.g. 500ms, 2s, 1m)");
+    static Duration parseDuration(String value) {
+        String v = value.strip();
+        try {
+            if (v.endsWith("ms")) {
+                return Duration.ofMillis(Long.parseLong(v.substring(0, v.length() - 2)));
             }
+            if (v.endsWith("s")) {
+                return Duration.ofMillis(Math.round(Double.parseDouble(v.substring(0, v.length() - 1)) * 1000));
+            }
+            if (v.endsWith("m")) {
+                return Duration.ofSeconds(Long.parseLong(v.substring(0, v.length() - 1)) * 60);
+            }
+            return Duration.ofMillis(Math.round(Double.parseDouble(v) * 1000));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("'" + value + "' is not a duration (e.g. 500ms, 2s, 1m)");
         }
     }
 }

@@ -1,5 +1,8 @@
 package io.extentflow.daemon.cli;
 
+import io.extentflow.cli.args.CommandSpec;
+import io.extentflow.cli.args.OptionSpec;
+import io.extentflow.cli.args.UsageException;
 import java.io.IOException;
 import java.io.Reader;
 import java.io.UncheckedIOException;
@@ -9,32 +12,32 @@ import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Properties;
 import java.util.Set;
+import java.util.function.Supplier;
 import java.util.stream.Collectors;
-import picocli.CommandLine;
-import picocli.CommandLine.Model.ArgSpec;
-import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Model.OptionSpec;
 
 /**
  * Where {@code extentflow serve} takes settings not given as flags: the environment variable
  * {@code EXTENTFLOW_<NAME>} ({@code --state-dir} is {@code EXTENTFLOW_STATE_DIR}), then the
  * {@code --config} properties file (or {@code EXTENTFLOW_CONFIG}), key {@code <name>}
- * ({@code state-dir}), then the option's own default. Picocli asks after parsing the command line,
- * so {@code --config} is known by then.
+ * ({@code state-dir}), then the option's own default. Asked after the command line is applied, so
+ * {@code --config} is known by then.
  */
-public final class ServeSettings implements CommandLine.IDefaultValueProvider {
+public final class ServeSettings implements CommandSpec.Settings {
 
     private static final Set<String> NOT_SETTINGS = Set.of("help", "version", "config", "debug");
 
+    private final Supplier<Path> configFlag;
     private Path loadedFrom;
     private Properties loaded;
 
+    /** Settings for a command whose {@code --config} value {@code configFlag} gives ({@code null} when not given). */
+    public ServeSettings(Supplier<Path> configFlag) {
+        this.configFlag = configFlag;
+    }
+
     @Override
-    public String defaultValue(ArgSpec arg) {
-        if (!(arg instanceof OptionSpec option)) {
-            return null;
-        }
-        String name = name(option);
+    public String value(CommandSpec command, OptionSpec option) {
+        String name = option.key();
         if (NOT_SETTINGS.contains(name)) {
             return name.equals("config") ? System.getenv("EXTENTFLOW_CONFIG") : null;
         }
@@ -42,7 +45,7 @@ public final class ServeSettings implements CommandLine.IDefaultValueProvider {
         if (env != null) {
             return env;
         }
-        Properties file = file(option.command());
+        Properties file = file(command);
         return file == null ? null : file.getProperty(name);
     }
 
@@ -51,14 +54,8 @@ public final class ServeSettings implements CommandLine.IDefaultValueProvider {
         return "EXTENTFLOW_" + name.toUpperCase(Locale.ROOT).replace('-', '_');
     }
 
-    private static String name(OptionSpec option) {
-        return option.longestName().replaceFirst("^-+", "");
-    }
-
-    private synchronized Properties file(CommandSpec command) {
-        OptionSpec config = command.findOption("--config");
-        Object value = config == null ? null : config.getValue();
-        Path path = value instanceof Path p ? p : System.getenv("EXTENTFLOW_CONFIG") != null
+    private Properties file(CommandSpec command) {
+        Path path = configFlag.get() != null ? configFlag.get() : System.getenv("EXTENTFLOW_CONFIG") != null
                 ? Path.of(System.getenv("EXTENTFLOW_CONFIG")) : null;
         if (path == null) {
             return null;
@@ -70,11 +67,11 @@ public final class ServeSettings implements CommandLine.IDefaultValueProvider {
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot read the config file " + path + ": " + e.getMessage(), e);
             }
-            Set<String> known = command.options().stream().map(ServeSettings::name).collect(Collectors.toSet());
+            Set<String> known = command.options().stream().map(OptionSpec::key).collect(Collectors.toSet());
             for (String key : p.stringPropertyNames()) {
                 if (!known.contains(key) || NOT_SETTINGS.contains(key)) {
-                    throw new CommandLine.ParameterException(command.commandLine(), path + ": unknown setting '"
-                            + key + "' (settings are the long option names without dashes)");
+                    throw new UsageException(command.qualifiedName(), path + ": unknown setting '" + key
+                            + "' (settings are the long option names without dashes)");
                 }
             }
             loaded = p;

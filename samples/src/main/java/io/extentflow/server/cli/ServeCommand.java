@@ -1,5 +1,8 @@
 package io.extentflow.server.cli;
 
+import io.extentflow.cli.args.ArgumentParser;
+import io.extentflow.cli.args.CommandSpec;
+import io.extentflow.cli.args.UsageException;
 import io.extentflow.daemon.CopyDaemon;
 import io.extentflow.daemon.cli.DaemonOptions;
 import io.extentflow.daemon.cli.ServeSettings;
@@ -9,72 +12,83 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.concurrent.Callable;
+import java.util.List;
 import java.util.concurrent.CountDownLatch;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
 
 /**
  * {@code extentflow serve}: runs the imageio-compatible image daemon until interrupted, then shuts
  * down gracefully (tickets canceled, running transfers given {@code --grace} seconds).
  */
-@Command(name = "serve", mixinStandardHelpOptions = true, defaultValueProvider = ServeSettings.class,
-        description = {"Serve disk images over the oVirt imageio HTTP API.",
-            "Tickets are managed through the control API (see 'extentflow ticket').",
-            "Without --tls-cert/--tls-key only 127.0.0.1 is served.",
-            "With --state-dir, also the copy daemon: jobs API (/v1/copies), status page (/); see docs/daemon.md.",
-            "Every option can also be set as EXTENTFLOW_<NAME> (e.g. EXTENTFLOW_MAX_JOBS) or in the --config file."})
-public final class ServeCommand implements Callable<Integer> {
+public final class ServeCommand {
 
-    @Option(names = "--host", description = "Address to serve with TLS (default: ${DEFAULT-VALUE}).",
-            defaultValue = "0.0.0.0")
-    String host;
-
-    @Option(names = "--port", description = "Data API port (default: ${DEFAULT-VALUE}).", defaultValue = "54322")
-    int port;
-
-    @Option(names = "--control-socket", description = "Unix socket of the control API.")
-    Path controlSocket;
-
-    @Option(names = "--control-port", description = "Loopback port of the control API when no socket is given "
-            + "(default: ${DEFAULT-VALUE}).", defaultValue = "54324")
-    int controlPort;
-
-    @Option(names = "--local-socket", paramLabel = "PATH", description = "Also serve the data API on this Unix "
-            + "socket for clients on this host (ovirt-imageio's local service: announced as unix_socket in OPTIONS; "
-            + "extentflow and imageio clients switch to it when they connect from the same host).")
-    Path localSocket;
-
-    @Option(names = "--tls-cert", description = "PEM certificate chain: serve https.")
-    Path tlsCert;
-
-    @Option(names = "--tls-key", description = "PEM private key (PKCS#8) of the certificate.")
-    Path tlsKey;
-
-    @Option(names = "--metrics-port", paramLabel = "PORT", description = "Serve GET /metrics (Prometheus) on this "
-            + "port only, not on the data port: on 127.0.0.1, or with TLS on --host with the same certificate.")
-    Integer metricsPort;
-
-    @Option(names = "--max-readers", description = "Parallel reads per ticket (default: ${DEFAULT-VALUE}).",
-            defaultValue = "8")
-    int maxReaders;
-
-    @Option(names = "--max-writers", description = "Parallel writes per ticket (default: ${DEFAULT-VALUE}).",
-            defaultValue = "8")
-    int maxWriters;
-
-    @Option(names = "--buffer-memory", description = "Bytes of transfer buffers for the whole server "
-            + "(default: ${DEFAULT-VALUE}).", defaultValue = "67108864")
-    long bufferMemory;
-
-    @Option(names = "--grace", description = "Seconds running transfers get at shutdown (default: ${DEFAULT-VALUE}).",
-            defaultValue = "10")
-    int grace;
+    private String host;
+    private int port;
+    private Path controlSocket;
+    private int controlPort;
+    private Path localSocket;
+    private Path tlsCert;
+    private Path tlsKey;
+    private Integer metricsPort;
+    private int maxReaders;
+    private int maxWriters;
+    private long bufferMemory;
+    private int grace;
 
     /** The copy daemon's options (jobs API, state directory). */
-    @Mixin
-    DaemonOptions daemonOptions;
+    private final DaemonOptions daemonOptions = new DaemonOptions();
+
+    /** The command line of {@code extentflow serve}, setting the fields of {@code c}. */
+    public static CommandSpec spec(ServeCommand c) {
+        return CommandSpec.named("serve", "Serve disk images over the oVirt imageio HTTP API.",
+                        "Tickets are managed through the control API (see 'extentflow ticket').",
+                        "Without --tls-cert/--tls-key only 127.0.0.1 is served.",
+                        "With --state-dir, also the copy daemon: jobs API (/v1/copies), status page (/); see "
+                                + "docs/daemon.md.",
+                        "Every option can also be set as EXTENTFLOW_<NAME> (e.g. EXTENTFLOW_MAX_JOBS) or in the "
+                                + "--config file.")
+                .option("--host", "ADDRESS", "Address to serve with TLS.", "0.0.0.0", v -> c.host = v)
+                .option("--port", "PORT", "Data API port.", "54322", v -> c.port = Integer.parseInt(v))
+                .option("--control-socket", "PATH", "Unix socket of the control API.", null,
+                        v -> c.controlSocket = Path.of(v))
+                .option("--control-port", "PORT", "Loopback port of the control API when no socket is given.",
+                        "54324", v -> c.controlPort = Integer.parseInt(v))
+                .option("--local-socket", "PATH", "Also serve the data API on this Unix socket for clients on this "
+                        + "host (ovirt-imageio's local service: announced as unix_socket in OPTIONS; extentflow and "
+                        + "imageio clients switch to it when they connect from the same host).", null,
+                        v -> c.localSocket = Path.of(v))
+                .option("--tls-cert", "PEM", "PEM certificate chain: serve https.", null, v -> c.tlsCert = Path.of(v))
+                .option("--tls-key", "PEM", "PEM private key (PKCS#8) of the certificate.", null,
+                        v -> c.tlsKey = Path.of(v))
+                .option("--metrics-port", "PORT", "Serve GET /metrics (Prometheus) on this port only, not on the "
+                        + "data port: on 127.0.0.1, or with TLS on --host with the same certificate.", null,
+                        v -> c.metricsPort = Integer.valueOf(v))
+                .option("--max-readers", "N", "Parallel reads per ticket.", "8", v -> c.maxReaders = Integer.parseInt(v))
+                .option("--max-writers", "N", "Parallel writes per ticket.", "8", v -> c.maxWriters = Integer.parseInt(v))
+                .option("--buffer-memory", "BYTES", "Bytes of transfer buffers for the whole server.", "67108864",
+                        v -> c.bufferMemory = Long.parseLong(v))
+                .option("--grace", "SECONDS", "Seconds running transfers get at shutdown.", "10",
+                        v -> c.grace = Integer.parseInt(v))
+                .with(c.daemonOptions::define)
+                .settings(new ServeSettings(c.daemonOptions::configFile))
+                .action(console -> c.call());
+    }
+
+    /**
+     * A serve command configured from {@code args} (flags, then environment and {@code --config}
+     * settings, then defaults), for embedding the server and for tests.
+     *
+     * @throws UsageException when the arguments or settings are wrong
+     */
+    public static ServeCommand parse(String... args) {
+        ServeCommand c = new ServeCommand();
+        ArgumentParser.parse(spec(c), List.of(args));
+        return c;
+    }
+
+    /** The copy daemon's options, as parsed. */
+    public DaemonOptions daemonOptions() {
+        return daemonOptions;
+    }
 
     /** The copy daemon, when {@link #start()} started one. */
     private CopyDaemon daemon;
@@ -116,8 +130,7 @@ public final class ServeCommand implements Callable<Integer> {
         return ImageServer.start(config(), registry, registry::scrape).block(Duration.ofSeconds(30));
     }
 
-    @Override
-    public Integer call() throws Exception {
+    private int call() throws Exception {
         ImageServer server = start();
         System.out.println("extentflow serve: " + server.notice());
         System.out.println("  data API:    " + server.imageUrl("<ticket>"));

@@ -1,5 +1,6 @@
 package io.extentflow.server.cli;
 
+import io.extentflow.cli.args.CommandSpec;
 import io.extentflow.engine.imageio.ImageioJson;
 import io.extentflow.engine.imageio.Ticket;
 import io.netty.buffer.Unpooled;
@@ -10,15 +11,11 @@ import java.net.SocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import java.util.concurrent.Callable;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
-import picocli.CommandLine.ParentCommand;
 import reactor.core.publisher.Mono;
 import reactor.netty.http.client.HttpClient;
 
@@ -26,19 +23,24 @@ import reactor.netty.http.client.HttpClient;
  * {@code extentflow ticket add|show|extend|delete}: the control API of a running {@code extentflow
  * serve} (or ovirt-imageio daemon), like {@code ovirt-imageioctl}.
  */
-@Command(name = "ticket", mixinStandardHelpOptions = true,
-        description = "Manage tickets of an image server through its control API.",
-        subcommands = {TicketCommand.Add.class, TicketCommand.Show.class, TicketCommand.Extend.class,
-            TicketCommand.Delete.class})
 public final class TicketCommand {
 
-    @Option(names = "--control-socket", scope = picocli.CommandLine.ScopeType.INHERIT,
-            description = "Unix socket of the control API.")
-    Path controlSocket;
+    private Path controlSocket;
+    private int controlPort;
 
-    @Option(names = "--control-port", scope = picocli.CommandLine.ScopeType.INHERIT,
-            description = "Loopback port of the control API (default: ${DEFAULT-VALUE}).", defaultValue = "54324")
-    int controlPort;
+    /** The command line of {@code extentflow ticket} and its subcommands. */
+    public static CommandSpec spec() {
+        TicketCommand c = new TicketCommand();
+        return CommandSpec.named("ticket", "Manage tickets of an image server through its control API.")
+                .option("--control-socket", "PATH", "Unix socket of the control API.", null,
+                        v -> c.controlSocket = Path.of(v))
+                .option("--control-port", "PORT", "Loopback port of the control API.", "54324",
+                        v -> c.controlPort = Integer.parseInt(v))
+                .subcommand(new Add().spec(c))
+                .subcommand(OneTicket.show(c))
+                .subcommand(OneTicket.extend(c))
+                .subcommand(OneTicket.delete(c));
+    }
 
     private static final Duration TIMEOUT = Duration.ofSeconds(90);
 
@@ -65,91 +67,69 @@ public final class TicketCommand {
         return ok ? 0 : 1;
     }
 
-    @Command(name = "add", mixinStandardHelpOptions = true, description = "Add or replace a ticket.")
-    static final class Add implements Callable<Integer> {
-        @ParentCommand
-        TicketCommand parent;
+    /** {@code ticket add}: adds or replaces a ticket and prints its id. */
+    private static final class Add {
+        private String id;
+        private String url;
+        private long size;
+        private final List<String> ops = new ArrayList<>();
+        private long timeout;
+        private long inactivityTimeout;
+        private boolean sparse;
 
-        @Option(names = "--id", description = "Ticket id (default: a random UUID).")
-        String id;
-
-        @Option(names = "--url", required = true, description = "Image address: a path, file://, nbd://, ...")
-        String url;
-
-        @Option(names = "--size", required = true, description = "Bytes accessible through the ticket.")
-        long size;
-
-        @Option(names = "--ops", split = ",", defaultValue = "read", description = "read and/or write "
-                + "(default: ${DEFAULT-VALUE}).")
-        List<String> ops;
-
-        @Option(names = "--timeout", defaultValue = "3600", description = "Seconds (default: ${DEFAULT-VALUE}).")
-        long timeout;
-
-        @Option(names = "--inactivity-timeout", defaultValue = "60",
-                description = "Seconds (default: ${DEFAULT-VALUE}).")
-        long inactivityTimeout;
-
-        @Option(names = "--sparse", description = "Zeroing may deallocate.")
-        boolean sparse;
-
-        @Override
-        public Integer call() {
-            String ticketId = id != null ? id : UUID.randomUUID().toString();
-            Ticket t = new Ticket(ticketId, size, url, new LinkedHashSet<>(ops), timeout, inactivityTimeout, sparse,
-                    ticketId, null);
-            int rc = parent.send(HttpMethod.PUT, ticketId,
-                    new String(ImageioJson.toBytes(t.toJson()), StandardCharsets.UTF_8));
-            if (rc == 0) {
-                System.out.println(ticketId);
-            }
-            return rc;
+        CommandSpec spec(TicketCommand parent) {
+            return CommandSpec.named("add", "Add or replace a ticket.")
+                    .option("--id", "ID", "Ticket id (default: a random UUID).", null, v -> id = v)
+                    .requiredOption("--url", "ADDRESS", "Image address: a path, file://, nbd://, ...", v -> url = v)
+                    .requiredOption("--size", "BYTES", "Bytes accessible through the ticket.",
+                            v -> size = Long.parseLong(v))
+                    .option("--ops", "OPS", "read and/or write, separated by commas.", "read",
+                            v -> ops.addAll(List.of(v.split(","))))
+                    .option("--timeout", "SECONDS", "Seconds until the ticket expires.", "3600",
+                            v -> timeout = Long.parseLong(v))
+                    .option("--inactivity-timeout", "SECONDS", "Seconds without requests until the ticket "
+                            + "expires.", "60", v -> inactivityTimeout = Long.parseLong(v))
+                    .flag("--sparse", "Zeroing may deallocate.", () -> sparse = true)
+                    .action(console -> {
+                        String ticketId = id != null ? id : UUID.randomUUID().toString();
+                        Ticket t = new Ticket(ticketId, size, url, new LinkedHashSet<>(ops), timeout,
+                                inactivityTimeout, sparse, ticketId, null);
+                        int rc = parent.send(HttpMethod.PUT, ticketId,
+                                new String(ImageioJson.toBytes(t.toJson()), StandardCharsets.UTF_8));
+                        if (rc == 0) {
+                            System.out.println(ticketId);
+                        }
+                        return rc;
+                    });
         }
     }
 
-    @Command(name = "show", mixinStandardHelpOptions = true, description = "Print a ticket's state as JSON.")
-    static final class Show implements Callable<Integer> {
-        @ParentCommand
-        TicketCommand parent;
+    /** {@code ticket show|delete ID} and {@code ticket extend ID --timeout N}: one request about one ticket. */
+    private static final class OneTicket {
+        private String id;
+        private long timeout;
 
-        @Parameters(index = "0", description = "Ticket id.")
-        String id;
-
-        @Override
-        public Integer call() {
-            return parent.send(HttpMethod.GET, id, null);
+        static CommandSpec show(TicketCommand parent) {
+            OneTicket c = new OneTicket();
+            return c.named("show", "Print a ticket's state as JSON.")
+                    .action(console -> parent.send(HttpMethod.GET, c.id, null));
         }
-    }
 
-    @Command(name = "extend", mixinStandardHelpOptions = true, description = "Set a ticket to expire in N seconds.")
-    static final class Extend implements Callable<Integer> {
-        @ParentCommand
-        TicketCommand parent;
-
-        @Parameters(index = "0", description = "Ticket id.")
-        String id;
-
-        @Option(names = "--timeout", required = true, description = "Seconds from now.")
-        long timeout;
-
-        @Override
-        public Integer call() {
-            return parent.send(HttpMethod.PATCH, id, "{\"timeout\": " + timeout + "}");
+        static CommandSpec extend(TicketCommand parent) {
+            OneTicket c = new OneTicket();
+            return c.named("extend", "Set a ticket to expire in N seconds.")
+                    .requiredOption("--timeout", "SECONDS", "Seconds from now.", v -> c.timeout = Long.parseLong(v))
+                    .action(console -> parent.send(HttpMethod.PATCH, c.id, "{\"timeout\": " + c.timeout + "}"));
         }
-    }
 
-    @Command(name = "delete", mixinStandardHelpOptions = true,
-            description = "Cancel a ticket: running transfers stop, new requests are refused.")
-    static final class Delete implements Callable<Integer> {
-        @ParentCommand
-        TicketCommand parent;
+        static CommandSpec delete(TicketCommand parent) {
+            OneTicket c = new OneTicket();
+            return c.named("delete", "Cancel a ticket: running transfers stop, new requests are refused.")
+                    .action(console -> parent.send(HttpMethod.DELETE, c.id, null));
+        }
 
-        @Parameters(index = "0", description = "Ticket id.")
-        String id;
-
-        @Override
-        public Integer call() {
-            return parent.send(HttpMethod.DELETE, id, null);
+        private CommandSpec named(String name, String description) {
+            return CommandSpec.named(name, description).parameter("ID", "Ticket id.", v -> id = v);
         }
     }
 }

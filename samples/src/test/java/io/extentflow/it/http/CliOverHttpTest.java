@@ -12,7 +12,7 @@ import java.io.StringWriter;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
+import io.extentflow.cli.args.CommandSpec.Console;
 
 /** The command's copy, map and checksum on https tickets, with --cafile and --insecure; --retries. */
 class CliOverHttpTest {
@@ -26,10 +26,8 @@ class CliOverHttpTest {
     static Run cli(String... args) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
-        CommandLine cl = Extentflow.commandLine();
-        cl.setOut(new PrintWriter(out, true));
-        cl.setErr(new PrintWriter(err, true));
-        return new Run(cl.execute(args), out.toString(), err.toString());
+        int code = Extentflow.execute(new Console(new PrintWriter(out, true), new PrintWriter(err, true)), args);
+        return new Run(code, out.toString(), err.toString());
     }
 
     @Test

@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.extentflow.engine.testing.TestImages;
 import io.extentflow.server.ImageServer;
 import io.extentflow.server.cli.ServeCommand;
-import io.extentflow.server.cli.TicketCommand;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import java.io.RandomAccessFile;
 import java.net.Socket;
@@ -48,19 +47,17 @@ class MetricsPortTest {
             raf.setLength(1L << 30); // sparse: a stalled download of it cannot fit in socket buffers
         }
         Path target = dir.resolve("target.raw");
-        ServeCommand serve = new ServeCommand();
-        new picocli.CommandLine(serve).parseArgs("--port", "0", "--control-socket", sock.toString(),
+        ServeCommand serve = ServeCommand.parse("--port", "0", "--control-socket", sock.toString(),
                 "--metrics-port", "0");
         try (ImageServer server = serve.start()) {
             assertTrue(server.metricsPort() > 0);
             assertNotEquals(server.port(), server.metricsPort());
             assertEquals("http://127.0.0.1:" + server.metricsPort() + "/metrics", server.metricsUrl());
-            picocli.CommandLine ticket = new picocli.CommandLine(new TicketCommand());
-            assertEquals(0, ticket.execute("add", "--control-socket", sock.toString(), "--id", "r",
+            assertEquals(0, ServerFixture.ticket("add", "--control-socket", sock.toString(), "--id", "r",
                     "--url", "file://" + image, "--size", Long.toString(size), "--ops", "read"));
-            assertEquals(0, ticket.execute("add", "--control-socket", sock.toString(), "--id", "w",
+            assertEquals(0, ServerFixture.ticket("add", "--control-socket", sock.toString(), "--id", "w",
                     "--url", "file://" + target, "--size", Long.toString(size), "--ops", "write"));
-            assertEquals(0, ticket.execute("add", "--control-socket", sock.toString(), "--id", "big",
+            assertEquals(0, ServerFixture.ticket("add", "--control-socket", sock.toString(), "--id", "big",
                     "--url", "file://" + big, "--size", Long.toString(1L << 30), "--ops", "read"));
             HttpClient data = HttpClient.create().host("127.0.0.1").port(server.port());
             HttpClient metricsPort = HttpClient.create().host("127.0.0.1").port(server.metricsPort());
@@ -123,8 +120,7 @@ class MetricsPortTest {
         io.extentflow.engine.testing.ExternalTool.check("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
                 "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj", "/CN=localhost", "-addext",
                 "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", key.toString(), "-out", cert.toString());
-        ServeCommand serve = new ServeCommand();
-        new picocli.CommandLine(serve).parseArgs("--host", "127.0.0.1", "--port", "0", "--control-socket",
+        ServeCommand serve = ServeCommand.parse("--host", "127.0.0.1", "--port", "0", "--control-socket",
                 dir.resolve("ctl.sock").toString(), "--tls-cert", cert.toString(), "--tls-key", key.toString(),
                 "--metrics-port", "0");
         try (ImageServer server = serve.start()) {

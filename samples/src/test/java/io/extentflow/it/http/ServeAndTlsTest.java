@@ -1,7 +1,6 @@
 package io.extentflow.it.http;
 
 import io.extentflow.server.cli.ServeCommand;
-import io.extentflow.server.cli.TicketCommand;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -63,17 +62,15 @@ class ServeAndTlsTest {
     @Test
     void serveAndTicketCommands() throws Exception {
         Path sock = dir.resolve("ctl.sock");
-        ServeCommand serve = new ServeCommand();
-        new picocli.CommandLine(serve).parseArgs("--port", "0", "--control-socket", sock.toString(),
+        ServeCommand serve = ServeCommand.parse("--port", "0", "--control-socket", sock.toString(),
                 "--max-readers", "3");
         Path image = java.nio.file.Files.write(dir.resolve("a.raw"), new byte[8192]);
         try (var server = serve.start()) {
             assertTrue(server.notice().contains("127.0.0.1 only"), server.notice());
-            picocli.CommandLine ticket = new picocli.CommandLine(new TicketCommand());
-            assertEquals(0, ticket.execute("add", "--control-socket", sock.toString(), "--id", "cli",
+            assertEquals(0, ServerFixture.ticket("add", "--control-socket", sock.toString(), "--id", "cli",
                     "--url", "file://" + image, "--size", "8192", "--ops", "read,write"));
-            assertEquals(0, ticket.execute("show", "--control-socket", sock.toString(), "cli"));
-            assertEquals(0, ticket.execute("extend", "--control-socket", sock.toString(), "cli", "--timeout", "60"));
+            assertEquals(0, ServerFixture.ticket("show", "--control-socket", sock.toString(), "cli"));
+            assertEquals(0, ServerFixture.ticket("extend", "--control-socket", sock.toString(), "cli", "--timeout", "60"));
 
             var data = reactor.netty.http.client.HttpClient.create().host("127.0.0.1").port(server.port());
             String options = data.options().uri("/images/cli").responseSingle((r, b) -> b.asString())
@@ -85,8 +82,8 @@ class ServeAndTlsTest {
                     .contains("extentflow_server_requests_seconds_count{op=\"OPTIONS\","
                             + "route=\"/images/{ticket}\",status=\"200\"} 1"));
 
-            assertEquals(0, ticket.execute("delete", "--control-socket", sock.toString(), "cli"));
-            assertEquals(1, ticket.execute("show", "--control-socket", sock.toString(), "cli"));
+            assertEquals(0, ServerFixture.ticket("delete", "--control-socket", sock.toString(), "cli"));
+            assertEquals(1, ServerFixture.ticket("show", "--control-socket", sock.toString(), "cli"));
             assertEquals(0, server.tickets().size());
         }
     }

@@ -1,5 +1,7 @@
 package io.extentflow.it.http;
 
+import io.extentflow.cli.Extentflow;
+import io.extentflow.cli.args.CommandSpec.Console;
 import io.extentflow.engine.imageio.ImageioJson;
 import io.extentflow.engine.imageio.Ticket;
 import io.extentflow.server.ImageServer;
@@ -7,6 +9,7 @@ import io.extentflow.server.ServerConfig;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.netty.buffer.Unpooled;
 import io.netty.handler.codec.http.HttpMethod;
+import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -22,6 +25,14 @@ import reactor.netty.http.client.HttpClient;
 final class ServerFixture implements AutoCloseable {
 
     static final Duration TIMEOUT = Duration.ofSeconds(30);
+
+    /** Runs {@code extentflow ticket ARGS...} in this JVM; returns its exit code. */
+    static int ticket(String... args) {
+        List<String> all = new java.util.ArrayList<>(List.of("ticket"));
+        all.addAll(List.of(args));
+        PrintWriter out = new PrintWriter(System.out, true);
+        return Extentflow.execute(new Console(out, out), all.toArray(String[]::new));
+    }
 
     final ImageServer server;
     final SimpleMeterRegistry registry = new SimpleMeterRegistry();

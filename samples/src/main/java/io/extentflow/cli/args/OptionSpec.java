@@ -1,0 +1,56 @@
+package io.extentflow.cli.args;
+
+import java.util.List;
+import java.util.Objects;
+import java.util.function.Consumer;
+
+/**
+ * One option of a command: {@code --name VALUE}, {@code --name=VALUE}, a flag {@code --name}, or a
+ * negatable flag {@code --[no-]name}.
+ *
+ * @param names        the option's names, longest last ({@code -h}, {@code --help})
+ * @param label        what the value is called in help ({@code SIZE}); {@code null} for a flag
+ * @param description  one paragraph of help
+ * @param defaultValue the value used when the option is not given (converted like a given one), or {@code null}
+ * @param required     whether the command line must give it
+ * @param negatable    a flag that also has a {@code --no-} form
+ * @param setter       receives the value: the text of a valued option, {@code "true"}/{@code "false"} for a flag
+ */
+public record OptionSpec(List<String> names, String label, String description, String defaultValue,
+        boolean required, boolean negatable, Consumer<String> setter) {
+
+    /** Checks the parts. */
+    public OptionSpec {
+        names = List.copyOf(names);
+        if (names.isEmpty() || names.stream().anyMatch(n -> !n.startsWith("-"))) {
+            throw new IllegalArgumentException("option names start with '-': " + names);
+        }
+        Objects.requireNonNull(description, "description");
+        Objects.requireNonNull(setter, "setter");
+    }
+
+    /** The longest name, as messages and settings spell it ({@code --request-size}). */
+    public String longName() {
+        return names.getLast();
+    }
+
+    /** The long name without its dashes: the key of settings files ({@code request-size}). */
+    public String key() {
+        return longName().replaceFirst("^-+", "");
+    }
+
+    /** True when the option takes no value. */
+    public boolean isFlag() {
+        return label == null;
+    }
+
+    /** True when {@code word} (an argument without any {@code =VALUE}) names this option. */
+    boolean matches(String word) {
+        return names.contains(word) || (negatable && word.equals(negated()));
+    }
+
+    /** {@code --no-progress} for {@code --progress}. */
+    String negated() {
+        return "--no-" + longName().substring(2);
+    }
+}
