@@ -42,6 +42,14 @@ public interface ImageSink extends AutoCloseable {
         return Mono.empty();
     }
 
+    /**
+     * The write size this sink takes best, or 0 for no preference (the default). A copy whose
+     * caller set no request size uses the smallest preference of its two ends.
+     */
+    default int preferredRequestSize() {
+        return 0;
+    }
+
     /** Makes everything written so far durable. */
     Mono<Void> flush();
 

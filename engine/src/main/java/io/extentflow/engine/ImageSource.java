@@ -44,6 +44,14 @@ public interface ImageSource extends AutoCloseable {
     Mono<Void> read(long offset, ByteBuffer target);
 
     /**
+     * The data request size this source serves best, or 0 for no preference (the default). A copy
+     * whose caller set no request size uses the smallest preference of its two ends.
+     */
+    default int preferredRequestSize() {
+        return 0;
+    }
+
+    /**
      * Format details for {@code extentflow info} (e.g. qcow2 version, cluster size, backing chain),
      * in the order they should be shown. Empty by default.
      */

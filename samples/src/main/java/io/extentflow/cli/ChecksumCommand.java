@@ -1,9 +1,9 @@
 package io.extentflow.cli;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.extentflow.cli.args.CommandSpec;
 import io.extentflow.cli.args.CommandSpec.Console;
 import io.extentflow.cli.args.UsageException;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.extentflow.engine.ImageSource;
 import io.extentflow.engine.checksum.BlockHash;
 import io.extentflow.engine.checksum.ImageChecksum;

@@ -18,13 +18,14 @@ final class CopyCommand {
 
     /** The engine's defaults, spelled for --help (CopyCommandTest checks they agree). */
     static final String DEFAULT_REQUEST_SIZE = "4MiB";
+    static final String NBD_REQUEST_SIZE = "1MiB";
     static final String DEFAULT_MAX_IN_FLIGHT = "64MiB";
 
     private final EndpointFlags endpoints = new EndpointFlags();
     private String source;
     private String target;
     private Boolean progress;
-    private long requestSize;
+    private Long requestSize;
     private long maxInFlight;
     private boolean noDetectZeroes;
     private boolean targetIsZero;
@@ -51,7 +52,8 @@ final class CopyCommand {
                 .with(c.endpoints::define)
                 .negatableFlag("--progress", "Show a progress bar on standard error (default: only when it is a "
                         + "terminal).", v -> c.progress = v)
-                .option("--request-size", "SIZE", "Largest data request.", DEFAULT_REQUEST_SIZE,
+                .option("--request-size", "SIZE", "Largest data request (default: " + DEFAULT_REQUEST_SIZE
+                        + ", or " + NBD_REQUEST_SIZE + " when either end is NBD).", null,
                         v -> c.requestSize = Sizes.parse(v))
                 .option("--max-in-flight", "SIZE", "Data buffer bytes in flight at most; bounds memory.",
                         DEFAULT_MAX_IN_FLIGHT, v -> c.maxInFlight = Sizes.parse(v))
@@ -99,12 +101,15 @@ final class CopyCommand {
     }
 
     private CopyOptions options() {
-        if (requestSize > Integer.MAX_VALUE) {
+        if (requestSize != null && requestSize > Integer.MAX_VALUE) {
             throw new UsageException("extentflow copy", "--request-size " + requestSize + " is too large");
         }
         try {
-            return CopyOptions.defaults()
-                    .withRequestSize((int) requestSize)
+            CopyOptions options = CopyOptions.defaults();
+            if (requestSize != null) {
+                options = options.withRequestSize((int) (long) requestSize);
+            }
+            return options
                     .withMaxInFlight(maxInFlight)
                     .withDetectZeroes(!noDetectZeroes)
                     .withTargetIsZero(targetIsZero)

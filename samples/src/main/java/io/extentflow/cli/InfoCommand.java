@@ -1,9 +1,9 @@
 package io.extentflow.cli;
 
-import io.extentflow.cli.args.CommandSpec;
-import io.extentflow.cli.args.CommandSpec.Console;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.extentflow.cli.args.CommandSpec;
+import io.extentflow.cli.args.CommandSpec.Console;
 import io.extentflow.engine.Extent;
 import io.extentflow.engine.ImageSource;
 import io.extentflow.engine.endpoint.Endpoints;

@@ -1,12 +1,12 @@
 package io.extentflow.cli;
 
+import io.extentflow.cli.args.CommandSpec.Console;
 import io.extentflow.engine.testing.ExternalTool;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import io.extentflow.cli.args.CommandSpec.Console;
 
 /** Runs {@code extentflow} for tests: in this JVM (fast, under BlockHound) or as a separate process. */
 final class Cli {

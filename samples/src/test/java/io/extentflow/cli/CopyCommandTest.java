@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.extentflow.engine.copy.CopyOptions;
 import io.extentflow.engine.io.Posix;
+import io.extentflow.engine.nbd.NbdClient;
 import io.extentflow.engine.testing.TestImages;
 import java.io.RandomAccessFile;
 import java.nio.file.Path;
@@ -45,6 +46,7 @@ class CopyCommandTest {
     @Test
     void helpDefaultsAreTheEngineDefaults() {
         assertEquals(CopyOptions.DEFAULT_REQUEST_SIZE, Sizes.parse(CopyCommand.DEFAULT_REQUEST_SIZE));
+        assertEquals(NbdClient.PREFERRED_REQUEST_SIZE, Sizes.parse(CopyCommand.NBD_REQUEST_SIZE));
         assertEquals(CopyOptions.DEFAULT_MAX_IN_FLIGHT, Sizes.parse(CopyCommand.DEFAULT_MAX_IN_FLIGHT));
     }
 

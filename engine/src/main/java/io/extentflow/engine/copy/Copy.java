@@ -159,7 +159,8 @@ public final class Copy {
             }
             caps = sink.capabilities();
             skipZeroes = caps.knownZero() || options.targetIsZero();
-            int rs = Math.min(options.requestSize(), caps.maxWriteSize());
+            int rs = Math.min(options.requestSize() != CopyOptions.AUTOMATIC_REQUEST_SIZE ? options.requestSize()
+                    : automaticRequestSize(), caps.maxWriteSize());
             requestSize = rs >= ZeroDetector.BLOCK_SIZE ? rs - rs % ZeroDetector.BLOCK_SIZE : rs;
             pool = BufferPool.ofBytes(requestSize, options.maxInFlight());
             metrics = new CopyMetrics(registry, kind(source.endpoint()), kind(sink.endpoint()), pool);
@@ -350,6 +351,20 @@ public final class Copy {
             return new CopyResult(last.size(), resumeAt, data, zeroed, skipped, readBytes,
                     (long) pool.peakOutstanding() * requestSize, last.elapsed());
         }
+    }
+
+    /**
+     * The smallest request size the two ends prefer, else {@link CopyOptions#DEFAULT_REQUEST_SIZE};
+     * never more than the bytes allowed in flight.
+     */
+    private int automaticRequestSize() {
+        int size = (int) Math.min(CopyOptions.DEFAULT_REQUEST_SIZE, options.maxInFlight());
+        for (int preferred : new int[] {source.preferredRequestSize(), sink.preferredRequestSize()}) {
+            if (preferred > 0) {
+                size = Math.min(size, preferred);
+            }
+        }
+        return size;
     }
 
     /** The endpoint kind for metric tags: the scheme of its address ({@code file}, {@code nbd}, ...). */

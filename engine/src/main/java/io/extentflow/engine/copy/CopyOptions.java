@@ -3,7 +3,8 @@ package io.extentflow.engine.copy;
 /**
  * How a copy runs. Immutable; start from {@link #defaults()} and change with the {@code with...} methods.
  *
- * @param requestSize     largest data request in bytes (capped by the sink's maximum)
+ * @param requestSize     largest data request in bytes (capped by the sink's maximum), or
+ *                        {@link #AUTOMATIC_REQUEST_SIZE} to let the copy choose (see {@link #DEFAULT_REQUEST_SIZE})
  * @param maxInFlight     bytes of data buffers in flight at most; bounds the copy's memory
  * @param windowSize      bytes of image whose extents are fetched per request to the source
  * @param detectZeroes    scan data for all-zero 4 KiB blocks and turn them into zero requests
@@ -14,8 +15,11 @@ package io.extentflow.engine.copy;
 public record CopyOptions(int requestSize, long maxInFlight, long windowSize, boolean detectZeroes,
                           boolean targetIsZero, boolean flush) {
 
+    /** The request size that lets the copy choose: the ends' preferences, else {@link #DEFAULT_REQUEST_SIZE}. */
+    public static final int AUTOMATIC_REQUEST_SIZE = 0;
+
     /**
-     * 4 MiB: fewer requests make network copies cheaper (an HTTP download of 2 GiB took 2.9-3.3 s
+     * The automatic request size when neither end prefers one. 4 MiB: fewer requests make network copies cheaper (an HTTP download of 2 GiB took 2.9-3.3 s
      * with 4 MiB requests and 3.2-4.5 s with 1 MiB ones). Large requests were once costly for file
      * targets, but the file sink now writes them in 256 KiB pieces (perf/README.md, "Request size").
      */
@@ -24,7 +28,8 @@ public record CopyOptions(int requestSize, long maxInFlight, long windowSize, bo
     public static final long DEFAULT_WINDOW_SIZE = 1L << 30;
 
     public CopyOptions {
-        if (requestSize < ZeroDetector.BLOCK_SIZE || requestSize % ZeroDetector.BLOCK_SIZE != 0) {
+        if (requestSize != AUTOMATIC_REQUEST_SIZE
+                && (requestSize < ZeroDetector.BLOCK_SIZE || requestSize % ZeroDetector.BLOCK_SIZE != 0)) {
             throw new IllegalArgumentException("request size must be a positive multiple of "
                     + ZeroDetector.BLOCK_SIZE + ", got " + requestSize);
         }
@@ -37,11 +42,15 @@ public record CopyOptions(int requestSize, long maxInFlight, long windowSize, bo
         }
     }
 
-    /** 4 MiB requests, 64 MiB in flight, 1 GiB extent windows, zero detection on, flush at the end. */
+    /**
+     * Automatic request size, 64 MiB in flight, 1 GiB extent windows, zero detection on, flush at
+     * the end.
+     */
     public static CopyOptions defaults() {
-        return new CopyOptions(DEFAULT_REQUEST_SIZE, DEFAULT_MAX_IN_FLIGHT, DEFAULT_WINDOW_SIZE, true, false, true);
+        return new CopyOptions(AUTOMATIC_REQUEST_SIZE, DEFAULT_MAX_IN_FLIGHT, DEFAULT_WINDOW_SIZE, true, false, true);
     }
 
+    /** The options with this request size; {@link #AUTOMATIC_REQUEST_SIZE} lets the copy choose. */
     public CopyOptions withRequestSize(int value) {
         return new CopyOptions(value, Math.max(maxInFlight, value), windowSize, detectZeroes, targetIsZero, flush);
     }

@@ -155,6 +155,30 @@ class CopyTest {
     }
 
     @Test
+    void automaticRequestSizeIsTheSmallestPreferenceOfTheEnds() {
+        byte[] bytes = new byte[16 << 20];
+        new SplittableRandom(3).nextBytes(bytes);
+        record Case(int sourcePrefers, int sinkPrefers, int requestSize, int expectedLargestRead) {
+        }
+        for (Case c : List.of(new Case(0, 0, CopyOptions.AUTOMATIC_REQUEST_SIZE, CopyOptions.DEFAULT_REQUEST_SIZE),
+                new Case(1 << 20, 0, CopyOptions.AUTOMATIC_REQUEST_SIZE, 1 << 20),
+                new Case(1 << 20, 256 << 10, CopyOptions.AUTOMATIC_REQUEST_SIZE, 256 << 10),
+                new Case(0, 256 << 10, CopyOptions.AUTOMATIC_REQUEST_SIZE, 256 << 10),
+                new Case(1 << 20, 256 << 10, 2 << 20, 2 << 20))) {
+            MemoryImage src = MemoryImage.source(bytes, List.of(Extent.data(0, bytes.length)))
+                    .preferRequests(c.sourcePrefers());
+            MemoryImage dst = MemoryImage.sink(bytes.length, true).preferRequests(c.sinkPrefers());
+            Copy.from(src).to(dst).options(CopyOptions.defaults().withRequestSize(c.requestSize())).run().block(TIMEOUT);
+            assertArrayEquals(bytes, dst.bytes());
+            assertEquals(c.expectedLargestRead(), src.largestRead(), c::toString);
+        }
+        MemoryImage src = MemoryImage.source(bytes, List.of(Extent.data(0, bytes.length)));
+        Copy.from(src).to(MemoryImage.sink(bytes.length, true))
+                .options(CopyOptions.defaults().withMaxInFlight(512 << 10)).run().block(TIMEOUT);
+        assertEquals(512 << 10, src.largestRead(), "the automatic size stays within the bytes in flight");
+    }
+
+    @Test
     void bytesInFlightNeverExceedTheBound() {
         int requestSize = 64 << 10;
         long maxInFlight = 4L * requestSize;

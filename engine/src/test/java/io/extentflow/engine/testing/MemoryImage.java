@@ -37,6 +37,8 @@ public final class MemoryImage implements ImageSource, ImageSink {
     private final AtomicInteger inFlight = new AtomicInteger();
     private final AtomicInteger peakInFlight = new AtomicInteger();
     private final AtomicLong zeroedBytes = new AtomicLong();
+    private final AtomicInteger largestRead = new AtomicInteger();
+    private int preferredRequestSize;
 
     private MemoryImage(byte[] bytes, List<Extent> extents, boolean knownZero) {
         this.bytes = bytes;
@@ -55,6 +57,22 @@ public final class MemoryImage implements ImageSource, ImageSink {
     }
 
     /** Every request takes this long (on the parallel scheduler's timer, not a blocked thread). */
+    /** Makes this image prefer requests of {@code bytes} ({@link #preferredRequestSize()}). */
+    public MemoryImage preferRequests(int bytes) {
+        this.preferredRequestSize = bytes;
+        return this;
+    }
+
+    @Override
+    public int preferredRequestSize() {
+        return preferredRequestSize;
+    }
+
+    /** The longest read asked of this source. */
+    public int largestRead() {
+        return largestRead.get();
+    }
+
     public MemoryImage delay(Duration value) {
         delay = value;
         return this;
@@ -108,6 +126,7 @@ public final class MemoryImage implements ImageSource, ImageSink {
     @Override
     public Mono<Void> read(long offset, ByteBuffer target) {
         int n = target.remaining();
+        largestRead.accumulateAndGet(n, Math::max);
         return request(() -> {
             reads.incrementAndGet();
             if (failReadAt.test(offset) || failReadAt.test(offset + n - 1)) {

@@ -21,7 +21,7 @@ import java.util.function.Consumer;
  * CommandSpec.named("copy", "Copies image SRC to DST.")
  *     .parameter("SRC", "Image to read.", v -> source = v)
  *     .option("--request-size", "SIZE", "Largest data request.", "4MiB", v -> size = Sizes.parse(v))
- *     .flag("--json", "Print the summary as JSON.", v -> json = true)
+ *     .flag("--json", "Print the summary as JSON.", () -> json = true)
  *     .action(this::call);
  * }</pre>
  */

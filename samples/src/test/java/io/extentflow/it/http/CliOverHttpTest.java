@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.extentflow.cli.Extentflow;
+import io.extentflow.cli.args.CommandSpec.Console;
 import io.extentflow.engine.testing.ExternalTool;
 import io.extentflow.engine.testing.TestImages;
 import io.extentflow.server.ServerConfig;
@@ -12,7 +13,6 @@ import java.io.StringWriter;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import io.extentflow.cli.args.CommandSpec.Console;
 
 /** The command's copy, map and checksum on https tickets, with --cafile and --insecure; --retries. */
 class CliOverHttpTest {

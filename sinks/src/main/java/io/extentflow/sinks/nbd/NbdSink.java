@@ -67,6 +67,12 @@ public final class NbdSink implements ImageSink {
         return client.size();
     }
 
+    /** {@link NbdClient#PREFERRED_REQUEST_SIZE}: NBD servers allocate a buffer per request. */
+    @Override
+    public int preferredRequestSize() {
+        return NbdClient.PREFERRED_REQUEST_SIZE;
+    }
+
     @Override
     public SinkCapabilities capabilities() {
         return new SinkCapabilities(false, client.info().maximumPayload(), NbdClient.MAX_ZERO_REQUEST,

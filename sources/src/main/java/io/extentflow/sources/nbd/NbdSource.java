@@ -75,6 +75,12 @@ public final class NbdSource implements ImageSource {
         return "raw";
     }
 
+    /** {@link NbdClient#PREFERRED_REQUEST_SIZE}: NBD servers allocate a buffer per request. */
+    @Override
+    public int preferredRequestSize() {
+        return NbdClient.PREFERRED_REQUEST_SIZE;
+    }
+
     @Override
     public long size() {
         return client.size();
