@@ -2,7 +2,6 @@ package io.extentflow.server;
 
 import io.netty.util.ReferenceCounted;
 import java.time.Duration;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
@@ -22,27 +21,21 @@ final class Transfers {
     }
 
     /**
-     * Runs {@code io} to its end even if the subscriber cancels, and runs {@code release} when it
-     * failed or ended after a cancel. An image operation once started must finish: cancelling a
-     * {@code FileChannel} read or write interrupts its thread, which closes the file for every request
-     * of the ticket. So a buffer of a cancelled request is given back only when the I/O that fills or
-     * drains it has ended.
+     * Runs {@code io} to its end even if the subscriber cancels, and runs {@code release} once it
+     * has ended, whatever the outcome, before passing the outcome on. An image operation once
+     * started must finish: cancelling a {@code FileChannel} read or write interrupts its thread,
+     * which closes the file for every request of the ticket. So a buffer is given back only when the
+     * I/O that fills or drains it has ended, and always by {@code release}: a release left to the
+     * subscriber's success signal was lost when the cancel came just before it.
      */
     static Mono<Void> detached(Mono<Void> io, Runnable release) {
-        return Mono.create(sink -> {
-            AtomicBoolean cancelled = new AtomicBoolean();
-            sink.onCancel(() -> cancelled.set(true));
-            io.subscribe(null, e -> {
-                release.run();
-                sink.error(e);
-            }, () -> {
-                if (cancelled.get()) {
-                    release.run();
-                } else {
-                    sink.success();
-                }
-            });
-        });
+        return Mono.create(sink -> io.subscribe(null, e -> {
+            release.run();
+            sink.error(e);
+        }, () -> {
+            release.run();
+            sink.success();
+        }));
     }
 
     /**

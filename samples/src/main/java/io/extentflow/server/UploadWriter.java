@@ -51,13 +51,20 @@ final class UploadWriter {
                 }
             }).then();
             return ready.then(Mono.defer(() -> {
-                int n = Math.min(buf.readableBytes(), current.remaining());
-                ByteBuffer part = current.duplicate();
+                ByteBuffer into;
+                synchronized (this) {
+                    into = current;
+                }
+                if (into == null) {
+                    return Mono.error(ApiError.badRequest("upload abandoned"));
+                }
+                int n = Math.min(buf.readableBytes(), into.remaining());
+                ByteBuffer part = into.duplicate();
                 part.limit(part.position() + n);
                 buf.readBytes(part);
-                current.position(current.position() + n);
+                into.position(into.position() + n);
                 filled += n;
-                return current.hasRemaining() ? Mono.empty() : writeCurrent().then(consume(buf));
+                return into.hasRemaining() ? Mono.empty() : writeCurrent().then(consume(buf));
             }));
         });
     }
@@ -72,20 +79,27 @@ final class UploadWriter {
         return true;
     }
 
+    /**
+     * Writes the filled buffer. It is taken from {@link #current} only when the write starts: a
+     * write assembled but never subscribed (the upload cancelled in between) leaves it for
+     * {@link #abandon()} to give back.
+     */
     private Mono<Void> writeCurrent() {
-        ByteBuffer b;
-        synchronized (this) {
-            b = current;
-            current = null;
-        }
-        b.flip();
-        long at = offset + written;
-        int n = b.remaining();
-        return Transfers.detached(sink.write(at, b), () -> buffers.release(b))
-                .doOnSuccess(v -> {
-                    written += n;
-                    buffers.release(b);
-                });
+        return Mono.defer(() -> {
+            ByteBuffer b;
+            synchronized (this) {
+                b = current;
+                current = null;
+            }
+            if (b == null) {
+                return Mono.error(ApiError.badRequest("upload abandoned"));
+            }
+            b.flip();
+            long at = offset + written;
+            int n = b.remaining();
+            return Transfers.detached(sink.write(at, b), () -> buffers.release(b))
+                    .doOnSuccess(v -> written += n);
+        });
     }
 
     /** After the body ended: writes what is left, and fails with 400 if the body was short. */
