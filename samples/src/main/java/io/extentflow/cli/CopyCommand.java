@@ -18,7 +18,7 @@ final class CopyCommand {
 
     /** The engine's defaults, spelled for --help (CopyCommandTest checks they agree). */
     static final String DEFAULT_REQUEST_SIZE = "4MiB";
-    static final String NBD_REQUEST_SIZE = "1MiB";
+    static final String NBD_REQUEST_SIZE = "512KiB";
     static final String DEFAULT_MAX_IN_FLIGHT = "64MiB";
 
     private final EndpointFlags endpoints = new EndpointFlags();
@@ -107,7 +107,7 @@ final class CopyCommand {
         try {
             CopyOptions options = CopyOptions.defaults();
             if (requestSize != null) {
-                options = options.withRequestSize((int) (long) requestSize);
+                options = options.withRequestSize(requestSize.intValue());
             }
             return options
                     .withMaxInFlight(maxInFlight)

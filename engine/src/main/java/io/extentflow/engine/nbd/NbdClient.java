@@ -45,13 +45,13 @@ public final class NbdClient implements AutoCloseable {
 
     /**
      * The data request size copies to and from NBD use unless told otherwise. Servers allocate a
-     * buffer per request (qemu-nbd through glibc, which maps large blocks fresh from the kernel), so
-     * 4 MiB requests made qemu-nbd spend its CPU faulting in and zeroing pages: sparse-8g.raw from
-     * qemu-nbd took 5.2 s with 4 MiB requests, 2.7 s with 1 MiB and 3.5 s with 2 MiB; nbdkit
-     * sparse-random 8G 2.45 s against 1.50 s; to nbdkit memory 11.3 s against 9.3 s
-     * (perf/README.md, "Request size").
+     * buffer per request, and qemu-nbd gets large ones from glibc as fresh pages from the kernel,
+     * spending its CPU faulting them in and zeroing them: sparse-8g.raw from a fresh qemu-nbd took
+     * 7.5 s with 1 MiB requests, 3.6 s with 512 KiB and 3.75 s with 256 KiB (4 MiB: 5-7 s); nbdkit
+     * sparse-random 8G 1.52 s with 1 MiB, 1.61 s with 512 KiB, 2.45 s with 4 MiB (perf/README.md,
+     * "Request size").
      */
-    public static final int PREFERRED_REQUEST_SIZE = 1 << 20;
+    public static final int PREFERRED_REQUEST_SIZE = 512 << 10;
 
     /** Largest WRITE_ZEROES request: cheap for servers, and a multiple of any minimum block size. */
     public static final long MAX_ZERO_REQUEST = 1L << 30;
