@@ -71,7 +71,16 @@ public final class Extentflow {
 
     /** Runs the command and exits with its code. */
     public static void main(String[] args) {
-        int code = execute(new Console(new PrintWriter(System.out, true), new PrintWriter(System.err, true)), args);
+        Extentflow run = new Extentflow();
+        // When a copy fails, requests still in flight may fail too (e.g. every write on a full disk).
+        // The first error is the one reported; Reactor would print the others with stack traces.
+        PrintWriter err = new PrintWriter(System.err, true);
+        Hooks.onErrorDropped(t -> {
+            if (run.debug) {
+                err.println("extentflow: also: " + Errors.message(t));
+            }
+        });
+        int code = run.run(new Console(new PrintWriter(System.out, true), err), args);
         stopEventLoops();
         System.exit(code);
     }
@@ -81,17 +90,13 @@ public final class Extentflow {
      * in-process with this.
      */
     public static int execute(Console console, String... args) {
-        Extentflow run = new Extentflow();
-        // When a copy fails, requests still in flight may fail too (e.g. every write on a full disk).
-        // The first error is the one reported; Reactor would print the others with stack traces.
-        Hooks.onErrorDropped(t -> {
-            if (run.debug) {
-                console.err().println("extentflow: also: " + Errors.message(t));
-            }
-        });
+        return new Extentflow().run(console, args);
+    }
+
+    private int run(Console console, String... args) {
         PrintWriter err = console.err();
         try {
-            ArgumentParser.Invocation invocation = ArgumentParser.parse(run.spec(), List.of(args));
+            ArgumentParser.Invocation invocation = ArgumentParser.parse(spec(), List.of(args));
             return switch (invocation.request()) {
                 case HELP -> {
                     console.out().print(HelpText.of(invocation.command()));
@@ -105,13 +110,13 @@ public final class Extentflow {
             };
         } catch (UsageException e) {
             err.println("extentflow: " + Errors.oneLine(e.getMessage()) + " (see '" + e.command() + " --help')");
-            if (run.debug) {
+            if (debug) {
                 e.printStackTrace(err);
             }
             return ExitCodes.USAGE;
         } catch (Exception e) {
             err.println("extentflow: " + Errors.message(e));
-            if (run.debug) {
+            if (debug) {
                 e.printStackTrace(err);
             }
             return ExitCodes.FAILURE;

@@ -47,7 +47,7 @@ final class UploadWriter {
             Mono<Void> ready = current != null ? Mono.empty() : buffers.acquire().handle((b, next) -> {
                 b.clear().limit((int) Math.min(b.capacity(), size - filled));
                 if (!adopt(b)) {
-                    next.error(ApiError.badRequest("upload abandoned"));
+                    next.error(abandonedError());
                 }
             }).then();
             return ready.then(Mono.defer(() -> {
@@ -56,7 +56,7 @@ final class UploadWriter {
                     into = current;
                 }
                 if (into == null) {
-                    return Mono.error(ApiError.badRequest("upload abandoned"));
+                    return Mono.error(abandonedError());
                 }
                 int n = Math.min(buf.readableBytes(), into.remaining());
                 ByteBuffer part = into.duplicate();
@@ -92,7 +92,7 @@ final class UploadWriter {
                 current = null;
             }
             if (b == null) {
-                return Mono.error(ApiError.badRequest("upload abandoned"));
+                return Mono.error(abandonedError());
             }
             b.flip();
             long at = offset + written;
@@ -111,6 +111,10 @@ final class UploadWriter {
             return Mono.error(ApiError.badRequest("Expected " + size + " bytes, got " + written).closing());
         }
         return Mono.empty();
+    }
+
+    private static ApiError abandonedError() {
+        return ApiError.badRequest("upload abandoned");
     }
 
     /** Returns a half-filled buffer when the upload ended early; later buffers are freed at once. */

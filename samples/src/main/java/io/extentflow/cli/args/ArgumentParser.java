@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 
 /**
  * Reads a command line against a {@link CommandSpec} tree: finds the subcommand, hands each option
@@ -120,7 +121,7 @@ public final class ArgumentParser {
         for (CommandSpec c : chain) {
             for (OptionSpec o : c.options()) {
                 if (given.containsKey(o)) {
-                    set(c, o, given.get(o), "option '" + o.longName() + "'");
+                    set(c, o.setter(), given.get(o), "option '" + o.longName() + "'");
                 }
             }
         }
@@ -131,9 +132,9 @@ public final class ArgumentParser {
                 }
                 String setting = c.settings() == null ? null : c.settings().value(c, o);
                 if (setting != null) {
-                    set(c, o, setting, "setting '" + o.key() + "'");
+                    set(c, o.setter(), setting, "setting '" + o.key() + "'");
                 } else if (o.defaultValue() != null) {
-                    set(c, o, o.defaultValue(), "the default of option '" + o.longName() + "'");
+                    set(c, o.setter(), o.defaultValue(), "the default of option '" + o.longName() + "'");
                 } else if (o.required()) {
                     throw new UsageException(command.qualifiedName(), "Missing required option: '" + o.longName()
                             + "=" + o.label() + "'");
@@ -158,12 +159,8 @@ public final class ArgumentParser {
         }
     }
 
-    private static void set(CommandSpec command, OptionSpec option, String value, String what) {
-        set(command, option.setter(), value, what);
-    }
-
-    private static void set(CommandSpec command, java.util.function.Consumer<String> setter, String value,
-            String what) {
+    /** Hands {@code value} to {@code setter}; a value it refuses is a usage error naming {@code what}. */
+    private static void set(CommandSpec command, Consumer<String> setter, String value, String what) {
         try {
             setter.accept(value);
         } catch (NumberFormatException e) {
