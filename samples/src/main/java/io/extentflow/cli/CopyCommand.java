@@ -30,6 +30,7 @@ final class CopyCommand {
     private boolean noDetectZeroes;
     private boolean targetIsZero;
     private boolean noFlush;
+    private boolean keepCache;
     private boolean json;
     private boolean verify;
 
@@ -62,6 +63,10 @@ final class CopyCommand {
                 .flag("--target-is-zero", "The existing target already reads as zeros: send nothing for zero "
                         + "ranges.", () -> c.targetIsZero = true)
                 .flag("--no-flush", "Do not flush the target at the end.", () -> c.noFlush = true)
+                .flag("--keep-cache", "Leave what is written to a target file in the page cache. By default it is "
+                        + "written back to disk as the copy goes and dropped from the cache: the copy never reads "
+                        + "it back, and caching it would push out what the machine was using.",
+                        () -> c.keepCache = true)
                 .flag("--json", "Print the summary as one JSON object (for scripts).", () -> c.json = true)
                 .flag("--verify", "Checksum the source from the data the copy reads, then read the target back "
                         + "(or ask its imageio server) and fail if the checksums differ.", () -> c.verify = true)
@@ -73,7 +78,7 @@ final class CopyCommand {
         ImageSource src = Endpoints.source(source, endpoints.options()).block();
         try (src) {
             Verification verification = verify ? Verification.of(src, target, endpoints.options()) : null;
-            ImageSink dst = Endpoints.sink(target, src.size(), endpoints.options()).block();
+            ImageSink dst = Endpoints.sink(target, src.size(), endpoints.options().withKeepCache(keepCache)).block();
             try (dst; CopyProgressBar bar = CopyProgressBar.start(showProgress(), "copy", src.size())) {
                 AtomicReference<CopyProgress> last = new AtomicReference<>();
                 CopyResult result;

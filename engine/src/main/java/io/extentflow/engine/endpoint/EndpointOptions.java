@@ -18,9 +18,13 @@ import java.nio.file.Path;
  * @param allocateZeroes a sink's zero requests leave the range allocated (file: {@code ZERO_RANGE};
  *                       NBD: {@code WRITE_ZEROES} with {@code NO_HOLE}) instead of punching a hole,
  *                       as ovirt-imageio does for tickets with {@code "sparse": false}
+ * @param keepCache      a file sink leaves what it wrote in the page cache, instead of writing it back to
+ *                       disk as it goes and dropping it from the cache (the default: a copy's target is
+ *                       not read back, and caching it pushes out what the machine was using)
  */
 public record EndpointOptions(boolean topLayerOnly, Path caFile, boolean insecure, int connections,
-                              boolean httpStream, int retries, boolean allocateZeroes) {
+                              boolean httpStream, int retries, boolean allocateZeroes,
+                              boolean keepCache) {
 
     public static final int DEFAULT_CONNECTIONS = 4;
     /** About 1.5 s of retrying (0.1 + 0.2 + 0.4 + 0.8 s, with jitter). */
@@ -37,37 +41,48 @@ public record EndpointOptions(boolean topLayerOnly, Path caFile, boolean insecur
 
     /**
      * Whole chains, system CAs, verified TLS, up to {@value #DEFAULT_CONNECTIONS} connections,
-     * {@value #DEFAULT_RETRIES} retries, zeroing deallocates.
+     * {@value #DEFAULT_RETRIES} retries, zeroing deallocates, written files leave the page cache.
      */
     public static EndpointOptions defaults() {
-        return new EndpointOptions(false, null, false, DEFAULT_CONNECTIONS, false, DEFAULT_RETRIES, false);
+        return new EndpointOptions(false, null, false, DEFAULT_CONNECTIONS, false, DEFAULT_RETRIES, false, false);
     }
 
     public EndpointOptions withTopLayerOnly(boolean value) {
-        return new EndpointOptions(value, caFile, insecure, connections, httpStream, retries, allocateZeroes);
+        return new EndpointOptions(value, caFile, insecure, connections, httpStream,
+                retries, allocateZeroes, keepCache);
     }
 
     public EndpointOptions withCaFile(Path value) {
-        return new EndpointOptions(topLayerOnly, value, insecure, connections, httpStream, retries, allocateZeroes);
+        return new EndpointOptions(topLayerOnly, value, insecure, connections, httpStream,
+                retries, allocateZeroes, keepCache);
     }
 
     public EndpointOptions withInsecure(boolean value) {
-        return new EndpointOptions(topLayerOnly, caFile, value, connections, httpStream, retries, allocateZeroes);
+        return new EndpointOptions(topLayerOnly, caFile, value, connections, httpStream,
+                retries, allocateZeroes, keepCache);
     }
 
     public EndpointOptions withConnections(int value) {
-        return new EndpointOptions(topLayerOnly, caFile, insecure, value, httpStream, retries, allocateZeroes);
+        return new EndpointOptions(topLayerOnly, caFile, insecure, value, httpStream,
+                retries, allocateZeroes, keepCache);
     }
 
     public EndpointOptions withHttpStream(boolean value) {
-        return new EndpointOptions(topLayerOnly, caFile, insecure, connections, value, retries, allocateZeroes);
+        return new EndpointOptions(topLayerOnly, caFile, insecure, connections, value,
+                retries, allocateZeroes, keepCache);
     }
 
     public EndpointOptions withRetries(int value) {
-        return new EndpointOptions(topLayerOnly, caFile, insecure, connections, httpStream, value, allocateZeroes);
+        return new EndpointOptions(topLayerOnly, caFile, insecure, connections, httpStream,
+                value, allocateZeroes, keepCache);
     }
 
     public EndpointOptions withAllocateZeroes(boolean value) {
-        return new EndpointOptions(topLayerOnly, caFile, insecure, connections, httpStream, retries, value);
+        return new EndpointOptions(topLayerOnly, caFile, insecure, connections, httpStream, retries, value, keepCache);
+    }
+
+    public EndpointOptions withKeepCache(boolean value) {
+        return new EndpointOptions(topLayerOnly, caFile, insecure, connections, httpStream, retries, allocateZeroes,
+                value);
     }
 }

@@ -13,8 +13,9 @@ import java.lang.invoke.VarHandle;
 
 /**
  * The few Linux system calls the JDK does not offer, through the FFM API: sparse-file queries
- * ({@code lseek} SEEK_DATA/SEEK_HOLE), {@code fallocate} and {@code fdatasync} on a file descriptor
- * we own. Every call blocks: call only from {@link BlockingIo#scheduler()}.
+ * ({@code lseek} SEEK_DATA/SEEK_HOLE), {@code fallocate}, {@code fdatasync} and page-cache control
+ * ({@code sync_file_range}, {@code posix_fadvise}) on a file descriptor we own. Every call blocks:
+ * call only from {@link BlockingIo#scheduler()}.
  *
  * <p>Errors come back as {@link ErrnoException} carrying errno, so callers can fall back (e.g.
  * EOPNOTSUPP from a punch-hole).
@@ -36,11 +37,19 @@ public final class Posix {
     public static final int FALLOC_FL_PUNCH_HOLE = 0x02;
     public static final int FALLOC_FL_ZERO_RANGE = 0x10;
 
+    public static final int SYNC_FILE_RANGE_WAIT_BEFORE = 1;
+    public static final int SYNC_FILE_RANGE_WRITE = 2;
+    public static final int SYNC_FILE_RANGE_WAIT_AFTER = 4;
+
+    public static final int POSIX_FADV_DONTNEED = 4;
+
     public static final int ENOENT = 2;
     public static final int EINTR = 4;
     public static final int ENXIO = 6;
     public static final int EINVAL = 22;
     public static final int ENOSPC = 28;
+    public static final int ESPIPE = 29;
+    public static final int ENOSYS = 38;
     public static final int EOPNOTSUPP = 95;
 
     private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT;
@@ -92,6 +101,17 @@ public final class Posix {
 
     private static final class Fdatasync {
         static final MethodHandle H = downcall("fdatasync", FunctionDescriptor.of(INT, INT), CAPTURE);
+    }
+
+    // sync_file_range and posix_fadvise have the same shape: they share one linked stub.
+    private static final class SyncFileRange {
+        static final MethodHandle H = downcall("sync_file_range", FunctionDescriptor.of(INT, INT, LONG, LONG, INT),
+                CAPTURE);
+    }
+
+    private static final class Fadvise {
+        static final MethodHandle H = downcall("posix_fadvise", FunctionDescriptor.of(INT, INT, LONG, LONG, INT),
+                CAPTURE);
     }
 
     private static final class Strerror {
@@ -184,6 +204,25 @@ public final class Posix {
     /** {@code fdatasync(fd)}. */
     public static void fdatasync(int fd) throws ErrnoException {
         syscall("fdatasync", 0, (arena, state) -> (int) Fdatasync.H.invokeExact(state, fd));
+    }
+
+    /** {@code sync_file_range(fd, offset, length, flags)}: starts and/or waits for writeback of a range. */
+    public static void syncFileRange(int fd, long offset, long length, int flags) throws ErrnoException {
+        syscall("sync_file_range", 0, (arena, state) ->
+                (int) SyncFileRange.H.invokeExact(state, fd, offset, length, flags));
+    }
+
+    /** {@code posix_fadvise(fd, offset, length, advice)}, which returns its error instead of setting errno. */
+    public static void fadvise(int fd, long offset, long length, int advice) throws ErrnoException {
+        int error;
+        try (Arena arena = Arena.ofConfined()) {
+            error = (int) Fadvise.H.invokeExact(arena.allocate(CALL_STATE), fd, offset, length, advice);
+        } catch (Throwable t) {
+            throw new IllegalStateException("posix_fadvise downcall failed", t);
+        }
+        if (error != 0) {
+            throw new ErrnoException("posix_fadvise", error, strerror(error));
+        }
     }
 
     /** The C library's text for {@code errno}. */

@@ -41,6 +41,7 @@ public final class ExternalTool {
             case "nbdkit" -> "nbdkit";
             case "nbdinfo", "nbdcopy" -> "libnbd-bin";
             case "chromedriver" -> "chromium chromium-driver";
+            case "fincore" -> "util-linux";
             default -> tool;
         };
     }

@@ -21,7 +21,6 @@ public final class FileSinkProvider implements SinkProvider {
 
     @Override
     public Mono<ImageSink> openSink(String address, long size, EndpointOptions options) {
-        return Mono.defer(() -> RawFileSink.open(FileAddress.toPath(address), size,
-                options.allocateZeroes()).cast(ImageSink.class));
+        return Mono.defer(() -> RawFileSink.open(FileAddress.toPath(address), size, options).cast(ImageSink.class));
     }
 }

@@ -4,6 +4,7 @@ import io.extentflow.engine.ImageIoException;
 import io.extentflow.engine.ImageSink;
 import io.extentflow.engine.ImageSource;
 import io.extentflow.engine.SinkCapabilities;
+import io.extentflow.engine.endpoint.EndpointOptions;
 import io.extentflow.engine.io.BlockingIo;
 import io.extentflow.engine.io.FileProbe;
 import io.extentflow.engine.io.OpenFile;
@@ -32,6 +33,10 @@ import reactor.core.publisher.Mono;
  * </ul>
  * A new file (or an empty one) is sized to the image up front and is known to be zero, so the copy
  * sends no zero requests at all and the target stays sparse.
+ *
+ * <p>What it writes is written back to disk as the copy goes and then dropped from the page cache
+ * ({@link WritebackWindow}): an image copy never reads its target back, so caching it would only
+ * push out what the machine was using. {@link EndpointOptions#keepCache()} keeps it cached instead.
  *
  * <p>Opened to allocate zeroes (ovirt-imageio's {@code "sparse": false} tickets), a regular file keeps
  * zeroed ranges allocated instead: {@code fallocate(ZERO_RANGE)}; if refused, punch a hole and
@@ -67,9 +72,10 @@ public final class RawFileSink implements ImageSink {
     private final AtomicLong end = new AtomicLong();
 
     private final boolean allocateZeroes;
+    private final WritebackWindow window;
 
     private RawFileSink(OpenFile file, long size, boolean knownZero, boolean device, boolean charDevice,
-                        boolean allocateZeroes) {
+                        boolean allocateZeroes, WritebackWindow window) {
         this.file = file;
         this.endpoint = "file:" + file.path();
         this.size = size;
@@ -77,6 +83,7 @@ public final class RawFileSink implements ImageSink {
         this.device = device || charDevice;
         this.charDevice = charDevice;
         this.allocateZeroes = allocateZeroes;
+        this.window = window;
         this.zeroMethod = this.device ? ZeroMethod.WRITE
                 : allocateZeroes ? ZeroMethod.ZERO_RANGE : ZeroMethod.PUNCH_HOLE;
     }
@@ -91,18 +98,29 @@ public final class RawFileSink implements ImageSink {
      * final size is set by {@link #flush()}.
      */
     public static Mono<RawFileSink> open(Path path, long size) {
-        return open(path, size, false);
+        return open(path, size, EndpointOptions.defaults());
     }
 
     /**
-     * As {@link #open(Path, long)}; with {@code allocateZeroes} zero requests leave the range
-     * allocated instead of punching a hole.
+     * As {@link #open(Path, long)}, with the file settings of {@code options}:
+     * {@link EndpointOptions#allocateZeroes()} (zero requests leave the range allocated instead of
+     * punching a hole) and {@link EndpointOptions#keepCache()}.
      */
-    public static Mono<RawFileSink> open(Path path, long size, boolean allocateZeroes) {
-        return BlockingIo.call(() -> openNow(path, size, allocateZeroes));
+    public static Mono<RawFileSink> open(Path path, long size, EndpointOptions options) {
+        return open(path, size, options, WritebackWindow.DEFAULT_LIMIT);
     }
 
-    private static RawFileSink openNow(Path path, long size, boolean allocateZeroes) throws IOException {
+    /**
+     * As {@link #open(Path, long, EndpointOptions)}, holding at most {@code cacheLimit} written bytes
+     * in the page cache.
+     */
+    static Mono<RawFileSink> open(Path path, long size, EndpointOptions options, long cacheLimit) {
+        return BlockingIo.call(() -> openNow(path, size, options, cacheLimit));
+    }
+
+    private static RawFileSink openNow(Path path, long size, EndpointOptions options, long cacheLimit)
+            throws IOException {
+        boolean allocateZeroes = options.allocateZeroes();
         boolean growable = size == ImageSource.UNKNOWN_SIZE;
         if (size < 0 && !growable) {
             throw new IllegalArgumentException("negative image size " + size);
@@ -123,7 +141,7 @@ public final class RawFileSink implements ImageSink {
             long current = file.size();
             boolean knownZero = false;
             if (charDevice) {
-                return new RawFileSink(file, size, false, false, true, false);
+                return new RawFileSink(file, size, false, false, true, false, WritebackWindow.disabled());
             }
             if (growable) {
                 if (device) {
@@ -148,7 +166,9 @@ public final class RawFileSink implements ImageSink {
                 throw new IOException(path + ": existing target has " + current + " bytes but the image has "
                         + size + "; remove it or give a target of the same size");
             }
-            return new RawFileSink(file, size, knownZero, device, false, allocateZeroes);
+            WritebackWindow window = options.keepCache() ? WritebackWindow.disabled()
+                    : new WritebackWindow(fd, cacheLimit);
+            return new RawFileSink(file, size, knownZero, device, false, allocateZeroes, window);
         } catch (IOException | RuntimeException e) {
             file.close();
             throw e;
@@ -194,7 +214,10 @@ public final class RawFileSink implements ImageSink {
             return Mono.error(outside("write", offset, length));
         }
         // a write usually follows a read that completed on a file I/O thread: write right there
-        return BlockingIo.runHere(() -> writeFully(data, offset));
+        return BlockingIo.runHere(() -> {
+            writeFully(data, offset);
+            window.written(offset, length);
+        });
     }
 
     /**
@@ -280,9 +303,11 @@ public final class RawFileSink implements ImageSink {
         long end = offset + length;
         while (pos < end) {
             ByteBuffer z = ZEROS.duplicate();
-            z.limit((int) Math.min(z.capacity(), end - pos));
+            int n = (int) Math.min(z.capacity(), end - pos);
+            z.limit(n);
             writeFully(z, pos);
-            pos += z.limit();
+            window.written(pos, n);
+            pos += n;
         }
     }
 
@@ -292,6 +317,7 @@ public final class RawFileSink implements ImageSink {
             setGrownSize();
             if (!charDevice) {
                 Posix.fdatasync(file.fd());
+                window.dropAll();
             }
         });
     }

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.extentflow.engine.ImageIoException;
 import io.extentflow.engine.ImageSink;
+import io.extentflow.engine.endpoint.EndpointOptions;
 import io.extentflow.engine.endpoint.Endpoints;
 import io.extentflow.engine.testing.ExternalTool;
 import io.extentflow.engine.testing.TestImages;
@@ -112,13 +113,67 @@ class RawFileSinkTest {
         byte[] data = randomFile(t, 2);
         long before = TestImages.allocatedBytes(t);
         try (ImageSink sink = Endpoints.sink(t.toString(), data.length,
-                io.extentflow.engine.endpoint.EndpointOptions.defaults().withAllocateZeroes(true)).block(TIMEOUT)) {
+                EndpointOptions.defaults().withAllocateZeroes(true)).block(TIMEOUT)) {
             sink.zero(1 << 20, 2 << 20).then(sink.flush()).block(TIMEOUT);
         }
         byte[] after = Files.readAllBytes(t);
         Arrays.fill(data, 1 << 20, 3 << 20, (byte) 0);
         assertArrayEquals(data, after);
         assertTrue(TestImages.allocatedBytes(t) >= before, "the zeroed range was deallocated");
+    }
+
+    @Test
+    void writtenDataLeavesThePageCacheBeyondTheWindow() throws Exception {
+        Path t = dir.resolve("evicted.raw");
+        byte[] data = writeInPieces(t, EndpointOptions.defaults(), 1 << 20);
+        long cached = cachedBytes(t);
+        assertTrue(cached <= (1 << 20), "a 1 MiB window left " + cached + " bytes of 16 MiB in the page cache");
+        assertArrayEquals(data, Files.readAllBytes(t));
+    }
+
+    @Test
+    void keepCacheLeavesWrittenDataInThePageCache() throws Exception {
+        Path t = dir.resolve("cached.raw");
+        writeInPieces(t, EndpointOptions.defaults().withKeepCache(true), 1 << 20);
+        long cached = cachedBytes(t);
+        assertEquals(16 << 20, cached, "with keepCache the written data stays cached");
+    }
+
+    @Test
+    void flushDropsWhatTheWindowStillHeld() throws Exception {
+        Path t = dir.resolve("flushed.raw");
+        try (RawFileSink sink = RawFileSink.open(t, 4 << 20, EndpointOptions.defaults(), 8 << 20).block(TIMEOUT)) {
+            sink.write(0, ByteBuffer.wrap(randomBytes(4 << 20, 7))).block(TIMEOUT);
+            assertEquals(4 << 20, cachedBytes(t), "below the window nothing is dropped before the flush");
+            sink.flush().block(TIMEOUT);
+        }
+        assertEquals(0, cachedBytes(t), "a flushed target is left out of the page cache");
+    }
+
+    /** Writes 16 MiB of random data in 256 KiB pieces through a sink with a page-cache window of {@code limit}. */
+    private static byte[] writeInPieces(Path t, EndpointOptions options, long limit) {
+        byte[] data = randomBytes(16 << 20, 3);
+        try (RawFileSink sink = RawFileSink.open(t, data.length, options, limit).block(TIMEOUT)) {
+            for (int off = 0; off < data.length; off += 256 << 10) {
+                sink.write(off, ByteBuffer.wrap(data, off, 256 << 10)).block(TIMEOUT);
+            }
+        }
+        return data;
+    }
+
+    private static byte[] randomBytes(int n, long seed) {
+        byte[] b = new byte[n];
+        new SplittableRandom(seed).nextBytes(b);
+        return b;
+    }
+
+    /** Bytes of {@code file} in the page cache, as util-linux fincore counts them. */
+    private static long cachedBytes(Path file) {
+        ExternalTool.require("fincore");
+        ExternalTool.Result r = ExternalTool.run("fincore", "--bytes", "--noheadings", "--output", "RES",
+                file.toString());
+        assertEquals(0, r.exitCode(), r.stderr());
+        return Long.parseLong(r.stdout().trim());
     }
 
     @Test
