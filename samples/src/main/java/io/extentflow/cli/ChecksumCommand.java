@@ -1,6 +1,5 @@
 package io.extentflow.cli;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.extentflow.cli.args.CommandSpec;
 import io.extentflow.cli.args.CommandSpec.Console;
 import io.extentflow.cli.args.UsageException;
@@ -56,7 +55,7 @@ final class ChecksumCommand {
             Map<String, Object> result = ImageChecksum.compute(source, source.size(), algorithm, (int) blockSize,
                     (int) Math.min(blockSize, 4 << 20)).block();
             PrintWriter out = console.out();
-            out.println(json ? new ObjectMapper().writeValueAsString(result) : result.get("checksum") + "  " + image);
+            out.println(json ? Json.MAPPER.writeValueAsString(result) : result.get("checksum") + "  " + image);
             out.flush();
         }
         return ExitCodes.OK;

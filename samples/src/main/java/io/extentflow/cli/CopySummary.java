@@ -1,14 +1,11 @@
 package io.extentflow.cli;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.extentflow.engine.copy.CopyResult;
 import java.util.Locale;
 
 /** The line (or JSON object) {@code extentflow copy} prints when done. */
 final class CopySummary {
-
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     private CopySummary() {
     }
@@ -25,7 +22,7 @@ final class CopySummary {
      * {@code checksum} (not null) when the copy was verified.
      */
     static String json(String source, String target, CopyResult r, String checksum) {
-        ObjectNode o = JSON.createObjectNode()
+        ObjectNode o = Json.MAPPER.createObjectNode()
                 .put("source", source)
                 .put("target", target)
                 .put("size", r.size())

@@ -1,6 +1,5 @@
 package io.extentflow.cli;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.extentflow.cli.args.CommandSpec;
 import io.extentflow.cli.args.CommandSpec.Console;
@@ -15,8 +14,6 @@ import java.util.Map;
 
 /** {@code extentflow info IMAGE}: format, sizes and format details of an image. */
 final class InfoCommand {
-
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     private final EndpointFlags endpoints = new EndpointFlags();
     private String image;
@@ -48,7 +45,7 @@ final class InfoCommand {
             }
             PrintWriter out = console.out();
             if (json) {
-                ObjectNode o = JSON.createObjectNode()
+                ObjectNode o = Json.MAPPER.createObjectNode()
                         .put("image", image)
                         .put("format", source.format())
                         .put("virtual-size", source.size());
@@ -56,7 +53,7 @@ final class InfoCommand {
                     o.put("allocated-bytes", allocated);
                 }
                 o.put("data-bytes", dataBytes).put("data-extents", dataExtents);
-                o.set("details", JSON.valueToTree(source.details()));
+                o.set("details", Json.MAPPER.valueToTree(source.details()));
                 out.println(o);
             } else {
                 out.println("image: " + image);

