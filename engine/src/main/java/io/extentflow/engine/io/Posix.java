@@ -12,7 +12,7 @@ import java.lang.invoke.MethodHandle;
 import java.lang.invoke.VarHandle;
 
 /**
- * The few Linux system calls the JDK does not offer, through the FFM API: sparse-file queries
+ * The few Linux system calls the JDK does not offer, made through the FFM API: sparse-file queries
  * ({@code lseek} SEEK_DATA/SEEK_HOLE), {@code fallocate}, {@code fdatasync} and page-cache control
  * ({@code sync_file_range}, {@code posix_fadvise}) on a file descriptor we own. Every call blocks:
  * call only from {@link BlockingIo#scheduler()}.
@@ -70,49 +70,25 @@ public final class Posix {
     private Posix() {
     }
 
-    // Each downcall handle is linked on first use: linking costs milliseconds, and a short
-    // command (a copy of an empty image) should pay only for the calls it makes.
-    private static final class Open {
-        static final MethodHandle H = downcall("open", FunctionDescriptor.of(INT, ADDRESS, INT, INT),
-                CAPTURE, Linker.Option.firstVariadicArg(2));
+    /**
+     * Every call goes through the C library's {@code syscall(2)} with the kernel's call number: one
+     * downcall shape, linked once. Each distinct shape costs the JVM generated classes and some
+     * 10 ms of start-up, and a copy used six of them (open, close, lseek, ftruncate, fallocate,
+     * sync_file_range) before it moved a byte.
+     */
+    private static final class Kernel {
+        static final MethodHandle SYSCALL = downcall("syscall", FunctionDescriptor.of(LONG, LONG, LONG, LONG, LONG,
+                LONG, LONG), CAPTURE, Linker.Option.firstVariadicArg(1));
+        /** Call numbers, in the order of {@link Call}: they differ between x86-64 and the generic table. */
+        static final long[] NUMBERS = switch (System.getProperty("os.arch")) {
+            case "amd64", "x86_64" -> new long[] {257, 3, 8, 285, 77, 75, 332, 277, 221};
+            case "aarch64", "riscv64" -> new long[] {56, 57, 62, 47, 46, 83, 291, 84, 223};
+            default -> null;
+        };
     }
 
-    private static final class Close {
-        static final MethodHandle H = downcall("close", FunctionDescriptor.of(INT, INT), CAPTURE);
-    }
-
-    private static final class Lseek {
-        static final MethodHandle H = downcall("lseek", FunctionDescriptor.of(LONG, INT, LONG, INT), CAPTURE);
-    }
-
-    private static final class Fallocate {
-        static final MethodHandle H = downcall("fallocate", FunctionDescriptor.of(INT, INT, INT, LONG, LONG),
-                CAPTURE);
-    }
-
-    private static final class Ftruncate {
-        static final MethodHandle H = downcall("ftruncate", FunctionDescriptor.of(INT, INT, LONG), CAPTURE);
-    }
-
-    private static final class Statx {
-        static final MethodHandle H = downcall("statx", FunctionDescriptor.of(INT, INT, ADDRESS, INT, INT, ADDRESS),
-                CAPTURE);
-    }
-
-    private static final class Fdatasync {
-        static final MethodHandle H = downcall("fdatasync", FunctionDescriptor.of(INT, INT), CAPTURE);
-    }
-
-    // sync_file_range and posix_fadvise have the same shape: they share one linked stub.
-    private static final class SyncFileRange {
-        static final MethodHandle H = downcall("sync_file_range", FunctionDescriptor.of(INT, INT, LONG, LONG, INT),
-                CAPTURE);
-    }
-
-    private static final class Fadvise {
-        static final MethodHandle H = downcall("posix_fadvise", FunctionDescriptor.of(INT, INT, LONG, LONG, INT),
-                CAPTURE);
-    }
+    /** The system calls used, indexing {@link Kernel#NUMBERS}. */
+    private enum Call { OPENAT, CLOSE, LSEEK, FALLOCATE, FTRUNCATE, FDATASYNC, STATX, SYNC_FILE_RANGE, FADVISE64 }
 
     private static final class Strerror {
         static final MethodHandle H = downcall("strerror", FunctionDescriptor.of(ADDRESS, INT));
@@ -124,14 +100,28 @@ public final class Posix {
         return LINKER.downcallHandle(symbol, fd, options);
     }
 
-    /** One downcall; returns the C function's result, negative on failure with errno in {@code state}. */
+    /**
+     * Makes system call {@code call} with up to five arguments (pointers as addresses); returns the
+     * kernel's result, or -1 with errno in {@code state}.
+     */
+    private static long kernel(MemorySegment state, Call call, long a, long b, long c, long d, long e)
+            throws Throwable {
+        long[] numbers = Kernel.NUMBERS;
+        if (numbers == null) {
+            throw new UnsupportedOperationException("file system calls are implemented for Linux on x86-64, "
+                    + "aarch64 and riscv64, not on " + System.getProperty("os.arch"));
+        }
+        return (long) Kernel.SYSCALL.invokeExact(state, numbers[call.ordinal()], a, b, c, d, e);
+    }
+
+    /** One system call; returns its result, negative on failure with errno in {@code state}. */
     @FunctionalInterface
     private interface Downcall {
         long invoke(Arena arena, MemorySegment state) throws Throwable;
     }
 
     /**
-     * Runs a downcall with errno captured, retrying on EINTR; a negative result becomes an
+     * Runs a system call with errno captured, retrying on EINTR; a negative result becomes an
      * {@link ErrnoException} unless {@code tolerated} errno says otherwise (then -1 is returned).
      */
     private static long syscall(String name, int tolerated, Downcall call) throws ErrnoException {
@@ -151,22 +141,22 @@ public final class Posix {
                 }
                 throw new ErrnoException(name, errno, strerror(errno));
             }
-        } catch (ErrnoException e) {
+        } catch (ErrnoException | UnsupportedOperationException e) {
             throw e;
         } catch (Throwable t) {
-            throw new IllegalStateException(name + " downcall failed", t);
+            throw new IllegalStateException(name + " system call failed", t);
         }
     }
 
     /** Opens {@code path}, returning a file descriptor the caller must {@link #close(int)}. */
     public static int open(String path, int flags, int mode) throws ErrnoException {
-        return (int) syscall("open", 0, (arena, state) ->
-                (int) Open.H.invokeExact(state, arena.allocateFrom(path), flags | O_CLOEXEC, mode));
+        return (int) syscall("open", 0, (arena, state) -> kernel(state, Call.OPENAT, AT_FDCWD,
+                arena.allocateFrom(path).address(), flags | O_CLOEXEC, mode, 0));
     }
 
     /** Closes {@code fd}. */
     public static void close(int fd) throws ErrnoException {
-        syscall("close", 0, (arena, state) -> (int) Close.H.invokeExact(state, fd));
+        syscall("close", 0, (arena, state) -> kernel(state, Call.CLOSE, fd, 0, 0, 0, 0));
     }
 
     /**
@@ -175,17 +165,17 @@ public final class Posix {
      */
     public static long lseek(int fd, long offset, int whence) throws ErrnoException {
         int tolerated = whence == SEEK_DATA || whence == SEEK_HOLE ? ENXIO : 0;
-        return syscall("lseek", tolerated, (arena, state) -> (long) Lseek.H.invokeExact(state, fd, offset, whence));
+        return syscall("lseek", tolerated, (arena, state) -> kernel(state, Call.LSEEK, fd, offset, whence, 0, 0));
     }
 
     /** {@code fallocate(fd, mode, offset, length)}. */
     public static void fallocate(int fd, int mode, long offset, long length) throws ErrnoException {
-        syscall("fallocate", 0, (arena, state) -> (int) Fallocate.H.invokeExact(state, fd, mode, offset, length));
+        syscall("fallocate", 0, (arena, state) -> kernel(state, Call.FALLOCATE, fd, mode, offset, length, 0));
     }
 
     /** {@code ftruncate(fd, length)}: sets the file size; growing leaves a hole. */
     public static void ftruncate(int fd, long length) throws ErrnoException {
-        syscall("ftruncate", 0, (arena, state) -> (int) Ftruncate.H.invokeExact(state, fd, length));
+        syscall("ftruncate", 0, (arena, state) -> kernel(state, Call.FTRUNCATE, fd, length, 0, 0, 0));
     }
 
     /**
@@ -195,34 +185,26 @@ public final class Posix {
     public static long allocatedBytes(java.nio.file.Path path) throws ErrnoException {
         return syscall("statx", 0, (arena, state) -> {
             MemorySegment buf = arena.allocate(STATX_SIZE, 8);
-            int r = (int) Statx.H.invokeExact(state, AT_FDCWD, arena.allocateFrom(path.toString()), 0, STATX_BLOCKS,
-                    buf);
+            long r = kernel(state, Call.STATX, AT_FDCWD, arena.allocateFrom(path.toString()).address(), 0,
+                    STATX_BLOCKS, buf.address());
             return r < 0 ? r : buf.get(ValueLayout.JAVA_LONG, STX_BLOCKS) * 512;
         });
     }
 
     /** {@code fdatasync(fd)}. */
     public static void fdatasync(int fd) throws ErrnoException {
-        syscall("fdatasync", 0, (arena, state) -> (int) Fdatasync.H.invokeExact(state, fd));
+        syscall("fdatasync", 0, (arena, state) -> kernel(state, Call.FDATASYNC, fd, 0, 0, 0, 0));
     }
 
     /** {@code sync_file_range(fd, offset, length, flags)}: starts and/or waits for writeback of a range. */
     public static void syncFileRange(int fd, long offset, long length, int flags) throws ErrnoException {
         syscall("sync_file_range", 0, (arena, state) ->
-                (int) SyncFileRange.H.invokeExact(state, fd, offset, length, flags));
+                kernel(state, Call.SYNC_FILE_RANGE, fd, offset, length, flags, 0));
     }
 
-    /** {@code posix_fadvise(fd, offset, length, advice)}, which returns its error instead of setting errno. */
+    /** {@code posix_fadvise(fd, offset, length, advice)}. */
     public static void fadvise(int fd, long offset, long length, int advice) throws ErrnoException {
-        int error;
-        try (Arena arena = Arena.ofConfined()) {
-            error = (int) Fadvise.H.invokeExact(arena.allocate(CALL_STATE), fd, offset, length, advice);
-        } catch (Throwable t) {
-            throw new IllegalStateException("posix_fadvise downcall failed", t);
-        }
-        if (error != 0) {
-            throw new ErrnoException("posix_fadvise", error, strerror(error));
-        }
+        syscall("fadvise64", 0, (arena, state) -> kernel(state, Call.FADVISE64, fd, offset, length, advice, 0));
     }
 
     /** The C library's text for {@code errno}. */
