@@ -9,7 +9,6 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.StructLayout;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
-import java.lang.invoke.VarHandle;
 
 /**
  * The few Linux system calls the JDK does not offer, made through the FFM API: sparse-file queries
@@ -57,8 +56,8 @@ public final class Posix {
     private static final java.lang.foreign.AddressLayout ADDRESS = ValueLayout.ADDRESS;
     private static final Linker LINKER = Linker.nativeLinker();
     private static final StructLayout CALL_STATE = Linker.Option.captureStateLayout();
-    private static final VarHandle ERRNO =
-            CALL_STATE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
+    /** Where errno sits in the call state (read by offset: a VarHandle costs generated classes at start-up). */
+    private static final long ERRNO = CALL_STATE.byteOffset(MemoryLayout.PathElement.groupElement("errno"));
     private static final Linker.Option CAPTURE = Linker.Option.captureCallState("errno");
 
     /** statx(2): its struct has one layout on every architecture; stx_blocks (u64) is at offset 48. */
@@ -132,7 +131,7 @@ public final class Posix {
                 if (r >= 0) {
                     return r;
                 }
-                int errno = (int) ERRNO.get(state, 0L);
+                int errno = state.get(ValueLayout.JAVA_INT, ERRNO);
                 if (errno == EINTR) {
                     continue;
                 }
