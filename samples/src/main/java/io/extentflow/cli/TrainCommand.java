@@ -24,8 +24,8 @@ import java.util.Set;
  * launcher's ahead-of-time cache. The JVM records the classes a run loads and how its methods
  * behave; a cache trained on file copies only left the HTTP client and server, the sparse streams
  * and Netty to be loaded and interpreted anew by every network command. NBD copies are trained
- * against {@code nbdkit memory} when nbdkit is installed (without them an NBD copy loaded some 250
- * classes outside the cache and started 0.2 s later); otherwise NBD is left out.
+ * against {@code nbdkit memory} when nbdkit is installed (without them an NBD copy loaded or
+ * generated some 100 more classes outside the cache); otherwise NBD is left out.
  */
 final class TrainCommand {
 

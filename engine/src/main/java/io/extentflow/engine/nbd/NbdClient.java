@@ -7,11 +7,11 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Function;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
-import reactor.util.retry.Retry;
 
 /**
  * A client of one NBD export, on Reactor Netty, over TCP or a Unix domain socket.
@@ -348,26 +348,44 @@ public final class NbdClient implements AutoCloseable {
 
     /** Runs one request on the least loaded connection, retrying transient failures if allowed. */
     private <T> Mono<T> call(String op, long offset, long length, boolean retry, Function<NbdConnection, Mono<T>> f) {
-        if (!retry || options.retries() == 0) {
-            return Mono.defer(this::pick)
-                    .onErrorMap(NbdException.class, e -> e.forRequest(op, offset, length))
-                    .flatMap(f);
-        }
-        // a transient failure retires its connection, so the retry goes out on a fresh one
+        return attempt(op, offset, length, retry && options.retries() > 0, f, 0);
+    }
+
+    /**
+     * Try number {@code attempt} of a request. A transient failure retires its connection, so the
+     * retry goes out on a fresh one after a backoff that doubles from
+     * {@link NbdClientOptions#retryBackoff()} (with up to 50 % jitter). Retries are chained only on
+     * failure: {@code retryWhen} would build its companion flux for every request, and a copy sends
+     * thousands that all succeed.
+     */
+    private <T> Mono<T> attempt(String op, long offset, long length, boolean retry,
+                                Function<NbdConnection, Mono<T>> f, int attempt) {
         Mono<T> once = Mono.defer(this::pick)
                 .onErrorMap(NbdException.class, e -> e.forRequest(op, offset, length))
-                .flatMap(c -> f.apply(c).doOnError(NbdException.class, e -> {
+                .flatMap(c -> retry ? f.apply(c).doOnError(NbdException.class, e -> {
                     if (e.isTransient()) {
                         c.retire();
                     }
-                }));
-        return once.retryWhen(Retry.backoff(options.retries(), options.retryBackoff())
-                .filter(e -> e instanceof NbdException n && n.isTransient() && !closed.get())
-                .onRetryExhaustedThrow((spec, signal) -> {
-                    NbdException last = (NbdException) signal.failure();
-                    return new NbdException(op, address.toString(), offset, length, last.reason() + " (gave up after "
-                            + options.retries() + " retries)", last.error(), false, last);
-                }));
+                }) : f.apply(c));
+        if (!retry) {
+            return once;
+        }
+        return once.onErrorResume(NbdException.class, e -> {
+            if (!e.isTransient() || closed.get()) {
+                return Mono.error(e);
+            }
+            if (attempt >= options.retries()) {
+                return Mono.error(new NbdException(op, address.toString(), offset, length, e.reason()
+                        + " (gave up after " + options.retries() + " retries)", e.error(), false, e));
+            }
+            return Mono.delay(backoff(attempt)).then(attempt(op, offset, length, true, f, attempt + 1));
+        });
+    }
+
+    /** The wait before retry {@code attempt + 1}: the first backoff doubled {@code attempt} times, plus jitter. */
+    private Duration backoff(int attempt) {
+        long base = options.retryBackoff().toNanos() << Math.min(attempt, 20);
+        return Duration.ofNanos(base + (long) (base * 0.5 * ThreadLocalRandom.current().nextDouble()));
     }
 
     /**
