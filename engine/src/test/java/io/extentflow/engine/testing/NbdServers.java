@@ -83,6 +83,11 @@ public final class NbdServers implements AfterEachCallback, AutoCloseable {
             return pid;
         }
 
+        /** True while the server process runs. */
+        public boolean isAlive() {
+            return ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
+        }
+
         /** What the server wrote to stderr/stdout so far. */
         public String log() {
             try {
