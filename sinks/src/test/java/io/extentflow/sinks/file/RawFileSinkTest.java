@@ -11,6 +11,7 @@ import io.extentflow.engine.endpoint.EndpointOptions;
 import io.extentflow.engine.endpoint.Endpoints;
 import io.extentflow.engine.testing.ExternalTool;
 import io.extentflow.engine.testing.TestImages;
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -18,7 +19,10 @@ import java.time.Duration;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.AnnotatedElementContext;
+import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.io.TempDirFactory;
 import reactor.test.StepVerifier;
 
 class RawFileSinkTest {
@@ -27,6 +31,18 @@ class RawFileSinkTest {
 
     @TempDir
     Path dir;
+
+    /** Where page-cache tests write: tmpfs (a common /tmp) keeps every page, as memory is its storage. */
+    @TempDir(factory = UnderTarget.class)
+    Path diskDir;
+
+    /** Temporary directories under the module's {@code target/}, which lives on the checkout's file system. */
+    static final class UnderTarget implements TempDirFactory {
+        @Override
+        public Path createTempDirectory(AnnotatedElementContext element, ExtensionContext context) throws IOException {
+            return Files.createTempDirectory(Files.createDirectories(Path.of("target")), "page-cache-");
+        }
+    }
 
     @Test
     void aNewTargetIsSizedSparseAndKnownZero() throws Exception {
@@ -124,7 +140,7 @@ class RawFileSinkTest {
 
     @Test
     void writtenDataLeavesThePageCacheBeyondTheWindow() throws Exception {
-        Path t = dir.resolve("evicted.raw");
+        Path t = diskDir.resolve("evicted.raw");
         byte[] data = writeInPieces(t, EndpointOptions.defaults(), 1 << 20);
         long cached = cachedBytes(t);
         assertTrue(cached <= (1 << 20), "a 1 MiB window left " + cached + " bytes of 16 MiB in the page cache");
@@ -133,7 +149,7 @@ class RawFileSinkTest {
 
     @Test
     void keepCacheLeavesWrittenDataInThePageCache() throws Exception {
-        Path t = dir.resolve("cached.raw");
+        Path t = diskDir.resolve("cached.raw");
         writeInPieces(t, EndpointOptions.defaults().withKeepCache(true), 1 << 20);
         long cached = cachedBytes(t);
         assertEquals(16 << 20, cached, "with keepCache the written data stays cached");
@@ -141,7 +157,7 @@ class RawFileSinkTest {
 
     @Test
     void flushDropsWhatTheWindowStillHeld() throws Exception {
-        Path t = dir.resolve("flushed.raw");
+        Path t = diskDir.resolve("flushed.raw");
         try (RawFileSink sink = RawFileSink.open(t, 4 << 20, EndpointOptions.defaults(), 8 << 20).block(TIMEOUT)) {
             sink.write(0, ByteBuffer.wrap(randomBytes(4 << 20, 7))).block(TIMEOUT);
             assertEquals(4 << 20, cachedBytes(t), "below the window nothing is dropped before the flush");
