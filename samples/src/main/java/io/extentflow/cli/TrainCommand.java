@@ -11,6 +11,7 @@ import io.extentflow.engine.imageio.Ticket;
 import io.extentflow.server.ImageServer;
 import io.extentflow.server.ServerConfig;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.Writer;
 import java.nio.file.Files;
@@ -73,14 +74,15 @@ final class TrainCommand {
 
     /** Copies to and from an {@code nbdkit memory} export over a Unix socket, if nbdkit is installed. */
     private void trainNbd(Path disk, long size) throws Exception {
-        Path nbdkit = onPath("nbdkit");
-        if (nbdkit == null) {
-            return;
-        }
         Path socket = dir.resolve("nbd.sock");
-        Process server = new ProcessBuilder(nbdkit.toString(), "--exit-with-parent", "-f", "-U", socket.toString(),
-                "memory", Long.toString(size))
-                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        Process server;
+        try {
+            server = new ProcessBuilder("nbdkit", "--exit-with-parent", "-f", "-U", socket.toString(),
+                    "memory", Long.toString(size))
+                    .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        } catch (IOException e) {
+            return; // no nbdkit on PATH: NBD commands start without their head start
+        }
         try {
             // nbdkit creates the socket when it is ready to accept connections
             long deadline = System.nanoTime() + TIMEOUT.toNanos();
@@ -98,21 +100,6 @@ final class TrainCommand {
             server.destroy();
             server.waitFor();
         }
-    }
-
-    /** The executable {@code name} on PATH, or null. */
-    private static Path onPath(String name) {
-        String path = System.getenv("PATH");
-        if (path == null) {
-            return null;
-        }
-        for (String d : path.split(":")) {
-            Path p = Path.of(d.isEmpty() ? "." : d, name);
-            if (Files.isExecutable(p)) {
-                return p;
-            }
-        }
-        return null;
     }
 
     /** Runs an extentflow command line quietly; fails unless it succeeds. */

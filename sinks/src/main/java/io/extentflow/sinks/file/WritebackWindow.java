@@ -106,11 +106,6 @@ final class WritebackWindow {
         }
     }
 
-    /** Bytes written and still held in the page cache by this window. */
-    synchronized long pending() {
-        return pending;
-    }
-
     private void drop(long offset, long length) {
         try {
             Posix.fadvise(fd, offset, length, Posix.POSIX_FADV_DONTNEED);
