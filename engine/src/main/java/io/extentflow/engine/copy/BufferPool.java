@@ -9,7 +9,8 @@ import reactor.core.publisher.MonoSink;
 /**
  * A fixed number of equal direct buffers: the copy's whole data memory. {@link #acquire()} waits
  * (without blocking a thread) until a buffer is free, so bytes in flight never exceed
- * {@code bufferSize * count}. Buffers are allocated on first use and reused.
+ * {@code bufferSize * count}. Buffers are cut from one {@link BufferSlab} (memory the kernel fills
+ * with zeros page by page as it is first touched) on first use and reused.
  */
 public final class BufferPool {
 
@@ -17,6 +18,8 @@ public final class BufferPool {
     private final int count;
     private final Deque<ByteBuffer> free = new ArrayDeque<>();
     private final Deque<MonoSink<ByteBuffer>> waiters = new ArrayDeque<>();
+    /** Where buffers come from; null where no slab can be mapped (then each is allocated directly). */
+    private final BufferSlab slab;
     private int allocated;
     private int outstanding;
     private int peakOutstanding;
@@ -31,6 +34,7 @@ public final class BufferPool {
         }
         this.bufferSize = bufferSize;
         this.count = count;
+        this.slab = BufferSlab.map((long) bufferSize * count);
     }
 
     /** A pool of {@code bufferSize} buffers holding at most {@code maxBytes} (at least one buffer). */
@@ -103,8 +107,9 @@ public final class BufferPool {
     private ByteBuffer take() {
         ByteBuffer b = free.poll();
         if (b == null && allocated < count) {
+            b = slab != null ? slab.buffer((long) allocated * bufferSize, bufferSize)
+                    : ByteBuffer.allocateDirect(bufferSize);
             allocated++;
-            b = ByteBuffer.allocateDirect(bufferSize);
         }
         if (b != null) {
             outstanding++;

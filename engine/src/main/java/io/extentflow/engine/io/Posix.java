@@ -13,8 +13,9 @@ import java.lang.invoke.MethodHandle;
 /**
  * The few Linux system calls the JDK does not offer, made through the FFM API: sparse-file queries
  * ({@code lseek} SEEK_DATA/SEEK_HOLE), {@code fallocate}, {@code fdatasync} and page-cache control
- * ({@code sync_file_range}, {@code posix_fadvise}) on a file descriptor we own. Every call blocks:
- * call only from {@link BlockingIo#scheduler()}.
+ * ({@code sync_file_range}, {@code posix_fadvise}) on a file descriptor we own. Every file call
+ * blocks: call those only from {@link BlockingIo#scheduler()}. The memory calls ({@link #mapAnonymous},
+ * {@link #adviseHugePages}, {@link #unmap}) do not wait for I/O and may be made from any thread.
  *
  * <p>Errors come back as {@link ErrnoException} carrying errno, so callers can fall back (e.g.
  * EOPNOTSUPP from a punch-hole).
@@ -41,6 +42,11 @@ public final class Posix {
     public static final int SYNC_FILE_RANGE_WAIT_AFTER = 4;
 
     public static final int POSIX_FADV_DONTNEED = 4;
+
+    /** mmap(2) and madvise(2) values; the same on x86-64, aarch64 and riscv64. */
+    private static final int PROT_READ_WRITE = 0x1 | 0x2;
+    private static final int MAP_PRIVATE_ANONYMOUS = 0x02 | 0x20;
+    private static final int MADV_HUGEPAGE = 14;
 
     public static final int ENOENT = 2;
     public static final int EINTR = 4;
@@ -77,17 +83,19 @@ public final class Posix {
      */
     private static final class Kernel {
         static final MethodHandle SYSCALL = downcall("syscall", FunctionDescriptor.of(LONG, LONG, LONG, LONG, LONG,
-                LONG, LONG), CAPTURE, Linker.Option.firstVariadicArg(1));
+                LONG, LONG, LONG), CAPTURE, Linker.Option.firstVariadicArg(1));
         /** Call numbers, in the order of {@link Call}: they differ between x86-64 and the generic table. */
         static final long[] NUMBERS = switch (System.getProperty("os.arch")) {
-            case "amd64", "x86_64" -> new long[] {257, 3, 8, 285, 77, 75, 332, 277, 221};
-            case "aarch64", "riscv64" -> new long[] {56, 57, 62, 47, 46, 83, 291, 84, 223};
+            case "amd64", "x86_64" -> new long[] {257, 3, 8, 285, 77, 75, 332, 277, 221, 9, 11, 28};
+            case "aarch64", "riscv64" -> new long[] {56, 57, 62, 47, 46, 83, 291, 84, 223, 222, 215, 233};
             default -> null;
         };
     }
 
     /** The system calls used, indexing {@link Kernel#NUMBERS}. */
-    private enum Call { OPENAT, CLOSE, LSEEK, FALLOCATE, FTRUNCATE, FDATASYNC, STATX, SYNC_FILE_RANGE, FADVISE64 }
+    private enum Call {
+        OPENAT, CLOSE, LSEEK, FALLOCATE, FTRUNCATE, FDATASYNC, STATX, SYNC_FILE_RANGE, FADVISE64, MMAP, MUNMAP, MADVISE
+    }
 
     private static final class Strerror {
         static final MethodHandle H = downcall("strerror", FunctionDescriptor.of(ADDRESS, INT));
@@ -105,12 +113,18 @@ public final class Posix {
      */
     private static long kernel(MemorySegment state, Call call, long a, long b, long c, long d, long e)
             throws Throwable {
+        return kernel(state, call, a, b, c, d, e, 0);
+    }
+
+    /** {@link #kernel(MemorySegment, Call, long, long, long, long, long)} with a sixth argument (mmap's). */
+    private static long kernel(MemorySegment state, Call call, long a, long b, long c, long d, long e, long f)
+            throws Throwable {
         long[] numbers = Kernel.NUMBERS;
         if (numbers == null) {
             throw new UnsupportedOperationException("file system calls are implemented for Linux on x86-64, "
                     + "aarch64 and riscv64, not on " + System.getProperty("os.arch"));
         }
-        return (long) Kernel.SYSCALL.invokeExact(state, numbers[call.ordinal()], a, b, c, d, e);
+        return (long) Kernel.SYSCALL.invokeExact(state, numbers[call.ordinal()], a, b, c, d, e, f);
     }
 
     /** One system call; returns its result, negative on failure with errno in {@code state}. */
@@ -204,6 +218,29 @@ public final class Posix {
     /** {@code posix_fadvise(fd, offset, length, advice)}. */
     public static void fadvise(int fd, long offset, long length, int advice) throws ErrnoException {
         syscall("fadvise64", 0, (arena, state) -> kernel(state, Call.FADVISE64, fd, offset, length, advice, 0));
+    }
+
+    /**
+     * Maps {@code length} bytes of private anonymous memory, readable and writable; returns its
+     * address. The kernel supplies zero-filled pages on first touch, so nothing needs clearing.
+     */
+    public static long mapAnonymous(long length) throws ErrnoException {
+        return syscall("mmap", 0, (arena, state) -> kernel(state, Call.MMAP, 0, length, PROT_READ_WRITE,
+                MAP_PRIVATE_ANONYMOUS, -1, 0));
+    }
+
+    /**
+     * Asks for transparent huge pages in {@code [address, address + length)} ({@code madvise
+     * MADV_HUGEPAGE}): one fault then brings in 2 MiB instead of 4 KiB. Only advice: a kernel
+     * without them refuses (EINVAL), which callers may ignore.
+     */
+    public static void adviseHugePages(long address, long length) throws ErrnoException {
+        syscall("madvise", 0, (arena, state) -> kernel(state, Call.MADVISE, address, length, MADV_HUGEPAGE, 0, 0));
+    }
+
+    /** Unmaps memory from {@link #mapAnonymous(long)}. */
+    public static void unmap(long address, long length) throws ErrnoException {
+        syscall("munmap", 0, (arena, state) -> kernel(state, Call.MUNMAP, address, length, 0, 0, 0));
     }
 
     /** The C library's text for {@code errno}. */

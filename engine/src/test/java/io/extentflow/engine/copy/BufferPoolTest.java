@@ -4,7 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -67,5 +69,38 @@ class BufferPoolTest {
         AtomicReference<ByteBuffer> third = new AtomicReference<>();
         p.acquire().subscribe(third::set);
         assertNull(third.get(), "10000 bytes hold two 4096-byte buffers, not three");
+    }
+
+    @Test
+    void buffersAreAdjacentZeroFilledPiecesOfOneSlab() {
+        int size = 256 << 10;
+        BufferPool pool = new BufferPool(size, 16);
+        List<ByteBuffer> held = new ArrayList<>();
+        for (int i = 0; i < 16; i++) {
+            ByteBuffer b = pool.acquire().block(Duration.ofSeconds(1));
+            assertTrue(b.isDirect());
+            assertEquals(size, b.capacity());
+            for (int at = 0; at < size; at += 4096) {
+                assertEquals(0, b.get(at), "fresh buffer memory must read as zeros");
+            }
+            held.add(b);
+        }
+        long first = MemorySegment.ofBuffer(held.get(0)).address();
+        for (int i = 0; i < held.size(); i++) {
+            assertEquals(first + (long) i * size, MemorySegment.ofBuffer(held.get(i)).address(),
+                    "buffer " + i + " is not cut from the pool's slab");
+        }
+        // each buffer is its own memory: filling one leaves its neighbours alone
+        for (int i = 0; i < held.size(); i++) {
+            ByteBuffer b = held.get(i);
+            while (b.hasRemaining()) {
+                b.put((byte) (i + 1));
+            }
+        }
+        for (int i = 0; i < held.size(); i++) {
+            ByteBuffer b = held.get(i);
+            assertEquals(i + 1, b.get(0));
+            assertEquals(i + 1, b.get(size - 1));
+        }
     }
 }
