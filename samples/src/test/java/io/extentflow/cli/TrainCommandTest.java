@@ -1,8 +1,10 @@
 package io.extentflow.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 
 import io.extentflow.engine.testing.TestImages;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -25,5 +27,25 @@ class TrainCommandTest {
                 "cli-copy.raw", "from-nbd.raw"}) {
             TestImages.assertSameContent(disk, work.resolve(copy));
         }
+    }
+
+    @Test
+    void aKindTrainsItsOwnCopiesOnly() throws Exception {
+        Path nbd = dir.resolve("nbd");
+        assertEquals(ExitCodes.OK, Cli.run("train", "--kind", "nbd", "--dir", nbd.toString()).exitCode());
+        TestImages.assertSameContent(nbd.resolve("disk.raw"), nbd.resolve("from-nbd.raw"));
+        assertFalse(Files.exists(nbd.resolve("cli-copy.raw")), "an NBD cache trained file copies");
+
+        Path local = dir.resolve("local");
+        assertEquals(ExitCodes.OK, Cli.run("train", "--kind", "local", "--dir", local.toString()).exitCode());
+        TestImages.assertSameContent(local.resolve("disk.raw"), local.resolve("cli-copy.raw"));
+        for (String other : new String[] {"downloaded.raw", "from-nbd.raw"}) {
+            assertFalse(Files.exists(local.resolve(other)), "a local cache trained " + other);
+        }
+    }
+
+    @Test
+    void anUnknownKindIsAUsageError() {
+        assertEquals(ExitCodes.USAGE, Cli.run("train", "--kind", "http", "--dir", dir.toString()).exitCode());
     }
 }
