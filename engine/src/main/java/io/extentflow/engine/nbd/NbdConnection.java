@@ -396,11 +396,17 @@ final class NbdConnection extends ChannelInboundHandlerAdapter {
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         try {
-            switch (msg) {
-                case Greeting g -> onGreeting(g);
-                case OptionReply r -> onOptionReply(r);
-                case Reply r -> onReply(r);
-                default -> throw new NbdProtocolException("unexpected message " + msg.getClass().getSimpleName());
+            // instanceof chains, not pattern switches, here and in onReply: a switch on types is an
+            // invokedynamic whose bootstrap spins a class at run time, which the AOT cache cannot
+            // hold, so every NBD command generated and compiled it anew on the event loop
+            if (msg instanceof Reply r) {
+                onReply(r);
+            } else if (msg instanceof OptionReply r) {
+                onOptionReply(r);
+            } else if (msg instanceof Greeting g) {
+                onGreeting(g);
+            } else {
+                throw new NbdProtocolException("unexpected message " + msg.getClass().getSimpleName());
             }
         } catch (NbdProtocolException e) {
             closeWith("malformed reply: " + e.getMessage(), false);
@@ -426,45 +432,38 @@ final class NbdConnection extends ChannelInboundHandlerAdapter {
         if (p == null) {
             throw new NbdProtocolException("reply for unknown cookie " + r.cookie());
         }
-        switch (r) {
-            case DataChunk d -> {
-                int n = d.data().readableBytes();
-                p.checkContent(d.offset(), n);
-                p.copyIn(d.offset() - p.offset, d.data());
+        if (r instanceof DataChunk d) {
+            int n = d.data().readableBytes();
+            p.checkContent(d.offset(), n);
+            p.copyIn(d.offset() - p.offset, d.data());
+        } else if (r instanceof HoleChunk h) {
+            p.checkContent(h.offset(), h.length());
+            p.zeroFill(h.offset() - p.offset, (int) h.length());
+        } else if (r instanceof BlockStatusChunk b) {
+            if (p.command != NbdProtocol.CMD_BLOCK_STATUS) {
+                throw new NbdProtocolException("block status chunk in the reply to a "
+                        + NbdProtocol.commandName(p.command));
             }
-            case HoleChunk h -> {
-                p.checkContent(h.offset(), h.length());
-                p.zeroFill(h.offset() - p.offset, (int) h.length());
+            String name = contextNames.get(b.contextId());
+            if (name == null) {
+                throw new NbdProtocolException("block status for unknown context id " + b.contextId());
             }
-            case BlockStatusChunk b -> {
-                if (p.command != NbdProtocol.CMD_BLOCK_STATUS) {
-                    throw new NbdProtocolException("block status chunk in the reply to a "
-                            + NbdProtocol.commandName(p.command));
-                }
-                String name = contextNames.get(b.contextId());
-                if (name == null) {
-                    throw new NbdProtocolException("block status for unknown context id " + b.contextId());
-                }
-                p.addStatus(name, b);
+            p.addStatus(name, b);
+        } else if (r instanceof ErrorChunk e) {
+            if (p.error == 0) {
+                p.error = e.error() == 0 ? NbdProtocol.EINVAL : e.error();
+                p.errorMessage = e.message();
             }
-            case ErrorChunk e -> {
-                if (p.error == 0) {
-                    p.error = e.error() == 0 ? NbdProtocol.EINVAL : e.error();
-                    p.errorMessage = e.message();
-                }
+        } else if (r instanceof NoneChunk n) {
+            if (!n.done()) {
+                throw new NbdProtocolException("NONE chunk without the DONE flag");
             }
-            case NoneChunk n -> {
-                if (!n.done()) {
-                    throw new NbdProtocolException("NONE chunk without the DONE flag");
-                }
-            }
-            case SimpleReply s -> {
-                if (s.error() != 0) {
-                    p.error = s.error();
-                } else if (p.command == NbdProtocol.CMD_READ || p.command == NbdProtocol.CMD_BLOCK_STATUS) {
-                    throw new NbdProtocolException("simple reply to a " + NbdProtocol.commandName(p.command)
-                            + " after structured replies were agreed");
-                }
+        } else if (r instanceof SimpleReply s) {
+            if (s.error() != 0) {
+                p.error = s.error();
+            } else if (p.command == NbdProtocol.CMD_READ || p.command == NbdProtocol.CMD_BLOCK_STATUS) {
+                throw new NbdProtocolException("simple reply to a " + NbdProtocol.commandName(p.command)
+                        + " after structured replies were agreed");
             }
         }
         if (r.done()) {
