@@ -12,7 +12,7 @@ import java.nio.ByteBuffer;
  * <p>Why not {@link ByteBuffer#allocateDirect}: a pool's buffers are touched for the first time
  * while the copy runs, on the thread that moves the data. {@code allocateDirect} clears each buffer,
  * and clearing fresh memory faults it in 4 KiB at a time: on a virtual machine 64 MiB of buffers
- * cost some 0.2-0.3 s of an NBD event loop (perf/README.md, "Buffer memory"). Here the kernel hands
+ * cost an NBD event loop some 0.3 s of CPU (perf/README.md, "Memory faults"). Here the kernel hands
  * out zero-filled pages, and with huge pages 64 MiB is 32 faults instead of 16,384.
  *
  * <p>The mapping is returned to the kernel when the slab and every buffer cut from it are
