@@ -32,8 +32,8 @@ import java.util.Set;
  * <p>{@code --kind} trains for one kind of command only: {@code local} (copies between files,
  * {@code map}, {@code info}), {@code nbd} (copies to and from NBD) or {@code full} (everything, the
  * default). The JVM maps and relocates the whole cache at every start, so a command gets the
- * smallest cache that covers it: an NBD copy started 40 ms sooner with a cache of 30 MB than
- * with the full 46 MB (perf/README.md, "Start-up").
+ * smallest cache that covers it: an NBD copy started 50 ms sooner with a cache of 31 MB than
+ * with the full 46 MB (perf/README.md, "Memory faults").
  */
 final class TrainCommand {
 
@@ -49,7 +49,7 @@ final class TrainCommand {
     static CommandSpec spec() {
         TrainCommand c = new TrainCommand();
         return CommandSpec.named("train",
-                        "Run each kind of copy once (file, imageio HTTP, sparse streams) for the JVM's cache.")
+                        "Run each kind of copy once (files, imageio HTTP, sparse streams, NBD) for the JVM's cache.")
                 .hidden()
                 .requiredOption("--dir", "DIR", "An empty directory to work in.", v -> c.dir = Path.of(v))
                 .option("--kind", "KIND", "What to train for: full, local (files) or nbd.", "full", c::kind)
