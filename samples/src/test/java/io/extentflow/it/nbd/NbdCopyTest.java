@@ -134,7 +134,15 @@ class NbdCopyTest {
         var s = servers.nbdkit(dir, "--filter=error", "file", original.toString(), "error-pread=EIO",
                 "error-pread-rate=10%");
         Path out = dir.resolve("out.raw");
-        copy(s.uri(), out.toString());
+        // The filter fails every read, retries included, with probability 1/10: with the default
+        // 3 retries one of the copy's dozens of reads gave up in a fraction of a percent of runs
+        // (CI saw it once). Eight retries make that 1e-9 per read; what is under test is that
+        // retries happen and the copy is exact.
+        try (NbdSource src = NbdSource.open(NbdAddress.parse(s.uri()), NbdClientOptions.defaults().withRetries(8)
+                        .withRetryBackoff(Duration.ofMillis(10)), false).block(WAIT);
+             ImageSink dst = Endpoints.sink(out.toString(), src.size()).block(WAIT)) {
+            Copy.from(src).to(dst).options(CopyOptions.defaults().withRequestSize(1 << 20)).run().block(WAIT);
+        }
         TestImages.assertSameContent(original, out);
         assertTrue(s.log().contains("injecting EIO error into pread"), "errors were injected: " + s.log());
     }
