@@ -30,16 +30,12 @@ wait_for test -S "$SOCKS/qemu.sock"
 wait_for test -S "$SOCKS/random.sock"
 
 qemu_uri="nbd+unix:///?socket=$SOCKS/qemu.sock"
-perf_reference nbdcopy-qemu-nbd-to-file
-perf_case nbdcopy-qemu-nbd-to-file "rm -f $dst; $WARM $src" "nbdcopy $qemu_uri $dst"
-perf_case extentflow-qemu-nbd-to-file "rm -f $dst; $WARM $src" \
-  "$EXTENTFLOW copy --no-progress --no-flush $qemu_uri $dst"
+perf_pair nbdcopy-qemu-nbd-to-file "rm -f $dst; $WARM $src" "nbdcopy $qemu_uri $dst" \
+  extentflow-qemu-nbd-to-file "rm -f $dst; $WARM $src" "$EXTENTFLOW copy --no-progress --no-flush $qemu_uri $dst"
 
 random_uri="nbd+unix:///?socket=$SOCKS/random.sock"
-perf_reference nbdcopy-nbdkit-sparse-random-to-file
-perf_case nbdcopy-nbdkit-sparse-random-to-file "rm -f $dst" "nbdcopy $random_uri $dst"
-perf_case extentflow-nbdkit-sparse-random-to-file "rm -f $dst" \
-  "$EXTENTFLOW copy --no-progress --no-flush $random_uri $dst"
+perf_pair nbdcopy-nbdkit-sparse-random-to-file "rm -f $dst" "nbdcopy $random_uri $dst" \
+  extentflow-nbdkit-sparse-random-to-file "rm -f $dst" "$EXTENTFLOW copy --no-progress --no-flush $random_uri $dst"
 
 # A fresh, empty memory export before every run (a script, as hyperfine runs the prepare step in
 # its own shell).
@@ -59,11 +55,9 @@ SH
 chmod +x "$SOCKS/restart-memory.sh"
 memory_prep="$SOCKS/restart-memory.sh"
 memory_uri="nbd+unix:///?socket=$SOCKS/memory.sock"
-perf_reference nbdcopy-file-to-nbdkit-memory
-perf_case nbdcopy-file-to-nbdkit-memory "$memory_prep" "nbdcopy $src $memory_uri"
-perf_case extentflow-file-to-nbdkit-memory "$memory_prep" \
-  "$EXTENTFLOW copy --no-progress --no-flush $src $memory_uri"
+perf_pair nbdcopy-file-to-nbdkit-memory "$memory_prep" "nbdcopy $src $memory_uri" \
+  extentflow-file-to-nbdkit-memory "$memory_prep" "$EXTENTFLOW copy --no-progress --no-flush $src $memory_uri"
 rm -f "$dst"
 
 perf_report compare-nbd "NBD (qemu-nbd, nbdkit sparse-random and memory, Unix sockets)" \
-  "Neither tool flushes the destination (nbdcopy's default; extentflow with \`--no-flush\`). Times are the client's wall clock; servers run on the other CPU. extentflow times include JVM start-up."
+  "Neither tool flushes the destination (nbdcopy's default; extentflow with \`--no-flush\`). The two tools' runs alternate (nbdcopy, extentflow, nbdcopy, ...: \`perf_pair\` in lib.sh), so a drift of the VM's speed hits both. Times are the client's wall clock; servers run on the other CPU. extentflow times include JVM start-up."

@@ -1,8 +1,8 @@
 # perf/lib.sh - shared pieces of the comparison scripts (compare-local.sh, compare-qcow2.sh,
 # compare-nbd.sh). Source it; do not run it.
 #
-# A comparison is a list of cases. Each case is timed with hyperfine (-N, 1 warm-up, $RUNS runs)
-# with a prepare step before every run (drop the previous output, warm the source's data into the
+# A comparison is a list of cases. Each case is timed with hyperfine (-N, 1 warm-up, $RUNS runs;
+# `perf_pair` alternates the runs of two cases) with a prepare step before every run (drop the previous output, warm the source's data into the
 # page cache, restart a destination server...), then run once more under /usr/bin/time -v for its
 # peak RSS. `perf_report` writes a markdown table (median, min, max, ratio to the reference case,
 # CPU, peak RSS) into perf/README.md between markers named after the script.
@@ -149,6 +149,45 @@ perf_case() {
   # shellcheck disable=SC2086 # the command is a word list, like hyperfine -N runs it
   /usr/bin/time -v -o "$RESULTS/$name.time" $command >/dev/null 2>&1 \
     || echo "warning: $name failed under /usr/bin/time" >&2
+}
+
+# perf_pair NAME_A PREPARE_A COMMAND_A NAME_B PREPARE_B COMMAND_B: two cases timed like perf_case,
+# but their runs alternate (one warm-up each, then A, B, A, B, ...) and A is B's reference. This
+# VM's speed drifts within minutes: timed block by block, all runs of one tool can land in a fast
+# spell and all of the other in a slow one; alternated, a drift slows both alike.
+perf_pair() {
+  local names=("$1" "$4") prepares=("$2" "$5") commands=("$3" "$6") i k
+  perf_reference "$1"
+  for k in 0 1; do
+    echo "== ${names[k]}: ${commands[k]}" >&2
+    printf '#!/usr/bin/env bash\nset -eu\n%s\nsleep %s\n' "${prepares[k]}" "$SETTLE" > "$RESULTS/${names[k]}.prepare"
+    printf '%s\t%s\t%s\n' "${names[k]}" "$1" "${commands[k]}" >> "$RESULTS/commands.tsv"
+    CASES+=("${names[k]}")
+    rm -f "$RESULTS/${names[k]}".run-*.json
+  done
+  for i in $(seq 0 "$RUNS"); do   # run 0 is the warm-up, not kept
+    for k in 0 1; do
+      hyperfine -N -r 1 --prepare "bash $RESULTS/${names[k]}.prepare" \
+          --export-json "$RESULTS/${names[k]}.run-$i.json" -n "${names[k]}" "${commands[k]}" >&2 \
+        || echo "warning: ${names[k]} failed in run $i; it is reported as failed" >&2
+    done
+  done
+  for k in 0 1; do
+    python3 - "$RESULTS" "${names[k]}" "$RUNS" <<'PY'
+import json, os, sys
+results, name, runs = sys.argv[1], sys.argv[2], int(sys.argv[3])
+files = [os.path.join(results, f"{name}.run-{i}.json") for i in range(1, runs + 1)]
+if all(os.path.exists(f) for f in files):
+    rs = [json.load(open(f))["results"][0] for f in files]
+    merged = {"times": [t for r in rs for t in r["times"]],
+              "user": sum(r["user"] for r in rs) / len(rs), "system": sum(r["system"] for r in rs) / len(rs)}
+    json.dump({"results": [merged]}, open(os.path.join(results, name + ".json"), "w"))
+PY
+    bash "$RESULTS/${names[k]}.prepare"
+    # shellcheck disable=SC2086 # the command is a word list, like hyperfine -N runs it
+    /usr/bin/time -v -o "$RESULTS/${names[k]}.time" ${commands[k]} >/dev/null 2>&1 \
+      || echo "warning: ${names[k]} failed under /usr/bin/time" >&2
+  done
 }
 
 # perf_report SECTION TITLE [NOTE]: writes the table of this run into perf/README.md, between
