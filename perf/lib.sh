@@ -132,23 +132,32 @@ perf_reference() { REFERENCE="$1"; }
 # command) before each run, then measures its peak RSS once.
 perf_case() {
   local name="$1" prepare="$2" command="$3"
-  echo "== $name: $command" >&2
-  # hyperfine -N runs the prepare step without a shell too (as split words: "rm -f a; b c" would
-  # remove b and c), so the step goes into a script.
-  printf '#!/usr/bin/env bash\nset -eu\n%s\nsleep %s\n' "$prepare" "$SETTLE" > "$RESULTS/$name.prepare"
+  case_begin "$name" "$prepare" "$command" "${REFERENCE:-$name}"
   REFERENCE="${REFERENCE:-$name}"
-  printf '%s\t%s\t%s\n' "$name" "$REFERENCE" "$command" >> "$RESULTS/commands.tsv"
-  CASES+=("$name")
   if ! hyperfine -N -w 1 -r "$RUNS" --prepare "bash $RESULTS/$name.prepare" \
       --export-json "$RESULTS/$name.json" -n "$name" "$command" >&2; then
     echo "warning: $name failed; it is reported as failed, the other cases go on" >&2
     rm -f "$RESULTS/$name.json"
     return 0
   fi
-  bash "$RESULTS/$name.prepare"
+  case_rss "$name" "$command"
+}
+
+# case_begin NAME PREPARE COMMAND REFERENCE: announces a case and records it for the report;
+# hyperfine -N runs the prepare step without a shell too (as split words: "rm -f a; b c" would
+# remove b and c), so the step goes into a script, $RESULTS/NAME.prepare.
+case_begin() {
+  echo "== $1: $3" >&2
+  printf '#!/usr/bin/env bash\nset -eu\n%s\nsleep %s\n' "$2" "$SETTLE" > "$RESULTS/$1.prepare"
+  printf '%s\t%s\t%s\n' "$1" "$4" "$3" >> "$RESULTS/commands.tsv"
+  CASES+=("$1")
+}
+
+# case_rss NAME COMMAND: one more run, prepared, under /usr/bin/time -v for the peak RSS.
+case_rss() {
+  bash "$RESULTS/$1.prepare"
   # shellcheck disable=SC2086 # the command is a word list, like hyperfine -N runs it
-  /usr/bin/time -v -o "$RESULTS/$name.time" $command >/dev/null 2>&1 \
-    || echo "warning: $name failed under /usr/bin/time" >&2
+  /usr/bin/time -v -o "$RESULTS/$1.time" $2 >/dev/null 2>&1 || echo "warning: $1 failed under /usr/bin/time" >&2
 }
 
 # perf_pair NAME_A PREPARE_A COMMAND_A NAME_B PREPARE_B COMMAND_B: two cases timed like perf_case,
@@ -159,11 +168,7 @@ perf_pair() {
   local names=("$1" "$4") prepares=("$2" "$5") commands=("$3" "$6") i k
   perf_reference "$1"
   for k in 0 1; do
-    echo "== ${names[k]}: ${commands[k]}" >&2
-    printf '#!/usr/bin/env bash\nset -eu\n%s\nsleep %s\n' "${prepares[k]}" "$SETTLE" > "$RESULTS/${names[k]}.prepare"
-    printf '%s\t%s\t%s\n' "${names[k]}" "$1" "${commands[k]}" >> "$RESULTS/commands.tsv"
-    CASES+=("${names[k]}")
-    rm -f "$RESULTS/${names[k]}".run-*.json
+    case_begin "${names[k]}" "${prepares[k]}" "${commands[k]}" "$1"
   done
   for i in $(seq 0 "$RUNS"); do   # run 0 is the warm-up, not kept
     for k in 0 1; do
@@ -183,10 +188,7 @@ if all(os.path.exists(f) for f in files):
               "user": sum(r["user"] for r in rs) / len(rs), "system": sum(r["system"] for r in rs) / len(rs)}
     json.dump({"results": [merged]}, open(os.path.join(results, name + ".json"), "w"))
 PY
-    bash "$RESULTS/${names[k]}.prepare"
-    # shellcheck disable=SC2086 # the command is a word list, like hyperfine -N runs it
-    /usr/bin/time -v -o "$RESULTS/${names[k]}.time" ${commands[k]} >/dev/null 2>&1 \
-      || echo "warning: ${names[k]} failed under /usr/bin/time" >&2
+    case_rss "${names[k]}" "${commands[k]}"
   done
 }
 

@@ -70,8 +70,11 @@ final class TrainCommand {
         cli("demo", "--dir", dir.toString());
         Path disk = dir.resolve("disk.raw");
         long size = Files.size(disk);
+        if (kind == Kind.FULL) {
+            trainHttp(disk, size);
+        }
         if (kind != Kind.NBD) {
-            trainLocal(disk, size);
+            trainLocal(disk);
         }
         if (kind != Kind.LOCAL) {
             trainNbd(disk, size);
@@ -79,11 +82,8 @@ final class TrainCommand {
         return ExitCodes.OK;
     }
 
-    /** File, imageio HTTP (in the full cache only) and sparse-stream copies, and the file commands. */
-    private void trainLocal(Path disk, long size) throws Exception {
-        if (kind == Kind.FULL) {
-            trainHttp(disk, size);
-        }
+    /** Sparse-stream copies between files, and the commands people time on files. */
+    private void trainLocal(Path disk) {
         copy(disk.toString(), dir.resolve("disk.sparse").toString(), EndpointOptions.defaults());
         copy(dir.resolve("disk.sparse").toString(), dir.resolve("unpacked.raw").toString(), EndpointOptions.defaults());
         // the commands people time: their own classes and code paths belong in the cache too
