@@ -44,11 +44,12 @@ public final class TicketCommand {
 
     private static final Duration TIMEOUT = Duration.ofSeconds(90);
 
-    /** Sends one request and prints the reply; exit code 0 for 2xx, 1 otherwise. */
-    int send(HttpMethod method, String id, String body) {
+    /** Sends one request and prints the reply on the console; exit code 0 for 2xx, 1 otherwise. */
+    int send(CommandSpec.Console console, HttpMethod method, String id, String body) {
         SocketAddress address = controlSocket != null ? new DomainSocketAddress(controlSocket.toString())
                 : new InetSocketAddress("127.0.0.1", controlPort);
-        HttpClient client = HttpClient.create().remoteAddress(() -> address);
+        // one request, one connection: a pooled one could be reused just as the server closes it
+        HttpClient client = HttpClient.newConnection().remoteAddress(() -> address);
         var request = client.request(method).uri("/tickets/" + id);
         var sent = body == null ? request
                 : request.send(Mono.fromSupplier(() -> Unpooled.wrappedBuffer(body.getBytes(StandardCharsets.UTF_8))));
@@ -59,10 +60,10 @@ public final class TicketCommand {
         boolean ok = reply.getKey() / 100 == 2;
         String text = reply.getValue().strip();
         if (!text.isEmpty()) {
-            (ok ? System.out : System.err).println(text);
+            (ok ? console.out() : console.err()).println(text);
         }
         if (!ok) {
-            System.err.println("control API replied " + reply.getKey());
+            console.err().println("control API replied " + reply.getKey());
         }
         return ok ? 0 : 1;
     }
@@ -94,10 +95,10 @@ public final class TicketCommand {
                         String ticketId = id != null ? id : UUID.randomUUID().toString();
                         Ticket t = new Ticket(ticketId, size, url, new LinkedHashSet<>(ops), timeout,
                                 inactivityTimeout, sparse, ticketId, null);
-                        int rc = parent.send(HttpMethod.PUT, ticketId,
+                        int rc = parent.send(console, HttpMethod.PUT, ticketId,
                                 new String(ImageioJson.toBytes(t.toJson()), StandardCharsets.UTF_8));
                         if (rc == 0) {
-                            System.out.println(ticketId);
+                            console.out().println(ticketId);
                         }
                         return rc;
                     });
@@ -112,20 +113,20 @@ public final class TicketCommand {
         static CommandSpec show(TicketCommand parent) {
             OneTicket c = new OneTicket();
             return c.named("show", "Print a ticket's state as JSON.")
-                    .action(console -> parent.send(HttpMethod.GET, c.id, null));
+                    .action(console -> parent.send(console, HttpMethod.GET, c.id, null));
         }
 
         static CommandSpec extend(TicketCommand parent) {
             OneTicket c = new OneTicket();
             return c.named("extend", "Set a ticket to expire in N seconds.")
                     .requiredOption("--timeout", "SECONDS", "Seconds from now.", v -> c.timeout = Long.parseLong(v))
-                    .action(console -> parent.send(HttpMethod.PATCH, c.id, "{\"timeout\": " + c.timeout + "}"));
+                    .action(console -> parent.send(console, HttpMethod.PATCH, c.id, "{\"timeout\": " + c.timeout + "}"));
         }
 
         static CommandSpec delete(TicketCommand parent) {
             OneTicket c = new OneTicket();
             return c.named("delete", "Cancel a ticket: running transfers stop, new requests are refused.")
-                    .action(console -> parent.send(HttpMethod.DELETE, c.id, null));
+                    .action(console -> parent.send(console, HttpMethod.DELETE, c.id, null));
         }
 
         private CommandSpec named(String name, String description) {

@@ -53,12 +53,12 @@ class MetricsPortTest {
             assertTrue(server.metricsPort() > 0);
             assertNotEquals(server.port(), server.metricsPort());
             assertEquals("http://127.0.0.1:" + server.metricsPort() + "/metrics", server.metricsUrl());
-            assertEquals(0, ServerFixture.ticket("add", "--control-socket", sock.toString(), "--id", "r",
-                    "--url", "file://" + image, "--size", Long.toString(size), "--ops", "read"));
-            assertEquals(0, ServerFixture.ticket("add", "--control-socket", sock.toString(), "--id", "w",
-                    "--url", "file://" + target, "--size", Long.toString(size), "--ops", "write"));
-            assertEquals(0, ServerFixture.ticket("add", "--control-socket", sock.toString(), "--id", "big",
-                    "--url", "file://" + big, "--size", Long.toString(1L << 30), "--ops", "read"));
+            ServerFixture.ticket(0, "add", "--control-socket", sock.toString(), "--id", "r",
+                    "--url", "file://" + image, "--size", Long.toString(size), "--ops", "read");
+            ServerFixture.ticket(0, "add", "--control-socket", sock.toString(), "--id", "w",
+                    "--url", "file://" + target, "--size", Long.toString(size), "--ops", "write");
+            ServerFixture.ticket(0, "add", "--control-socket", sock.toString(), "--id", "big",
+                    "--url", "file://" + big, "--size", Long.toString(1L << 30), "--ops", "read");
             HttpClient data = HttpClient.create().host("127.0.0.1").port(server.port());
             HttpClient metricsPort = HttpClient.create().host("127.0.0.1").port(server.metricsPort());
 

@@ -67,10 +67,10 @@ class ServeAndTlsTest {
         Path image = java.nio.file.Files.write(dir.resolve("a.raw"), new byte[8192]);
         try (var server = serve.start()) {
             assertTrue(server.notice().contains("127.0.0.1 only"), server.notice());
-            assertEquals(0, ServerFixture.ticket("add", "--control-socket", sock.toString(), "--id", "cli",
-                    "--url", "file://" + image, "--size", "8192", "--ops", "read,write"));
-            assertEquals(0, ServerFixture.ticket("show", "--control-socket", sock.toString(), "cli"));
-            assertEquals(0, ServerFixture.ticket("extend", "--control-socket", sock.toString(), "cli", "--timeout", "60"));
+            ServerFixture.ticket(0, "add", "--control-socket", sock.toString(), "--id", "cli",
+                    "--url", "file://" + image, "--size", "8192", "--ops", "read,write");
+            ServerFixture.ticket(0, "show", "--control-socket", sock.toString(), "cli");
+            ServerFixture.ticket(0, "extend", "--control-socket", sock.toString(), "cli", "--timeout", "60");
 
             var data = reactor.netty.http.client.HttpClient.create().host("127.0.0.1").port(server.port());
             String options = data.options().uri("/images/cli").responseSingle((r, b) -> b.asString())
@@ -82,8 +82,8 @@ class ServeAndTlsTest {
                     .contains("extentflow_server_requests_seconds_count{op=\"OPTIONS\","
                             + "route=\"/images/{ticket}\",status=\"200\"} 1"));
 
-            assertEquals(0, ServerFixture.ticket("delete", "--control-socket", sock.toString(), "cli"));
-            assertEquals(1, ServerFixture.ticket("show", "--control-socket", sock.toString(), "cli"));
+            ServerFixture.ticket(0, "delete", "--control-socket", sock.toString(), "cli");
+            ServerFixture.ticket(1, "show", "--control-socket", sock.toString(), "cli");
             assertEquals(0, server.tickets().size());
         }
     }

@@ -10,6 +10,7 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.netty.buffer.Unpooled;
 import io.netty.handler.codec.http.HttpMethod;
 import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -17,6 +18,8 @@ import java.util.List;
 import java.util.Set;
 import reactor.core.publisher.Mono;
 import reactor.netty.http.client.HttpClient;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
  * An image server started in the test JVM on an ephemeral loopback port, with its control API on a
@@ -26,12 +29,17 @@ final class ServerFixture implements AutoCloseable {
 
     static final Duration TIMEOUT = Duration.ofSeconds(30);
 
-    /** Runs {@code extentflow ticket ARGS...} in this JVM; returns its exit code. */
-    static int ticket(String... args) {
+    /**
+     * Runs {@code extentflow ticket ARGS...} in this JVM and asserts its exit code; what the command
+     * printed is in the failure message.
+     */
+    static void ticket(int expectedExit, String... args) {
         List<String> all = new java.util.ArrayList<>(List.of("ticket"));
         all.addAll(List.of(args));
-        PrintWriter out = new PrintWriter(System.out, true);
-        return Extentflow.execute(new Console(out, out), all.toArray(String[]::new));
+        StringWriter printed = new StringWriter();
+        PrintWriter out = new PrintWriter(printed, true);
+        int exit = Extentflow.execute(new Console(out, out), all.toArray(String[]::new));
+        assertEquals(expectedExit, exit, () -> String.join(" ", all) + " printed: " + printed);
     }
 
     final ImageServer server;
