@@ -136,6 +136,21 @@ public final class NbdClient implements AutoCloseable {
         return slots.size();
     }
 
+    /**
+     * Read data the current connections copied from receive buffers into targets; data received
+     * straight into direct targets is not counted. Shows whether reads are received in place.
+     */
+    long payloadBytesCopied() {
+        long n = 0;
+        for (Slot s : slots) {
+            NbdConnection c = s.current;
+            if (c != null) {
+                n += c.payloadBytesCopied();
+            }
+        }
+        return n;
+    }
+
     /** Connections currently open: 0 after {@link #closeGracefully()} completes. */
     public int openConnections() {
         int n = 0;

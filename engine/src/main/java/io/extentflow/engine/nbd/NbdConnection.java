@@ -22,7 +22,6 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.AdaptiveRecvByteBufAllocator;
 import io.netty.channel.ChannelOption;
 import io.netty.resolver.NoopAddressResolverGroup;
 import io.netty.handler.codec.DecoderException;
@@ -55,12 +54,13 @@ import reactor.netty.tcp.TcpClient;
  * <p>It is the last handler of its channel's pipeline, after {@link NbdFrameDecoder}. All state is
  * touched only on the channel's event loop; callers' requests are handed over with
  * {@code eventLoop().execute}. The one exception is a read's target buffer, which a caller may take
- * back on cancel: copying into it and cancelling are serialised on the {@link Pending} itself.
+ * back on cancel: copying into it and cancelling are serialised on the {@link Pending} itself, and
+ * a cancel waits out a socket read that is landing in it (see {@link #receiveTarget()}).
  *
  * <p>A failure of the connection (server gone, reset, malformed reply, a request without reply
  * within the timeout) fails every request on it and closes it; {@link NbdClient} opens a new one.
  */
-final class NbdConnection extends ChannelInboundHandlerAdapter {
+final class NbdConnection extends ChannelInboundHandlerAdapter implements InPlaceReceiveAllocator.Targets {
 
     private static final String DECODER = "nbd-decoder";
     private static final String HANDLER = "nbd-handler";
@@ -74,6 +74,7 @@ final class NbdConnection extends ChannelInboundHandlerAdapter {
     private volatile boolean retired;
     private Channel channel;
     private Connection connection;
+    private NbdFrameDecoder decoder;
 
     // handshake state, event loop only
     private Greeting greeting;
@@ -89,6 +90,12 @@ final class NbdConnection extends ChannelInboundHandlerAdapter {
     private final LongObjectHashMap<Pending> inFlight = new LongObjectHashMap<>();
     private final ArrayDeque<Pending> waiting = new ArrayDeque<>();
     private long nextCookie = 1;
+    /** The read whose target the socket read in progress writes into, or null. */
+    private Pending receivingInto;
+    /** Reads sent whose data can be received in place (direct targets), not yet finished. */
+    private int inPlaceReads;
+    /** Read data copied from receive buffers into targets, rather than received in place. */
+    private volatile long payloadBytesCopied;
     private String closeReason;
     private boolean closeTransient;
 
@@ -111,12 +118,12 @@ final class NbdConnection extends ChannelInboundHandlerAdapter {
                     .remoteAddress(address::socketAddress)
                     .option(ChannelOption.CONNECT_TIMEOUT_MILLIS,
                             (int) Math.min(Integer.MAX_VALUE, options.timeout().toMillis()))
-                    // read replies in up to 1 MiB per system call (Netty's default stops at 64 KiB):
-                    // fewer wake-ups and fewer data pieces per 4 MiB read
-                    .option(ChannelOption.RCVBUF_ALLOCATOR, new AdaptiveRecvByteBufAllocator(4096, 64 << 10, 1 << 20))
-                    .doOnChannelInit((observer, ch, remote) -> ch.pipeline()
-                            .addFirst(DECODER, new NbdFrameDecoder())
-                            .addAfter(DECODER, HANDLER, c));
+                    // data payloads are received straight into the reads' targets
+                    .option(ChannelOption.RCVBUF_ALLOCATOR, new InPlaceReceiveAllocator(c))
+                    .doOnChannelInit((observer, ch, remote) -> {
+                        c.decoder = new NbdFrameDecoder();
+                        ch.pipeline().addFirst(DECODER, c.decoder).addAfter(DECODER, HANDLER, c);
+                    });
             if (address.isUnix()) {
                 // nothing to resolve: skip setting up Netty's DNS resolver (about 0.1 s of start-up)
                 client = client.resolver(NoopAddressResolverGroup.INSTANCE);
@@ -175,6 +182,11 @@ final class NbdConnection extends ChannelInboundHandlerAdapter {
     }
 
     /** True while the socket is open (it may already refuse new requests). */
+    /** Read data this connection copied from receive buffers into targets (event loop writes, anyone reads). */
+    long payloadBytesCopied() {
+        return payloadBytesCopied;
+    }
+
     boolean isActive() {
         return channel != null && channel.isActive();
     }
@@ -357,6 +369,9 @@ final class NbdConnection extends ChannelInboundHandlerAdapter {
         long cookie = nextCookie++;
         p.cookie = cookie;
         inFlight.put(cookie, p);
+        if (p.receivesInPlace()) {
+            inPlaceReads++;
+        }
         ByteBuf header = encode(new Request(p.command == NbdProtocol.CMD_WRITE && extended
                 ? p.flags | NbdProtocol.CMD_FLAG_PAYLOAD_LEN : p.flags, p.command, cookie, p.offset, p.length));
         ChannelFuture f;
@@ -391,6 +406,54 @@ final class NbdConnection extends ChannelInboundHandlerAdapter {
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
         channel = ctx.channel();
+    }
+
+    /**
+     * While a read's data payload is arriving, the region of its target where the next bytes belong,
+     * so the socket read lands there and nothing is copied. Only for a direct target, a payload that
+     * lies inside its request (anything else is left to {@link #onReply} to reject), and a read not
+     * cancelled: the {@link Pending} is marked as receiving first, and its cancel waits until
+     * {@link #receiveEnded()}, so a target handed back on cancel is never written to afterwards.
+     */
+    @Override
+    public ByteBuf receiveTarget() {
+        long expected = decoder == null ? 0 : decoder.payloadExpected();
+        if (expected == 0) {
+            return null;
+        }
+        Pending p = inFlight.get(decoder.payloadCookie());
+        long at = decoder.payloadOffset();
+        if (p == null || !p.receivesInPlace() || at < p.offset || at + expected > p.offset + p.length) {
+            return null;
+        }
+        ByteBuf target = p.beginReceive((int) (at - p.offset), (int) expected);
+        receivingInto = target == null ? null : p;
+        return target;
+    }
+
+    /**
+     * Ordinary receive buffers: between replies, while reads wait for data, just what completes a
+     * data chunk's header, so the payload after it is read in place; otherwise 64 KiB (data is not
+     * what they hold).
+     */
+    @Override
+    public int nextReadSize() {
+        if (inPlaceReads > 0 && decoder != null) {
+            int buffered = decoder.replyBytesBuffered();
+            int prefix = decoder.dataChunkPrefix();
+            if (buffered >= 0 && buffered < prefix) {
+                return prefix - buffered;
+            }
+        }
+        return 64 << 10;
+    }
+
+    @Override
+    public void receiveEnded() {
+        if (receivingInto != null) {
+            receivingInto.endReceive();
+            receivingInto = null;
+        }
     }
 
     @Override
@@ -435,7 +498,9 @@ final class NbdConnection extends ChannelInboundHandlerAdapter {
         if (r instanceof DataChunk d) {
             int n = d.data().readableBytes();
             p.checkContent(d.offset(), n);
-            p.copyIn(d.offset() - p.offset, d.data());
+            if (p.copyIn(d.offset() - p.offset, d.data())) {
+                payloadBytesCopied += n;
+            }
         } else if (r instanceof HoleChunk h) {
             p.checkContent(h.offset(), h.length());
             p.zeroFill(h.offset() - p.offset, (int) h.length());
@@ -491,6 +556,9 @@ final class NbdConnection extends ChannelInboundHandlerAdapter {
         p.failure = failure;
         if (p.cookie != 0) {
             inFlight.remove(p.cookie);
+            if (p.receivesInPlace()) {
+                inPlaceReads--;
+            }
         }
         if (p.timer != null) {
             p.timer.cancel(false);
@@ -630,7 +698,11 @@ final class NbdConnection extends ChannelInboundHandlerAdapter {
         int error;
         String errorMessage = "";
         long covered;
-        private boolean cancelled;
+        private volatile boolean cancelled;
+        /** The event loop while a socket read is writing into the target, else null. */
+        private volatile Thread receiver;
+        /** Address of the target's first byte once a socket read was pointed at it, else 0. */
+        private long targetAddress;
         final Map<String, List<NbdExtent>> statusByContext = new LinkedHashMap<>();
 
         Pending(int command, int flags, long offset, long length, ByteBuffer buffer, MonoSink<Object> sink) {
@@ -655,14 +727,48 @@ final class NbdConnection extends ChannelInboundHandlerAdapter {
             covered += n;
         }
 
-        synchronized void copyIn(long relative, ByteBuf data) {
+        /** A read whose data the socket can write straight into its target. */
+        boolean receivesInPlace() {
+            return command == NbdProtocol.CMD_READ && buffer.isDirect();
+        }
+
+        /**
+         * Points a socket read at {@code n} bytes of the target from {@code relative}, unless the read
+         * is cancelled. Event loop only; {@link #endReceive()} must follow.
+         */
+        ByteBuf beginReceive(int relative, int n) {
+            // flag, then check: cancel() sets its flag, then waits for ours (both volatile), so one of
+            // the two always sees the other
+            receiver = Thread.currentThread();
             if (cancelled) {
-                return;
+                receiver = null;
+                return null;
+            }
+            ByteBuf region = Unpooled.wrappedBuffer(buffer.slice(buffer.position() + relative, n)).clear();
+            if (region.hasMemoryAddress()) {
+                targetAddress = region.memoryAddress() - relative;
+            }
+            return region;
+        }
+
+        void endReceive() {
+            receiver = null;
+        }
+
+        /** Puts a piece of the payload in the target, unless it is there already; true if it copied. */
+        synchronized boolean copyIn(long relative, ByteBuf data) {
+            if (cancelled) {
+                return false;
+            }
+            if (targetAddress != 0 && data.hasMemoryAddress()
+                    && data.memoryAddress() + data.readerIndex() == targetAddress + relative) {
+                return false; // received in place
             }
             ByteBuffer target = buffer.duplicate();
             target.position(buffer.position() + (int) relative).limit(buffer.position() + (int) relative
                     + data.readableBytes());
             data.getBytes(data.readerIndex(), target);
+            return true;
         }
 
         synchronized void zeroFill(long relative, int n) {
@@ -679,11 +785,22 @@ final class NbdConnection extends ChannelInboundHandlerAdapter {
             }
         }
 
-        synchronized void cancel() {
-            cancelled = true;
+        /**
+         * From now on nothing writes into the target. A socket read already landing in it is waited
+         * out: one non-blocking system call on the event loop, so a few microseconds of spinning.
+         */
+        void cancel() {
+            synchronized (this) {
+                cancelled = true;
+            }
+            Thread r = receiver;
+            while (r != null && r != Thread.currentThread()) { // never on the event loop itself
+                Thread.onSpinWait();
+                r = receiver;
+            }
         }
 
-        synchronized boolean isCancelled() {
+        boolean isCancelled() {
             return cancelled;
         }
 

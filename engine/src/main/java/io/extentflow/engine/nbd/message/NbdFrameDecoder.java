@@ -13,9 +13,11 @@ import java.util.List;
  * {@code NBD_OPT_EXTENDED_HEADERS}.
  *
  * <p>Read data is not gathered: an {@code OFFSET_DATA} payload is handed on in {@link DataChunk}
- * pieces as bytes arrive, so a 32 MiB read never needs a 32 MiB staging buffer. Everything else is
- * small and decoded whole. Lengths are checked before anything is buffered: a peer cannot make us
- * allocate more than {@link #MAX_METADATA} bytes for one message.
+ * pieces as bytes arrive, so a 32 MiB read never needs a 32 MiB staging buffer. The pieces are
+ * slices of whatever buffer the channel read into, which may be the read's own target (see
+ * {@link #payloadExpected()}). Everything else is small and decoded whole. Lengths are checked
+ * before anything is buffered: a peer cannot make us allocate more than {@link #MAX_METADATA}
+ * bytes for one message.
  */
 public final class NbdFrameDecoder extends ByteToMessageDecoder {
 
@@ -33,6 +35,36 @@ public final class NbdFrameDecoder extends ByteToMessageDecoder {
     private long dataOffset;
     private long dataRemaining;
     private boolean dataDone;
+
+    /**
+     * Bytes of an {@code OFFSET_DATA} payload still to come when nothing else is buffered, so the
+     * next bytes off the socket are exactly those (at most this many); 0 otherwise. With
+     * {@link #payloadCookie()} and {@link #payloadOffset()} it tells where they belong, so they can
+     * be received straight into the read's target.
+     */
+    public long payloadExpected() {
+        return state == State.DATA_PAYLOAD && actualReadableBytes() == 0 ? dataRemaining : 0;
+    }
+
+    /** Between replies, the bytes of the next reply already buffered (0 at a boundary); -1 in other states. */
+    public int replyBytesBuffered() {
+        return state == State.TRANSMISSION ? actualReadableBytes() : -1;
+    }
+
+    /** Bytes of a data chunk's header and offset: a socket read of this size ends where its payload starts. */
+    public int dataChunkPrefix() {
+        return (extended ? NbdProtocol.EXTENDED_CHUNK_HEADER_SIZE : NbdProtocol.CHUNK_HEADER_SIZE) + 8;
+    }
+
+    /** The cookie of the read whose payload is arriving; meaningful while {@link #payloadExpected()} is not 0. */
+    public long payloadCookie() {
+        return dataCookie;
+    }
+
+    /** The export offset of the payload's next byte; meaningful while {@link #payloadExpected()} is not 0. */
+    public long payloadOffset() {
+        return dataOffset;
+    }
 
     @Override
     protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
