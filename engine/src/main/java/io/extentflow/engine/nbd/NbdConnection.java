@@ -181,12 +181,12 @@ final class NbdConnection extends ChannelInboundHandlerAdapter implements InPlac
         }
     }
 
-    /** True while the socket is open (it may already refuse new requests). */
     /** Read data this connection copied from receive buffers into targets (event loop writes, anyone reads). */
     long payloadBytesCopied() {
         return payloadBytesCopied;
     }
 
+    /** True while the socket is open (it may already refuse new requests). */
     boolean isActive() {
         return channel != null && channel.isActive();
     }
