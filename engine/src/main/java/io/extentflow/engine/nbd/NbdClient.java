@@ -163,7 +163,11 @@ public final class NbdClient implements AutoCloseable {
         return n;
     }
 
-    /** Fills {@code target} (its remaining bytes) from {@code offset}, advancing its position to its limit. */
+    /**
+     * Fills {@code target} (its remaining bytes) from {@code offset}, advancing its position to its
+     * limit. A direct target receives the data straight from the socket, without a copy; once the
+     * returned {@code Mono} is cancelled nothing writes into the target any more, so it may be reused.
+     */
     public Mono<Void> read(long offset, ByteBuffer target) {
         int length = target.remaining();
         return split("read", offset, length, (off, rel, n) -> {

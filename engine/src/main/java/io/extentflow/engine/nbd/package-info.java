@@ -11,7 +11,8 @@
  *       transient failures on fresh connections.</li>
  *   <li>{@code NbdConnection}: one socket. Runs the fixed newstyle handshake, then keeps many requests
  *       in flight, matched to replies by cookie, each with a timeout. Everything happens on the
- *       channel's event loop.</li>
+ *       channel's event loop. Read data is received straight into the reads' (direct) targets
+ *       ({@code InPlaceReceiveAllocator}), not copied out of a receive buffer.</li>
  *   <li>{@link io.extentflow.engine.nbd.message}: the wire format as immutable messages and the
  *       decoder that cuts the byte stream into them (read data is streamed, never gathered).</li>
  *   <li>{@link io.extentflow.engine.nbd.NbdMapFormat}: {@code nbdinfo --map --json} output for
