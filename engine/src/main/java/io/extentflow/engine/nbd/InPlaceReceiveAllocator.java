@@ -7,8 +7,8 @@ import io.netty.channel.DefaultMaxMessagesRecvByteBufAllocator;
 /**
  * The receive buffers of an NBD connection's channel. While a read's data payload is arriving, the
  * channel reads straight into that read's own target buffer, so the payload is never copied from a
- * receive buffer into the target (on a copy from NBD that copy was most of the event loop's own CPU
- * time). To get there the next reply header is read on its own when a read is waiting for data, so
+ * receive buffer into the target (that copy, and Netty's buffers for it, were a few percent of an NBD
+ * → file copy's CPU time, on a machine where the client and the server share the CPUs). To get there the next reply header is read on its own when a read is waiting for data, so
  * its payload does not spill into an ordinary buffer: two system calls per reply, as libnbd does.
  * Any other bytes go to ordinary buffers of the size {@link Targets#nextReadSize()} asks for.
  *
