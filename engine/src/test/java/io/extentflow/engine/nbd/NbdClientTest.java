@@ -100,12 +100,8 @@ class NbdClientTest {
 
     @Test
     void manyConcurrentReadsOnOneConnectionMatchTheirReplies() throws Exception {
-        Path raw = dir.resolve("p.raw");
         byte[] data = new byte[8 << 20];
-        new SplittableRandom(3).nextBytes(data);
-        Files.write(raw, data);
-        var server = servers.qemuNbd(dir, "-r", "-f", "raw", raw.toString());
-        NbdClient c = NbdClient.connect(NbdAddress.parse(server.uri()), NbdClientOptions.defaults()).block(WAIT);
+        NbdClient c = serveRandom(data, 3);
         try {
             readAllAndCompare(c, data, 64 << 10, 128, ByteBuffer::allocate);
         } finally {
@@ -115,12 +111,8 @@ class NbdClientTest {
 
     @Test
     void readsIntoDirectBuffersAreReceivedInPlaceAndIntoHeapBuffersByACopy() throws Exception {
-        Path raw = dir.resolve("r.raw");
         byte[] data = new byte[8 << 20];
-        new SplittableRandom(5).nextBytes(data);
-        Files.write(raw, data);
-        var server = servers.qemuNbd(dir, "-r", "-e", "4", "-f", "raw", raw.toString());
-        NbdClient c = NbdClient.connect(NbdAddress.parse(server.uri()), NbdClientOptions.defaults()).block(WAIT);
+        NbdClient c = serveRandom(data, 5, "-e", "4");
         try {
             readAllAndCompare(c, data, 256 << 10, 32, ByteBuffer::allocateDirect);
             long copied = c.payloadBytesCopied();
@@ -132,6 +124,18 @@ class NbdClientTest {
         } finally {
             c.closeGracefully().block(WAIT);
         }
+    }
+
+    /** Fills {@code data} with random bytes, serves them with read-only qemu-nbd and connects to it. */
+    private NbdClient serveRandom(byte[] data, long seed, String... qemuNbdOptions) throws java.io.IOException {
+        new SplittableRandom(seed).nextBytes(data);
+        Path raw = dir.resolve("random-" + seed + ".raw");
+        Files.write(raw, data);
+        List<String> args = new java.util.ArrayList<>(List.of("-r", "-f", "raw"));
+        args.addAll(List.of(qemuNbdOptions));
+        args.add(raw.toString());
+        var server = servers.qemuNbd(dir, args.toArray(String[]::new));
+        return NbdClient.connect(NbdAddress.parse(server.uri()), NbdClientOptions.defaults()).block(WAIT);
     }
 
     /** Reads {@code data} back in blocks, {@code concurrency} at a time, into buffers from {@code buffers}. */
