@@ -51,4 +51,9 @@ public interface ForwardingImageSink extends ImageSink {
     default void close() {
         delegate().close();
     }
+
+    @Override
+    default Mono<Void> closeGracefully() {
+        return delegate().closeGracefully();
+    }
 }

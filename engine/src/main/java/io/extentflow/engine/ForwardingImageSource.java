@@ -57,4 +57,9 @@ public interface ForwardingImageSource extends ImageSource {
     default void close() {
         delegate().close();
     }
+
+    @Override
+    default Mono<Void> closeGracefully() {
+        return delegate().closeGracefully();
+    }
 }

@@ -1,5 +1,6 @@
 package io.extentflow.engine;
 
+import io.extentflow.engine.io.BlockingIo;
 import java.nio.ByteBuffer;
 import java.util.Map;
 import reactor.core.publisher.Flux;
@@ -62,4 +63,13 @@ public interface ImageSource extends AutoCloseable {
     /** Releases files and connections. Never blocks for long; safe to call twice. */
     @Override
     void close();
+
+    /**
+     * Closes like {@link #close()}, off the caller's thread, and completes once the files and
+     * connections are released (a network endpoint's sockets closed, not only asked to close). The
+     * default runs {@link #close()} on {@link BlockingIo}'s scheduler.
+     */
+    default Mono<Void> closeGracefully() {
+        return BlockingIo.run(this::close);
+    }
 }

@@ -263,15 +263,16 @@ public final class JobManager {
                 source -> Mono.usingWhen(
                         Endpoints.sink(r.target(), source.size(), r.endpoint()).doOnNext(s -> job.opened()),
                         sink -> copy(job, source, sink),
-                        sink -> close(job, sink::close), (sink, e) -> close(job, sink::close),
-                        sink -> close(job, sink::close)),
-                source -> close(job, source::close), (source, e) -> close(job, source::close),
-                source -> close(job, source::close));
+                        sink -> closed(job, sink.closeGracefully()), (sink, e) -> closed(job, sink.closeGracefully()),
+                        sink -> closed(job, sink.closeGracefully())),
+                source -> closed(job, source.closeGracefully()), (source, e) -> closed(job, source.closeGracefully()),
+                source -> closed(job, source.closeGracefully()));
         job.subscription = run.subscribe(result -> finished(job, result, null), e -> finished(job, null, e));
     }
 
-    private static Mono<Void> close(Job job, BlockingIo.IoAction close) {
-        return BlockingIo.run(close)
+    /** An endpoint's closing, counted for the job when it ends (an NBD endpoint's sockets are closed by then). */
+    private static Mono<Void> closed(Job job, Mono<Void> closing) {
+        return closing
                 .onErrorResume(e -> {
                     LOG.log(Level.WARNING, "job " + job.id + ": closing an endpoint failed", e);
                     return Mono.empty();

@@ -218,4 +218,9 @@ public final class MemoryImage implements ImageSource, ImageSink {
     @Override
     public void close() {
     }
+
+    @Override
+    public Mono<Void> closeGracefully() {
+        return Mono.empty(); // both a source and a sink; nothing to release
+    }
 }

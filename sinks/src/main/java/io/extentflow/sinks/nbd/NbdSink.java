@@ -98,4 +98,10 @@ public final class NbdSink implements ImageSink {
     public void close() {
         client.close();
     }
+
+    /** Completes once every connection to the export is closed. */
+    @Override
+    public Mono<Void> closeGracefully() {
+        return client.closeGracefully();
+    }
 }

@@ -189,4 +189,10 @@ public final class NbdSource implements ImageSource {
     public void close() {
         client.close();
     }
+
+    /** Completes once every connection to the export is closed. */
+    @Override
+    public Mono<Void> closeGracefully() {
+        return client.closeGracefully();
+    }
 }
