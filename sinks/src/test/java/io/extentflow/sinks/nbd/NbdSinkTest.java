@@ -71,6 +71,16 @@ class NbdSinkTest {
     }
 
     @Test
+    void closeGracefullyCompletesOnceEveryConnectionIsClosed() throws Exception {
+        var s = servers.nbdkit(dir, "memory", "16M");
+        NbdSink sink = NbdSink.open(NbdAddress.parse(s.uri()), 16 << 20, NbdClientOptions.defaults(), false)
+                .block(WAIT);
+        assertTrue(sink.client().openConnections() > 0);
+        sink.closeGracefully().block(WAIT);
+        assertEquals(0, sink.client().openConnections());
+    }
+
+    @Test
     void writesZeroesAndFlushesThroughQemuNbd() throws Exception {
         Path raw = patterned();
         var s = servers.qemuNbd(dir, "-e", "4", "-f", "raw", raw.toString());

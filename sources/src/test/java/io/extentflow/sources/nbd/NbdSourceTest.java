@@ -108,6 +108,15 @@ class NbdSourceTest {
     }
 
     @Test
+    void closeGracefullyCompletesOnceEveryConnectionIsClosed() throws Exception {
+        var s = servers.nbdkit(dir, "memory", "16M");
+        NbdSource src = NbdSource.open(NbdAddress.parse(s.uri()), NbdClientOptions.defaults(), false).block(WAIT);
+        assertTrue(src.client().openConnections() > 0);
+        src.closeGracefully().block(WAIT);
+        assertEquals(0, src.client().openConnections());
+    }
+
+    @Test
     void sparseRandomExtentsMatchNbdinfo() throws Exception {
         for (int seed : new int[] {1, 2}) {
             var s = servers.nbdkit(dir, "sparse-random", "64M", "seed=" + seed, "percent=20", "runlength=131072");
