@@ -13,13 +13,24 @@ final class PeerLogs {
     private PeerLogs() {
     }
 
+    /** Waits up to 10 s; on a timeout the message ends with the log's last lines, to show what the peer saw. */
     static void untilContains(Path log, String text) {
-        Await.until(Duration.ofSeconds(10), log + " to contain '" + text + "'", () -> {
-            try {
-                return Files.exists(log) && Files.readString(log).contains(text);
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-        });
+        try {
+            Await.until(Duration.ofSeconds(10), log + " to contain '" + text + "'",
+                    () -> read(log).contains(text));
+        } catch (AssertionError e) {
+            String[] lines = read(log).split("\n");
+            String tail = String.join("\n", java.util.Arrays.copyOfRange(lines, Math.max(0, lines.length - 20),
+                    lines.length));
+            throw new AssertionError(e.getMessage() + "; the log ends with:\n" + tail, e);
+        }
+    }
+
+    private static String read(Path log) {
+        try {
+            return Files.exists(log) ? Files.readString(log) : "";
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 }
