@@ -263,9 +263,7 @@ public final class JobManager {
                 source -> Mono.usingWhen(
                         Endpoints.sink(r.target(), source.size(), r.endpoint()).doOnNext(s -> job.opened()),
                         sink -> copy(job, source, sink),
-                        sink -> closed(job, sink.closeGracefully()), (sink, e) -> closed(job, sink.closeGracefully()),
                         sink -> closed(job, sink.closeGracefully())),
-                source -> closed(job, source.closeGracefully()), (source, e) -> closed(job, source.closeGracefully()),
                 source -> closed(job, source.closeGracefully()));
         job.subscription = run.subscribe(result -> finished(job, result, null), e -> finished(job, null, e));
     }

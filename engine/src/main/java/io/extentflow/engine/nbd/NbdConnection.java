@@ -74,6 +74,7 @@ final class NbdConnection extends ChannelInboundHandlerAdapter implements InPlac
     private volatile boolean retired;
     private Channel channel;
     private Connection connection;
+    /** Set when the channel is initialised, before its first read. */
     private NbdFrameDecoder decoder;
 
     // handshake state, event loop only
@@ -417,7 +418,7 @@ final class NbdConnection extends ChannelInboundHandlerAdapter implements InPlac
      */
     @Override
     public ByteBuf receiveTarget() {
-        long expected = decoder == null ? 0 : decoder.payloadExpected();
+        long expected = decoder.payloadExpected();
         if (expected == 0) {
             return null;
         }
@@ -438,7 +439,7 @@ final class NbdConnection extends ChannelInboundHandlerAdapter implements InPlac
      */
     @Override
     public int nextReadSize() {
-        if (inPlaceReads > 0 && decoder != null) {
+        if (inPlaceReads > 0) {
             int buffered = decoder.replyBytesBuffered();
             int prefix = decoder.dataChunkPrefix();
             if (buffered >= 0 && buffered < prefix) {
