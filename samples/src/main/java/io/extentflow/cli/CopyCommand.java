@@ -12,6 +12,8 @@ import io.extentflow.engine.copy.CopyResult;
 import io.extentflow.engine.endpoint.Endpoints;
 import io.extentflow.engine.endpoint.StreamAddress;
 import java.util.concurrent.atomic.AtomicReference;
+import reactor.core.publisher.Mono;
+import reactor.core.publisher.Sinks;
 
 /** {@code extentflow copy SRC DST}: copies an image, reading only its data. */
 final class CopyCommand {
@@ -19,6 +21,7 @@ final class CopyCommand {
     /** The engine's defaults, spelled for --help (CopyCommandTest checks they agree). */
     static final String DEFAULT_REQUEST_SIZE = "4MiB";
     static final String NBD_REQUEST_SIZE = "512KiB";
+    static final String NBD_WRITE_SIZE = "1MiB";
     static final String DEFAULT_MAX_IN_FLIGHT = "64MiB";
 
     private final EndpointFlags endpoints = new EndpointFlags();
@@ -54,8 +57,8 @@ final class CopyCommand {
                 .negatableFlag("--progress", "Show a progress bar on standard error (default: only when it is a "
                         + "terminal).", v -> c.progress = v)
                 .option("--request-size", "SIZE", "Largest data request (default: " + DEFAULT_REQUEST_SIZE
-                        + ", or " + NBD_REQUEST_SIZE + " when either end is NBD).", null,
-                        v -> c.requestSize = Sizes.parse(v))
+                        + "; " + NBD_REQUEST_SIZE + " from an NBD source, else " + NBD_WRITE_SIZE
+                        + " to an NBD target).", null, v -> c.requestSize = Sizes.parse(v))
                 .option("--max-in-flight", "SIZE", "Data buffer bytes in flight at most; bounds memory.",
                         DEFAULT_MAX_IN_FLIGHT, v -> c.maxInFlight = Sizes.parse(v))
                 .flag("--no-detect-zeroes", "Write all-zero blocks found in data as data.",
@@ -75,10 +78,27 @@ final class CopyCommand {
 
     private int call(Console console) {
         CopyOptions options = options();
+        // The target opens while the source does: an NBD or HTTP target connects and makes its
+        // round trips (handshake, OPTIONS) meanwhile, and checks the size once it comes. A file
+        // target waits for the size, so nothing is created when the source fails.
+        Sinks.One<Long> size = Sinks.one();
+        Mono<ImageSink> opening = Endpoints.sink(target, size.asMono(), endpoints.options().withKeepCache(keepCache))
+                .cache();
+        opening.subscribe(d -> { }, e -> { });
+        try {
+            return copy(console, options, size, opening);
+        } finally {
+            // no-op once the size was given; else a target that connected meanwhile closes
+            size.tryEmitError(new IllegalStateException("the source could not be opened"));
+        }
+    }
+
+    private int copy(Console console, CopyOptions options, Sinks.One<Long> size, Mono<ImageSink> opening) {
         ImageSource src = Endpoints.source(source, endpoints.options()).block();
         try (src) {
             Verification verification = verify ? Verification.of(src, target, endpoints.options()) : null;
-            ImageSink dst = Endpoints.sink(target, src.size(), endpoints.options().withKeepCache(keepCache)).block();
+            size.tryEmitValue(src.size());
+            ImageSink dst = opening.block();
             try (dst; CopyProgressBar bar = CopyProgressBar.start(showProgress(), "copy", src.size())) {
                 AtomicReference<CopyProgress> last = new AtomicReference<>();
                 CopyResult result;

@@ -4,14 +4,20 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.extentflow.engine.testing.Await;
 import io.extentflow.engine.testing.ExternalTool;
+import io.extentflow.engine.testing.NbdServers;
 import io.extentflow.engine.testing.TestImages;
+import java.io.IOException;
 import java.io.RandomAccessFile;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -23,6 +29,9 @@ class BadInputTest {
     @TempDir
     Path dir;
 
+    @RegisterExtension
+    final NbdServers servers = new NbdServers();
+
     @Test
     void missingSource() {
         Path missing = dir.resolve("missing.raw");
@@ -30,6 +39,20 @@ class BadInputTest {
                 ExitCodes.FAILURE, missing + ": no such file");
         assertOneLine(Cli.run("map", missing.toString()), ExitCodes.FAILURE, "no such file");
         assertOneLine(Cli.run("info", missing.toString()), ExitCodes.FAILURE, "no such file");
+    }
+
+    @Test
+    void missingSourceToAnNbdTargetClosesTheConnectionsMadeMeanwhile() throws Exception {
+        // the target connects while the source opens; a source that fails leaves no connection behind
+        Path missing = dir.resolve("missing.raw");
+        Path log = dir.resolve("nbdkit.log");
+        var s = servers.nbdkit(dir, "--filter=log", "memory", "1M", "logfile=" + log);
+        assertOneLine(Cli.run("copy", missing.toString(), s.uri()), ExitCodes.FAILURE, missing + ": no such file");
+        Await.until(Duration.ofSeconds(10), "as many disconnections as connections in " + log, () -> {
+            List<String> lines = lines(log);
+            long connects = lines.stream().filter(l -> l.contains(" Connect ")).count();
+            return connects > 0 && connects == lines.stream().filter(l -> l.contains(" Disconnect ")).count();
+        });
     }
 
     @Test
@@ -125,6 +148,14 @@ class BadInputTest {
         assertTrue(line.startsWith("extentflow: "), r::toString);
         assertTrue(line.contains(expected), () -> "'" + expected + "' expected in: " + line);
         assertFalse(line.contains("Exception"), r::toString);
+    }
+
+    private static List<String> lines(Path log) {
+        try {
+            return Files.exists(log) ? Files.readAllLines(log) : List.of();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     private Path image(String name, long size) throws Exception {

@@ -47,6 +47,7 @@ class CopyCommandTest {
     void helpDefaultsAreTheEngineDefaults() {
         assertEquals(CopyOptions.DEFAULT_REQUEST_SIZE, Sizes.parse(CopyCommand.DEFAULT_REQUEST_SIZE));
         assertEquals(NbdClient.PREFERRED_REQUEST_SIZE, Sizes.parse(CopyCommand.NBD_REQUEST_SIZE));
+        assertEquals(NbdClient.PREFERRED_WRITE_SIZE, Sizes.parse(CopyCommand.NBD_WRITE_SIZE));
         assertEquals(CopyOptions.DEFAULT_MAX_IN_FLIGHT, Sizes.parse(CopyCommand.DEFAULT_MAX_IN_FLIGHT));
     }
 

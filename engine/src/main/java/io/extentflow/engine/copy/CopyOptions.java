@@ -22,7 +22,8 @@ public record CopyOptions(int requestSize, long maxInFlight, long windowSize, bo
      * The automatic request size when neither end prefers one. 4 MiB: fewer requests make HTTP
      * copies cheaper (a download of 2 GiB took 2.9-3.3 s with 4 MiB requests and 3.2-4.5 s with
      * 1 MiB ones). Large requests were once costly for file targets, but the file sink now writes
-     * them in 256 KiB pieces; NBD ends prefer 512 KiB (perf/README.md, "Request size").
+     * them in 256 KiB pieces. NBD sources prefer 512 KiB, NBD targets 1 MiB (perf/README.md, "Request
+     * size" and "Writing to NBD").
      */
     public static final int DEFAULT_REQUEST_SIZE = 4 << 20;
     public static final long DEFAULT_MAX_IN_FLIGHT = 64L << 20;

@@ -67,6 +67,16 @@ public final class Endpoints {
 
     /** Opens {@code address} for writing an image of {@code size} bytes. */
     public static Mono<ImageSink> sink(String address, long size, EndpointOptions options) {
+        return sink(address, Mono.just(size), options);
+    }
+
+    /**
+     * Opens {@code address} for writing an image whose size {@code size} gives later: a network target
+     * connects while its source is still opening, instead of after it (see
+     * {@link SinkProvider#openSink(String, Mono, EndpointOptions)}). When {@code size} fails, so does
+     * the returned {@code Mono}, with that error, and whatever it opened is closed.
+     */
+    public static Mono<ImageSink> sink(String address, Mono<Long> size, EndpointOptions options) {
         return BlockingIo.call(() -> Providers.SINKS.stream().filter(p -> p.accepts(address)).findFirst()
                         .orElseThrow(() -> unknown(address)))
                 .flatMap(p -> p.openSink(address, size, options));

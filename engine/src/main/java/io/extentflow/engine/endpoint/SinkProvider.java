@@ -22,4 +22,15 @@ public interface SinkProvider {
      * file), or checks that an existing target fits that size. Errors name the address and the cause.
      */
     Mono<ImageSink> openSink(String address, long size, EndpointOptions options);
+
+    /**
+     * Like {@link #openSink(String, long, EndpointOptions)}, for an image whose size is still being
+     * found out (its source opening at the same time). This default waits for the size; a provider
+     * that has work to do before it needs the size (connecting to a server, a handshake) overrides
+     * it to do that work meanwhile, and must release what it opened when {@code size} fails or the
+     * opening is cancelled.
+     */
+    default Mono<ImageSink> openSink(String address, Mono<Long> size, EndpointOptions options) {
+        return size.flatMap(s -> openSink(address, s, options));
+    }
 }

@@ -19,9 +19,15 @@ import io.extentflow.engine.testing.NettyLeaks;
 import io.extentflow.engine.testing.TestImages;
 import io.extentflow.sources.nbd.NbdSource;
 import java.io.RandomAccessFile;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Set;
+import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -102,6 +108,33 @@ class NbdCopyTest {
         Path back = dir.resolve("back.raw");
         copy(s.uri(), back.toString());
         TestImages.assertSameContent(original, back);
+    }
+
+    @Test
+    void automaticRequestSizesAre512KiBReadsAnd1MiBWrites() throws Exception {
+        Path original = dir.resolve("a.raw");
+        byte[] data = new byte[8 << 20];
+        new SplittableRandom(5).nextBytes(data);
+        Files.write(original, data);
+        Path log = dir.resolve("nbdkit.log");
+        var s = servers.nbdkit(dir, "--filter=log", "memory", "8M", "logfile=" + log);
+        Path back = dir.resolve("back.raw");
+        for (String[] fromTo : new String[][] {{original.toString(), s.uri()}, {s.uri(), back.toString()}}) {
+            try (ImageSource src = Endpoints.source(fromTo[0]).block(WAIT);
+                 ImageSink dst = Endpoints.sink(fromTo[1], src.size()).block(WAIT)) {
+                Copy.from(src).to(dst).run().block(WAIT);
+            }
+        }
+        TestImages.assertSameContent(original, back);
+        assertEquals(Set.of(1L << 20), requestCounts(log, "Write"), "writes to NBD (nbdkit's log)");
+        assertEquals(Set.of(512L << 10), requestCounts(log, "Read"), "reads from NBD (nbdkit's log)");
+    }
+
+    /** The distinct {@code count}s of one kind of request in nbdkit's log filter's lines. */
+    private static Set<Long> requestCounts(Path log, String kind) throws Exception {
+        Pattern line = Pattern.compile(" " + kind + " id=\\d+ offset=0x\\p{XDigit}+ count=0x(\\p{XDigit}+)");
+        return Files.readAllLines(log).stream().map(line::matcher).filter(Matcher::find)
+                .map(m -> Long.parseLong(m.group(1), 16)).collect(Collectors.toSet());
     }
 
     @Test

@@ -45,24 +45,35 @@ public final class HttpSink implements ImageSink {
      * at least {@code size} bytes when the server says how many.
      */
     public static Mono<HttpSink> open(String url, long size, EndpointOptions endpointOptions) {
+        return open(url, Mono.just(size), endpointOptions);
+    }
+
+    /**
+     * Like {@link #open(String, long, EndpointOptions)}, asking the server's OPTIONS while the image's
+     * {@code size} is still to come (its source opening at the same time).
+     */
+    public static Mono<HttpSink> open(String url, Mono<Long> size, EndpointOptions endpointOptions) {
         return Mono.defer(() -> {
             // create() may read a CA file: not on an event loop
             return BlockingIo.call(() -> ImageioClient.create(url, endpointOptions, 1, endpointOptions.retries()))
                     .flatMap(probe -> probe.options()
+                    .zipWhen(options -> size)
                     .doFinally(s -> probe.close())
-                    .flatMap(options -> {
+                    .flatMap(optionsAndSize -> {
+                        ImageOptions options = optionsAndSize.getT1();
+                        long imageSize = optionsAndSize.getT2();
                         if (!options.writable()) {
-                            return Mono.error(new ImageIoException("open", url, 0, size,
+                            return Mono.error(new ImageIoException("open", url, 0, imageSize,
                                     "the ticket does not allow writing (Allow: " + String.join(",", options.allow())
                                             + ")", null));
                         }
-                        if (options.size().isPresent() && options.size().getAsLong() < size) {
-                            return Mono.error(new ImageIoException("open", url, 0, size, "the ticket holds "
-                                    + options.size().getAsLong() + " bytes, the image needs " + size, null));
+                        if (options.size().isPresent() && options.size().getAsLong() < imageSize) {
+                            return Mono.error(new ImageIoException("open", url, 0, imageSize, "the ticket holds "
+                                    + options.size().getAsLong() + " bytes, the image needs " + imageSize, null));
                         }
                         int connections = Math.min(endpointOptions.connections(), options.maxWriters());
                         return probe.forTransfer(options, connections)
-                                .map(client -> new HttpSink(client, options, size, connections));
+                                .map(client -> new HttpSink(client, options, imageSize, connections));
                     }));
         });
     }

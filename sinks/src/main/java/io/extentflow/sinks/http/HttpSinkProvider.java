@@ -15,8 +15,14 @@ public final class HttpSinkProvider implements SinkProvider {
 
     @Override
     public Mono<ImageSink> openSink(String address, long size, EndpointOptions options) {
+        return openSink(address, Mono.just(size), options);
+    }
+
+    /** Asks the server's OPTIONS while the size is still to come (not for a stream upload). */
+    @Override
+    public Mono<ImageSink> openSink(String address, Mono<Long> size, EndpointOptions options) {
         if (options.httpStream()) {
-            return HttpStreamSink.open(address, size, options);
+            return size.flatMap(s -> HttpStreamSink.open(address, s, options));
         }
         return HttpSink.open(address, size, options).cast(ImageSink.class);
     }

@@ -37,19 +37,36 @@ public final class NbdSink implements ImageSink {
      * @param allocateZeroes zero with NO_HOLE
      */
     public static Mono<NbdSink> open(NbdAddress address, long size, NbdClientOptions options, boolean allocateZeroes) {
-        return NbdClient.connect(address, options).flatMap(c -> {
-            String problem = null;
-            if (c.info().readOnly()) {
-                problem = "the export is read-only";
-            } else if (c.size() != size) {
-                problem = "the export has " + c.size() + " bytes but the image has " + size;
-            }
-            if (problem != null) {
-                return c.closeGracefully().then(Mono.error(new NbdException("open", address.toString(), 0, size,
-                        problem, NbdException.NO_ERROR_VALUE, false, null)));
-            }
-            return Mono.just(new NbdSink(c, allocateZeroes));
-        });
+        return open(address, Mono.just(size), options, allocateZeroes);
+    }
+
+    /**
+     * Connects to {@code address} while the image's {@code size} is still to come (its source opening
+     * at the same time), then opens the export for writing an image of that size. When {@code size}
+     * fails, or the opening is cancelled, the connections are closed.
+     *
+     * @param allocateZeroes zero with NO_HOLE
+     */
+    public static Mono<NbdSink> open(NbdAddress address, Mono<Long> size, NbdClientOptions options,
+            boolean allocateZeroes) {
+        return NbdClient.connect(address, options).flatMap(c -> size
+                .onErrorResume(e -> c.closeGracefully().onErrorResume(x -> Mono.empty()).then(Mono.error(e)))
+                .flatMap(s -> checked(c, address, s, allocateZeroes))
+                .doOnCancel(c::close));
+    }
+
+    private static Mono<NbdSink> checked(NbdClient c, NbdAddress address, long size, boolean allocateZeroes) {
+        String problem = null;
+        if (c.info().readOnly()) {
+            problem = "the export is read-only";
+        } else if (c.size() != size) {
+            problem = "the export has " + c.size() + " bytes but the image has " + size;
+        }
+        if (problem != null) {
+            return c.closeGracefully().then(Mono.error(new NbdException("open", address.toString(), 0, size,
+                    problem, NbdException.NO_ERROR_VALUE, false, null)));
+        }
+        return Mono.just(new NbdSink(c, allocateZeroes));
     }
 
     /** The client, e.g. for its {@link NbdClient#info()}. */
@@ -67,10 +84,10 @@ public final class NbdSink implements ImageSink {
         return client.size();
     }
 
-    /** {@link NbdClient#PREFERRED_REQUEST_SIZE}: NBD servers allocate a buffer per request. */
+    /** {@link NbdClient#PREFERRED_WRITE_SIZE}: servers spend less per byte on larger writes. */
     @Override
     public int preferredRequestSize() {
-        return NbdClient.PREFERRED_REQUEST_SIZE;
+        return NbdClient.PREFERRED_WRITE_SIZE;
     }
 
     @Override

@@ -17,6 +17,12 @@ public final class NbdSinkProvider implements SinkProvider {
 
     @Override
     public Mono<ImageSink> openSink(String address, long size, EndpointOptions options) {
+        return openSink(address, Mono.just(size), options);
+    }
+
+    /** Connects and shakes hands while the size is still to come. */
+    @Override
+    public Mono<ImageSink> openSink(String address, Mono<Long> size, EndpointOptions options) {
         return Mono.fromCallable(() -> NbdAddress.parse(address))
                 .flatMap(a -> NbdSink.open(a, size, NbdClientOptions.defaults().withConnections(options.connections()),
                         options.allocateZeroes()))

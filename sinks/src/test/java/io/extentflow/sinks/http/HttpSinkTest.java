@@ -2,6 +2,7 @@ package io.extentflow.sinks.http;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -9,11 +10,16 @@ import io.extentflow.engine.Extent;
 import io.extentflow.engine.ImageIoException;
 import io.extentflow.engine.endpoint.EndpointOptions;
 import io.extentflow.engine.imageio.FakeImageioServer;
+import io.extentflow.engine.testing.Await;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import reactor.core.publisher.Mono;
+import reactor.core.publisher.Sinks;
 
 /** The HTTP sink against servers lacking features (our own server is covered in samples). */
 class HttpSinkTest {
@@ -79,6 +85,33 @@ class HttpSinkTest {
             ImageIoException e = assertThrows(ImageIoException.class,
                     () -> HttpSink.open(fake.url(), SIZE + 1, EndpointOptions.defaults()).block(T));
             assertTrue(e.getMessage().contains("the ticket holds " + SIZE + " bytes"), e.getMessage());
+        }
+    }
+
+    @Test
+    void asksOptionsWhileTheSizeIsStillToCome() throws Exception {
+        var b = new FakeImageioServer.Behaviour(List.of("extents", "zero", "flush"), false, false, 2);
+        try (FakeImageioServer fake = new FakeImageioServer(ones(), List.of(Extent.data(0, SIZE)), b)) {
+            Sinks.One<Long> size = Sinks.one();
+            CompletableFuture<HttpSink> opening = HttpSink.open(fake.url(), size.asMono(), EndpointOptions.defaults())
+                    .toFuture();
+            Await.until(T, "OPTIONS before the size is known", () -> fake.requests("OPTIONS") == 1);
+            assertFalse(opening.isDone(), "the sink waits for the size");
+            size.tryEmitValue((long) SIZE);
+            try (HttpSink sink = opening.get(T.toSeconds(), TimeUnit.SECONDS)) {
+                assertEquals(SIZE, sink.size());
+            }
+        }
+    }
+
+    @Test
+    void aSizeThatFailsFailsTheOpening() {
+        var b = new FakeImageioServer.Behaviour(List.of("extents", "zero", "flush"), false, false, 2);
+        try (FakeImageioServer fake = new FakeImageioServer(ones(), List.of(Extent.data(0, SIZE)), b)) {
+            Mono<Long> size = Mono.error(new IllegalStateException("the source could not be opened"));
+            IllegalStateException e = assertThrows(IllegalStateException.class,
+                    () -> HttpSink.open(fake.url(), size, EndpointOptions.defaults()).block(T));
+            assertEquals("the source could not be opened", e.getMessage());
         }
     }
 }

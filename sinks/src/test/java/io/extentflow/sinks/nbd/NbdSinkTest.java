@@ -3,26 +3,35 @@ package io.extentflow.sinks.nbd;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.extentflow.engine.ImageSink;
+import io.extentflow.engine.endpoint.EndpointOptions;
 import io.extentflow.engine.endpoint.Endpoints;
 import io.extentflow.engine.nbd.NbdAddress;
 import io.extentflow.engine.nbd.NbdClientOptions;
 import io.extentflow.engine.nbd.NbdException;
+import io.extentflow.engine.testing.Await;
 import io.extentflow.engine.testing.NbdServers;
 import io.extentflow.engine.testing.NettyLeaks;
 import io.extentflow.engine.testing.ExternalTool;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.SplittableRandom;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
+import reactor.core.publisher.Sinks;
 import reactor.test.StepVerifier;
 
 /** Writing to NBD exports: content checked by reading the served file; refusals before any data moves. */
@@ -147,6 +156,47 @@ class NbdSinkTest {
         var q = servers.qemuNbd(dir, "-f", "raw", raw.toString());
         try (ImageSink sink = Endpoints.sink(q.uri(), SIZE).block(WAIT)) {
             assertEquals(1, sink.capabilities().connections(), "qemu-nbd -e 1 has no multi-conn");
+        }
+    }
+
+    @Test
+    void connectsWhileTheSizeIsStillToCome() throws Exception {
+        Path log = dir.resolve("nbdkit.log");
+        var s = servers.nbdkit(dir, "--filter=log", "memory", String.valueOf(SIZE), "logfile=" + log);
+        Sinks.One<Long> size = Sinks.one();
+        CompletableFuture<ImageSink> opening = Endpoints.sink(s.uri(), size.asMono(), EndpointOptions.defaults())
+                .toFuture();
+        Await.until(WAIT, "a connection to the export before the size is known",
+                () -> connections(log, " Connect ") == 4);
+        assertFalse(opening.isDone(), "the sink waits for the size");
+        size.tryEmitValue((long) SIZE);
+        try (ImageSink sink = opening.get(WAIT.toSeconds(), TimeUnit.SECONDS)) {
+            assertEquals(SIZE, sink.size());
+            sink.write(0, ByteBuffer.wrap(random(4096, 2))).block(WAIT);
+        }
+    }
+
+    @Test
+    void aSizeThatFailsClosesTheConnectionsAndPassesTheErrorOn() throws Exception {
+        Path log = dir.resolve("nbdkit.log");
+        var s = servers.nbdkit(dir, "--filter=log", "memory", String.valueOf(SIZE), "logfile=" + log);
+        Sinks.One<Long> size = Sinks.one();
+        CompletableFuture<ImageSink> opening = Endpoints.sink(s.uri(), size.asMono(), EndpointOptions.defaults())
+                .toFuture();
+        Await.until(WAIT, "connections to the export", () -> connections(log, " Connect ") == 4);
+        size.tryEmitError(new IllegalStateException("the source could not be opened"));
+        ExecutionException e = assertThrows(ExecutionException.class,
+                () -> opening.get(WAIT.toSeconds(), TimeUnit.SECONDS));
+        assertEquals("the source could not be opened", e.getCause().getMessage());
+        Await.until(WAIT, "every connection closed", () -> connections(log, " Disconnect ") == 4);
+    }
+
+    /** Lines of nbdkit's log filter containing {@code event}, e.g. one " Connect " per connection. */
+    private static long connections(Path log, String event) {
+        try {
+            return Files.exists(log) ? Files.readAllLines(log).stream().filter(l -> l.contains(event)).count() : 0;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
     }
 }
