@@ -159,15 +159,20 @@ class NbdSinkTest {
         }
     }
 
-    @Test
-    void connectsWhileTheSizeIsStillToCome() throws Exception {
-        Path log = dir.resolve("nbdkit.log");
+    /** A sink opening on a logged nbdkit memory export, its size still to come; returns once 4 connections are up. */
+    private CompletableFuture<ImageSink> openingWithoutSize(Path log, Sinks.One<Long> size) throws Exception {
         var s = servers.nbdkit(dir, "--filter=log", "memory", String.valueOf(SIZE), "logfile=" + log);
-        Sinks.One<Long> size = Sinks.one();
         CompletableFuture<ImageSink> opening = Endpoints.sink(s.uri(), size.asMono(), EndpointOptions.defaults())
                 .toFuture();
-        Await.until(WAIT, "a connection to the export before the size is known",
+        Await.until(WAIT, "connections to the export before the size is known",
                 () -> connections(log, " Connect ") == 4);
+        return opening;
+    }
+
+    @Test
+    void connectsWhileTheSizeIsStillToCome() throws Exception {
+        Sinks.One<Long> size = Sinks.one();
+        CompletableFuture<ImageSink> opening = openingWithoutSize(dir.resolve("nbdkit.log"), size);
         assertFalse(opening.isDone(), "the sink waits for the size");
         size.tryEmitValue((long) SIZE);
         try (ImageSink sink = opening.get(WAIT.toSeconds(), TimeUnit.SECONDS)) {
@@ -179,11 +184,8 @@ class NbdSinkTest {
     @Test
     void aSizeThatFailsClosesTheConnectionsAndPassesTheErrorOn() throws Exception {
         Path log = dir.resolve("nbdkit.log");
-        var s = servers.nbdkit(dir, "--filter=log", "memory", String.valueOf(SIZE), "logfile=" + log);
         Sinks.One<Long> size = Sinks.one();
-        CompletableFuture<ImageSink> opening = Endpoints.sink(s.uri(), size.asMono(), EndpointOptions.defaults())
-                .toFuture();
-        Await.until(WAIT, "connections to the export", () -> connections(log, " Connect ") == 4);
+        CompletableFuture<ImageSink> opening = openingWithoutSize(log, size);
         size.tryEmitError(new IllegalStateException("the source could not be opened"));
         ExecutionException e = assertThrows(ExecutionException.class,
                 () -> opening.get(WAIT.toSeconds(), TimeUnit.SECONDS));
