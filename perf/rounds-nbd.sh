@@ -1,19 +1,22 @@
 #!/usr/bin/env bash
-# rounds-nbd-write.sh - file → NBD writes in alternated rounds, for small differences between
-# client settings: every run gets a freshly started export, and the variants take turns, so a
-# drift of the VM's speed hits all of them alike. Prints one line per run and then the medians.
+# rounds-nbd.sh - NBD copies in alternated rounds, for differences smaller than the VM's drift
+# (between clients, or client settings): every run gets a freshly started server, and the variants
+# take turns, so a drift of the VM's speed hits all of them alike. Prints one line per run and then
+# the medians.
 #
-#   [ROUNDS=12] [SERVER=memory|qemu-nbd] perf/rounds-nbd-write.sh VARIANT...
+#   [ROUNDS=12] [SERVER=memory|qemu-nbd|sparse-random|qemu-nbd-read] perf/rounds-nbd.sh VARIANT...
 #
 # A VARIANT is NAME or NAME=ARGS: names starting with "nbdcopy" run nbdcopy with ARGS, the others
 # `extentflow copy --no-progress --no-flush ARGS`. Example (perf/README.md, "Writing to NBD"):
 #
-#   perf/rounds-nbd-write.sh nbdcopy ef-512k='--request-size 512k' ef-1m ef-2conn='--connections 2'
+#   perf/rounds-nbd.sh nbdcopy ef-512k='--request-size 512k' ef-1m ef-2conn='--connections 2'
 #
-# The source is sparse-8g.raw (2 GiB of data); SERVER=memory writes it into `nbdkit memory 8G`,
-# SERVER=qemu-nbd into a new sparse 8 GiB file served by qemu-nbd. Before each run: stop the old
-# server, start a new one, read the source's data into the page cache, wait SETTLE seconds (see
-# lib.sh). Each line: name, wall s, client user+sys s, client peak RSS KiB, server CPU s, server
+# Writes (file → NBD) copy sparse-8g.raw (2 GiB of data): SERVER=memory into `nbdkit memory 8G`,
+# SERVER=qemu-nbd into a new sparse 8 GiB file served by qemu-nbd. Reads (NBD → a new file):
+# SERVER=sparse-random from `nbdkit sparse-random 8G`, SERVER=qemu-nbd-read from qemu-nbd serving
+# sparse-8g.raw read-only, as in compare-nbd.sh. Before each run: stop the old server, delete the
+# old output, start a new server, read sparse-8g.raw's data into the page cache, wait SETTLE
+# seconds (see lib.sh). Each line: name, wall s, client user+sys s, client peak RSS KiB, server CPU s, server
 # minor page faults (from /proc/PID/stat, read before and after the run).
 source "$(dirname "$0")/lib.sh"
 
@@ -29,7 +32,8 @@ src="$IMG/sparse-8g.raw"
 SOCKS="$PERF_DIR/out/rounds"
 sock="$SOCKS/server.sock"
 pidfile="$SOCKS/server.pid"
-target="$OUT/rounds-target.raw"
+target="$OUT/rounds-target.raw"   # what qemu-nbd serves as a write target
+copy="$OUT/rounds-copy.raw"       # where reads go
 uri="nbd+unix:///?socket=$sock"
 mkdir -p "$SOCKS"
 
@@ -40,7 +44,7 @@ stop_server() {
     kill "$pid" 2>/dev/null || true
     while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
   fi
-  rm -f "$sock" "$pidfile" "$target"
+  rm -f "$sock" "$pidfile" "$target" "$copy"
 }
 trap stop_server EXIT
 
@@ -52,7 +56,9 @@ start_server() {
       truncate -s 8G "$target"
       qemu-nbd -t -f raw -k "$sock" --pid-file="$pidfile" "$target" &
       ;;
-    *) die "SERVER is memory or qemu-nbd, not $SERVER" ;;
+    sparse-random) nbdkit -U "$sock" -P "$pidfile" sparse-random 8G ;;
+    qemu-nbd-read) qemu-nbd -t -r -f raw -k "$sock" --pid-file="$pidfile" "$src" & ;;
+    *) die "SERVER is memory, qemu-nbd, sparse-random or qemu-nbd-read, not $SERVER" ;;
   esac
   wait_for test -S "$sock"
   wait_for test -s "$pidfile"
@@ -63,7 +69,7 @@ start_server() {
 # utime+stime (clock ticks) and minor faults of a process
 server_stat() { awk '{print $14 + $15, $10}' "/proc/$1/stat"; }
 
-results="$RESULTS/rounds.txt"
+results="$RESULTS/rounds-$SERVER.txt"
 : > "$results"
 for round in $(seq 1 "$ROUNDS"); do
   for variant in "$@"; do
@@ -73,10 +79,12 @@ for round in $(seq 1 "$ROUNDS"); do
     start_server
     pid="$(cat "$pidfile")"
     read -r cpu0 faults0 < <(server_stat "$pid")
+    from="$src" to="$uri"
+    case "$SERVER" in sparse-random|qemu-nbd-read) from="$uri" to="$copy" ;; esac
     if [[ "$name" == nbdcopy* ]]; then
-      cmd=(nbdcopy $args "$src" "$uri")
+      cmd=(nbdcopy $args "$from" "$to")
     else
-      cmd=("$EXTENTFLOW" copy --no-progress --no-flush $args "$src" "$uri")
+      cmd=("$EXTENTFLOW" copy --no-progress --no-flush $args "$from" "$to")
     fi
     /usr/bin/time -f "%e %U %S %M" -o "$RESULTS/time" "${cmd[@]}" > /dev/null \
       || die "round $round, $name failed: ${cmd[*]}"
@@ -100,8 +108,8 @@ print("| variant | wall s | ratio | rounds faster | client CPU s | server CPU s 
 print("|---|---:|---:|---:|---:|---:|---:|")
 for name, r in runs.items():
     ratios = [a[0] / b[0] for a, b in zip(r, runs[reference])]
-    faster = sum(1 for x in ratios if x < 1)
+    faster = "" if name == reference else f"{sum(1 for x in ratios if x < 1)} of {len(ratios)}"
     med = lambda i: statistics.median(x[i] for x in r)
-    print(f"| {name} | {med(0):.2f} | {statistics.median(ratios):.3f} | {faster} of {len(ratios)} "
+    print(f"| {name} | {med(0):.2f} | {statistics.median(ratios):.3f} | {faster} "
           f"| {med(1):.2f} | {med(2):.2f} | {int(med(3))} |")
 PY
