@@ -16,8 +16,9 @@
 # SERVER=sparse-random from `nbdkit sparse-random 8G`, SERVER=qemu-nbd-read from qemu-nbd serving
 # sparse-8g.raw read-only, as in compare-nbd.sh. Before each run: stop the old server, delete the
 # old output, start a new server, read sparse-8g.raw's data into the page cache, wait SETTLE
-# seconds (see lib.sh). Each line: name, wall s, client user+sys s, client peak RSS KiB, server CPU s, server
-# minor page faults (from /proc/PID/stat, read before and after the run).
+# seconds (see lib.sh). A first round is untimed (a warm-up, as hyperfine's: the first copy of a
+# kind trains the launcher's cache). Each line: name, wall s, client user+sys s, client peak RSS
+# KiB, server CPU s, server minor page faults (from /proc/PID/stat, before and after the run).
 source "$(dirname "$0")/lib.sh"
 
 ROUNDS="${ROUNDS:-12}"
@@ -70,8 +71,10 @@ start_server() {
 server_stat() { awk '{print $14 + $15, $10}' "/proc/$1/stat"; }
 
 results="$RESULTS/rounds-$SERVER.txt"
+ticks="$(getconf CLK_TCK)"   # /proc's CPU times are in clock ticks
 : > "$results"
-for round in $(seq 1 "$ROUNDS"); do
+# round 0: the untimed warm-up
+for round in $(seq 0 "$ROUNDS"); do
   for variant in "$@"; do
     name="${variant%%=*}"
     args=""
@@ -90,9 +93,8 @@ for round in $(seq 1 "$ROUNDS"); do
       || die "round $round, $name failed: ${cmd[*]}"
     read -r cpu1 faults1 < <(server_stat "$pid")
     read -r wall user sys rss < "$RESULTS/time"
-    ticks="$(getconf CLK_TCK)"
     line="$(python3 -c "print('$name', $wall, round($user + $sys, 2), $rss, round(($cpu1 - $cpu0) / $ticks, 2), $faults1 - $faults0)")"
-    echo "$line" | tee -a "$results"
+    if [ "$round" -gt 0 ]; then echo "$line" | tee -a "$results"; fi
   done
 done
 

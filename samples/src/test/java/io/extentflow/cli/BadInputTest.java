@@ -7,10 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.extentflow.engine.testing.Await;
 import io.extentflow.engine.testing.ExternalTool;
 import io.extentflow.engine.testing.NbdServers;
+import io.extentflow.engine.testing.NbdkitLog;
 import io.extentflow.engine.testing.TestImages;
-import java.io.IOException;
 import java.io.RandomAccessFile;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -49,9 +48,8 @@ class BadInputTest {
         var s = servers.nbdkit(dir, "--filter=log", "memory", "1M", "logfile=" + log);
         assertOneLine(Cli.run("copy", missing.toString(), s.uri()), ExitCodes.FAILURE, missing + ": no such file");
         Await.until(Duration.ofSeconds(10), "as many disconnections as connections in " + log, () -> {
-            List<String> lines = lines(log);
-            long connects = lines.stream().filter(l -> l.contains(" Connect ")).count();
-            return connects > 0 && connects == lines.stream().filter(l -> l.contains(" Disconnect ")).count();
+            long connects = NbdkitLog.count(log, " Connect ");
+            return connects > 0 && connects == NbdkitLog.count(log, " Disconnect ");
         });
     }
 
@@ -148,14 +146,6 @@ class BadInputTest {
         assertTrue(line.startsWith("extentflow: "), r::toString);
         assertTrue(line.contains(expected), () -> "'" + expected + "' expected in: " + line);
         assertFalse(line.contains("Exception"), r::toString);
-    }
-
-    private static List<String> lines(Path log) {
-        try {
-            return Files.exists(log) ? Files.readAllLines(log) : List.of();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
     }
 
     private Path image(String name, long size) throws Exception {

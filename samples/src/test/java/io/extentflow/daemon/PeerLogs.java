@@ -1,12 +1,11 @@
 package io.extentflow.daemon;
 
 import io.extentflow.engine.testing.Await;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
+import io.extentflow.engine.testing.NbdkitLog;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
 import java.util.function.Predicate;
 import java.util.regex.Matcher;
@@ -24,11 +23,10 @@ final class PeerLogs {
     /** Waits up to 10 s for {@code condition} to hold on the whole log. */
     private static void untilTrue(Path log, String what, Predicate<String> condition) {
         try {
-            Await.until(Duration.ofSeconds(10), log + ": " + what, () -> condition.test(read(log)));
+            Await.until(Duration.ofSeconds(10), log + ": " + what, () -> condition.test(String.join("\n", NbdkitLog.lines(log))));
         } catch (AssertionError e) {
-            String[] lines = read(log).split("\n");
-            String tail = String.join("\n", java.util.Arrays.copyOfRange(lines, Math.max(0, lines.length - 20),
-                    lines.length));
+            List<String> lines = NbdkitLog.lines(log);
+            String tail = String.join("\n", lines.subList(Math.max(0, lines.size() - 20), lines.size()));
             throw new AssertionError(e.getMessage() + "; the log ends with:\n" + tail, e);
         }
     }
@@ -56,13 +54,5 @@ final class PeerLogs {
             ids.add(m.group(1));
         }
         return ids;
-    }
-
-    private static String read(Path log) {
-        try {
-            return Files.exists(log) ? Files.readString(log) : "";
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
     }
 }

@@ -15,6 +15,7 @@ import io.extentflow.engine.nbd.NbdAddress;
 import io.extentflow.engine.nbd.NbdClientOptions;
 import io.extentflow.engine.testing.ExternalTool;
 import io.extentflow.engine.testing.NbdServers;
+import io.extentflow.engine.testing.NbdkitLog;
 import io.extentflow.engine.testing.NettyLeaks;
 import io.extentflow.engine.testing.TestImages;
 import io.extentflow.sources.nbd.NbdSource;
@@ -131,9 +132,9 @@ class NbdCopyTest {
     }
 
     /** The distinct {@code count}s of one kind of request in nbdkit's log filter's lines. */
-    private static Set<Long> requestCounts(Path log, String kind) throws Exception {
+    private static Set<Long> requestCounts(Path log, String kind) {
         Pattern line = Pattern.compile(" " + kind + " id=\\d+ offset=0x\\p{XDigit}+ count=0x(\\p{XDigit}+)");
-        return Files.readAllLines(log).stream().map(line::matcher).filter(Matcher::find)
+        return NbdkitLog.lines(log).stream().map(line::matcher).filter(Matcher::find)
                 .map(m -> Long.parseLong(m.group(1), 16)).collect(Collectors.toSet());
     }
 

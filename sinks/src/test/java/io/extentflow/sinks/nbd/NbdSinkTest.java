@@ -14,10 +14,9 @@ import io.extentflow.engine.nbd.NbdClientOptions;
 import io.extentflow.engine.nbd.NbdException;
 import io.extentflow.engine.testing.Await;
 import io.extentflow.engine.testing.NbdServers;
+import io.extentflow.engine.testing.NbdkitLog;
 import io.extentflow.engine.testing.NettyLeaks;
 import io.extentflow.engine.testing.ExternalTool;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -165,7 +164,7 @@ class NbdSinkTest {
         CompletableFuture<ImageSink> opening = Endpoints.sink(s.uri(), size.asMono(), EndpointOptions.defaults())
                 .toFuture();
         Await.until(WAIT, "connections to the export before the size is known",
-                () -> connections(log, " Connect ") == 4);
+                () -> NbdkitLog.count(log, " Connect ") == 4);
         return opening;
     }
 
@@ -190,15 +189,6 @@ class NbdSinkTest {
         ExecutionException e = assertThrows(ExecutionException.class,
                 () -> opening.get(WAIT.toSeconds(), TimeUnit.SECONDS));
         assertEquals("the source could not be opened", e.getCause().getMessage());
-        Await.until(WAIT, "every connection closed", () -> connections(log, " Disconnect ") == 4);
-    }
-
-    /** Lines of nbdkit's log filter containing {@code event}, e.g. one " Connect " per connection. */
-    private static long connections(Path log, String event) {
-        try {
-            return Files.exists(log) ? Files.readAllLines(log).stream().filter(l -> l.contains(event)).count() : 0;
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        Await.until(WAIT, "every connection closed", () -> NbdkitLog.count(log, " Disconnect ") == 4);
     }
 }
