@@ -17,6 +17,11 @@ import reactor.core.publisher.FluxSink;
  * payloads; one network write each would cost more than the data); {@link #flush()} sends a partial
  * chunk. Handing over a chunk waits until the body's subscriber asks for one, so a slow peer slows
  * the writer and at most one chunk per request is buffered. Writes block: call them on {@link StreamThreads} only.
+ *
+ * <p>{@link #write}, {@link #flush} and {@link #close} hold the channel's lock, so a close from another
+ * thread (a copy's completion) waits for a chunk that a writer is still handing over, and the body
+ * never ends with that chunk missing (a sparse-stream download once ended cleanly inside a frame's
+ * payload in CI). {@link #abort} does not wait.
  */
 public final class ByteBufOutputChannel implements WritableByteChannel, java.io.Flushable {
 
@@ -28,7 +33,7 @@ public final class ByteBufOutputChannel implements WritableByteChannel, java.io.
     private volatile FluxSink<ByteBuf> sink;
     private volatile boolean closed;
     private volatile boolean cancelled;
-    /** Bytes written and not yet handed over; only the writing thread touches it. */
+    /** Bytes written and not yet handed over; guarded by the channel's lock. */
     private ByteBuf pending;
 
     public ByteBufOutputChannel() {
@@ -48,7 +53,7 @@ public final class ByteBufOutputChannel implements WritableByteChannel, java.io.
     }
 
     @Override
-    public int write(ByteBuffer src) throws IOException {
+    public synchronized int write(ByteBuffer src) throws IOException {
         if (closed) {
             releasePending();
             throw new ClosedChannelException();
@@ -72,7 +77,7 @@ public final class ByteBufOutputChannel implements WritableByteChannel, java.io.
 
     /** Sends the bytes gathered so far, waiting for the subscriber to ask for them. */
     @Override
-    public void flush() throws IOException {
+    public synchronized void flush() throws IOException {
         if (pending != null && pending.isReadable()) {
             handOver();
         }
@@ -95,9 +100,9 @@ public final class ByteBufOutputChannel implements WritableByteChannel, java.io.
             Thread.currentThread().interrupt();
             throw new java.io.InterruptedIOException("interrupted while waiting for the peer");
         }
-        if (cancelled) {
+        if (cancelled || closed) { // closed here only by abort: close() sets it after its last hand-over
             chunk.release();
-            throw new IOException("the receiving side went away");
+            throw new IOException(cancelled ? "the receiving side went away" : "the body was aborted");
         }
         sink.next(chunk);
     }
@@ -109,7 +114,7 @@ public final class ByteBufOutputChannel implements WritableByteChannel, java.io.
 
     /** Sends what is gathered and ends the body (after an {@link #abort}, only frees what is gathered). */
     @Override
-    public void close() {
+    public synchronized void close() {
         if (closed) {
             releasePending();
             return;
@@ -136,5 +141,6 @@ public final class ByteBufOutputChannel implements WritableByteChannel, java.io.
         if (s != null) {
             s.error(error);
         }
+        demand.release(Integer.MAX_VALUE / 2); // wake a writer waiting to hand over, which holds the lock
     }
 }

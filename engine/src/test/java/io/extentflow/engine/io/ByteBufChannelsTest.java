@@ -10,9 +10,14 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.time.Duration;
+import java.util.List;
 import java.util.SplittableRandom;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
+import io.extentflow.engine.testing.Await;
 import org.junit.jupiter.api.Test;
+import org.reactivestreams.Subscription;
+import reactor.core.publisher.BaseSubscriber;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.test.StepVerifier;
@@ -149,5 +154,45 @@ class ByteBufChannelsTest {
                 })
                 .expectErrorSatisfies(e -> assertTrue(e instanceof java.nio.channels.AsynchronousCloseException, e.toString()))
                 .verify(TIMEOUT);
+    }
+
+    @Test
+    void aCloseFromAnotherThreadWaitsForTheChunkBeingHandedOver() throws Exception {
+        ByteBufOutputChannel out = new ByteBufOutputChannel();
+        List<Object> got = new CopyOnWriteArrayList<>();
+        BaseSubscriber<ByteBuf> reader = new BaseSubscriber<>() {
+            @Override
+            protected void hookOnSubscribe(Subscription s) {
+                // no demand yet: the writer waits in its hand-over
+            }
+
+            @Override
+            protected void hookOnNext(ByteBuf chunk) {
+                got.add(chunk.readableBytes());
+                chunk.release();
+            }
+
+            @Override
+            protected void hookOnComplete() {
+                got.add("complete");
+            }
+        };
+        out.body().subscribe(reader);
+        Thread writer = Thread.ofPlatform().start(() -> {
+            try {
+                out.write(ByteBuffer.wrap(new byte[10]));
+                out.flush();
+            } catch (IOException e) {
+                got.add(e);
+            }
+        });
+        Await.until(TIMEOUT, "the writer waiting for demand", () -> writer.getState() == Thread.State.WAITING);
+        // the copy's completion closes the channel from another thread
+        Thread closer = Thread.ofPlatform().start(out::close);
+        Await.until(TIMEOUT, "the close waiting for the writer", () -> closer.getState() == Thread.State.BLOCKED);
+        reader.request(Long.MAX_VALUE);
+        writer.join(TIMEOUT.toMillis());
+        closer.join(TIMEOUT.toMillis());
+        assertEquals(List.of(10, "complete"), got, "the chunk, then the end of the body");
     }
 }
