@@ -18,6 +18,7 @@ import java.util.List;
 import java.util.Set;
 import reactor.core.publisher.Mono;
 import reactor.netty.http.client.HttpClient;
+import reactor.netty.resources.ConnectionProvider;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -46,6 +47,12 @@ final class ServerFixture implements AutoCloseable {
     final SimpleMeterRegistry registry = new SimpleMeterRegistry();
     final HttpClient control;
     final HttpClient data;
+    /**
+     * The clients' own connections, closed with the fixture: with Reactor Netty's global pool, a
+     * kept-alive connection to an earlier test's server could be handed to a later one that got
+     * the same port (a first OPTIONS once went unanswered for 30 s in CI).
+     */
+    private final ConnectionProvider connections = ConnectionProvider.create("server-fixture", 16);
 
     ServerFixture(Path dir) {
         this(dir, ServerConfig.defaults().withPort(0));
@@ -54,8 +61,8 @@ final class ServerFixture implements AutoCloseable {
     ServerFixture(Path dir, ServerConfig config) {
         server = ImageServer.start(config.withControlSocket(dir.resolve("control.sock")), registry, null)
                 .block(TIMEOUT);
-        control = HttpClient.create().remoteAddress(server::controlAddress);
-        data = HttpClient.create().host("127.0.0.1").port(server.port());
+        control = HttpClient.create(connections).remoteAddress(server::controlAddress);
+        data = HttpClient.create(connections).host("127.0.0.1").port(server.port());
     }
 
     /** A reply: status, headers of interest and body. */
@@ -144,5 +151,6 @@ final class ServerFixture implements AutoCloseable {
     @Override
     public void close() {
         server.close();
+        connections.disposeLater().block(TIMEOUT);
     }
 }
