@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # compare-nbd.sh - NBD copies: extentflow copy vs nbdcopy.
 #   NBD → file: qemu-nbd serving sparse-8g.raw (read-only, one connection), and
-#               nbdkit sparse-random 8G (random data in sparse runs, generated on the fly)
+#               nbdkit sparse-random 8G seed=42 (random data in sparse runs, generated on the fly)
 #   file → NBD: sparse-8g.raw into a fresh nbdkit memory 8G before every run
 # Servers listen on Unix sockets in perf/out/; the script stops the ones it started.
 # Results go to perf/README.md. Usage: [RUNS=5] perf/compare-nbd.sh
@@ -25,7 +25,8 @@ dst="$OUT/copy.raw"
 
 rm -f "$SOCKS/qemu.sock" "$SOCKS/random.sock"
 start_bg qemu-nbd -t -r -f raw -k "$SOCKS/qemu.sock" "$src"
-start_bg nbdkit -f -U "$SOCKS/random.sock" sparse-random 8G
+# a fixed seed, so that runs of this script copy the same data (the default seed is the time)
+start_bg nbdkit -f -U "$SOCKS/random.sock" sparse-random 8G seed=42
 wait_for test -S "$SOCKS/qemu.sock"
 wait_for test -S "$SOCKS/random.sock"
 

@@ -13,7 +13,7 @@
 #
 # Writes (file → NBD) copy sparse-8g.raw (2 GiB of data): SERVER=memory into `nbdkit memory 8G`,
 # SERVER=qemu-nbd into a new sparse 8 GiB file served by qemu-nbd. Reads (NBD → a new file):
-# SERVER=sparse-random from `nbdkit sparse-random 8G`, SERVER=qemu-nbd-read from qemu-nbd serving
+# SERVER=sparse-random from `nbdkit sparse-random 8G seed=42`, SERVER=qemu-nbd-read from qemu-nbd serving
 # sparse-8g.raw read-only, as in compare-nbd.sh. Before each run: stop the old server, delete the
 # old output, start a new server, read sparse-8g.raw's data into the page cache, wait SETTLE
 # seconds (see lib.sh). A first round is untimed (a warm-up, as hyperfine's: the first copy of a
@@ -57,7 +57,9 @@ start_server() {
       truncate -s 8G "$target"
       qemu-nbd -t -f raw -k "$sock" --pid-file="$pidfile" "$target" &
       ;;
-    sparse-random) nbdkit -U "$sock" -P "$pidfile" sparse-random 8G ;;
+    # a fixed seed: nbdkit's default is the time, so every fresh server would serve another
+    # amount of data (659 MiB to 1.03 GiB seen) and rounds would compare different copies
+    sparse-random) nbdkit -U "$sock" -P "$pidfile" sparse-random 8G seed=42 ;;
     qemu-nbd-read) qemu-nbd -t -r -f raw -k "$sock" --pid-file="$pidfile" "$src" & ;;
     *) die "SERVER is memory, qemu-nbd, sparse-random or qemu-nbd-read, not $SERVER" ;;
   esac
