@@ -258,13 +258,11 @@ public final class JobManager {
         metrics.started(job);
         journal.append(stateRecord(job)).subscribe(null, e -> LOG.log(Level.SEVERE, "journal write failed", e));
         JobRequest r = job.request;
+        // both ends open at once: a network target connects while the source opens
         Mono<CopyResult> run = Mono.usingWhen(
-                Endpoints.source(r.source(), r.endpoint()).doOnNext(s -> job.opened()),
-                source -> Mono.usingWhen(
-                        Endpoints.sink(r.target(), source.size(), r.endpoint()).doOnNext(s -> job.opened()),
-                        sink -> copy(job, source, sink),
-                        sink -> closed(job, sink.closeGracefully())),
-                source -> closed(job, source.closeGracefully()));
+                Endpoints.pair(r.source(), r.endpoint(), r.target(), r.endpoint()).doOnNext(p -> job.opened()),
+                p -> copy(job, p.source(), p.sink()),
+                p -> closed(job, p.closeGracefully()));
         job.subscription = run.subscribe(result -> finished(job, result, null), e -> finished(job, null, e));
     }
 

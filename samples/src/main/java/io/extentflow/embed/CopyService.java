@@ -5,8 +5,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.extentflow.engine.ImageIoException;
 import io.extentflow.engine.copy.Copy;
 import io.extentflow.engine.copy.CopyProgress;
+import io.extentflow.engine.endpoint.EndpointOptions;
+import io.extentflow.engine.endpoint.EndpointPair;
 import io.extentflow.engine.endpoint.Endpoints;
-import io.extentflow.engine.io.BlockingIo;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.Map;
@@ -47,11 +48,12 @@ public final class CopyService {
     private static Publisher<Void> copy(HttpServerRequest req, HttpServerResponse resp) {
         Flux<String> lines = req.receive().aggregate().asString()
                 .map(CopyService::parse)
-                .flatMapMany(r -> Flux.usingWhen(Endpoints.source(r.get("source").asText()),
-                        src -> Flux.usingWhen(Endpoints.sink(r.get("target").asText(), src.size()),
-                                dst -> Copy.from(src).to(dst).progress(),
-                                dst -> BlockingIo.run(dst::close)),
-                        src -> BlockingIo.run(src::close)))
+                // both ends open at once, and close when the copy ends, fails or is cancelled
+                .flatMapMany(r -> Flux.usingWhen(
+                        Endpoints.pair(r.get("source").asText(), EndpointOptions.defaults(),
+                                r.get("target").asText(), EndpointOptions.defaults()),
+                        p -> Copy.from(p.source()).to(p.sink()).progress(),
+                        EndpointPair::closeGracefully))
                 .sample(Duration.ofMillis(200)) // throttled; the last progress is always sent
                 .map(CopyService::line)
                 .onErrorResume(e -> Mono.just(line(Map.of("error", ImageIoException.reason(e)))));

@@ -6,7 +6,9 @@ import io.extentflow.engine.io.BlockingIo;
 import java.util.Comparator;
 import java.util.List;
 import java.util.ServiceLoader;
+import java.util.concurrent.CancellationException;
 import reactor.core.publisher.Mono;
+import reactor.core.publisher.Sinks;
 
 /**
  * Opens sources and sinks by address, e.g. {@code /var/img/disk.qcow2}, {@code file:/var/img/a.raw},
@@ -80,6 +82,38 @@ public final class Endpoints {
         return BlockingIo.call(() -> Providers.SINKS.stream().filter(p -> p.accepts(address)).findFirst()
                         .orElseThrow(() -> unknown(address)))
                 .flatMap(p -> p.openSink(address, size, options));
+    }
+
+    /**
+     * Opens {@code source} for reading and {@code target} for writing an image of the source's size,
+     * at once: a network target connects and shakes hands while the source opens, instead of after
+     * it (see {@link #sink(String, Mono, EndpointOptions)}), so a copy between two servers starts a
+     * round trip or more sooner.
+     *
+     * <p>The {@code Mono} gives both or neither: when one end fails to open, the other is closed,
+     * whether it opened already or was still opening, and the error is the first failure (a source
+     * that fails also fails the target's wait for the size with the same error). Cancelling it closes
+     * what either end opened. Use it with {@code Mono.usingWhen(pair, ..., EndpointPair::closeGracefully)}.
+     */
+    public static Mono<EndpointPair> pair(String source, EndpointOptions sourceOptions, String target,
+            EndpointOptions targetOptions) {
+        return Mono.defer(() -> {
+            Sinks.One<Long> size = Sinks.one();
+            Mono<ImageSource> opening = source(source, sourceOptions)
+                    .doOnNext(s -> size.tryEmitValue(s.size()))
+                    .doOnError(size::tryEmitError)
+                    .doOnCancel(() -> size.tryEmitError(new CancellationException("the copy was cancelled")));
+            // zip cancels the other end when one fails, and hands an end that opened already, or opens
+            // after a cancel, to the discard hooks below
+            return Mono.zip(opening, sink(target, size.asMono(), targetOptions), EndpointPair::new)
+                    .doOnDiscard(ImageSource.class, s -> closeQuietly(s.closeGracefully()))
+                    .doOnDiscard(ImageSink.class, s -> closeQuietly(s.closeGracefully()));
+        });
+    }
+
+    private static void closeQuietly(Mono<Void> closing) {
+        // the error that matters is the one that stopped the pair; a failing close adds nothing to it
+        closing.subscribe(null, e -> { });
     }
 
     private static IllegalArgumentException unknown(String address) {
