@@ -48,9 +48,7 @@ class EndpointPairTest {
     @Test
     void theTargetConnectsWhileTheSourceIsStillOpening() throws Exception {
         Path image = dir.resolve("src.raw");
-        TestImages.randomSparseRaw(image, 8 << 20, 11, 30, 256 << 10);
-        // every connection to the source waits 1.5 s in its handshake
-        var source = servers.nbdkit(dir, "--filter=delay", "file", image.toString(), "delay-open=1500ms");
+        var source = slowSource(image, 8 << 20);
         Path log = dir.resolve("target.log");
         var target = servers.nbdkit(dir, "--filter=log", "memory", "8M", "logfile=" + log);
 
@@ -106,9 +104,7 @@ class EndpointPairTest {
 
     @Test
     void cancellingWhileTheSourceOpensClosesTheTarget() throws Exception {
-        Path image = dir.resolve("src.raw");
-        TestImages.randomSparseRaw(image, 1 << 20, 5, 50, 64 << 10);
-        var source = servers.nbdkit(dir, "--filter=delay", "file", image.toString(), "delay-open=1500ms");
+        var source = slowSource(dir.resolve("src.raw"), 1 << 20);
         Path log = dir.resolve("target.log");
         var target = servers.nbdkit(dir, "--filter=log", "memory", "1M", "logfile=" + log);
 
@@ -118,6 +114,12 @@ class EndpointPairTest {
         Await.until(WAIT, "a connection to the target in " + log, () -> NbdkitLog.count(log, " Connect ") > 0);
         opening.dispose();
         untilEveryConnectionEnded(log);
+    }
+
+    /** nbdkit serving a new random sparse raw file, each connection waiting 1.5 s in its handshake. */
+    private NbdServers.Server slowSource(Path image, long size) throws Exception {
+        TestImages.randomSparseRaw(image, size, 11, 30, 64 << 10);
+        return servers.nbdkit(dir, "--filter=delay", "file", image.toString(), "delay-open=1500ms");
     }
 
     private static void untilEveryConnectionEnded(Path log) {
