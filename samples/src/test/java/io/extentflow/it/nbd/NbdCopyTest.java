@@ -166,14 +166,15 @@ class NbdCopyTest {
         Path original = dir.resolve("a.raw");
         TestImages.randomSparseRaw(original, 32 << 20, 25, 60, 1 << 20);
         var s = servers.nbdkit(dir, "--filter=error", "file", original.toString(), "error-pread=EIO",
-                "error-pread-rate=10%");
+                "error-pread-rate=30%");
         Path out = dir.resolve("out.raw");
-        // The filter fails every read, retries included, with probability 1/10: with the default
-        // 3 retries one of the copy's dozens of reads gave up in a fraction of a percent of runs
-        // (CI saw it once). Eight retries make that 1e-9 per read; what is under test is that
-        // retries happen and the copy is exact.
-        try (NbdSource src = NbdSource.open(NbdAddress.parse(s.uri()), NbdClientOptions.defaults().withRetries(8)
-                        .withRetryBackoff(Duration.ofMillis(10)), false).block(WAIT);
+        // The filter fails every read, retries included, with probability 3/10. The rate must make an
+        // error certain among the copy's few dozen reads (at 1/10, 0.9^30 = 4 % of runs saw none, and
+        // CI failed on it once), and the retries must make giving up impossible in practice: 16 of
+        // them leave 0.3^17 = 1e-9 per read. What is under test is that retries happen and the copy
+        // is exact.
+        try (NbdSource src = NbdSource.open(NbdAddress.parse(s.uri()), NbdClientOptions.defaults().withRetries(16)
+                        .withRetryBackoff(Duration.ofMillis(1)), false).block(WAIT);
              ImageSink dst = Endpoints.sink(out.toString(), src.size()).block(WAIT)) {
             Copy.from(src).to(dst).options(CopyOptions.defaults().withRequestSize(1 << 20)).run().block(WAIT);
         }
