@@ -66,9 +66,10 @@ final class CopyCommand {
                 .flag("--target-is-zero", "The existing target already reads as zeros: send nothing for zero "
                         + "ranges.", () -> c.targetIsZero = true)
                 .flag("--no-flush", "Do not flush the target at the end.", () -> c.noFlush = true)
-                .flag("--keep-cache", "Leave what is written to a target file in the page cache. By default it is "
-                        + "written back to disk as the copy goes and dropped from the cache: the copy never reads "
-                        + "it back, and caching it would push out what the machine was using.",
+                .flag("--keep-cache", "Leave what is written to a target file in the page cache. By default it "
+                        + "bypasses the cache (direct I/O) or is written back to disk as the copy goes and dropped "
+                        + "from the cache: the copy never reads it back, and caching it would push out what the "
+                        + "machine was using.",
                         () -> c.keepCache = true)
                 .flag("--json", "Print the summary as one JSON object (for scripts).", () -> c.json = true)
                 .flag("--verify", "Checksum the source from the data the copy reads, then read the target back "

@@ -18,9 +18,10 @@ import java.nio.file.Path;
  * @param allocateZeroes a sink's zero requests leave the range allocated (file: {@code ZERO_RANGE};
  *                       NBD: {@code WRITE_ZEROES} with {@code NO_HOLE}) instead of punching a hole,
  *                       as ovirt-imageio does for tickets with {@code "sparse": false}
- * @param keepCache      a file sink leaves what it wrote in the page cache, instead of writing it back to
- *                       disk as it goes and dropping it from the cache (the default: a copy's target is
- *                       not read back, and caching it pushes out what the machine was using)
+ * @param keepCache      a file sink writes through the page cache and leaves what it wrote there, instead of
+ *                       bypassing the cache where it can (direct I/O) and otherwise writing back to disk as
+ *                       it goes and dropping from the cache (the default: a copy's target is not read back,
+ *                       and caching it pushes out what the machine was using)
  */
 public record EndpointOptions(boolean topLayerOnly, Path caFile, boolean insecure, int connections,
                               boolean httpStream, int retries, boolean allocateZeroes,

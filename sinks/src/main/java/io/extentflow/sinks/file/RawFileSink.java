@@ -34,9 +34,11 @@ import reactor.core.publisher.Mono;
  * A new file (or an empty one) is sized to the image up front and is known to be zero, so the copy
  * sends no zero requests at all and the target stays sparse.
  *
- * <p>What it writes is written back to disk as the copy goes and then dropped from the page cache
- * ({@link WritebackWindow}): an image copy never reads its target back, so caching it would only
- * push out what the machine was using. {@link EndpointOptions#keepCache()} keeps it cached instead.
+ * <p>What it writes stays out of the page cache: an image copy never reads its target back, so caching
+ * it would only push out what the machine was using. Aligned writes from direct memory (the copy's
+ * pooled buffers) bypass the cache ({@link DirectWriter}); the others are written back to disk as the
+ * copy goes and then dropped from the cache ({@link WritebackWindow}).
+ * {@link EndpointOptions#keepCache()} writes everything through the cache and leaves it there.
  *
  * <p>Opened to allocate zeroes (ovirt-imageio's {@code "sparse": false} tickets), a regular file keeps
  * zeroed ranges allocated instead: {@code fallocate(ZERO_RANGE)}; if refused, punch a hole and
@@ -73,9 +75,11 @@ public final class RawFileSink implements ImageSink {
 
     private final boolean allocateZeroes;
     private final WritebackWindow window;
+    /** Aligned writes bypass the page cache through this; null to write everything through the cache. */
+    private final DirectWriter direct;
 
     private RawFileSink(OpenFile file, long size, boolean knownZero, boolean device, boolean charDevice,
-                        boolean allocateZeroes, WritebackWindow window) {
+                        boolean allocateZeroes, WritebackWindow window, DirectWriter direct) {
         this.file = file;
         this.endpoint = "file:" + file.path();
         this.size = size;
@@ -84,6 +88,7 @@ public final class RawFileSink implements ImageSink {
         this.charDevice = charDevice;
         this.allocateZeroes = allocateZeroes;
         this.window = window;
+        this.direct = direct;
         this.zeroMethod = this.device ? ZeroMethod.WRITE
                 : allocateZeroes ? ZeroMethod.ZERO_RANGE : ZeroMethod.PUNCH_HOLE;
     }
@@ -141,7 +146,7 @@ public final class RawFileSink implements ImageSink {
             long current = file.size();
             boolean knownZero = false;
             if (charDevice) {
-                return new RawFileSink(file, size, false, false, true, false, WritebackWindow.disabled());
+                return new RawFileSink(file, size, false, false, true, false, WritebackWindow.disabled(), null);
             }
             if (growable) {
                 if (device) {
@@ -166,9 +171,12 @@ public final class RawFileSink implements ImageSink {
                 throw new IOException(path + ": existing target has " + current + " bytes but the image has "
                         + size + "; remove it or give a target of the same size");
             }
-            WritebackWindow window = options.keepCache() ? WritebackWindow.disabled()
-                    : new WritebackWindow(fd, cacheLimit);
-            return new RawFileSink(file, size, knownZero, device, false, allocateZeroes, window);
+            if (options.keepCache()) {
+                return new RawFileSink(file, size, knownZero, device, false, allocateZeroes,
+                        WritebackWindow.disabled(), null);
+            }
+            return new RawFileSink(file, size, knownZero, device, false, allocateZeroes,
+                    new WritebackWindow(fd, cacheLimit), DirectWriter.open(path, fd));
         } catch (IOException | RuntimeException e) {
             file.close();
             throw e;
@@ -215,8 +223,12 @@ public final class RawFileSink implements ImageSink {
         }
         // a write usually follows a read that completed on a file I/O thread: write right there
         return BlockingIo.runHere(() -> {
-            writeFully(data, offset);
-            window.written(offset, length);
+            if (direct != null && direct.accepts(data, offset)) {
+                writeDirect(data, offset);
+            } else {
+                writeFully(data, offset);
+                window.written(offset, length);
+            }
         });
     }
 
@@ -228,6 +240,15 @@ public final class RawFileSink implements ImageSink {
      * same 1 MiB requests written in 256 KiB pieces (perf/README.md, "Request size").
      */
     static final int MAX_PWRITE = 256 << 10;
+
+    private void writeDirect(ByteBuffer data, long offset) throws IOException {
+        writeLock.lock();
+        try {
+            direct.write(data, offset);
+        } finally {
+            writeLock.unlock();
+        }
+    }
 
     private void writeFully(ByteBuffer data, long offset) throws IOException {
         writeLock.lock();
@@ -340,6 +361,9 @@ public final class RawFileSink implements ImageSink {
             setGrownSize();
         } catch (IOException ignored) {
             // the copy has failed or was flushed already; nothing better to do
+        }
+        if (direct != null) {
+            direct.close();
         }
         file.close();
     }

@@ -150,9 +150,65 @@ class RawFileSinkTest {
     @Test
     void keepCacheLeavesWrittenDataInThePageCache() throws Exception {
         Path t = diskDir.resolve("cached.raw");
-        writeInPieces(t, EndpointOptions.defaults().withKeepCache(true), 1 << 20);
+        // aligned direct buffers, which would bypass the cache without keepCache
+        writeInPieces(t, EndpointOptions.defaults().withKeepCache(true), 1 << 20, true);
         long cached = cachedBytes(t);
         assertEquals(16 << 20, cached, "with keepCache the written data stays cached");
+    }
+
+    @Test
+    void alignedWritesFromDirectMemoryBypassThePageCache() throws Exception {
+        Path t = diskDir.resolve("direct.raw");
+        // a window larger than the data: what went through the cache would still be there
+        byte[] data = writeInPieces(t, EndpointOptions.defaults(), 64 << 20, true);
+        assertEquals(0, cachedBytes(t), "aligned writes from direct buffers went through the page cache");
+        assertArrayEquals(data, Files.readAllBytes(t));
+    }
+
+    @Test
+    void unalignedPiecesGoThroughTheCacheAndEveryByteLands() throws Exception {
+        Path t = diskDir.resolve("mixed.raw");
+        int mib = 1 << 20;
+        int size = 8 * mib + 1000; // a partial last page
+        byte[] data = randomBytes(size, 11);
+        try (RawFileSink sink = RawFileSink.open(t, size, EndpointOptions.defaults(), 64 << 20).block(TIMEOUT)) {
+            // direct: aligned memory, offset and length
+            sink.write(0, alignedCopy(data, 0, mib)).block(TIMEOUT);
+            // cached: a length that is not whole pages, then an offset that is not on a page
+            sink.write(mib, alignedCopy(data, mib, 100)).block(TIMEOUT);
+            sink.write(mib + 100, alignedCopy(data, mib + 100, mib - 100)).block(TIMEOUT);
+            // cached: aligned offset and length in memory that is not aligned, then heap memory
+            ByteBuffer misaligned = alignedCopy(new byte[mib + 512], 0, mib + 512).position(512);
+            misaligned.slice().put(data, 2 * mib, mib);
+            sink.write(2 * mib, misaligned).block(TIMEOUT);
+            sink.write(3 * mib, ByteBuffer.wrap(data, 3 * mib, mib)).block(TIMEOUT);
+            // direct again, then the cached partial page at the end
+            sink.write(4 * mib, alignedCopy(data, 4 * mib, 4 * mib)).block(TIMEOUT);
+            sink.write(8 * mib, alignedCopy(data, 8 * mib, 1000)).block(TIMEOUT);
+            long cached = cachedBytes(t);
+            assertTrue(cached <= 3 * mib + 4096, cached + " bytes cached: more than the 3 MiB and the last page "
+                    + "written through the cache");
+            sink.flush().block(TIMEOUT);
+        }
+        assertArrayEquals(data, Files.readAllBytes(t));
+    }
+
+    @Test
+    void aFileSystemWithoutDirectIoTakesEveryWriteThroughTheCache() throws Exception {
+        // ramfs refuses O_DIRECT (EINVAL at open): the sink must fall back, not fail
+        Path mnt = Files.createDirectory(dir.resolve("ramfs"));
+        ExternalTool.check("mount", "-t", "ramfs", "ramfs", mnt.toString());
+        try {
+            Path t = mnt.resolve("t.raw");
+            byte[] data = randomBytes(4 << 20, 13);
+            try (RawFileSink sink = RawFileSink.open(t, data.length, EndpointOptions.defaults(), 1 << 20)
+                    .block(TIMEOUT)) {
+                sink.write(0, alignedCopy(data, 0, data.length)).then(sink.flush()).block(TIMEOUT);
+            }
+            assertArrayEquals(data, Files.readAllBytes(t));
+        } finally {
+            ExternalTool.check("umount", mnt.toString());
+        }
     }
 
     @Test
@@ -166,15 +222,31 @@ class RawFileSinkTest {
         assertEquals(0, cachedBytes(t), "a flushed target is left out of the page cache");
     }
 
-    /** Writes 16 MiB of random data in 256 KiB pieces through a sink with a page-cache window of {@code limit}. */
-    private static byte[] writeInPieces(Path t, EndpointOptions options, long limit) {
+    /**
+     * Writes 16 MiB of random data in 256 KiB pieces through a sink with a page-cache window of
+     * {@code limit}, from heap buffers or from page-aligned direct ones ({@code aligned}).
+     */
+    private static byte[] writeInPieces(Path t, EndpointOptions options, long limit, boolean aligned) {
         byte[] data = randomBytes(16 << 20, 3);
+        int piece = 256 << 10;
         try (RawFileSink sink = RawFileSink.open(t, data.length, options, limit).block(TIMEOUT)) {
-            for (int off = 0; off < data.length; off += 256 << 10) {
-                sink.write(off, ByteBuffer.wrap(data, off, 256 << 10)).block(TIMEOUT);
+            for (int off = 0; off < data.length; off += piece) {
+                sink.write(off, aligned ? alignedCopy(data, off, piece) : ByteBuffer.wrap(data, off, piece))
+                        .block(TIMEOUT);
             }
         }
         return data;
+    }
+
+    private static byte[] writeInPieces(Path t, EndpointOptions options, long limit) {
+        return writeInPieces(t, options, limit, false);
+    }
+
+    /** {@code length} bytes of {@code data} from {@code offset} in direct memory that starts on a 4 KiB page. */
+    private static ByteBuffer alignedCopy(byte[] data, int offset, int length) {
+        int pages = (length + 4095) / 4096;
+        ByteBuffer b = ByteBuffer.allocateDirect((pages + 1) * 4096).alignedSlice(4096);
+        return b.put(data, offset, length).flip();
     }
 
     private static byte[] randomBytes(int n, long seed) {
