@@ -194,6 +194,36 @@ class RawFileSinkTest {
     }
 
     @Test
+    void aBlockDeviceWithFourKibSectorsTakesDirectWritesAndZeros() throws Exception {
+        // a loop device with 4 KiB logical sectors: direct writes must be whole sectors, and a device
+        // gets its zeros written (never punched); it starts full of other bytes
+        Path backing = diskDir.resolve("loop.img");
+        byte[] old = randomBytes(8 << 20, 17);
+        Files.write(backing, old);
+        String device = ExternalTool.check("losetup", "--find", "--show", "--sector-size", "4096",
+                backing.toString()).trim();
+        try {
+            byte[] data = randomBytes(8 << 20, 19);
+            Arrays.fill(data, 2 << 20, 5 << 20, (byte) 0);
+            try (RawFileSink sink = RawFileSink.open(Path.of(device), data.length, EndpointOptions.defaults(),
+                    1 << 20).block(TIMEOUT)) {
+                sink.write(0, alignedCopy(data, 0, 2 << 20))
+                        .then(sink.zero(2 << 20, 3 << 20))
+                        .then(sink.write(5 << 20, alignedCopy(data, 5 << 20, 3 << 20)))
+                        .then(sink.flush())
+                        .block(TIMEOUT);
+            }
+            ExternalTool.check("losetup", "--detach", device);
+            device = null;
+            assertArrayEquals(data, Files.readAllBytes(backing));
+        } finally {
+            if (device != null) {
+                ExternalTool.run("losetup", "--detach", device);
+            }
+        }
+    }
+
+    @Test
     void aFileSystemWithoutDirectIoTakesEveryWriteThroughTheCache() throws Exception {
         // ramfs refuses O_DIRECT (EINVAL at open): the sink must fall back, not fail
         Path mnt = Files.createDirectory(dir.resolve("ramfs"));
