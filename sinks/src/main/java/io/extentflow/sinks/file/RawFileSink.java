@@ -171,12 +171,10 @@ public final class RawFileSink implements ImageSink {
                 throw new IOException(path + ": existing target has " + current + " bytes but the image has "
                         + size + "; remove it or give a target of the same size");
             }
-            if (options.keepCache()) {
-                return new RawFileSink(file, size, knownZero, device, false, allocateZeroes,
-                        WritebackWindow.disabled(), null);
-            }
-            return new RawFileSink(file, size, knownZero, device, false, allocateZeroes,
-                    new WritebackWindow(fd, cacheLimit), DirectWriter.open(path, fd));
+            boolean cached = options.keepCache();
+            WritebackWindow window = cached ? WritebackWindow.disabled() : new WritebackWindow(fd, cacheLimit);
+            DirectWriter direct = cached ? null : DirectWriter.open(path, fd);
+            return new RawFileSink(file, size, knownZero, device, false, allocateZeroes, window, direct);
         } catch (IOException | RuntimeException e) {
             file.close();
             throw e;
