@@ -2,7 +2,6 @@ package io.extentflow.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.extentflow.engine.copy.CopyResult;
-import java.util.Locale;
 
 /** The line (or JSON object) {@code extentflow copy} prints when done. */
 final class CopySummary {
@@ -12,9 +11,9 @@ final class CopySummary {
 
     /** E.g. {@code copied 8 GiB: 2 GiB data, 6 GiB zero in 1.234 s (6.48 GiB/s)}. */
     static String line(CopyResult r) {
-        return String.format(Locale.ROOT, "copied %s: %s data, %s zero in %.3f s (%s/s)",
-                Sizes.human(r.size()), Sizes.human(r.dataBytes()),
-                Sizes.human(r.zeroedBytes() + r.skippedBytes()), seconds(r), Sizes.human(r.bytesPerSecond()));
+        return "copied " + Sizes.human(r.size()) + ": " + Sizes.human(r.dataBytes()) + " data, "
+                + Sizes.human(r.zeroedBytes() + r.skippedBytes()) + " zero in " + Decimals.fixed(seconds(r), 3)
+                + " s (" + Sizes.human(r.bytesPerSecond()) + "/s)";
     }
 
     /**

@@ -47,7 +47,7 @@ final class Sizes {
     /** A size for people: {@code 512 B}, {@code 64 KiB}, {@code 1.5 GiB}. */
     static String human(double bytes) {
         if (bytes < 1024) {
-            return String.format(Locale.ROOT, "%.0f B", bytes);
+            return Decimals.fixed(bytes, 0) + " B";
         }
         int u = -1;
         double v = bytes;
@@ -55,9 +55,16 @@ final class Sizes {
             v /= 1024;
             u++;
         }
-        String n = String.format(Locale.ROOT, v >= 100 ? "%.0f" : v >= 10 ? "%.1f" : "%.2f", v);
-        if (n.contains(".")) {
-            n = n.replaceAll("0+$", "").replaceAll("\\.$", "");
+        String n = Decimals.fixed(v, v >= 100 ? 0 : v >= 10 ? 1 : 2);
+        if (n.indexOf('.') >= 0) {
+            int end = n.length();
+            while (n.charAt(end - 1) == '0') {
+                end--;
+            }
+            if (n.charAt(end - 1) == '.') {
+                end--;
+            }
+            n = n.substring(0, end);
         }
         return n + " " + UNITS.charAt(u) + "iB";
     }

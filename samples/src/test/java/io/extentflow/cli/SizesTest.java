@@ -35,5 +35,10 @@ class SizesTest {
         assertEquals("1.5 GiB", Sizes.human(1.5 * (1L << 30)));
         assertEquals("256 MiB", Sizes.human(256L << 20));
         assertEquals("11.9 MiB", Sizes.human(11.9 * (1 << 20)));
+        assertEquals("1023 B", Sizes.human(1023));
+        assertEquals("1 KiB", Sizes.human(1024));
+        assertEquals("1.01 KiB", Sizes.human(1034));
+        assertEquals("100 GiB", Sizes.human(99.999 * (1L << 30)));
+        assertEquals("8 EiB", Sizes.human(8.0 * (1L << 60)));
     }
 }

@@ -9,7 +9,8 @@ import java.nio.file.Path;
  *                       holes without {@code zero} (for copying an overlay alone)
  * @param caFile         CA certificates (PEM) to trust for {@code https} endpoints, or null for the system's
  * @param insecure       do not verify {@code https} certificates
- * @param connections    connections to open where the endpoint allows several (NBD multi-conn, HTTP)
+ * @param connections    connections to open where the endpoint allows several (NBD multi-conn, HTTP), or
+ *                       {@link #KIND_DEFAULT} for each kind's own default: {@link #connectionsOr(int)}
  * @param httpStream     move an imageio HTTP image as one sparse stream in a single request
  *                       ({@code ?format=sparse}) when the server offers it, instead of one request per extent
  * @param retries        attempts after the first for an HTTP request that failed transiently (reset or
@@ -27,13 +28,16 @@ public record EndpointOptions(boolean topLayerOnly, Path caFile, boolean insecur
                               boolean httpStream, int retries, boolean allocateZeroes,
                               boolean keepCache) {
 
-    public static final int DEFAULT_CONNECTIONS = 4;
+    /** {@code connections} that let each kind of endpoint choose (NBD: one per CPU up to 4; HTTP: 4). */
+    public static final int KIND_DEFAULT = 0;
+    /** Connections to an imageio HTTP server unless told otherwise (and as many as it allows). */
+    public static final int DEFAULT_HTTP_CONNECTIONS = 4;
     /** About 1.5 s of retrying (0.1 + 0.2 + 0.4 + 0.8 s, with jitter). */
     public static final int DEFAULT_RETRIES = 4;
 
     public EndpointOptions {
-        if (connections <= 0) {
-            throw new IllegalArgumentException("connections must be positive, got " + connections);
+        if (connections < 0) {
+            throw new IllegalArgumentException("connections must be positive (or KIND_DEFAULT), got " + connections);
         }
         if (retries < 0) {
             throw new IllegalArgumentException("retries must not be negative, got " + retries);
@@ -41,11 +45,16 @@ public record EndpointOptions(boolean topLayerOnly, Path caFile, boolean insecur
     }
 
     /**
-     * Whole chains, system CAs, verified TLS, up to {@value #DEFAULT_CONNECTIONS} connections,
+     * Whole chains, system CAs, verified TLS, each kind's default number of connections,
      * {@value #DEFAULT_RETRIES} retries, zeroing deallocates, written files leave the page cache.
      */
     public static EndpointOptions defaults() {
-        return new EndpointOptions(false, null, false, DEFAULT_CONNECTIONS, false, DEFAULT_RETRIES, false, false);
+        return new EndpointOptions(false, null, false, KIND_DEFAULT, false, DEFAULT_RETRIES, false, false);
+    }
+
+    /** The connections asked for, or {@code kindDefault} when the endpoint's kind may choose. */
+    public int connectionsOr(int kindDefault) {
+        return connections == KIND_DEFAULT ? kindDefault : connections;
     }
 
     public EndpointOptions withTopLayerOnly(boolean value) {

@@ -62,7 +62,8 @@ class NbdClientTest {
     @Test
     void writeReadZeroAndBlockStatusOnNbdkitMemory() throws Exception {
         var server = servers.nbdkit(dir, "memory", "64M");
-        NbdClient c = NbdClient.connect(NbdAddress.parse(server.uri()), NbdClientOptions.defaults()).block(WAIT);
+        NbdClient c = NbdClient.connect(NbdAddress.parse(server.uri()), NbdClientOptions.defaults().withConnections(4))
+                .block(WAIT);
         try {
             assertTrue(c.info().canMultiConn());
             assertEquals(4, c.connections());

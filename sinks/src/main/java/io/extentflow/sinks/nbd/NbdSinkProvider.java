@@ -24,7 +24,8 @@ public final class NbdSinkProvider implements SinkProvider {
     @Override
     public Mono<ImageSink> openSink(String address, Mono<Long> size, EndpointOptions options) {
         return Mono.fromCallable(() -> NbdAddress.parse(address))
-                .flatMap(a -> NbdSink.open(a, size, NbdClientOptions.defaults().withConnections(options.connections()),
+                .flatMap(a -> NbdSink.open(a, size, NbdClientOptions.defaults()
+                        .withConnections(options.connectionsOr(NbdClientOptions.DEFAULT_CONNECTIONS)),
                         options.allocateZeroes()))
                 .cast(ImageSink.class);
     }

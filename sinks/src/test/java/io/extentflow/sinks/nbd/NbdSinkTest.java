@@ -147,9 +147,14 @@ class NbdSinkTest {
     @Test
     void capabilitiesFollowTheServer() throws Exception {
         var s = servers.nbdkit(dir, "memory", "8M");
-        try (ImageSink sink = Endpoints.sink(s.uri(), SIZE).block(WAIT)) {
+        try (ImageSink sink = Endpoints.sink(s.uri(), SIZE, EndpointOptions.defaults().withConnections(4))
+                .block(WAIT)) {
             assertEquals(32 << 20, sink.capabilities().maxWriteSize());
             assertEquals(4, sink.capabilities().connections(), "nbdkit memory allows multi-conn");
+        }
+        try (ImageSink sink = Endpoints.sink(s.uri(), SIZE).block(WAIT)) {
+            assertEquals(Math.min(4, Runtime.getRuntime().availableProcessors()), sink.capabilities().connections(),
+                    "by default one connection per CPU, up to 4");
         }
         Path raw = patterned();
         var q = servers.qemuNbd(dir, "-f", "raw", raw.toString());
@@ -161,8 +166,8 @@ class NbdSinkTest {
     /** A sink opening on a logged nbdkit memory export, its size still to come; returns once 4 connections are up. */
     private CompletableFuture<ImageSink> openingWithoutSize(Path log, Sinks.One<Long> size) throws Exception {
         var s = servers.nbdkit(dir, "--filter=log", "memory", String.valueOf(SIZE), "logfile=" + log);
-        CompletableFuture<ImageSink> opening = Endpoints.sink(s.uri(), size.asMono(), EndpointOptions.defaults())
-                .toFuture();
+        CompletableFuture<ImageSink> opening = Endpoints.sink(s.uri(), size.asMono(),
+                EndpointOptions.defaults().withConnections(4)).toFuture();
         Await.until(WAIT, "connections to the export before the size is known",
                 () -> NbdkitLog.count(log, " Connect ") == 4);
         return opening;

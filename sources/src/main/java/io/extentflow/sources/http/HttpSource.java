@@ -65,7 +65,8 @@ public final class HttpSource implements ImageSource, RemoteChecksum {
                     .flatMap(probe -> probe.options()
                     .doFinally(s -> probe.close())
                     .flatMap(options -> probe.forTransfer(options,
-                                    Math.min(endpointOptions.connections(), options.maxReaders()))
+                                    Math.min(endpointOptions.connectionsOr(EndpointOptions.DEFAULT_HTTP_CONNECTIONS),
+                                            options.maxReaders()))
                             .flatMap(client -> size(client, options)
                                     .map(sized -> new HttpSource(client, options, sized.size, window, sized.extents))
                                     .doOnError(e -> client.close()))));

@@ -18,7 +18,8 @@ public final class NbdSourceProvider implements SourceProvider {
     @Override
     public Mono<ImageSource> openSource(String address, EndpointOptions options) {
         return Mono.fromCallable(() -> NbdAddress.parse(address))
-                .flatMap(a -> NbdSource.open(a, NbdClientOptions.defaults().withConnections(options.connections()),
+                .flatMap(a -> NbdSource.open(a, NbdClientOptions.defaults()
+                        .withConnections(options.connectionsOr(NbdClientOptions.DEFAULT_CONNECTIONS)),
                         options.topLayerOnly()))
                 .cast(ImageSource.class);
     }

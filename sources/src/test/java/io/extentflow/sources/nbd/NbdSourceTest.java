@@ -217,7 +217,7 @@ class NbdSourceTest {
     void sizeAndDetailsComeFromTheHandshake() throws Exception {
         var s = servers.nbdkit(dir, "--filter=blocksize-policy", "memory", "16M", "blocksize-minimum=512",
                 "blocksize-preferred=65536", "blocksize-maximum=1M");
-        try (ImageSource src = Endpoints.source(s.uri()).block(WAIT)) {
+        try (ImageSource src = Endpoints.source(s.uri(), EndpointOptions.defaults().withConnections(4)).block(WAIT)) {
             assertEquals(16 << 20, src.size());
             assertEquals(512, src.details().get("block-size-minimum"));
             assertEquals(1 << 20, src.details().get("block-size-maximum"));
