@@ -11,6 +11,8 @@ import io.extentflow.engine.copy.CopyProgress;
 import io.extentflow.engine.copy.CopyResult;
 import io.extentflow.engine.endpoint.Endpoints;
 import io.extentflow.engine.endpoint.StreamAddress;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
 import java.util.concurrent.atomic.AtomicReference;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
@@ -95,7 +97,12 @@ final class CopyCommand {
     }
 
     private int copy(Console console, CopyOptions options, Sinks.One<Long> size, Mono<ImageSink> opening) {
-        ImageSource src = Endpoints.source(source, endpoints.options()).block();
+        Mono<ImageSource> sourceOpening = Endpoints.source(source, endpoints.options()).cache();
+        sourceOpening.subscribe(s -> { }, e -> { });
+        // Made while both ends open, on a thread that would only wait: the first registry of a run
+        // initialises Micrometer, some milliseconds that came between the open ends and the first read.
+        MeterRegistry registry = new CompositeMeterRegistry();
+        ImageSource src = sourceOpening.block();
         try (src) {
             Verification verification = verify ? Verification.of(src, target, endpoints.options()) : null;
             size.tryEmitValue(src.size());
@@ -104,7 +111,7 @@ final class CopyCommand {
                 AtomicReference<CopyProgress> last = new AtomicReference<>();
                 CopyResult result;
                 try {
-                    Copy copy = Copy.from(src).to(dst).options(options);
+                    Copy copy = Copy.from(src).to(dst).options(options).metrics(registry);
                     result = (verification == null ? copy : copy.observe(verification.observer())).run(p -> {
                         last.set(p);
                         bar.update(p);

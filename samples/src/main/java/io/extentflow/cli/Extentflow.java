@@ -8,6 +8,8 @@ import io.extentflow.cli.args.OptionSpec;
 import io.extentflow.cli.args.UsageException;
 import io.extentflow.server.cli.ServeCommand;
 import io.extentflow.server.cli.TicketCommand;
+import io.netty.util.internal.logging.InternalLoggerFactory;
+import io.netty.util.internal.logging.JdkLoggerFactory;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.List;
@@ -71,6 +73,10 @@ public final class Extentflow {
 
     /** Runs the command and exits with its code. */
     public static void main(String[] args) {
+        // Netty logs through java.util.logging here in any case (the jar has no SLF4J provider);
+        // saying so up front spares every start its search of SLF4J and both Log4Js, classes loaded
+        // from the jar and checked on the way to the first connection.
+        InternalLoggerFactory.setDefaultFactory(JdkLoggerFactory.INSTANCE);
         Extentflow run = new Extentflow();
         // When a copy fails, requests still in flight may fail too (e.g. every write on a full disk).
         // The first error is the one reported; Reactor would print the others with stack traces.

@@ -6,6 +6,7 @@ import io.extentflow.cli.args.UsageException;
 import io.extentflow.engine.ImageSink;
 import io.extentflow.engine.ImageSource;
 import io.extentflow.engine.copy.Copy;
+import io.extentflow.engine.copy.CopyOptions;
 import io.extentflow.engine.endpoint.EndpointOptions;
 import io.extentflow.engine.endpoint.Endpoints;
 import io.extentflow.engine.imageio.Ticket;
@@ -15,8 +16,11 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.Writer;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
@@ -38,6 +42,8 @@ import java.util.Set;
 final class TrainCommand {
 
     private static final Duration TIMEOUT = Duration.ofMinutes(1);
+    /** Extent windows in the wide training image: enough for one fetched ahead of the one in use. */
+    private static final int WIDE_WINDOWS = 3;
 
     /** The kinds of cache the launcher asks for. */
     private enum Kind { FULL, LOCAL, NBD }
@@ -70,24 +76,49 @@ final class TrainCommand {
         cli("demo", "--dir", dir.toString());
         Path disk = dir.resolve("disk.raw");
         long size = Files.size(disk);
+        Path wide = wideImage(disk);
         if (kind == Kind.FULL) {
             trainHttp(disk, size);
         }
         if (kind != Kind.NBD) {
-            trainLocal(disk);
+            trainLocal(disk, wide);
         }
         if (kind != Kind.LOCAL) {
-            trainNbd(disk, size);
+            trainNbd(wide, Files.size(wide));
         }
         return ExitCodes.OK;
     }
 
+    /**
+     * A sparse image over a few extent windows, with the demo image's data at the start of each: the demo
+     * image fits in one window, and a copy of one window never runs the code that fetches the next
+     * (its classes were then loaded from the jar, and checked, in every real copy).
+     */
+    private Path wideImage(Path disk) throws IOException {
+        Path wide = dir.resolve("wide.raw");
+        byte[] data = Files.readAllBytes(disk);
+        long window = CopyOptions.DEFAULT_WINDOW_SIZE;
+        try (FileChannel ch = FileChannel.open(wide, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING)) {
+            for (int i = 0; i < WIDE_WINDOWS; i++) {
+                // the whole image in the first window, its first MiB in the others: the copy code
+                // has run on all of it already, only the fetching of further windows is new
+                ByteBuffer b = ByteBuffer.wrap(data, 0, i == 0 ? data.length : Math.min(data.length, 1 << 20));
+                while (b.hasRemaining()) {
+                    ch.write(b, i * window + b.position());
+                }
+            }
+        }
+        return wide;
+    }
+
     /** Sparse-stream copies between files, and the commands people time on files. */
-    private void trainLocal(Path disk) {
+    private void trainLocal(Path disk, Path wide) {
         copy(disk.toString(), dir.resolve("disk.sparse").toString(), EndpointOptions.defaults());
         copy(dir.resolve("disk.sparse").toString(), dir.resolve("unpacked.raw").toString(), EndpointOptions.defaults());
         // the commands people time: their own classes and code paths belong in the cache too
         cli("copy", "--no-progress", "--no-flush", disk.toString(), dir.resolve("cli-copy.raw").toString());
+        cli("copy", "--no-progress", "--no-flush", wide.toString(), dir.resolve("cli-wide.raw").toString());
         cli("map", "--output=json", disk.toString());
         cli("info", disk.toString());
     }
@@ -110,7 +141,7 @@ final class TrainCommand {
     }
 
     /** Copies to and from an {@code nbdkit memory} export over a Unix socket, if nbdkit is installed. */
-    private void trainNbd(Path disk, long size) throws Exception {
+    private void trainNbd(Path image, long size) throws Exception {
         Path socket = dir.resolve("nbd.sock");
         Process server;
         try {
@@ -130,7 +161,7 @@ final class TrainCommand {
                 Thread.sleep(10);
             }
             String uri = "nbd+unix:///?socket=" + socket;
-            cli("copy", "--no-progress", "--no-flush", disk.toString(), uri);
+            cli("copy", "--no-progress", "--no-flush", image.toString(), uri);
             cli("copy", "--no-progress", "--no-flush", uri, dir.resolve("from-nbd.raw").toString());
             cli("map", "--output=json", uri);
         } finally {

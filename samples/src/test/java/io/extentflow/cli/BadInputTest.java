@@ -109,6 +109,10 @@ class BadInputTest {
                 "Unknown option: '--frobnicate'");
         assertOneLine(Cli.run("copy", src.toString(), out, "extra"), ExitCodes.USAGE, "Unmatched argument: 'extra'");
         assertOneLine(Cli.run("copy", "--request-size"), ExitCodes.USAGE, "Missing value for option '--request-size'");
+        assertOneLine(Cli.run("copy", "--connections", "0", src.toString(), out), ExitCodes.USAGE,
+                "--connections must be at least 1, got 0");
+        assertOneLine(Cli.run("copy", "--connections", "two", src.toString(), out), ExitCodes.USAGE,
+                "'two' is not a number");
     }
 
     @Test

@@ -2,7 +2,9 @@ package io.extentflow.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.extentflow.engine.copy.CopyOptions;
 import io.extentflow.engine.testing.TestImages;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -24,16 +26,21 @@ class TrainCommandTest {
         assertEquals(ExitCodes.OK, Cli.run("train", "--dir", work.toString()).exitCode());
         Path disk = work.resolve("disk.raw");
         for (String copy : new String[] {"copy.raw", "downloaded.raw", "streamed.raw", "uploaded.raw", "unpacked.raw",
-                "cli-copy.raw", "from-nbd.raw"}) {
+                "cli-copy.raw"}) {
             TestImages.assertSameContent(disk, work.resolve(copy));
         }
+        // the image over several extent windows, through a file and through NBD
+        Path wide = work.resolve("wide.raw");
+        assertTrue(Files.size(wide) > 2 * CopyOptions.DEFAULT_WINDOW_SIZE, "wide.raw spans three windows");
+        TestImages.assertSameContent(wide, work.resolve("cli-wide.raw"));
+        TestImages.assertSameContent(wide, work.resolve("from-nbd.raw"));
     }
 
     @Test
     void aKindTrainsItsOwnCopiesOnly() throws Exception {
         Path nbd = dir.resolve("nbd");
         assertEquals(ExitCodes.OK, Cli.run("train", "--kind", "nbd", "--dir", nbd.toString()).exitCode());
-        TestImages.assertSameContent(nbd.resolve("disk.raw"), nbd.resolve("from-nbd.raw"));
+        TestImages.assertSameContent(nbd.resolve("wide.raw"), nbd.resolve("from-nbd.raw"));
         assertFalse(Files.exists(nbd.resolve("cli-copy.raw")), "an NBD cache trained file copies");
 
         Path local = dir.resolve("local");

@@ -3,7 +3,6 @@ package io.extentflow.engine.endpoint;
 import io.extentflow.engine.ImageSink;
 import io.extentflow.engine.ImageSource;
 import io.extentflow.engine.io.BlockingIo;
-import java.util.Comparator;
 import java.util.List;
 import java.util.ServiceLoader;
 import java.util.concurrent.CancellationException;
@@ -23,10 +22,12 @@ public final class Endpoints {
      * the file I/O scheduler (never on an event loop, where a first call may come from).
      */
     private static final class Providers {
+        // Lambdas of our own, not Comparator.comparingInt: the JDK spins that one's class at run time
+        // (the AOT cache holds ours), a few milliseconds of every command's start.
         static final List<SourceProvider> SOURCES = ServiceLoader.load(SourceProvider.class).stream()
-                .map(ServiceLoader.Provider::get).sorted(Comparator.comparingInt(SourceProvider::order)).toList();
+                .map(ServiceLoader.Provider::get).sorted((a, b) -> Integer.compare(a.order(), b.order())).toList();
         static final List<SinkProvider> SINKS = ServiceLoader.load(SinkProvider.class).stream()
-                .map(ServiceLoader.Provider::get).sorted(Comparator.comparingInt(SinkProvider::order)).toList();
+                .map(ServiceLoader.Provider::get).sorted((a, b) -> Integer.compare(a.order(), b.order())).toList();
     }
 
     /** What addresses look like, for error messages. */
