@@ -25,7 +25,7 @@ public record NbdClientOptions(int connections, int requestsPerConnection, Durat
      * they only take turns on the CPUs and give the server more memory to fault in. On 2 CPUs, alternated
      * rounds of an 8 GiB image into a fresh nbdkit memory export: four connections 1.032 × nbdcopy's
      * time, two 1.008 × (server CPU 8.09 → 7.75 s, page faults 542,101 → 533,827); from nbdkit
-     * sparse-random two were faster too (perf/README.md, "Writing to NBD").
+     * sparse-random two were faster too (perf/README.md, "Connections per CPU").
      */
     public static final int DEFAULT_CONNECTIONS = Math.min(4, Runtime.getRuntime().availableProcessors());
     public static final int DEFAULT_REQUESTS_PER_CONNECTION = 64;

@@ -71,7 +71,8 @@ public final class HttpSink implements ImageSink {
                             return Mono.error(new ImageIoException("open", url, 0, imageSize, "the ticket holds "
                                     + options.size().getAsLong() + " bytes, the image needs " + imageSize, null));
                         }
-                        int connections = Math.min(endpointOptions.connectionsOr(EndpointOptions.DEFAULT_HTTP_CONNECTIONS),
+                        int connections = Math.min(
+                                endpointOptions.connectionsOr(EndpointOptions.DEFAULT_HTTP_CONNECTIONS),
                                 options.maxWriters());
                         return probe.forTransfer(options, connections)
                                 .map(client -> new HttpSink(client, options, imageSize, connections));
