@@ -92,20 +92,23 @@ final class TrainCommand {
     /**
      * A sparse image over a few extent windows, with the demo image's data at the start of each: the demo
      * image fits in one window, and a copy of one window never runs the code that fetches the next
-     * (its classes were then loaded from the jar, and checked, in every real copy).
+     * (its classes were then loaded from the jar, and checked, in every real copy). The first window
+     * is a copy of the demo image (holes stay holes); the others get its first MiB: the copy code has
+     * run on all of it already, only the fetching of further windows is new.
      */
     private Path wideImage(Path disk) throws IOException {
         Path wide = dir.resolve("wide.raw");
-        byte[] data = Files.readAllBytes(disk);
-        long window = CopyOptions.DEFAULT_WINDOW_SIZE;
-        try (FileChannel ch = FileChannel.open(wide, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING)) {
-            for (int i = 0; i < WIDE_WINDOWS; i++) {
-                // the whole image in the first window, its first MiB in the others: the copy code
-                // has run on all of it already, only the fetching of further windows is new
-                ByteBuffer b = ByteBuffer.wrap(data, 0, i == 0 ? data.length : Math.min(data.length, 1 << 20));
-                while (b.hasRemaining()) {
-                    ch.write(b, i * window + b.position());
+        copy(disk.toString(), wide.toString(), EndpointOptions.defaults());
+        ByteBuffer head = ByteBuffer.allocate((int) Math.min(Files.size(disk), 1 << 20));
+        try (FileChannel in = FileChannel.open(disk);
+             FileChannel out = FileChannel.open(wide, StandardOpenOption.WRITE)) {
+            while (head.hasRemaining() && in.read(head, head.position()) >= 0) {
+                // until the buffer is full
+            }
+            for (int i = 1; i < WIDE_WINDOWS; i++) {
+                head.flip();
+                while (head.hasRemaining()) {
+                    out.write(head, i * CopyOptions.DEFAULT_WINDOW_SIZE + head.position());
                 }
             }
         }
