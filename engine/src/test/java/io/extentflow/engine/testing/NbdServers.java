@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardWatchEventKinds;
 import java.nio.file.WatchService;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -81,6 +82,21 @@ public final class NbdServers implements AfterEachCallback, AutoCloseable {
         /** The server's process id. */
         public long pid() {
             return pid;
+        }
+
+        /** The client connections the server holds open now ({@link ServerSockets}). */
+        public int openConnections() {
+            return ServerSockets.connections(pid);
+        }
+
+        /**
+         * Waits until the server holds no client connection: each one a client closed has ended on the
+         * server's side too. Servers are certain to close their end after a hang-up, where nbdkit's log
+         * filter does not always log it (no "Disconnect" line for a connection cut mid-request).
+         */
+        public void untilNoConnectionOpen(Duration timeout) {
+            Await.until(timeout, "no client connection open at " + uri(),
+                    () -> openConnections() == 0);
         }
 
         /** True while the server process runs. */

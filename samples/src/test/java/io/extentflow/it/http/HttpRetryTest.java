@@ -2,7 +2,6 @@ package io.extentflow.it.http;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.extentflow.engine.ForwardingImageSink;
 import io.extentflow.engine.ForwardingImageSource;
 import io.extentflow.engine.ImageSink;
 import io.extentflow.engine.ImageSource;
@@ -56,9 +55,9 @@ class HttpRetryTest {
         long stopAt = stopOffset(TestImages.randomSparseRaw(image, SIZE, 41, 70, 1 << 20));
         Path out = dir.resolve("out.raw");
         try (Restarting server = new Restarting(ticket("dl", image, "read"))) {
-            try (ImageSource src = Endpoints.source(server.url(), RETRYING).block(TIMEOUT);
-                 ImageSink dst = new StoppingSink(Endpoints.sink(out.toString(), SIZE).block(TIMEOUT),
-                         new StopOnce(stopAt, server.stop()))) {
+            try (ImageSource src = new StoppingSource(Endpoints.source(server.url(), RETRYING).block(TIMEOUT),
+                         new StopOnce(stopAt, server.stop()));
+                 ImageSink dst = Endpoints.sink(out.toString(), SIZE).block(TIMEOUT)) {
                 Copy.from(src).to(dst).options(SMALL_REQUESTS).run().block(TIMEOUT);
             }
             TestImages.assertSameContent(image, out);
@@ -171,26 +170,23 @@ class HttpRetryTest {
         }
     }
 
-    /** Runs {@code stop} once, before the first operation at or after {@code at}, holding that operation until then. */
-    private record StopOnce(long at, Mono<Void> stop, AtomicBoolean done) {
-        StopOnce(long at, Mono<Void> stop) {
-            this(at, stop, new AtomicBoolean());
+    /**
+     * Runs {@code stop} once, at the first operation at or after {@code at}, and holds every operation
+     * at or after {@code at} until the server has stopped. Holding only the first would let the copy's
+     * other requests run on against the first server while it stops (it did, on a busy machine: the
+     * second server then had nothing left to serve).
+     */
+    private record StopOnce(long at, Mono<Void> stop) {
+        StopOnce {
+            stop = stop.cache();
         }
 
         Mono<Void> before(long offset, Mono<Void> operation) {
-            return offset >= at && done.compareAndSet(false, true) ? stop.then(operation) : operation;
+            return offset >= at ? stop.then(operation) : operation;
         }
     }
 
-    /** A sink whose first write at or after the trigger's offset waits for the server to stop. */
-    private record StoppingSink(ImageSink delegate, StopOnce trigger) implements ForwardingImageSink {
-        @Override
-        public Mono<Void> write(long offset, ByteBuffer data) {
-            return trigger.before(offset, Mono.defer(() -> delegate.write(offset, data)));
-        }
-    }
-
-    /** A source whose first read at or after the trigger's offset waits for the server to stop. */
+    /** A source whose reads at or after the trigger's offset wait for the server to stop. */
     private record StoppingSource(ImageSource delegate, StopOnce trigger) implements ForwardingImageSource {
         @Override
         public Mono<Void> read(long offset, ByteBuffer target) {

@@ -164,12 +164,16 @@ class NbdSinkTest {
     }
 
     /** A sink opening on a logged nbdkit memory export, its size still to come; returns once 4 connections are up. */
+    /** The export {@link #openingWithoutSize} opened. */
+    private NbdServers.Server export;
+
     private CompletableFuture<ImageSink> openingWithoutSize(Path log, Sinks.One<Long> size) throws Exception {
         var s = servers.nbdkit(dir, "--filter=log", "memory", String.valueOf(SIZE), "logfile=" + log);
         CompletableFuture<ImageSink> opening = Endpoints.sink(s.uri(), size.asMono(),
                 EndpointOptions.defaults().withConnections(4)).toFuture();
         Await.until(WAIT, "connections to the export before the size is known",
                 () -> NbdkitLog.count(log, " Connect ") == 4);
+        export = s;
         return opening;
     }
 
@@ -194,6 +198,6 @@ class NbdSinkTest {
         ExecutionException e = assertThrows(ExecutionException.class,
                 () -> opening.get(WAIT.toSeconds(), TimeUnit.SECONDS));
         assertEquals("the source could not be opened", e.getCause().getMessage());
-        Await.until(WAIT, "every connection closed", () -> NbdkitLog.count(log, " Disconnect ") == 4);
+        export.untilNoConnectionOpen(WAIT);
     }
 }
