@@ -123,7 +123,8 @@ public final class RawFileSink implements ImageSink {
         return BlockingIo.call(() -> openNow(path, size, options, cacheLimit));
     }
 
-    private static RawFileSink openNow(Path path, long size, EndpointOptions options, long cacheLimit)
+    // package-private for BlockHoundTest, which shows the open blocks where it must not run
+    static RawFileSink openNow(Path path, long size, EndpointOptions options, long cacheLimit)
             throws IOException {
         boolean allocateZeroes = options.allocateZeroes();
         boolean growable = size == ImageSource.UNKNOWN_SIZE;
