@@ -52,8 +52,8 @@ final class ChecksumCommand {
             if (source.size() < 0) {
                 throw new IllegalArgumentException(image + ": a stream has no checksum until it is stored");
             }
-            Map<String, Object> result = ImageChecksum.compute(source, source.size(), algorithm, (int) blockSize,
-                    (int) Math.min(blockSize, 4 << 20)).block();
+            Map<String, Object> result = ImageChecksum.compute(source, source.size(), algorithm, (int) blockSize)
+                    .block();
             PrintWriter out = console.out();
             out.println(json ? Json.MAPPER.writeValueAsString(result) : result.get("checksum") + "  " + image);
             out.flush();

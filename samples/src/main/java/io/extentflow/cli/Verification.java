@@ -50,7 +50,7 @@ final class Verification {
         ImageSource back = Endpoints.source(target, options).block();
         try (back) {
             Mono<String> readBack = Mono.defer(() -> ImageChecksum.compute(back, size, BlockHash.DEFAULT_ALGORITHM,
-                    BlockHash.DEFAULT_BLOCK_SIZE, 4 << 20).map(m -> (String) m.get("checksum")));
+                    BlockHash.DEFAULT_BLOCK_SIZE).map(m -> (String) m.get("checksum")));
             String actual = (back instanceof RemoteChecksum remote
                     ? remote.remoteChecksum(BlockHash.DEFAULT_ALGORITHM, BlockHash.DEFAULT_BLOCK_SIZE)
                             .switchIfEmpty(readBack)

@@ -2,6 +2,7 @@ package io.extentflow.server;
 
 import io.extentflow.engine.checksum.BlockHash;
 import io.extentflow.engine.checksum.ImageChecksum;
+import io.extentflow.engine.copy.CopyOptions;
 import io.extentflow.engine.ForwardingImageSource;
 import io.extentflow.engine.ImageSource;
 import java.nio.ByteBuffer;
@@ -38,7 +39,10 @@ final class ChecksumHandler {
             return ImageChecksum.compute(new DetachedReads(b.source(), state::touch), ImagesHandler.available(state, b),
                             algorithm,
                             blockSize,
-                            buffers.chunkSize())
+                            // a few requests in flight: a checksum keeps a client waiting, but one client
+                            // must not take the server's memory
+                            CopyOptions.defaults().withRequestSize(buffers.chunkSize())
+                                    .withMaxInFlight(4L * buffers.chunkSize()))
                     .takeUntilOther(state.canceledSignal())
                     .switchIfEmpty(Mono.error(() -> ApiError.forbidden("Transfer " + state.ticket.transferId()
                             + " was canceled")))

@@ -1,17 +1,21 @@
 package io.extentflow.engine.checksum;
 
-import io.extentflow.engine.Extent;
+import io.extentflow.engine.ForwardingImageSource;
 import io.extentflow.engine.ImageSource;
-import java.nio.ByteBuffer;
+import io.extentflow.engine.copy.Copy;
+import io.extentflow.engine.copy.CopyOptions;
+import io.extentflow.engine.copy.NullSink;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
 /**
- * The blkhash checksum of an image, computed from a source as ovirt-imageio's server computes it:
- * blocks that are zero by the extents are never read; data blocks are read in pieces of at most
- * {@code bufferSize} bytes into one buffer, so memory stays at that buffer whatever the block size.
+ * The blkhash checksum of an image, as ovirt-imageio's server computes it, from any source.
+ *
+ * <p>It is a copy into a {@link NullSink} whose {@link StreamingBlockHash} observer hashes what the
+ * copy reads: blocks that are zero by the extents are never read, data is read with the copy's
+ * concurrency (several requests in flight, blocks hashed in parallel on the I/O threads that read
+ * them) and within the copy's memory bound ({@link CopyOptions#maxInFlight()}).
  */
 public final class ImageChecksum {
 
@@ -23,18 +27,35 @@ public final class ImageChecksum {
     }
 
     /**
-     * The checksum of the first {@code length} bytes of {@code source}.
+     * The checksum of the first {@code length} bytes of {@code source}, read with the copy's default
+     * options.
      *
      * @return {@code {"algorithm": ..., "block_size": ..., "checksum": "<hex>"}} as imageio replies
      */
+    public static Mono<Map<String, Object>> compute(ImageSource source, long length, String algorithm, int blockSize) {
+        return compute(source, length, algorithm, blockSize, CopyOptions.defaults());
+    }
+
+    /**
+     * As {@link #compute(ImageSource, long, String, int)}, reading as {@code options} say (request
+     * size and bytes in flight). Zero detection is off whatever they say: a block of data that reads
+     * as zeros hashes the same either way, and finding it costs a scan. An automatic request size
+     * becomes the block size, so that every request is hashed whole where it is read.
+     */
     public static Mono<Map<String, Object>> compute(ImageSource source, long length, String algorithm, int blockSize,
-                                                    int bufferSize) {
+                                                    CopyOptions options) {
         return Mono.defer(() -> {
-            BlockHash hash = new BlockHash(algorithm, blockSize);
-            ByteBuffer buffer = ByteBuffer.allocateDirect(Math.min(bufferSize, blockSize));
-            return blocks(source.extents(0, length), blockSize)
-                    .concatMap(b -> b.zero() ? Mono.fromRunnable(() -> hash.zeroBlock((int) b.length()))
-                            : hashBlock(source, hash, b, buffer), 1)
+            if (length < 0 || length > source.size()) {
+                return Mono.error(new IllegalArgumentException("checksum of " + length + " bytes of an image of "
+                        + source.size()));
+            }
+            StreamingBlockHash hash = new StreamingBlockHash(algorithm, blockSize, length);
+            CopyOptions reading = options.withDetectZeroes(false).withFlush(false);
+            if (reading.requestSize() == CopyOptions.AUTOMATIC_REQUEST_SIZE) {
+                reading = reading.withRequestSize(blockSize);
+            }
+            ImageSource image = length == source.size() ? source : new Prefix(source, length);
+            return Copy.from(image).to(new NullSink(length)).options(reading).observe(hash).run()
                     .then(Mono.fromSupplier(() -> {
                         Map<String, Object> m = new LinkedHashMap<>();
                         m.put("algorithm", algorithm);
@@ -45,53 +66,7 @@ public final class ImageChecksum {
         });
     }
 
-    private static Mono<Void> hashBlock(ImageSource source, BlockHash hash, Extent block, ByteBuffer buffer) {
-        BlockHash.Block b = hash.block();
-        long end = block.end();
-        return Flux.<Long, Long>generate(block::start, (pos, sink) -> {
-                    if (pos >= end) {
-                        sink.complete();
-                    } else {
-                        sink.next(pos);
-                    }
-                    return pos + buffer.capacity();
-                })
-                .concatMap(pos -> {
-                    buffer.clear().limit((int) Math.min(buffer.capacity(), end - pos));
-                    return source.read(pos, buffer).then(Mono.fromRunnable(() -> b.update(buffer.flip())));
-                }, 1)
-                .then(Mono.fromRunnable(b::finish));
-    }
-
-    /**
-     * The image cut into blocks of {@code blockSize} (the last may be shorter), each zero only if
-     * every extent in it is zero: the blocks of ovirt-imageio's {@code blkhash.split}.
-     */
-    static Flux<Extent> blocks(Flux<Extent> extents, int blockSize) {
-        return Flux.defer(() -> {
-            long[] blockStart = {0};
-            long[] filled = {0};
-            boolean[] zero = {true};
-            return extents.concatMapIterable(e -> {
-                java.util.List<Extent> out = new java.util.ArrayList<>();
-                long pos = e.start();
-                while (pos < e.end()) {
-                    if (filled[0] == 0) {
-                        blockStart[0] = pos;
-                        zero[0] = true;
-                    }
-                    long n = Math.min(blockSize - filled[0], e.end() - pos);
-                    zero[0] &= e.zero();
-                    filled[0] += n;
-                    pos += n;
-                    if (filled[0] == blockSize) {
-                        out.add(new Extent(blockStart[0], blockSize, zero[0], false));
-                        filled[0] = 0;
-                    }
-                }
-                return out;
-            }).concatWith(Mono.fromSupplier(() -> filled[0] == 0 ? null
-                    : new Extent(blockStart[0], filled[0], zero[0], false)));
-        });
+    /** The first {@code size} bytes of an image (an imageio ticket smaller than its file); the copy never closes it. */
+    private record Prefix(ImageSource delegate, long size) implements ForwardingImageSource {
     }
 }

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.extentflow.engine.Extent;
+import io.extentflow.engine.copy.CopyOptions;
 import io.extentflow.engine.ImageSource;
 import io.extentflow.engine.testing.ExternalTool;
 import java.nio.ByteBuffer;
@@ -129,7 +130,8 @@ public class ImageChecksumTest {
         for (String alg : List.of("blake2b", "sha256")) {
             for (int bs : List.of(1 << 20, 4 << 20)) {
                 MemorySource src = new MemorySource(bytes, withZeroBlock);
-                Map<String, Object> r = ImageChecksum.compute(src, size, alg, bs, 256 << 10)
+                Map<String, Object> r = ImageChecksum.compute(src, size, alg, bs,
+                                CopyOptions.defaults().withRequestSize(256 << 10))
                         .block(Duration.ofSeconds(30));
                 String expected = ExternalTool.check("python3", "-c", PYTHON_BLKHASH, file.toString(), alg,
                         Integer.toString(bs)).strip();

@@ -28,8 +28,6 @@ import reactor.core.publisher.Mono;
  *   <li>Block device (detected by {@code S_IFBLK} in the file mode): zeros are always written. A
  *       punched range of a device may be discarded by thin storage, and discarded blocks are not
  *       guaranteed to read back as zeros, so we never punch a device.</li>
- *   <li>Character device such as {@code /dev/null} (for measuring how fast a source reads): written
- *       like a block device, with no size to check.</li>
  * </ul>
  * A new file (or an empty one) is sized to the image up front and is known to be zero, so the copy
  * sends no zero requests at all and the target stays sparse.
@@ -60,8 +58,6 @@ public final class RawFileSink implements ImageSink {
     private final long size;
     private final boolean knownZero;
     private final boolean device;
-    /** A character device ({@code /dev/null}): nothing to size, nothing to sync. */
-    private final boolean charDevice;
     private volatile ZeroMethod zeroMethod;
     /**
      * One write or zero request at a time: the kernel serialises writers of a file on its inode lock
@@ -78,14 +74,13 @@ public final class RawFileSink implements ImageSink {
     /** Aligned writes bypass the page cache through this; null to write everything through the cache. */
     private final DirectWriter direct;
 
-    private RawFileSink(OpenFile file, long size, boolean knownZero, boolean device, boolean charDevice,
+    private RawFileSink(OpenFile file, long size, boolean knownZero, boolean device,
                         boolean allocateZeroes, WritebackWindow window, DirectWriter direct) {
         this.file = file;
         this.endpoint = "file:" + file.path();
         this.size = size;
         this.knownZero = knownZero;
-        this.device = device || charDevice;
-        this.charDevice = charDevice;
+        this.device = device;
         this.allocateZeroes = allocateZeroes;
         this.window = window;
         this.direct = direct;
@@ -139,16 +134,16 @@ public final class RawFileSink implements ImageSink {
             throw new IOException(path + ": directory " + parent + " does not exist");
         }
         boolean existed = Files.exists(path);
+        if (existed && FileProbe.isCharacterDevice(path)) {
+            // /dev/null is opened as null: by its own provider; a terminal or /dev/zero is no image
+            throw new IOException(path + ": is a character device, not a disk image (give null: to discard the image)");
+        }
         OpenFile file = OpenFile.readWrite(path, !existed);
         try {
             int fd = file.fd();
             boolean device = FileProbe.isBlockDevice(path);
-            boolean charDevice = FileProbe.isCharacterDevice(path);
             long current = file.size();
             boolean knownZero = false;
-            if (charDevice) {
-                return new RawFileSink(file, size, false, false, true, false, WritebackWindow.disabled(), null);
-            }
             if (growable) {
                 if (device) {
                     throw new IOException(path + ": a stream of unknown size cannot be written to a device");
@@ -175,7 +170,7 @@ public final class RawFileSink implements ImageSink {
             boolean cached = options.keepCache();
             WritebackWindow window = cached ? WritebackWindow.disabled() : new WritebackWindow(fd, cacheLimit);
             DirectWriter direct = cached ? null : DirectWriter.open(path, fd);
-            return new RawFileSink(file, size, knownZero, device, false, allocateZeroes, window, direct);
+            return new RawFileSink(file, size, knownZero, device, allocateZeroes, window, direct);
         } catch (IOException | RuntimeException e) {
             file.close();
             throw e;
@@ -335,10 +330,8 @@ public final class RawFileSink implements ImageSink {
     public Mono<Void> flush() {
         return BlockingIo.run(() -> {
             setGrownSize();
-            if (!charDevice) {
-                Posix.fdatasync(file.fd());
-                window.dropAll();
-            }
+            Posix.fdatasync(file.fd());
+            window.dropAll();
         });
     }
 

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.extentflow.engine.ImageIoException;
 import io.extentflow.engine.ImageSink;
+import io.extentflow.engine.copy.NullSink;
 import io.extentflow.engine.endpoint.EndpointOptions;
 import io.extentflow.engine.endpoint.Endpoints;
 import io.extentflow.engine.testing.ExternalTool;
@@ -73,19 +74,22 @@ class RawFileSinkTest {
     }
 
     @Test
-    void devNullTakesAnImageOfAnySize() throws Exception {
-        // `extentflow copy IMAGE /dev/null` measures how fast a source reads: a character device has
-        // no size to check or set, and takes writes and zeros (as written zeros) anywhere
-        Path devNull = Path.of("/dev/null");
-        try (ImageSink sink = Endpoints.sink(devNull.toString(), 1L << 40).block(TIMEOUT)) {
-            assertFalse(sink.capabilities().knownZero());
+    void devNullIsTheNullTargetAndOtherCharacterDevicesAreRefused() throws Exception {
+        // `extentflow copy IMAGE /dev/null` measures how fast a source reads: it is null:, which keeps
+        // nothing and costs no system call
+        try (ImageSink sink = Endpoints.sink("/dev/null", 1L << 40).block(TIMEOUT)) {
+            assertEquals(NullSink.ADDRESS, sink.endpoint());
+            assertTrue(sink.capabilities().knownZero());
             sink.write(1L << 39, ByteBuffer.allocateDirect(4096))
                     .then(sink.zero(0, 3 << 20))
                     .then(sink.flush())
                     .block(TIMEOUT);
         }
-        assertTrue(Files.exists(devNull));
-        assertEquals(0, Files.size(devNull));
+        assertEquals(0, Files.size(Path.of("/dev/null")));
+        StepVerifier.create(Endpoints.sink("/dev/zero", 4096))
+                .expectErrorSatisfies(e -> assertEquals("/dev/zero: is a character device, not a disk image "
+                        + "(give null: to discard the image)", e.getMessage()))
+                .verify(TIMEOUT);
     }
 
     @Test
