@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# compare-builds.sh - this checkout's extentflow against another build of it, side by side: the
+# copies of compare-nbd.sh (qemu-nbd → file, nbdkit sparse-random → file, file → nbdkit memory),
+# a local raw → raw copy and a checksum, each case alternating the two builds run by run. It answers
+# "did this change cost speed?" with both builds measured in the same minutes.
+#
+# Usage: BASE=/path/to/other/checkout/extentflow [RUNS=5] [IMG=...] perf/compare-builds.sh
+#   BASE is the other checkout's launcher (e.g. a `git worktree add ../base main` of the previous
+#   main); it builds its own jar once, before the timed runs.
+source "$(dirname "$0")/lib.sh"
+
+[ -n "${BASE:-}" ] && [ -x "$BASE" ] || die "set BASE to the other checkout's extentflow launcher"
+perf_init
+EXTENTFLOW_NO_BUILD= "$BASE" --version >/dev/null   # builds the other jar now, not inside a timed run
+require qemu-nbd nbdkit
+make_images a
+
+SOCKS="$PERF_DIR/out/builds"
+mkdir -p "$SOCKS"
+stop_servers() {
+  stop_bg
+  [ -f "$SOCKS/memory.pid" ] && kill "$(cat "$SOCKS/memory.pid")" 2>/dev/null || true
+  rm -f "$SOCKS"/*.sock "$SOCKS/memory.pid"
+}
+trap stop_servers EXIT
+
+src="$IMG/sparse-8g.raw"
+dst="$OUT/builds.raw"
+rm -f "$SOCKS/qemu.sock" "$SOCKS/random.sock"
+start_bg qemu-nbd -t -r -f raw -k "$SOCKS/qemu.sock" "$src"
+start_bg nbdkit -f -U "$SOCKS/random.sock" sparse-random 8G seed=42
+wait_for test -S "$SOCKS/qemu.sock"
+wait_for test -S "$SOCKS/random.sock"
+
+# both builds' cases of one copy, alternated: pair NAME PREPARE ARGS...
+pair() {
+  local name="$1" prepare="$2"
+  shift 2
+  perf_pair "base-$name" "$prepare" "$BASE $*" "this-$name" "$prepare" "$EXTENTFLOW $*"
+}
+
+qemu_uri="nbd+unix:///?socket=$SOCKS/qemu.sock"
+pair qemu-nbd-to-file "rm -f $dst; $WARM $src" copy --no-progress --no-flush "$qemu_uri" "$dst"
+random_uri="nbd+unix:///?socket=$SOCKS/random.sock"
+pair nbdkit-sparse-random-to-file "rm -f $dst" copy --no-progress --no-flush "$random_uri" "$dst"
+
+cat > "$SOCKS/restart-memory.sh" <<SH
+#!/usr/bin/env bash
+set -eu
+if [ -f "$SOCKS/memory.pid" ]; then
+  pid="\$(cat "$SOCKS/memory.pid")"
+  kill "\$pid" 2>/dev/null || true
+  while kill -0 "\$pid" 2>/dev/null; do sleep 0.05; done
+fi
+rm -f "$SOCKS/memory.sock" "$SOCKS/memory.pid"
+nbdkit -U "$SOCKS/memory.sock" -P "$SOCKS/memory.pid" memory 8G
+while [ ! -S "$SOCKS/memory.sock" ]; do sleep 0.05; done
+$WARM "$src"
+SH
+chmod +x "$SOCKS/restart-memory.sh"
+pair file-to-nbdkit-memory "$SOCKS/restart-memory.sh" copy --no-progress --no-flush "$src" \
+  "nbd+unix:///?socket=$SOCKS/memory.sock"
+pair file-to-file "rm -f $dst; $WARM $src" copy --no-progress "$src" "$dst"
+pair checksum "$WARM $src" checksum "$src"
+rm -f "$dst"
+
+perf_report compare-builds "This build against another (BASE), the same copies alternated" \
+  "Each pair runs the other build (base-*) and this one (this-*) alternately; ratio = this / base. NBD copies as in compare-nbd.sh (no flush), the file copy with its final flush, the checksum of a warm sparse-8g.raw."
