@@ -112,4 +112,22 @@ class HttpStreamUploadEndTest {
             assertOneSuccessfulPut(f);
         }
     }
+    /** The server side of the same rule: a body that ends before the stop frame is a 400, never a 200. */
+    @Test
+    void theServerRefusesAStreamWhoseBodyEndsBeforeItsStopFrame() throws Exception {
+        Path target = Files.write(dir.resolve("cut.raw"), new byte[1 << 20]);
+        try (ServerFixture f = new ServerFixture(dir)) {
+            f.addTicket("cut", target, 1 << 20, "read", "write");
+            String noStop = "zero 0000000000000000 0000000000001000\r\n";
+            ServerFixture.Reply r = f.request(f.data, io.netty.handler.codec.http.HttpMethod.PUT,
+                    "/images/cut?format=sparse", noStop);
+            assertEquals(400, r.status(), r.toString());
+            assertTrue(r.body().contains("stream ended without a stop frame"), r.body());
+            String cutPayload = "data 0000000000000000 0000000000000010\r\n0123456789";
+            r = f.request(f.data, io.netty.handler.codec.http.HttpMethod.PUT, "/images/cut?format=sparse",
+                    cutPayload);
+            assertEquals(400, r.status(), r.toString());
+            assertTrue(r.body().contains("stream truncated inside a data frame's payload"), r.body());
+        }
+    }
 }
