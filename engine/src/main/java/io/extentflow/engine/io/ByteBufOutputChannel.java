@@ -37,6 +37,8 @@ public final class ByteBufOutputChannel implements WritableByteChannel, java.io.
     /** Set once the body has ended, completed by {@link #close} or failed by {@link #abort}. */
     private final AtomicBoolean ended = new AtomicBoolean();
     private volatile boolean cancelled;
+    /** Why {@link #abort} ended the body, for the writer it stops (e.g. the server's refusal). */
+    private volatile Throwable abortCause;
     /**
      * Chunks the subscriber asked for and has not been handed yet; guarded by itself. A counter
      * with a monitor rather than a semaphore: a semaphore woken "for good" by releasing many permits
@@ -71,7 +73,7 @@ public final class ByteBufOutputChannel implements WritableByteChannel, java.io.
     public synchronized int write(ByteBuffer src) throws IOException {
         if (ended.get()) {
             releasePending();
-            throw new ClosedChannelException();
+            throw abortCause != null ? aborted() : new ClosedChannelException();
         }
         int total = src.remaining();
         while (src.hasRemaining()) {
@@ -117,9 +119,14 @@ public final class ByteBufOutputChannel implements WritableByteChannel, java.io.
         }
         if (cancelled || ended.get()) { // ended here only by abort: close() ends it after its last hand-over
             chunk.release();
-            throw new IOException(cancelled ? "the receiving side went away" : "the body was aborted");
+            throw cancelled ? new IOException("the receiving side went away") : aborted();
         }
         sink.next(chunk);
+    }
+
+    private IOException aborted() {
+        Throwable why = abortCause;
+        return new IOException("the body was aborted" + (why == null ? "" : ": " + why.getMessage()), why);
     }
 
     /** Waits until the subscriber asks for a chunk (and takes that request), or the body is over. */
@@ -173,6 +180,9 @@ public final class ByteBufOutputChannel implements WritableByteChannel, java.io.
      * nothing once the body has ended (completed by {@link #close}, or aborted before).
      */
     public void abort(Throwable error) {
+        if (abortCause == null && !ended.get()) {
+            abortCause = error; // before the body ends, so a writer that sees the end sees why
+        }
         if (ended.compareAndSet(false, true)) { // the writer frees what it gathered when it next writes or closes
             FluxSink<ByteBuf> s = sink;
             if (s != null) {
