@@ -43,6 +43,11 @@ public interface ForwardingImageSink extends ImageSink {
     }
 
     @Override
+    default Mono<Void> finish() {
+        return delegate().finish();
+    }
+
+    @Override
     default Mono<Void> flush() {
         return delegate().flush();
     }

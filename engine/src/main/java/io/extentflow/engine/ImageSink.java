@@ -51,6 +51,17 @@ public interface ImageSink extends AutoCloseable {
         return 0;
     }
 
+    /**
+     * Ends the image: the copy calls it once, after every request has completed and before any
+     * flush, whether or not it flushes. A sink whose requests each complete only when the target has
+     * them needs nothing here (the default). A sink that delivers the image as one transfer (a sparse
+     * stream) writes its end, and completes only once the receiving side confirmed that it has the
+     * whole image: until then, a copy must not count as done.
+     */
+    default Mono<Void> finish() {
+        return Mono.empty();
+    }
+
     /** Makes everything written so far durable. */
     Mono<Void> flush();
 

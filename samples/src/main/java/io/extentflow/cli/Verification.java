@@ -47,7 +47,10 @@ final class Verification {
     /** Reads the target back and returns the common checksum; fails loudly when they differ. */
     String check(String target, EndpointOptions options) {
         String expected = sourceHash.hexDigest();
-        ImageSource back = Endpoints.source(target, options).block();
+        // Read back by ranges (or asked for its checksum), never as one sparse stream: a stream is
+        // read front to back, frame by frame, and the checksum's reads of whole blocks wait forever
+        // for a frame that starts where they do (copy --http-stream --verify hung).
+        ImageSource back = Endpoints.source(target, options.withHttpStream(false)).block();
         try (back) {
             Mono<String> readBack = Mono.defer(() -> ImageChecksum.compute(back, size, BlockHash.DEFAULT_ALGORITHM,
                     BlockHash.DEFAULT_BLOCK_SIZE).map(m -> (String) m.get("checksum")));

@@ -172,6 +172,9 @@ public final class Copy {
                         + sink.size() + " but source " + source.endpoint() + " has size " + size));
             }
             int concurrency = Math.max(1, (int) (options.maxInFlight() / requestSize)) + caps.connections() + 2;
+            // every sink is ended, flushed or not: a streamed target confirms the whole image only here
+            Mono<Void> finish = Mono.defer(sink::finish)
+                    .onErrorMap(t -> ImageIoException.wrap("finish", sink.endpoint(), 0, nextExpected, t));
             Mono<Void> flush = options.flush()
                     ? Mono.defer(() -> metrics.timeFlush(sink::flush)
                             .onErrorMap(t -> ImageIoException.wrap("flush", sink.endpoint(), 0, nextExpected, t)))
@@ -185,6 +188,7 @@ public final class Copy {
                     .flatMap(r -> perform(r).map(d -> new Completed(r, d)), concurrency, 1)
                     .doOnNext(this::account)
                     .then(Mono.defer(this::checkCovered))
+                    .then(finish)
                     .then(flush)
                     .then(Mono.fromSupplier(this::finish))
                     .doFinally(s -> metrics.close());

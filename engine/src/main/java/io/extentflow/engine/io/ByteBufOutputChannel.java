@@ -6,7 +6,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.WritableByteChannel;
-import java.util.concurrent.Semaphore;
+import java.util.concurrent.atomic.AtomicBoolean;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.FluxSink;
 
@@ -22,27 +22,44 @@ import reactor.core.publisher.FluxSink;
  * thread (a copy's completion) waits for a chunk that a writer is still handing over, and the body
  * never ends with that chunk missing (a sparse-stream download once ended cleanly inside a frame's
  * payload in CI). {@link #abort} does not wait.
+ *
+ * <p>The body ends exactly once: by {@link #close} (complete) or {@link #abort} (error), whichever
+ * comes first; later calls of either change nothing, so a close after a completed body does not
+ * turn it into a failed one, and repeated aborts are harmless.
  */
 public final class ByteBufOutputChannel implements WritableByteChannel, java.io.Flushable {
 
     /** Largest chunk handed to the network. */
     private static final int MAX_CHUNK = 1 << 20;
 
-    private final Semaphore demand = new Semaphore(0);
     private final Flux<ByteBuf> body;
     private volatile FluxSink<ByteBuf> sink;
-    private volatile boolean closed;
+    /** Set once the body has ended, completed by {@link #close} or failed by {@link #abort}. */
+    private final AtomicBoolean ended = new AtomicBoolean();
     private volatile boolean cancelled;
+    /** Why {@link #abort} ended the body, for the writer it stops (e.g. the server's refusal). */
+    private volatile Throwable abortCause;
+    /**
+     * Chunks the subscriber asked for and has not been handed yet; guarded by itself. A counter
+     * with a monitor rather than a semaphore: a semaphore woken "for good" by releasing many permits
+     * overflowed ({@code Error: Maximum permit count exceeded}) when the wake-up came twice.
+     */
+    private final long[] requested = {0};
     /** Bytes written and not yet handed over; guarded by the channel's lock. */
     private ByteBuf pending;
 
     public ByteBufOutputChannel() {
         body = Flux.<ByteBuf>create(s -> {
             sink = s;
-            s.onRequest(n -> demand.release((int) Math.min(n, Integer.MAX_VALUE / 2)));
+            s.onRequest(n -> {
+                synchronized (requested) {
+                    requested[0] = requested[0] + n < 0 ? Long.MAX_VALUE : requested[0] + n;
+                    requested.notifyAll();
+                }
+            });
             s.onCancel(() -> {
                 cancelled = true;
-                demand.release(Integer.MAX_VALUE / 2); // wake a waiting writer
+                wakeWriter();
             });
         }, FluxSink.OverflowStrategy.ERROR).doOnDiscard(ByteBuf.class, ByteBuf::release);
     }
@@ -54,9 +71,9 @@ public final class ByteBufOutputChannel implements WritableByteChannel, java.io.
 
     @Override
     public synchronized int write(ByteBuffer src) throws IOException {
-        if (closed) {
+        if (ended.get()) {
             releasePending();
-            throw new ClosedChannelException();
+            throw abortCause != null ? aborted() : new ClosedChannelException();
         }
         int total = src.remaining();
         while (src.hasRemaining()) {
@@ -94,39 +111,63 @@ public final class ByteBufOutputChannel implements WritableByteChannel, java.io.
         ByteBuf chunk = pending;
         pending = null;
         try {
-            demand.acquire();
+            awaitDemand();
         } catch (InterruptedException e) {
             chunk.release();
             Thread.currentThread().interrupt();
             throw new java.io.InterruptedIOException("interrupted while waiting for the peer");
         }
-        if (cancelled || closed) { // closed here only by abort: close() sets it after its last hand-over
+        if (cancelled || ended.get()) { // ended here only by abort: close() ends it after its last hand-over
             chunk.release();
-            throw new IOException(cancelled ? "the receiving side went away" : "the body was aborted");
+            throw cancelled ? new IOException("the receiving side went away") : aborted();
         }
         sink.next(chunk);
     }
 
+    private IOException aborted() {
+        Throwable why = abortCause;
+        return new IOException("the body was aborted" + (why == null ? "" : ": " + why.getMessage()), why);
+    }
+
+    /** Waits until the subscriber asks for a chunk (and takes that request), or the body is over. */
+    private void awaitDemand() throws InterruptedException {
+        synchronized (requested) {
+            while (requested[0] == 0 && !cancelled && !ended.get()) {
+                requested.wait();
+            }
+            if (requested[0] > 0 && !cancelled && !ended.get()) {
+                requested[0]--;
+            }
+        }
+    }
+
+    /** Wakes a writer waiting for demand, to see that the body is over. */
+    private void wakeWriter() {
+        synchronized (requested) {
+            requested.notifyAll();
+        }
+    }
+
     @Override
     public boolean isOpen() {
-        return !closed;
+        return !ended.get();
     }
 
     /** Sends what is gathered and ends the body (after an {@link #abort}, only frees what is gathered). */
     @Override
     public synchronized void close() {
-        if (closed) {
+        if (ended.get()) {
             releasePending();
             return;
         }
-        if (!closed) {
-            try {
-                flush();
-            } catch (IOException e) {
-                abort(e);
-                return;
-            }
-            closed = true;
+        try {
+            flush();
+        } catch (IOException e) {
+            abort(e);
+            releasePending();
+            return;
+        }
+        if (ended.compareAndSet(false, true)) {
             FluxSink<ByteBuf> s = sink;
             if (s != null) {
                 s.complete();
@@ -134,13 +175,20 @@ public final class ByteBufOutputChannel implements WritableByteChannel, java.io.
         }
     }
 
-    /** Ends the body with an error, so the peer sees a cut transfer rather than a complete one. */
+    /**
+     * Ends the body with an error, so the peer sees a cut transfer rather than a complete one; does
+     * nothing once the body has ended (completed by {@link #close}, or aborted before).
+     */
     public void abort(Throwable error) {
-        closed = true; // the writer frees what it gathered when it next writes or closes
-        FluxSink<ByteBuf> s = sink;
-        if (s != null) {
-            s.error(error);
+        if (abortCause == null && !ended.get()) {
+            abortCause = error; // before the body ends, so a writer that sees the end sees why
         }
-        demand.release(Integer.MAX_VALUE / 2); // wake a writer waiting to hand over, which holds the lock
+        if (ended.compareAndSet(false, true)) { // the writer frees what it gathered when it next writes or closes
+            FluxSink<ByteBuf> s = sink;
+            if (s != null) {
+                s.error(error);
+            }
+        }
+        wakeWriter(); // a writer waiting to hand over holds the channel's lock
     }
 }

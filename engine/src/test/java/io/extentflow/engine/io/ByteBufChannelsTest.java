@@ -195,4 +195,63 @@ class ByteBufChannelsTest {
         closer.join(TIMEOUT.toMillis());
         assertEquals(List.of(10, "complete"), got, "the chunk, then the end of the body");
     }
+    /**
+     * A sink's close aborts its body, and may run twice or after the body ended (issue 20: the
+     * second wake-up overflowed a semaphore, {@code Error: Maximum permit count exceeded}, thrown at
+     * the user after a copy's summary). The body ends once, by what came first.
+     */
+    @Test
+    void closeAndAbortInAnyNumberEndTheBodyOnceAndNeverThrow() throws Exception {
+        ByteBufOutputChannel ch = new ByteBufOutputChannel();
+        AtomicInteger bytes = new AtomicInteger();
+        List<Throwable> errors = new CopyOnWriteArrayList<>();
+        AtomicInteger completions = new AtomicInteger();
+        // an unbounded request: the most demand a subscriber can give
+        ch.body().subscribe(b -> {
+            bytes.addAndGet(b.readableBytes());
+            b.release();
+        }, errors::add, completions::incrementAndGet);
+        ch.write(ByteBuffer.wrap(random(100, 3)));
+        ch.close();
+        ch.abort(new IOException("closed after the end"));
+        ch.abort(new IOException("closed again"));
+        ch.close();
+        assertEquals(100, bytes.get());
+        assertEquals(1, completions.get());
+        assertEquals(List.of(), errors);
+    }
+
+    @Test
+    void anAbortWakesAWriterWaitingForDemandAndFailsTheBodyWithItsCause() {
+        ByteBufOutputChannel ch = new ByteBufOutputChannel();
+        List<Throwable> errors = new CopyOnWriteArrayList<>();
+        // subscribed, but asks for nothing: a writer handing over a full chunk waits
+        ch.body().subscribe(new BaseSubscriber<ByteBuf>() {
+            @Override
+            protected void hookOnSubscribe(Subscription s) {
+            }
+
+            @Override
+            protected void hookOnError(Throwable e) {
+                errors.add(e);
+            }
+        });
+        java.util.concurrent.atomic.AtomicReference<Thread> writerThread = new java.util.concurrent.atomic.AtomicReference<>();
+        var written = Mono.<Void>fromCallable(() -> {
+            writerThread.set(Thread.currentThread());
+            ch.write(ByteBuffer.wrap(random(2 << 20, 4)));
+            return null;
+        }).subscribeOn(StreamThreads.scheduler()).toFuture();
+        Await.until(TIMEOUT, "the writer to wait for demand", () -> writerThread.get() != null
+                && writerThread.get().getState() == Thread.State.WAITING);
+        IOException cause = new IOException("the server answered 403");
+        ch.abort(cause);
+        var failure = org.junit.jupiter.api.Assertions.assertThrows(java.util.concurrent.ExecutionException.class,
+                () -> written.get(TIMEOUT.toSeconds(), java.util.concurrent.TimeUnit.SECONDS));
+        assertTrue(failure.getCause() instanceof IOException && failure.getCause().getMessage().contains("403"),
+                failure.toString());
+        ch.abort(new IOException("a second abort"));
+        ch.close();
+        assertEquals(List.of(cause), errors);
+    }
 }

@@ -326,6 +326,15 @@ public final class RawFileSink implements ImageSink {
         }
     }
 
+    /**
+     * A growable file gets its final size here, so a copy without flush fails if that fails (the
+     * close, which does it too, has nobody to tell).
+     */
+    @Override
+    public Mono<Void> finish() {
+        return size < 0 && !device ? BlockingIo.run(this::setGrownSize) : Mono.empty();
+    }
+
     @Override
     public Mono<Void> flush() {
         return BlockingIo.run(() -> {

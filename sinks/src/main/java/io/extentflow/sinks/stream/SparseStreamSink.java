@@ -23,7 +23,7 @@ import reactor.core.publisher.MonoSink;
  * only released when its frame is out. Memory is therefore bounded by the copy's bytes in flight.
  * The sink says it is known to be zero, so zero extents arrive as {@link #skip} calls, and runs of
  * zeros, however they arrive, are written as one zero frame. The stop frame follows the frame that
- * reaches the image size (or, for a streamed source of unknown size, the flush).
+ * reaches the image size (or, for a streamed source of unknown size, {@link #finish()}).
  */
 public final class SparseStreamSink implements ImageSink {
 
@@ -218,28 +218,42 @@ public final class SparseStreamSink implements ImageSink {
     }
 
     /**
-     * Ends the stream with the stop frame once everything is written, and makes a file durable.
-     * Called by the copy once, after every request has completed.
+     * Ends the stream with the stop frame once everything is written. Called by the copy once, after
+     * every request has completed, whether or not it flushes.
      */
+    @Override
+    public Mono<Void> finish() {
+        return Mono.<Void>fromCallable(() -> {
+            writeEnd();
+            return null;
+        }).subscribeOn(StreamThreads.scheduler());
+    }
+
+    /** Ends the stream like {@link #finish()} (if not ended yet), and makes a file durable. */
     @Override
     public Mono<Void> flush() {
         return Mono.<Void>fromCallable(() -> {
-            synchronized (this) {
-                if (failure != null) {
-                    throw failure;
-                }
-                if (!pending.isEmpty()) {
-                    throw new IOException("stream flushed with requests outstanding from offset " + frontier);
-                }
-            }
-            synchronized (out) {
-                writeStop();
-            }
+            writeEnd();
             if (durable) {
                 ((FileChannel) out).force(false);
             }
             return null;
         }).subscribeOn(StreamThreads.scheduler());
+    }
+
+    /** Writes the stop frame (once), failing if the stream failed or requests are still outstanding. */
+    private void writeEnd() throws IOException {
+        synchronized (this) {
+            if (failure != null) {
+                throw failure;
+            }
+            if (!pending.isEmpty()) {
+                throw new IOException("stream ended with requests outstanding from offset " + frontier);
+            }
+        }
+        synchronized (out) {
+            writeStop();
+        }
     }
 
     /** Closes the output; a stream that was not finished gets no stop frame, so a reader sees it is cut. */
