@@ -68,6 +68,12 @@ public final class NbdClient implements AutoCloseable {
     /** Largest BLOCK_STATUS request. */
     public static final long MAX_STATUS_REQUEST = 1L << 31;
     private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(1 << 20).asReadOnlyBuffer();
+    /**
+     * Times in a row a request may come back unsent before it counts as a failed attempt. Each time
+     * needs another connection retired or lost between picking it and handing the request over, so
+     * a few are plenty; the bound only stops a loop should connections keep dying.
+     */
+    static final int MAX_RESENDS_UNSENT = 8;
     /** How long an additional connection may take to complete its handshake before it is given up. */
     static final Duration EXTRA_CONNECTION_TIMEOUT = Duration.ofSeconds(2);
 
@@ -377,18 +383,20 @@ public final class NbdClient implements AutoCloseable {
 
     /** Runs one request on the least loaded connection, retrying transient failures if allowed. */
     private <T> Mono<T> call(String op, long offset, long length, boolean retry, Function<NbdConnection, Mono<T>> f) {
-        return attempt(op, offset, length, retry && options.retries() > 0, f, 0);
+        return attempt(op, offset, length, retry && options.retries() > 0, f, 0, 0);
     }
 
     /**
      * Try number {@code attempt} of a request. A transient failure retires its connection, so the
      * retry goes out on a fresh one after a backoff that doubles from
-     * {@link NbdClientOptions#retryBackoff()} (with up to 50 % jitter). Retries are chained only on
-     * failure: {@code retryWhen} would build its companion flux for every request, and a copy sends
-     * thousands that all succeed.
+     * {@link NbdClientOptions#retryBackoff()} (with up to 50 % jitter). A request its connection
+     * never sent (it was retired or lost on the way, {@link UnsentRequestException}) goes out again at
+     * once, without using up a retry, up to {@link #MAX_RESENDS_UNSENT} times per attempt. Retries are
+     * chained only on failure: {@code retryWhen} would build its companion flux for every request, and a
+     * copy sends thousands that all succeed.
      */
     private <T> Mono<T> attempt(String op, long offset, long length, boolean retry,
-                                Function<NbdConnection, Mono<T>> f, int attempt) {
+                                Function<NbdConnection, Mono<T>> f, int attempt, int resends) {
         Mono<T> once = Mono.defer(this::pick)
                 .onErrorMap(NbdException.class, e -> e.forRequest(op, offset, length))
                 .flatMap(c -> retry ? f.apply(c).doOnError(NbdException.class, e -> {
@@ -403,11 +411,14 @@ public final class NbdClient implements AutoCloseable {
             if (!e.isTransient() || closed.get()) {
                 return Mono.error(e);
             }
+            if (e instanceof UnsentRequestException && resends < MAX_RESENDS_UNSENT) {
+                return attempt(op, offset, length, true, f, attempt, resends + 1);
+            }
             if (attempt >= options.retries()) {
                 return Mono.error(new NbdException(op, address.toString(), offset, length, e.reason()
                         + " (gave up after " + options.retries() + " retries)", e.error(), false, e));
             }
-            return Mono.delay(backoff(attempt)).then(attempt(op, offset, length, true, f, attempt + 1));
+            return Mono.delay(backoff(attempt)).then(attempt(op, offset, length, true, f, attempt + 1, 0));
         });
     }
 
