@@ -76,10 +76,12 @@ final class MapCommand {
                 if (mappable) {
                     printQemuMap(source, length, out);
                 } else if (source instanceof NbdSource nbd && output.equals("json")) {
-                    // what `nbdinfo --map --json` prints for the export's base:allocation context
-                    out.print(nbd.client().map(NbdProtocol.CONTEXT_BASE_ALLOCATION, startOffset, length)
-                            .collectList()
-                            .map(l -> NbdMapFormat.json(l, NbdProtocol.CONTEXT_BASE_ALLOCATION)).block());
+                    // what `nbdinfo --map --json` prints for the export's base:allocation context,
+                    // printed as the extents come: a fragmented export has millions
+                    NbdMapFormat json = new NbdMapFormat(out, NbdProtocol.CONTEXT_BASE_ALLOCATION);
+                    nbd.client().map(NbdProtocol.CONTEXT_BASE_ALLOCATION, startOffset, length).toIterable()
+                            .forEach(json::add);
+                    json.finish();
                 } else {
                     printExtents(source, length, out);
                 }

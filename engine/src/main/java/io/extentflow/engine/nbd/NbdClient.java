@@ -65,9 +65,23 @@ public final class NbdClient implements AutoCloseable {
 
     /** Largest WRITE_ZEROES request: cheap for servers, and a multiple of any minimum block size. */
     public static final long MAX_ZERO_REQUEST = 1L << 30;
-    /** Largest BLOCK_STATUS request. */
-    public static final long MAX_STATUS_REQUEST = 1L << 31;
+    /**
+     * Largest BLOCK_STATUS request: servers answer the whole range asked for in one reply (nbdkit
+     * does), so this bounds the descriptors held at once. A fragmented export with an extent every
+     * 4 KiB (nbdkit sparse-random runlength=1000) has 65,536 of them per 256 MiB, where a 2 GiB request
+     * made half a million and a map of it ran out of a 32 MiB heap. Copies ask for their 256 MiB
+     * windows anyway ({@code NbdSource}).
+     */
+    public static final long MAX_STATUS_REQUEST = 256L << 20;
+    /** Windows {@link #map} asks for at once: enough to overlap the round trips of a sparse export's map. */
+    static final int MAP_WINDOWS_AHEAD = 4;
     private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(1 << 20).asReadOnlyBuffer();
+    /**
+     * Times in a row a request may come back unsent before it counts as a failed attempt. Each time
+     * needs another connection retired or lost between picking it and handing the request over, so
+     * a few are plenty; the bound only stops a loop should connections keep dying.
+     */
+    static final int MAX_RESENDS_UNSENT = 8;
     /** How long an additional connection may take to complete its handshake before it is given up. */
     static final Duration EXTRA_CONNECTION_TIMEOUT = Duration.ofSeconds(2);
 
@@ -283,27 +297,62 @@ public final class NbdClient implements AutoCloseable {
 
     /**
      * Every descriptor of {@code context} over {@code [start, start + length)}, as the server sent them
-     * (the last one clipped to the range), asking again until the range is covered: what
-     * {@code nbdinfo --map} walks.
+     * but cut at the range's end and at every {@link #MAX_STATUS_REQUEST} bytes from {@code start}
+     * (merge adjacent ones of equal status to undo the cuts): what {@code nbdinfo --map} walks. The
+     * range is asked for in windows of that size, {@link #MAP_WINDOWS_AHEAD} at a time so the round
+     * trips overlap, and each window again from where an answer ended until it is covered; at most
+     * those windows' descriptors are held at once.
      */
     public Flux<NbdExtent> map(String context, long start, long length) {
         if (!info.hasContext(context)) {
             return Flux.error(new NbdException("extents", address.toString(), start, length,
                     "the server did not select context " + context, NbdException.NO_ERROR_VALUE, false, null));
         }
-        long end = start + length;
+        Mono<Void> bad = checkOffset("extents", start, length);
+        if (bad != null) {
+            return bad.thenMany(Flux.empty());
+        }
         if (length == 0) {
             return Flux.empty();
         }
-        return blockStatus(start, length)
+        long windows = length / MAX_STATUS_REQUEST + (length % MAX_STATUS_REQUEST == 0 ? 0 : 1);
+        // window numbers as longs: an export of more than 2^31 windows is allowed
+        return Flux.<Long, Long>generate(() -> 0L, (i, sink) -> {
+                    sink.next(i);
+                    if (i + 1 == windows) {
+                        sink.complete();
+                    }
+                    return i + 1;
+                })
+                .flatMapSequential(i -> {
+                    long from = start + i * MAX_STATUS_REQUEST;
+                    return mapWindow(context, from, Math.min(start + length, from + MAX_STATUS_REQUEST));
+                }, MAP_WINDOWS_AHEAD, 1)
+                .concatMapIterable(l -> l);
+    }
+
+    /** The descriptors of {@code [from, to)}, one list per reply, the last one cut at {@code to}. */
+    private Flux<List<NbdExtent>> mapWindow(String context, long from, long to) {
+        return blockStatus(from, to - from)
                 .expand(m -> {
                     List<NbdExtent> l = m.get(context);
                     long reached = l.get(l.size() - 1).end();
-                    return reached < end ? blockStatus(reached, end - reached) : Mono.empty();
+                    return reached < to ? blockStatus(reached, to - reached) : Mono.empty();
                 })
-                .concatMapIterable(m -> m.get(context))
-                .takeWhile(e -> e.offset() < end)
-                .map(e -> e.end() > end ? new NbdExtent(e.offset(), end - e.offset(), e.flags()) : e);
+                .map(m -> {
+                    List<NbdExtent> l = m.get(context);
+                    NbdExtent last = l.get(l.size() - 1);
+                    if (last.end() <= to) {
+                        return l;
+                    }
+                    List<NbdExtent> cut = new ArrayList<>(l.size());
+                    for (NbdExtent e : l) {
+                        if (e.offset() < to) {
+                            cut.add(e.end() > to ? new NbdExtent(e.offset(), to - e.offset(), e.flags()) : e);
+                        }
+                    }
+                    return cut;
+                });
     }
 
     // ---------------------------------------------------------------- plumbing
@@ -377,18 +426,20 @@ public final class NbdClient implements AutoCloseable {
 
     /** Runs one request on the least loaded connection, retrying transient failures if allowed. */
     private <T> Mono<T> call(String op, long offset, long length, boolean retry, Function<NbdConnection, Mono<T>> f) {
-        return attempt(op, offset, length, retry && options.retries() > 0, f, 0);
+        return attempt(op, offset, length, retry && options.retries() > 0, f, 0, 0);
     }
 
     /**
      * Try number {@code attempt} of a request. A transient failure retires its connection, so the
      * retry goes out on a fresh one after a backoff that doubles from
-     * {@link NbdClientOptions#retryBackoff()} (with up to 50 % jitter). Retries are chained only on
-     * failure: {@code retryWhen} would build its companion flux for every request, and a copy sends
-     * thousands that all succeed.
+     * {@link NbdClientOptions#retryBackoff()} (with up to 50 % jitter). A request its connection
+     * never sent (it was retired or lost on the way, {@link UnsentRequestException}) goes out again at
+     * once, without using up a retry, up to {@link #MAX_RESENDS_UNSENT} times per attempt. Retries are
+     * chained only on failure: {@code retryWhen} would build its companion flux for every request, and a
+     * copy sends thousands that all succeed.
      */
     private <T> Mono<T> attempt(String op, long offset, long length, boolean retry,
-                                Function<NbdConnection, Mono<T>> f, int attempt) {
+                                Function<NbdConnection, Mono<T>> f, int attempt, int resends) {
         Mono<T> once = Mono.defer(this::pick)
                 .onErrorMap(NbdException.class, e -> e.forRequest(op, offset, length))
                 .flatMap(c -> retry ? f.apply(c).doOnError(NbdException.class, e -> {
@@ -403,11 +454,14 @@ public final class NbdClient implements AutoCloseable {
             if (!e.isTransient() || closed.get()) {
                 return Mono.error(e);
             }
+            if (e instanceof UnsentRequestException && resends < MAX_RESENDS_UNSENT) {
+                return attempt(op, offset, length, true, f, attempt, resends + 1);
+            }
             if (attempt >= options.retries()) {
                 return Mono.error(new NbdException(op, address.toString(), offset, length, e.reason()
                         + " (gave up after " + options.retries() + " retries)", e.error(), false, e));
             }
-            return Mono.delay(backoff(attempt)).then(attempt(op, offset, length, true, f, attempt + 1));
+            return Mono.delay(backoff(attempt)).then(attempt(op, offset, length, true, f, attempt + 1, 0));
         });
     }
 

@@ -65,6 +65,8 @@ final class NbdConnection extends ChannelInboundHandlerAdapter implements InPlac
     private static final String DECODER = "nbd-decoder";
     private static final String HANDLER = "nbd-handler";
     private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(64 << 10).asReadOnlyBuffer();
+    private static final String RETIRED = "the connection was retired after a transient error";
+    private static final String CLOSED_BY_CLIENT = "the connection was closed by the client";
 
     private final NbdAddress address;
     private final String endpoint;
@@ -167,7 +169,9 @@ final class NbdConnection extends ChannelInboundHandlerAdapter implements InPlac
 
     /**
      * Takes the connection out of service after a transient error reply, so the retry goes to a
-     * fresh connection: requests already sent or queued here finish, then it disconnects.
+     * fresh connection: requests already sent or waiting here finish, then it disconnects. A request
+     * handed over after this (it picked the connection just before) is not sent: it fails with an
+     * {@link UnsentRequestException}, which the client sends again elsewhere.
      */
     void retire() {
         retired = true;
@@ -176,9 +180,14 @@ final class NbdConnection extends ChannelInboundHandlerAdapter implements InPlac
         }
     }
 
+    /**
+     * Checks and disconnects in one event loop task: were the disconnect a task of its own, a request
+     * handed over in between would be sent, then failed by the disconnect as closed by the client,
+     * a failure no retry would repair.
+     */
     private void disconnectIfRetiredAndIdle() {
-        if (retired && open && inFlight.isEmpty() && waiting.isEmpty()) {
-            disconnect();
+        if (retired && open && inFlight.isEmpty() && waiting.isEmpty() && info != null) {
+            sendDisconnect(RETIRED, true);
         }
     }
 
@@ -357,8 +366,8 @@ final class NbdConnection extends ChannelInboundHandlerAdapter implements InPlac
     }
 
     private void start(Pending p) {
-        if (!open) {
-            finish(p, lost(p));
+        if (!open || retired) {
+            finishUnsent(p);
         } else if (inFlight.size() < options.requestsPerConnection()) {
             send(p);
         } else {
@@ -611,12 +620,15 @@ final class NbdConnection extends ChannelInboundHandlerAdapter implements InPlac
             exchangeSink.error(handshakeError(closedReason()));
             exchangeSink = null;
         }
-        List<Pending> all = new ArrayList<>(inFlight.values());
-        all.addAll(waiting);
+        List<Pending> sent = new ArrayList<>(inFlight.values());
+        List<Pending> unsent = new ArrayList<>(waiting);
         waiting.clear();
-        for (Pending p : all) {
+        for (Pending p : sent) {
             p.written = true;
             finish(p, lost(p));
+        }
+        for (Pending p : unsent) {
+            finishUnsent(p);
         }
         ctx.fireChannelInactive();
     }
@@ -628,6 +640,19 @@ final class NbdConnection extends ChannelInboundHandlerAdapter implements InPlac
     private NbdException lost(Pending p) {
         boolean transientFailure = closeReason == null || closeTransient;
         return failure(NbdProtocol.commandName(p.command), p.offset, p.length, closedReason(), transientFailure, null);
+    }
+
+    /**
+     * Fails a request this connection never sent. The failure is transient (the client sends it again
+     * on another connection, without using up a retry) unless the connection ended for good.
+     */
+    private void finishUnsent(Pending p) {
+        boolean transientFailure = open ? retired : closeReason == null || closeTransient;
+        String reason = open ? RETIRED : closedReason();
+        // nothing of it goes to the socket: a write's payload is free again at once
+        p.written = true;
+        finish(p, new UnsentRequestException(NbdProtocol.commandName(p.command), endpoint, p.offset, p.length,
+                reason, transientFailure));
     }
 
     /** Closes the connection because of {@code reason}; every request on it fails with that reason. */
@@ -653,7 +678,7 @@ final class NbdConnection extends ChannelInboundHandlerAdapter implements InPlac
                 channel.close();
                 return;
             }
-            closeWith("the connection was closed by the client", false);
+            closeWith(CLOSED_BY_CLIENT, false);
         });
         return connection == null ? Mono.empty() : connection.onDispose();
     }
@@ -665,15 +690,23 @@ final class NbdConnection extends ChannelInboundHandlerAdapter implements InPlac
         }
         channel.eventLoop().execute(() -> {
             if (open && inFlight.isEmpty() && waiting.isEmpty() && info != null) {
-                open = false;
-                closeReason = "the connection was closed by the client";
-                ByteBuf disc = encode(new Request(0, NbdProtocol.CMD_DISC, nextCookie++, 0, 0));
-                channel.writeAndFlush(disc).addListener(ChannelFutureListener.CLOSE);
+                sendDisconnect(CLOSED_BY_CLIENT, false);
             } else {
-                closeWith("the connection was closed by the client", false);
+                closeWith(CLOSED_BY_CLIENT, false);
             }
         });
         return connection == null ? Mono.empty() : connection.onDispose();
+    }
+
+    /** Sends NBD_CMD_DISC and closes the socket; requests arriving later fail with {@code reason}. */
+    private void sendDisconnect(String reason, boolean transientFailure) {
+        open = false;
+        if (closeReason == null) {
+            closeReason = reason;
+            closeTransient = transientFailure;
+        }
+        ByteBuf disc = encode(new Request(0, NbdProtocol.CMD_DISC, nextCookie++, 0, 0));
+        channel.writeAndFlush(disc).addListener(ChannelFutureListener.CLOSE);
     }
 
     private NbdException failure(String operation, long offset, long length, String reason, boolean transientFailure,

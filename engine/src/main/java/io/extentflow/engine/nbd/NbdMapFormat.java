@@ -1,7 +1,8 @@
 package io.extentflow.engine.nbd;
 
 import io.extentflow.engine.nbd.message.NbdProtocol;
-import java.util.ArrayList;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.util.List;
 import reactor.core.publisher.Mono;
 
@@ -16,45 +17,86 @@ import reactor.core.publisher.Mono;
  * { "offset": 65536, "length": 4128768, "type": 3, "description": "hole,zero"}
  * ]
  * </pre>
+ *
+ * <p>An instance writes entries as they come ({@link #add}, then {@link #finish()}), holding only the
+ * entry being merged, so a map of millions of extents needs no more memory than one of a few.
  */
 public final class NbdMapFormat {
 
-    private NbdMapFormat() {
+    private final Appendable out;
+    private final String context;
+    /** The entry being merged with the ones that follow it, not yet printed; null before the first. */
+    private NbdExtent pending;
+
+    /**
+     * Starts the text (its opening bracket) in {@code out}.
+     *
+     * @param context the block status context the entries come from, for their descriptions
+     */
+    public NbdMapFormat(Appendable out, String context) {
+        this.out = out;
+        this.context = context;
+        append("[\n");
+    }
+
+    /** Adds the next entry (ascending, contiguous); printed once an entry of another type follows. */
+    public void add(NbdExtent e) {
+        NbdExtent p = pending;
+        if (p != null && p.flags() == e.flags() && p.end() == e.offset()) {
+            pending = new NbdExtent(p.offset(), p.length() + e.length(), p.flags());
+            return;
+        }
+        if (p != null) {
+            print(p, ",\n");
+        }
+        pending = e;
+    }
+
+    /**
+     * Prints the last entry and the closing bracket. Not called when the map failed half-way, so a
+     * failed map never looks like a complete JSON array.
+     */
+    public void finish() {
+        if (pending != null) {
+            print(pending, "\n");
+            pending = null;
+        }
+        append("]\n");
     }
 
     /** The whole export's map of {@code context} (e.g. {@code base:allocation}) as nbdinfo's JSON text. */
     public static Mono<String> json(NbdClient client, String context) {
-        return client.map(context, 0, client.size()).collectList().map(l -> json(l, context));
+        return Mono.defer(() -> {
+            StringBuilder b = new StringBuilder();
+            NbdMapFormat f = new NbdMapFormat(b, context);
+            return client.map(context, 0, client.size()).doOnNext(f::add).then(Mono.fromSupplier(() -> {
+                f.finish();
+                return b.toString();
+            }));
+        });
     }
 
     /** {@code extents} (ascending, contiguous) as nbdinfo's JSON text, ending with a newline. */
     public static String json(List<NbdExtent> extents, String context) {
-        StringBuilder b = new StringBuilder("[\n");
-        List<NbdExtent> merged = merge(extents);
-        for (int i = 0; i < merged.size(); i++) {
-            NbdExtent e = merged.get(i);
-            b.append("{ \"offset\": ").append(e.offset())
-                    .append(", \"length\": ").append(e.length())
-                    .append(", \"type\": ").append(Integer.toUnsignedLong(e.flags()))
-                    .append(", \"description\": \"").append(description(context, e.flags())).append("\"}")
-                    .append(i + 1 < merged.size() ? ",\n" : "\n");
-        }
-        return b.append("]\n").toString();
+        StringBuilder b = new StringBuilder();
+        NbdMapFormat f = new NbdMapFormat(b, context);
+        extents.forEach(f::add);
+        f.finish();
+        return b.toString();
     }
 
-    /** Adjacent entries with the same type joined into one. */
-    public static List<NbdExtent> merge(List<NbdExtent> extents) {
-        List<NbdExtent> out = new ArrayList<>(extents.size());
-        for (NbdExtent e : extents) {
-            int last = out.size() - 1;
-            if (last >= 0 && out.get(last).flags() == e.flags() && out.get(last).end() == e.offset()) {
-                NbdExtent p = out.get(last);
-                out.set(last, new NbdExtent(p.offset(), p.length() + e.length(), p.flags()));
-            } else {
-                out.add(e);
-            }
+    private void print(NbdExtent e, String separator) {
+        append("{ \"offset\": " + e.offset() + ", \"length\": " + e.length() + ", \"type\": "
+                + Integer.toUnsignedLong(e.flags()) + ", \"description\": \"" + description(context, e.flags())
+                + "\"}" + separator);
+    }
+
+    private void append(String s) {
+        try {
+            out.append(s);
+        } catch (IOException ex) {
+            throw new UncheckedIOException(ex);
         }
-        return out;
     }
 
     /** nbdinfo's words for a status value of {@code context}. */
