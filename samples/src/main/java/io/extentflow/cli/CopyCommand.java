@@ -100,6 +100,11 @@ final class CopyCommand {
     private int call(Console console) {
         CopyOptions options = options();
         refuseCopyOntoItself();
+        if (StreamAddress.isStdio(target) && Terminal.stdoutIsTerminal()) {
+            // as zstd and gzip do: binary frames would only garble the terminal
+            throw new IllegalArgumentException("refusing to write a sparse stream to a terminal "
+                    + "(redirect standard output to a file or a pipe)");
+        }
         Path createdTarget = targetThisCopyCreates();
         try (Interruption interruption = Interruption.watch()) {
             // The target opens while the source does: an NBD or HTTP target connects and makes its
