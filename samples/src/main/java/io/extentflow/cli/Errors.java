@@ -31,6 +31,8 @@ final class Errors {
                     "cannot connect to " + e.endpoint() + ": " + connectFailure(e.endpoint(), e.getCause())
                             + attempts(e.getMessage());
             case ImageIoException e -> e.getMessage();
+            case NoSuchFileException e when e.getReason() != null && e.getReason().startsWith("backing file") ->
+                    e.getFile() + ": no such file: " + e.getReason();
             case NoSuchFileException e -> e.getFile() + ": no such file";
             case AccessDeniedException e -> e.getFile() + ": permission denied";
             case FileSystemException e -> e.getReason() == null ? e.getFile() + ": " + e.getClass().getSimpleName()

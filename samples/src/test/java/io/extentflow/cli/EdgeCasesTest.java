@@ -121,6 +121,21 @@ class EdgeCasesTest {
         assertTrue(debug.err().contains("retrying "), debug::toString);
     }
 
+    @Test
+    void aMissingBackingFileIsNamedWithTheOverlayAndTheNameInItsHeader() throws Exception {
+        Path base = dir.resolve("base.qcow2");
+        Path top = dir.resolve("top.qcow2");
+        ExternalTool.check("qemu-img", "create", "-q", "-f", "qcow2", base.toString(), "1M");
+        ExternalTool.check("qemu-img", "create", "-q", "-f", "qcow2", "-b", "base.qcow2", "-F", "qcow2",
+                top.toString());
+        Files.delete(base);
+        for (String command : List.of("info", "map")) {
+            Cli.Result r = Cli.run(command, top.toString());
+            assertOneLine(r, ExitCodes.FAILURE, base + ": no such file: backing file of " + top);
+            assertTrue(r.errLines().get(0).contains("'base.qcow2'"), r::toString);
+        }
+    }
+
     static void assertOneLine(Cli.Result r, int exitCode, String expected) {
         assertEquals(exitCode, r.exitCode(), r::toString);
         assertEquals(1, r.errLines().size(), () -> "one line expected: " + r);
