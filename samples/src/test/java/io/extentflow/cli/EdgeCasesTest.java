@@ -136,6 +136,27 @@ class EdgeCasesTest {
         }
     }
 
+    @Test
+    void targetIsZeroOnATargetThatIsNotIsCaughtByVerify() throws Exception {
+        Path src = image("src.raw", 1 << 20); // data at its start, zeros after
+        Path dst = dir.resolve("dst.raw");
+        try (RandomAccessFile f = new RandomAccessFile(dst.toFile(), "rw")) {
+            f.setLength(1 << 20);
+            f.seek(512 << 10);
+            f.write(new byte[] {7, 7, 7}); // old bytes in a range the source has as zeros
+        }
+        // the promise is the user's: without --verify the copy believes it
+        Cli.Result trusted = Cli.run("copy", "--target-is-zero", src.toString(), dst.toString());
+        assertEquals(ExitCodes.OK, trusted.exitCode(), trusted::toString);
+        Cli.Result verified = Cli.run("copy", "--target-is-zero", "--verify", src.toString(), dst.toString());
+        assertEquals(ExitCodes.FAILURE, verified.exitCode(), verified::toString);
+        assertEquals(1, verified.errLines().size(), verified::toString);
+        String readme = Files.readString(Path.of(System.getProperty("user.dir")).getParent().resolve("README.md"));
+        int promise = readme.indexOf("`--target-is-zero` is the user's promise");
+        assertTrue(promise >= 0 && readme.indexOf("`--verify`", promise) > promise,
+                "README explains --target-is-zero and names --verify as its check");
+    }
+
     static void assertOneLine(Cli.Result r, int exitCode, String expected) {
         assertEquals(exitCode, r.exitCode(), r::toString);
         assertEquals(1, r.errLines().size(), () -> "one line expected: " + r);
