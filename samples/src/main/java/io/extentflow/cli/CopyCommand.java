@@ -167,7 +167,7 @@ final class CopyCommand {
 
     /**
      * After a signal: the copy was cancelled and the ends the command held were closed on the way
-     * here; ends still opening are closed once they open. Then a target file the copy created goes
+     * here; the others are closed once they open (closing an end twice is harmless). Then a target file the copy created goes
      * (unless --keep-partial), and the one line says what the target holds.
      */
     private int interrupted(Console console, Interruption interruption, Path createdTarget,
@@ -182,8 +182,8 @@ final class CopyCommand {
                     kept = "; kept as --keep-partial asks";
                 } else {
                     try {
-                        Files.deleteIfExists(createdTarget);
-                        kept = "; removed it";
+                        // not there when the signal came before the target opened
+                        kept = Files.deleteIfExists(createdTarget) ? "; removed it" : "";
                     } catch (IOException e) {
                         kept = "; could not remove it: " + Errors.message(e);
                     }
