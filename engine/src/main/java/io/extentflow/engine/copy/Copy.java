@@ -195,12 +195,6 @@ public final class Copy {
                 return Mono.error(new IllegalStateException("source " + source.endpoint()
                         + " returned extents that end at " + nextExpected + ", before its size " + size));
             }
-            // A stream written into a target of fixed size must fill it: a shorter one would leave
-            // the target's end as it was (a frame past the end already failed as its request).
-            if (streaming && sink.size() >= 0 && nextExpected != sink.size()) {
-                return Mono.error(new IllegalArgumentException("the stream from " + source.endpoint() + " has "
-                        + nextExpected + " bytes but target " + sink.endpoint() + " has " + sink.size()));
-            }
             return Mono.empty();
         }
 
