@@ -49,6 +49,9 @@ final class CopyCommand {
     private boolean verify;
     private boolean keepPartial;
 
+    /** The image size before the source opened (not {@link ImageSource#UNKNOWN_SIZE}: that is a stream's). */
+    private static final long UNOPENED = Long.MIN_VALUE;
+
     /** How long an interrupted copy waits for an end still opening, to close it. */
     private static final Duration OPENING_LIMIT = Duration.ofSeconds(5);
 
@@ -117,7 +120,7 @@ final class CopyCommand {
             Mono<ImageSource> sourceOpening = Endpoints.source(source, endpoints.options()).cache();
             sourceOpening.subscribe(s -> { }, e -> { });
             AtomicReference<CopyProgress> last = new AtomicReference<>();
-            long[] imageSize = {-1};
+            long[] imageSize = {UNOPENED};
             try {
                 return copy(console, options, interruption, size, sourceOpening, opening, last, imageSize);
             } catch (Interruption.Interrupted e) {
@@ -174,8 +177,10 @@ final class CopyCommand {
                             Mono<ImageSource> sourceOpening, Mono<ImageSink> opening, CopyProgress last,
                             long imageSize) {
         try {
-            closeOnceOpen(sourceOpening);
+            ImageSource opened = closeOnceOpen(sourceOpening);
             closeOnceOpen(opening);
+            // a signal during the source's opening: its size is known once it opened
+            long size = imageSize != UNOPENED ? imageSize : opened != null ? opened.size() : UNOPENED;
             String kept = "";
             if (createdTarget != null) {
                 if (keepPartial) {
@@ -190,8 +195,9 @@ final class CopyCommand {
                 }
             }
             long done = last == null ? 0 : last.done();
-            String of = imageSize >= 0 ? Sizes.human(done) + " of " + Sizes.human(imageSize) + " done"
-                    : Sizes.human(done) + " of a stream done";
+            String of = size >= 0 ? Sizes.human(done) + " of " + Sizes.human(size) + " done"
+                    : size == ImageSource.UNKNOWN_SIZE ? Sizes.human(done) + " of a stream done"
+                    : "nothing done: the source " + source + " was still opening";
             console.err().println("extentflow: interrupted: " + target + " is incomplete (" + of + ")" + kept);
             console.err().flush();
             return ExitCodes.INTERRUPTED;
@@ -202,17 +208,20 @@ final class CopyCommand {
 
     /**
      * Closes an end that opened, or that opens within a moment (a file being created on the I/O
-     * threads must be closed before it is removed); one that fails to open holds nothing.
+     * threads must be closed before it is removed), and returns it (null if it did not open); one
+     * that fails to open holds nothing.
      */
-    private static <T extends AutoCloseable> void closeOnceOpen(Mono<T> opening) {
+    private static <T extends AutoCloseable> T closeOnceOpen(Mono<T> opening) {
+        T end = null;
         try {
-            T end = opening.onErrorResume(e -> Mono.empty()).block(OPENING_LIMIT);
+            end = opening.onErrorResume(e -> Mono.empty()).block(OPENING_LIMIT);
             if (end != null) {
                 end.close();
             }
         } catch (Exception e) {
             // exiting anyway; the process's end releases what a failed close held
         }
+        return end;
     }
 
     private int copy(Console console, CopyOptions options, Interruption interruption, Sinks.One<Long> size,
