@@ -8,7 +8,7 @@
 # CPU, peak RSS) into perf/README.md between markers named after the script.
 #
 # Environment: RUNS (default 5), IMG (image dir, default perf/images), MAKE_IMAGES (path of
-# make-images.sh if not at ../shared/tools/ relative to the repository), SETTLE (seconds to wait
+# make-images.sh, required: it builds the images into IMG), SETTLE (seconds to wait
 # at the end of every prepare step, default 3, see below).
 #
 # Why SETTLE: on this VM free-page reporting hands memory freed by the prepare step (the deleted
@@ -82,14 +82,9 @@ pkg_of() {
 
 # make_images LIST: builds the named standard images (a..e, see make-images.sh) into $IMG.
 make_images() {
-  local tool
-  for tool in "${MAKE_IMAGES:-}" "$ROOT/../shared/tools/make-images.sh" "$ROOT/../../shared/tools/make-images.sh"; do
-    if [ -n "$tool" ] && [ -x "$tool" ]; then
-      "$tool" -o "$1" "$IMG" >&2
-      return
-    fi
-  done
-  die "make-images.sh not found: set MAKE_IMAGES=/path/to/make-images.sh"
+  [ -n "${MAKE_IMAGES:-}" ] || die "set MAKE_IMAGES=/path/to/make-images.sh, the generator of the standard images"
+  [ -x "$MAKE_IMAGES" ] || die "MAKE_IMAGES=$MAKE_IMAGES is not an executable file"
+  "$MAKE_IMAGES" -o "$1" "$IMG" >&2
 }
 
 # empty_raw NAME SIZE: a sparse raw file with nothing allocated.

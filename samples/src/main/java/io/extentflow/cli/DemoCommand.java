@@ -22,20 +22,44 @@ import java.nio.file.Path;
 final class DemoCommand {
 
     private Path dir;
+    private boolean keep;
 
     /** The command line of a new demo command. */
     static CommandSpec spec() {
         DemoCommand c = new DemoCommand();
         return CommandSpec.named("demo", "Creates a sample sparse disk image, copies it, verifies the copy byte "
                         + "for byte, and shows what to try next. Takes a few seconds; uses about 20 MiB of disk.")
-                .option("--dir", "DIR", "Directory for the sample files (default: a new temporary directory).",
-                        null, v -> c.dir = Path.of(v))
+                .option("--dir", "DIR", "Directory for the sample files, kept there (default: a new temporary "
+                        + "directory, removed at the end unless --keep).", null, v -> c.dir = Path.of(v))
+                .flag("--keep", "Keep the temporary directory with the sample files, to try the next steps on them.",
+                        () -> c.keep = true)
                 .action(c::call);
     }
 
     private int call(Console console) throws IOException {
-        PrintWriter out = console.out();
         Path d = dir != null ? Files.createDirectories(dir) : Files.createTempDirectory("extentflow-demo-");
+        boolean removeAtEnd = dir == null && !keep;
+        try {
+            return run(console, d, removeAtEnd);
+        } finally {
+            if (removeAtEnd) {
+                removeSamples(d);
+            }
+        }
+    }
+
+    /** Deletes the temporary directory this demo made, with what it wrote there. */
+    private static void removeSamples(Path d) throws IOException {
+        try (var files = Files.list(d)) {
+            for (Path f : files.toList()) {
+                Files.deleteIfExists(f);
+            }
+        }
+        Files.deleteIfExists(d);
+    }
+
+    private int run(Console console, Path d, boolean removeAtEnd) throws IOException {
+        PrintWriter out = console.out();
         Path disk = d.resolve("disk.raw");
         Path copy = d.resolve("copy.raw");
         Files.deleteIfExists(copy);
@@ -68,6 +92,11 @@ final class DemoCommand {
                 Sizes.human(layout.size()));
 
         String cmd = System.getProperty("extentflow.command", "extentflow");
+        if (removeAtEnd) {
+            out.printf("Removed %s again. To try the next steps on the sample, run '%s demo --keep'.%n", d, cmd);
+            out.flush();
+            return ExitCodes.OK;
+        }
         out.println("Try next:");
         out.printf("  %s map %s%n      where the data is (the same text as qemu-img map)%n", cmd, disk);
         out.printf("  %s map --output=json %s%n      the same as qemu-img map --output=json, for scripts%n", cmd, disk);

@@ -11,6 +11,11 @@ public final class ExitCodes {
     public static final int FAILURE = 1;
     /** The command line was wrong: unknown option, missing argument, bad size. */
     public static final int USAGE = 2;
+    /**
+     * Returned by a command that a signal stopped; the process itself exits with the JVM's code for
+     * the signal: 130 for SIGINT (Ctrl-C), 143 for SIGTERM.
+     */
+    public static final int INTERRUPTED = 130;
 
     private ExitCodes() {
     }
@@ -21,6 +26,7 @@ public final class ExitCodes {
                 "   " + OK + "   success",
                 "   " + FAILURE + "   the operation failed (I/O error, bad or unreadable image, unusable target,",
                 "         verification failed); the reason is printed on one line",
-                "   " + USAGE + "   bad command line (unknown option, missing argument, bad size)").toArray(String[]::new);
+                "   " + USAGE + "   bad command line (unknown option, missing argument, bad size)",
+                " 130   interrupted by Ctrl-C (SIGINT); 143 by SIGTERM").toArray(String[]::new);
     }
 }

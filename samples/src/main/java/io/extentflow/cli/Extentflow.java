@@ -13,6 +13,8 @@ import io.netty.util.internal.logging.JdkLoggerFactory;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.List;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 import reactor.core.publisher.Hooks;
 import reactor.core.publisher.Mono;
 import reactor.netty.http.HttpResources;
@@ -28,9 +30,14 @@ import reactor.netty.tcp.TcpResources;
  */
 public final class Extentflow {
 
-    private boolean debug;
+    /** The engine's loggers, held so that the level set here stays (java.util.logging keeps loggers weakly). */
+    private static final Logger ENGINE_LOG = Logger.getLogger("io.extentflow");
 
-    private Extentflow() {
+    private boolean debug;
+    private final boolean ownsProcess;
+
+    private Extentflow(boolean ownsProcess) {
+        this.ownsProcess = ownsProcess;
     }
 
     /** The subcommands, in the order help lists them. */
@@ -77,7 +84,7 @@ public final class Extentflow {
         // saying so up front spares every start its search of SLF4J and both Log4Js, classes loaded
         // from the jar and checked on the way to the first connection.
         InternalLoggerFactory.setDefaultFactory(JdkLoggerFactory.INSTANCE);
-        Extentflow run = new Extentflow();
+        Extentflow run = new Extentflow(true);
         // When a copy fails, requests still in flight may fail too (e.g. every write on a full disk).
         // The first error is the one reported; Reactor would print the others with stack traces.
         PrintWriter err = new PrintWriter(System.err, true);
@@ -87,6 +94,11 @@ public final class Extentflow {
             }
         });
         int code = run.run(new Console(new PrintWriter(System.out, true), err), args);
+        if (Interruption.exiting()) {
+            // A signal is ending the JVM with its own code (130, 143) once the cleanup that the
+            // command just finished lets the shutdown hook return; System.exit here would wait forever.
+            return;
+        }
         stopEventLoops();
         System.exit(code);
     }
@@ -96,13 +108,18 @@ public final class Extentflow {
      * in-process with this.
      */
     public static int execute(Console console, String... args) {
-        return new Extentflow().run(console, args);
+        return new Extentflow(false).run(console, args);
     }
 
     private int run(Console console, String... args) {
         PrintWriter err = console.err();
         try {
             ArgumentParser.Invocation invocation = ArgumentParser.parse(spec(), List.of(args));
+            if (ownsProcess && !debug && !invocation.command().name().equals("serve")) {
+                // The engine logs each retry (INFO) for servers and daemons, whose logs keep them; a
+                // command's user reads one line about the outcome, and sees the retries with --debug.
+                ENGINE_LOG.setLevel(Level.WARNING);
+            }
             return switch (invocation.request()) {
                 case HELP -> {
                     console.out().print(HelpText.of(invocation.command()));

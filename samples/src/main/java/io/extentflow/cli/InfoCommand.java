@@ -10,10 +10,22 @@ import io.extentflow.engine.endpoint.FileAddress;
 import io.extentflow.engine.io.Posix;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Path;
 import java.util.Map;
+import java.util.Set;
 
 /** {@code extentflow info IMAGE}: format, sizes and format details of an image. */
 final class InfoCommand {
+
+    /** Detail names whose fact qemu-img info --output=json reports under another name. */
+    private static final Map<String, String> QEMU_NAMES = Map.of(
+            "cluster size", "cluster-size",
+            "backing file", "backing-filename",
+            "backing file format", "backing-filename-format",
+            "dirty", "dirty-flag");
+    /** Details qemu-img reports in format-specific.data. */
+    private static final Set<String> FORMAT_SPECIFIC = Set.of("compat", "compression type", "extended l2",
+            "refcount bits", "lazy refcounts", "corrupt");
 
     private final EndpointFlags endpoints = new EndpointFlags();
     private String image;
@@ -46,14 +58,14 @@ final class InfoCommand {
             PrintWriter out = console.out();
             if (json) {
                 ObjectNode o = Json.MAPPER.createObjectNode()
-                        .put("image", image)
+                        .put("filename", image)
                         .put("format", source.format())
                         .put("virtual-size", source.size());
                 if (allocated != null) {
-                    o.put("allocated-bytes", allocated);
+                    o.put("actual-size", allocated);
                 }
                 o.put("data-bytes", dataBytes).put("data-extents", dataExtents);
-                o.set("details", Json.MAPPER.valueToTree(source.details()));
+                putDetails(o, source.format(), source.details());
                 out.println(o);
             } else {
                 out.println("image: " + image);
@@ -70,6 +82,37 @@ final class InfoCommand {
             out.flush();
         }
         return ExitCodes.OK;
+    }
+
+    /**
+     * The format's details under the names {@code qemu-img info --output=json} gives the same facts
+     * (so scripts written for it read ours), the format's own in {@code format-specific.data}, and
+     * the facts qemu-img does not report in kebab-case.
+     */
+    private void putDetails(ObjectNode o, String format, Map<String, Object> details) {
+        ObjectNode specific = Json.MAPPER.createObjectNode();
+        for (Map.Entry<String, Object> d : details.entrySet()) {
+            String key = d.getKey();
+            String name = QEMU_NAMES.getOrDefault(key, kebab(key));
+            ObjectNode into = FORMAT_SPECIFIC.contains(key) ? specific : o;
+            into.set(name, Json.MAPPER.valueToTree(d.getValue()));
+            if (key.equals("backing file") && FileAddress.isFile(image) && d.getValue() instanceof String written) {
+                // as qemu-img: a relative name joined to the folder of the image that names it
+                Path backing = Path.of(written);
+                Path folder = FileAddress.toPath(image).toAbsolutePath().getParent();
+                o.put("full-backing-filename", backing.isAbsolute() || folder == null ? written
+                        : folder.resolve(backing).toString());
+            }
+        }
+        if (!specific.isEmpty()) {
+            ObjectNode formatSpecific = o.putObject("format-specific");
+            formatSpecific.put("type", format);
+            formatSpecific.set("data", specific);
+        }
+    }
+
+    private static String kebab(String words) {
+        return words.strip().replace(' ', '-');
     }
 
     private static String withBytes(long n) {

@@ -75,6 +75,12 @@ final class MapCommand {
             try {
                 if (mappable) {
                     printQemuMap(source, length, out);
+                } else if (source instanceof NbdSource nbd && output.equals("human")) {
+                    // what `nbdinfo --map` prints for the export's base:allocation context
+                    NbdMapText text = new NbdMapText(out, NbdProtocol.CONTEXT_BASE_ALLOCATION);
+                    nbd.client().map(NbdProtocol.CONTEXT_BASE_ALLOCATION, startOffset, length).toIterable()
+                            .forEach(text::add);
+                    text.finish();
                 } else if (source instanceof NbdSource nbd && output.equals("json")) {
                     // what `nbdinfo --map --json` prints for the export's base:allocation context,
                     // printed as the extents come: a fragmented export has millions

@@ -8,8 +8,8 @@ import io.extentflow.engine.testing.NbdServers;
 import io.extentflow.engine.testing.TestImages;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Duration;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
@@ -53,11 +53,16 @@ class StatusPageBrowserTest {
             String running = f.submit(slow.uri(), dir.resolve("slow.raw").toString(), JobsClient.JSON.createObjectNode()
                     .put("request_size", 256 << 10).put("max_in_flight", 256 << 10));
 
+            // The profile and Chromium's temporary files go into this test's folder, deleted with it:
+            // by default Chromium leaves an org.chromium.Chromium.* folder in /tmp after every run.
+            Path profile = Files.createDirectories(dir.resolve("chromium-profile"));
+            Path chromiumTmp = Files.createDirectories(dir.resolve("chromium-tmp"));
             ChromeOptions options = new ChromeOptions().setBinary(chromium.toFile())
                     .addArguments("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                            "--window-size=1280,640");
+                            "--window-size=1280,640", "--user-data-dir=" + profile);
             ChromeDriverService service = new ChromeDriverService.Builder()
-                    .usingDriverExecutable(chromedriver.toFile()).usingAnyFreePort().build();
+                    .usingDriverExecutable(chromedriver.toFile()).usingAnyFreePort()
+                    .withEnvironment(Map.of("TMPDIR", chromiumTmp.toString())).build();
             WebDriver browser = new ChromeDriver(service, options);
             try {
                 browser.get("http://127.0.0.1:" + f.daemon.port() + "/#token=" + JobsClient.TOKEN);
@@ -80,9 +85,9 @@ class StatusPageBrowserTest {
                 assertTrue(runningRow.findElement(By.className("throughput")).getText().endsWith("/s"));
                 assertTrue(browser.findElement(By.id("summary")).getText().contains("1 running"));
 
-                Path shot = ((ChromeDriver) browser).getScreenshotAs(OutputType.FILE).toPath();
+                // as bytes: OutputType.FILE would leave a screenshot*.png in the temporary directory
                 Path saved = Path.of("target", "daemon-status-page.png");
-                Files.copy(shot, saved, StandardCopyOption.REPLACE_EXISTING);
+                Files.write(saved, ((ChromeDriver) browser).getScreenshotAs(OutputType.BYTES));
                 assertTrue(Files.size(saved) > 10_000, "screenshot too small to show anything");
 
                 // cancel from the page
@@ -92,6 +97,7 @@ class StatusPageBrowserTest {
             } finally {
                 browser.quit();
             }
+            assertTrue(Files.exists(profile.resolve("Local State")), "Chromium kept its profile in " + profile);
         }
     }
 

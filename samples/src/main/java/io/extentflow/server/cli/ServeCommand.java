@@ -10,10 +10,19 @@ import io.extentflow.server.ImageServer;
 import io.extentflow.server.ServerConfig;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.BindException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
+import reactor.netty.ChannelBindException;
 
 /**
  * {@code extentflow serve}: runs the imageio-compatible image daemon until interrupted, then shuts
@@ -120,7 +129,49 @@ public final class ServeCommand {
      * Starts the server with a Prometheus registry behind {@code GET /metrics}, and the copy daemon
      * on it when a state directory is configured.
      */
-    public ImageServer start() throws java.io.IOException {
+    public ImageServer start() throws IOException {
+        if (controlSocket != null) {
+            refuseControlSocketInUse(controlSocket);
+        }
+        try {
+            return startServer();
+        } catch (RuntimeException e) {
+            throw bindFailure(e);
+        }
+    }
+
+    /**
+     * Another server's control API must not be taken over: its socket path would be replaced (and
+     * deleted when this one exits), leaving that server unreachable. A socket file nobody answers
+     * on is stale, and the server replaces it.
+     */
+    private static void refuseControlSocketInUse(Path socket) throws IOException {
+        if (!Files.exists(socket, LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        try (var channel = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+            channel.connect(UnixDomainSocketAddress.of(socket));
+        } catch (IOException nobodyListens) {
+            return;
+        }
+        throw new IOException("control socket " + socket + " is in use by another server; stop it or "
+                + "give another --control-socket");
+    }
+
+    /** "Failed to bind on [127.0.0.1:55901]" becomes "port 55901 on 127.0.0.1 is in use". */
+    private static RuntimeException bindFailure(RuntimeException e) {
+        for (Throwable c = e; c != null; c = c.getCause()) {
+            if (c instanceof ChannelBindException b) {
+                String why = b.getCause() instanceof BindException be && be.getMessage() != null
+                        && !be.getMessage().contains("in use") ? ": " + be.getMessage() : " is in use";
+                return new UncheckedIOException(new IOException(
+                        "port " + b.localPort() + " on " + b.localHost() + why, e));
+            }
+        }
+        return e;
+    }
+
+    private ImageServer startServer() throws IOException {
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         if (daemonOptions != null && daemonOptions.enabled()) {
             daemon = CopyDaemon.start(config(), daemonOptions.config(), registry, registry::scrape)

@@ -56,6 +56,8 @@ public final class TicketCommand {
         Map.Entry<Integer, String> reply = sent
                 .responseSingle((resp, bytes) -> bytes.asString().defaultIfEmpty("")
                         .map(text -> Map.entry(resp.status().code(), text)))
+                .onErrorMap(e -> noServer(e), e -> new java.io.IOException("no server at control "
+                        + (controlSocket != null ? "socket " + controlSocket : "port 127.0.0.1:" + controlPort), e))
                 .block(TIMEOUT);
         boolean ok = reply.getKey() / 100 == 2;
         String text = reply.getValue().strip();
@@ -66,6 +68,19 @@ public final class TicketCommand {
             console.err().println("control API replied " + reply.getKey());
         }
         return ok ? 0 : 1;
+    }
+
+    /**
+     * True for a control address where no one listens: a socket file that is not there (Netty
+     * says only "FileNotFoundException"), or a refused connection (a stale socket file, a free port).
+     */
+    private static boolean noServer(Throwable e) {
+        for (Throwable c = e; c != null; c = c.getCause()) {
+            if (c instanceof java.io.FileNotFoundException || c instanceof java.net.ConnectException) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** {@code ticket add}: adds or replaces a ticket and prints its id. */

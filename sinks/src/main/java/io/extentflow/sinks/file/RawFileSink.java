@@ -149,7 +149,10 @@ public final class RawFileSink implements ImageSink {
                     throw new IOException(path + ": a stream of unknown size cannot be written to a device");
                 }
                 if (current > 0) {
-                    Posix.ftruncate(fd, 0);
+                    // The rule for every source: an existing target keeps its size. A stream tells its
+                    // size only at its end, so an existing file with content cannot be checked first.
+                    throw new IOException(path + ": existing target has " + current + " bytes, and the size "
+                            + "of a stream is known only at its end; remove it or give a new target");
                 }
                 knownZero = true;
             } else if (device) {

@@ -2,6 +2,7 @@ package io.extentflow.sinks.http;
 
 import io.extentflow.engine.ImageIoException;
 import io.extentflow.engine.ImageSink;
+import io.extentflow.engine.ImageSource;
 import io.extentflow.engine.SinkCapabilities;
 import io.extentflow.engine.endpoint.EndpointOptions;
 import io.extentflow.engine.imageio.Features;
@@ -61,7 +62,15 @@ public final class HttpSink implements ImageSink {
                     .doFinally(s -> probe.close())
                     .flatMap(optionsAndSize -> {
                         ImageOptions options = optionsAndSize.getT1();
-                        long imageSize = optionsAndSize.getT2();
+                        long sourceSize = optionsAndSize.getT2();
+                        if (sourceSize == ImageSource.UNKNOWN_SIZE && options.size().isEmpty()) {
+                            return Mono.error(new ImageIoException("open", url, 0, 0, "the server does not "
+                                    + "tell the ticket's size, which a stream of unknown size needs", null));
+                        }
+                        // a stream (size unknown until its end) is written into the ticket's image as
+                        // it is; a frame past its end fails as a range outside the image
+                        long imageSize = sourceSize == ImageSource.UNKNOWN_SIZE ? options.size().getAsLong()
+                                : sourceSize;
                         if (!options.writable()) {
                             return Mono.error(new ImageIoException("open", url, 0, imageSize,
                                     "the ticket does not allow writing (Allow: " + String.join(",", options.allow())

@@ -1,6 +1,7 @@
 package io.extentflow.sinks.nbd;
 
 import io.extentflow.engine.ImageSink;
+import io.extentflow.engine.ImageSource;
 import io.extentflow.engine.SinkCapabilities;
 import io.extentflow.engine.nbd.NbdAddress;
 import io.extentflow.engine.nbd.NbdClient;
@@ -59,7 +60,9 @@ public final class NbdSink implements ImageSink {
         String problem = null;
         if (c.info().readOnly()) {
             problem = "the export is read-only";
-        } else if (c.size() != size) {
+        } else if (c.size() != size && size != ImageSource.UNKNOWN_SIZE) {
+            // a stream (size unknown until its end) is written into the export as it is; a frame
+            // past its end fails as a request outside the export
             problem = "the export has " + c.size() + " bytes but the image has " + size;
         }
         if (problem != null) {

@@ -41,13 +41,14 @@ final class Qcow2Chain implements AutoCloseable {
             Path path = top;
             String format = "qcow2";
             Path child = null;
+            String childNames = null;
             while (path != null) {
                 Path real;
                 try {
                     real = path.toRealPath();
                 } catch (NoSuchFileException e) {
                     throw new NoSuchFileException(path.toString(), null, child == null
-                            ? "image does not exist" : "backing file of " + child + " does not exist");
+                            ? "image does not exist" : missingBacking(child, childNames));
                 }
                 if (!seen.add(real)) {
                     throw new Qcow2FormatException(top, "backing chain loops: " + path + " appears twice");
@@ -64,8 +65,9 @@ final class Qcow2Chain implements AutoCloseable {
                     break;
                 }
                 Path next = backingPath(path, name);
-                format = backingFormat(path, layer.header().backingFormat(), next);
+                format = backingFormat(path, name, layer.header().backingFormat(), next);
                 child = path;
+                childNames = name;
                 path = next;
             }
             return new Qcow2Chain(layers);
@@ -105,7 +107,7 @@ final class Qcow2Chain implements AutoCloseable {
     }
 
     /** The declared backing format, or the one found by magic (as qemu does when none is declared). */
-    private static String backingFormat(Path image, String declared, Path backing) throws IOException {
+    private static String backingFormat(Path image, String name, String declared, Path backing) throws IOException {
         if (declared != null) {
             if (!declared.equals("qcow2") && !declared.equals("raw")) {
                 throw new Qcow2FormatException(image, "backing file format '" + declared + "' is not supported"
@@ -116,8 +118,13 @@ final class Qcow2Chain implements AutoCloseable {
         try (FileChannel ch = FileChannel.open(backing, StandardOpenOption.READ)) {
             return Qcow2Header.hasMagic(ch) ? "qcow2" : "raw";
         } catch (NoSuchFileException e) {
-            throw new NoSuchFileException(backing.toString(), null, "backing file of " + image + " does not exist");
+            throw new NoSuchFileException(backing.toString(), null, missingBacking(image, name));
         }
+    }
+
+    /** As qemu-img says it: the image that refers to the file, and the name as its header spells it. */
+    private static String missingBacking(Path image, String name) {
+        return "backing file of " + image + " does not exist (its header names '" + name + "')";
     }
 
     /** The layers, top first. */
