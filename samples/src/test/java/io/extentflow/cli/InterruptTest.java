@@ -40,7 +40,7 @@ class InterruptTest {
     void sigintAtRandomPointsStopsTheCopyCleanly() throws Exception {
         // A 1 GiB source served at 8 MB/s (the rate filter counts bits): the copy takes two minutes, so
         // every signal below finds it running. 4 MiB in flight: the server drains them in half a second
-        // once the client is gone, and only then logs the disconnection. One thread per connection
+        // once the client is gone, and only then closes its end. One thread per connection
         // (-t 1): nbdkit 1.32 with several aborts on an assertion when a client leaves mid-request.
         Path log = dir.resolve("nbdkit.log");
         var source = servers.nbdkit(dir, "-t", "1", "--filter=log", "--filter=rate", "random", "1G", "rate=64M",
@@ -83,8 +83,8 @@ class InterruptTest {
                 p.destroyForcibly();
                 p.waitFor();
             }
-            Await.until(LIMIT, "as many disconnections as connections, " + what + " in " + log, () ->
-                    NbdkitLog.count(log, " Connect ") == NbdkitLog.count(log, " Disconnect "));
+            // nbdkit ends each connection the copy left (its log filter does not always write Disconnect)
+            source.untilNoConnectionOpen(LIMIT);
         }
     }
 
