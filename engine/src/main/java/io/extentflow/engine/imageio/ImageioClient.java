@@ -4,6 +4,7 @@ import io.extentflow.engine.Extent;
 import io.extentflow.engine.ImageIoException;
 import io.extentflow.engine.endpoint.EndpointOptions;
 import io.extentflow.engine.io.BlockingIo;
+import io.extentflow.engine.io.RetryPolicy;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelOption;
@@ -20,13 +21,11 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.logging.Logger;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.netty.http.client.HttpClient;
 import reactor.netty.http.client.HttpClientResponse;
 import reactor.netty.resources.ConnectionProvider;
-import reactor.util.retry.Retry;
 
 /**
  * A non-blocking client for one image of an imageio server ({@code http(s)://host:port/images/<ticket>}),
@@ -40,7 +39,7 @@ import reactor.util.retry.Retry;
  */
 public final class ImageioClient implements AutoCloseable {
 
-    private static final Logger LOG = Logger.getLogger("io.extentflow.engine.imageio");
+    private static final System.Logger LOG = System.getLogger("io.extentflow.engine.imageio");
     /** Attempts after the first one for a transient failure ({@link EndpointOptions#retries()} by default). */
     public static final int DEFAULT_RETRIES = EndpointOptions.DEFAULT_RETRIES;
     private static final Duration FIRST_BACKOFF = Duration.ofMillis(100);
@@ -380,26 +379,20 @@ public final class ImageioClient implements AutoCloseable {
 
     /** Retries transient failures, then fails with an {@link ImageIoException} naming the URL and range. */
     private <T> Mono<T> retrying(String op, long offset, long length, Mono<T> attempt) {
-        int[] attempts = {0};
-        return Mono.defer(() -> {
-                    attempts[0]++;
-                    return attempt;
-                })
-                .retryWhen(Retry.backoff(retries, FIRST_BACKOFF).maxBackoff(MAX_BACKOFF)
-                        .filter(ImageioClient::isTransient)
-                        .doBeforeRetry(signal -> logRetry(op, offset, length, signal))
-                        .onRetryExhaustedThrow((spec, signal) -> signal.failure()))
+        return new RetryPolicy(retries, FIRST_BACKOFF, MAX_BACKOFF)
+                .run(() -> attempt, t -> isTransient(t) ? RetryPolicy.Verdict.RETRY : RetryPolicy.Verdict.FAIL,
+                        (t, retry) -> logRetry(op, offset, length, t, retry),
+                        (t, attempts) -> t instanceof ImageIoException ? t : new ImageIoException(op, url, offset,
+                                length, ImageIoException.reason(t) + " (after " + attempts + " attempts)", t))
                 .onErrorMap(t -> !(t instanceof ImageIoException), t -> new ImageIoException(op, url, offset, length,
-                        ImageIoException.reason(t) + (attempts[0] > 1 ? " (after " + attempts[0] + " attempts)" : ""),
-                        t));
+                        ImageIoException.reason(t), t));
     }
 
     /** One line per retry (INFO), so a flaky peer shows in the log; logging may block, so not on this thread. */
-    private void logRetry(String op, long offset, long length, Retry.RetrySignal signal) {
+    private void logRetry(String op, long offset, long length, Throwable failure, int retry) {
         String line = "retrying " + op + " of " + length + " bytes at offset " + offset + " on " + url + " after: "
-                + ImageIoException.reason(signal.failure()) + " (retry " + (signal.totalRetries() + 1) + " of "
-                + retries + ")";
-        BlockingIo.run(() -> LOG.info(line)).subscribe(null, e -> { });
+                + ImageIoException.reason(failure) + " (retry " + retry + " of " + retries + ")";
+        BlockingIo.run(() -> LOG.log(System.Logger.Level.INFO, line)).subscribe(null, e -> { });
     }
 
     /** Reset connections, refused connections, timeouts and 5xx replies: worth another try. */

@@ -1,5 +1,6 @@
 package io.extentflow.engine.nbd;
 
+import io.extentflow.engine.io.RetryPolicy;
 import io.extentflow.engine.nbd.message.NbdProtocol;
 import java.nio.ByteBuffer;
 import java.time.Duration;
@@ -7,9 +8,9 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Function;
+import java.util.function.Supplier;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
@@ -76,12 +77,6 @@ public final class NbdClient implements AutoCloseable {
     /** Windows {@link #map} asks for at once: enough to overlap the round trips of a sparse export's map. */
     static final int MAP_WINDOWS_AHEAD = 4;
     private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(1 << 20).asReadOnlyBuffer();
-    /**
-     * Times in a row a request may come back unsent before it counts as a failed attempt. Each time
-     * needs another connection retired or lost between picking it and handing the request over, so
-     * a few are plenty; the bound only stops a loop should connections keep dying.
-     */
-    static final int MAX_RESENDS_UNSENT = 8;
     /** How long an additional connection may take to complete its handshake before it is given up. */
     static final Duration EXTRA_CONNECTION_TIMEOUT = Duration.ofSeconds(2);
 
@@ -90,10 +85,12 @@ public final class NbdClient implements AutoCloseable {
     private final ExportInfo info;
     private final List<Slot> slots;
     private final AtomicBoolean closed = new AtomicBoolean();
+    private final RetryPolicy retries;
 
     private NbdClient(NbdAddress address, NbdClientOptions options, ExportInfo info, List<NbdConnection> connections) {
         this.address = address;
         this.options = options;
+        this.retries = options.retryPolicy();
         this.info = info;
         List<Slot> s = new ArrayList<>();
         for (NbdConnection c : connections) {
@@ -102,12 +99,22 @@ public final class NbdClient implements AutoCloseable {
         this.slots = List.copyOf(s);
     }
 
-    /** Connects to {@code address}: one connection, then more if the server allows several. */
+    /**
+     * Connects to {@code address}: one connection, then more if the server allows several. A refused
+     * connection (a server restarting) is tried again as a failed request is
+     * ({@link NbdClientOptions#retryPolicy()}); any other failure to connect (no such socket, no
+     * such host, a failed handshake) is final.
+     */
     public static Mono<NbdClient> connect(NbdAddress address, NbdClientOptions options) {
-        return NbdConnection.open(address, options).flatMap(first -> {
-            ExportInfo info = first.info();
+        Mono<NbdConnection> first = options.retries() == 0 ? NbdConnection.open(address, options)
+                : options.retryPolicy().run(() -> NbdConnection.open(address, options),
+                        e -> refused(e) ? RetryPolicy.Verdict.RETRY : RetryPolicy.Verdict.FAIL, (e, n) -> { },
+                        (e, attempts) -> ((NbdException) e).withReason(((NbdException) e).reason()
+                                + " (after " + attempts + " attempts)"));
+        return first.flatMap(c1 -> {
+            ExportInfo info = c1.info();
             int n = info.canMultiConn() ? options.connections() : 1;
-            List<NbdConnection> opened = Collections.synchronizedList(new ArrayList<>(List.of(first)));
+            List<NbdConnection> opened = Collections.synchronizedList(new ArrayList<>(List.of(c1)));
             // More connections are a bonus: a server may allow fewer clients than it advertises
             // multi-conn for (qemu-nbd -e 2 accepts two and leaves the rest waiting), so the extra
             // ones get a short handshake timeout and the client runs with those that made it.
@@ -126,6 +133,16 @@ public final class NbdClient implements AutoCloseable {
                     .doOnError(e -> opened.forEach(c -> c.close().subscribe()))
                     .doOnCancel(() -> opened.forEach(c -> c.close().subscribe()));
         });
+    }
+
+    /** True for a connection the server's address refused: nothing listens there, perhaps not yet. */
+    private static boolean refused(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            if (c instanceof java.net.ConnectException) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Connects to an NBD URI with {@link NbdClientOptions#defaults()}. */
@@ -426,49 +443,31 @@ public final class NbdClient implements AutoCloseable {
 
     /** Runs one request on the least loaded connection, retrying transient failures if allowed. */
     private <T> Mono<T> call(String op, long offset, long length, boolean retry, Function<NbdConnection, Mono<T>> f) {
-        return attempt(op, offset, length, retry && options.retries() > 0, f, 0, 0);
-    }
-
-    /**
-     * Try number {@code attempt} of a request. A transient failure retires its connection, so the
-     * retry goes out on a fresh one after a backoff that doubles from
-     * {@link NbdClientOptions#retryBackoff()} (with up to 50 % jitter). A request its connection
-     * never sent (it was retired or lost on the way, {@link UnsentRequestException}) goes out again at
-     * once, without using up a retry, up to {@link #MAX_RESENDS_UNSENT} times per attempt. Retries are
-     * chained only on failure: {@code retryWhen} would build its companion flux for every request, and a
-     * copy sends thousands that all succeed.
-     */
-    private <T> Mono<T> attempt(String op, long offset, long length, boolean retry,
-                                Function<NbdConnection, Mono<T>> f, int attempt, int resends) {
-        Mono<T> once = Mono.defer(this::pick)
+        Supplier<Mono<T>> once = () -> Mono.defer(this::pick)
                 .onErrorMap(NbdException.class, e -> e.forRequest(op, offset, length))
                 .flatMap(c -> retry ? f.apply(c).doOnError(NbdException.class, e -> {
                     if (e.isTransient()) {
                         c.retire();
                     }
                 }) : f.apply(c));
-        if (!retry) {
-            return once;
+        if (!retry || options.retries() == 0) {
+            return once.get();
         }
-        return once.onErrorResume(NbdException.class, e -> {
-            if (!e.isTransient() || closed.get()) {
-                return Mono.error(e);
-            }
-            if (e instanceof UnsentRequestException && resends < MAX_RESENDS_UNSENT) {
-                return attempt(op, offset, length, true, f, attempt, resends + 1);
-            }
-            if (attempt >= options.retries()) {
-                return Mono.error(new NbdException(op, address.toString(), offset, length, e.reason()
-                        + " (gave up after " + options.retries() + " retries)", e.error(), false, e));
-            }
-            return Mono.delay(backoff(attempt)).then(attempt(op, offset, length, true, f, attempt + 1, 0));
-        });
+        return retries.run(once, this::verdict, (e, n) -> { },
+                (e, attempts) -> new NbdException(op, address.toString(), offset, length, ((NbdException) e).reason()
+                        + " (after " + attempts + " attempts)", ((NbdException) e).error(), false, e));
     }
 
-    /** The wait before retry {@code attempt + 1}: the first backoff doubled {@code attempt} times, plus jitter. */
-    private Duration backoff(int attempt) {
-        long base = options.retryBackoff().toNanos() << Math.min(attempt, 20);
-        return Duration.ofNanos(base + (long) (base * 0.5 * ThreadLocalRandom.current().nextDouble()));
+    /**
+     * A transient failure retires its connection, so the retry goes out on a fresh one after the
+     * backoff. A request its connection never sent (it was retired or lost on the way,
+     * {@link UnsentRequestException}) goes out again at once, without using up a retry.
+     */
+    private RetryPolicy.Verdict verdict(Throwable t) {
+        if (!(t instanceof NbdException e) || !e.isTransient() || closed.get()) {
+            return RetryPolicy.Verdict.FAIL;
+        }
+        return e instanceof UnsentRequestException ? RetryPolicy.Verdict.RESEND : RetryPolicy.Verdict.RETRY;
     }
 
     /**

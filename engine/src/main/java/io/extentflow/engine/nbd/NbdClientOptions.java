@@ -1,5 +1,6 @@
 package io.extentflow.engine.nbd;
 
+import io.extentflow.engine.io.RetryPolicy;
 import java.time.Duration;
 
 /**
@@ -39,6 +40,8 @@ public record NbdClientOptions(int connections, int requestsPerConnection, Durat
      */
     public static final int DEFAULT_RETRIES = 5;
     public static final Duration DEFAULT_RETRY_BACKOFF = Duration.ofMillis(100);
+    /** Longest wait between two attempts, as for imageio HTTP requests. */
+    public static final Duration MAX_RETRY_BACKOFF = Duration.ofSeconds(2);
 
     public NbdClientOptions {
         if (connections <= 0 || requestsPerConnection <= 0 || retries < 0) {
@@ -91,5 +94,14 @@ public record NbdClientOptions(int connections, int requestsPerConnection, Durat
     public NbdClientOptions withExtendedHeaders(boolean value) {
         return new NbdClientOptions(connections, requestsPerConnection, timeout, retries, retryBackoff, allocationDepth,
                 value);
+    }
+
+    /**
+     * {@link #retries()} retries, waiting {@link #retryBackoff()} doubled each time, at most
+     * {@link #MAX_RETRY_BACKOFF} (or the first backoff, when that is longer).
+     */
+    public RetryPolicy retryPolicy() {
+        return new RetryPolicy(retries, retryBackoff,
+                retryBackoff.compareTo(MAX_RETRY_BACKOFF) > 0 ? retryBackoff : MAX_RETRY_BACKOFF);
     }
 }

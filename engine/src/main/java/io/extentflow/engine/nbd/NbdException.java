@@ -47,4 +47,12 @@ public class NbdException extends ImageIoException {
     public NbdException forRequest(String operation, long offset, long length) {
         return new NbdException(operation, endpoint(), offset, length, reason, error, transientFailure, this);
     }
+
+    /**
+     * The same failure with another reason (e.g. how many attempts were made), no longer transient:
+     * it is the final word on the request. The cause stays the same.
+     */
+    public NbdException withReason(String value) {
+        return new NbdException(operation(), endpoint(), offset(), length(), value, error, false, getCause());
+    }
 }

@@ -64,7 +64,7 @@ class NbdClientFaultTest {
         assertEquals(65536, e.offset());
         assertTrue(e.getMessage().contains("at offset 65536"), e.getMessage());
         assertTrue(e.getMessage().contains("EIO"), e.getMessage());
-        assertTrue(e.getMessage().contains("gave up after 2 retries"), e.getMessage());
+        assertTrue(e.getMessage().contains("(after 3 attempts)"), e.getMessage());
     }
 
     @Test
@@ -205,7 +205,7 @@ class NbdClientFaultTest {
         })) {
             NbdException e = readFails(f.uri(), FAST, 8192, 1024);
             assertEquals(8192, e.offset());
-            assertTrue(e.getMessage().contains("gave up after 2 retries"), e.getMessage());
+            assertTrue(e.getMessage().contains("(after 3 attempts)"), e.getMessage());
             assertEquals(3, f.requests.get(), "one request and two retries");
             assertTrue(f.connections.get() >= 3, "each retry on a fresh connection");
         }
@@ -226,7 +226,7 @@ class NbdClientFaultTest {
                         NbdException e = assertInstanceOf(NbdException.class, t);
                         assertTrue(e.getMessage().contains("cannot connect") || e.getMessage().contains("closed"),
                                 e.getMessage());
-                        assertTrue(e.getMessage().contains("gave up after 2 retries"), e.getMessage());
+                        assertTrue(e.getMessage().contains("(after 3 attempts)"), e.getMessage());
                     })
                     .verify(WAIT);
         } finally {
