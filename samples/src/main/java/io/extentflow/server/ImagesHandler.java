@@ -207,19 +207,17 @@ final class ImagesHandler {
                 || headers.containsValue(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED, true)) {
             throw ApiError.badRequest("Content-Length header is required").closing();
         }
-        long size;
-        try {
-            size = Long.parseLong(headers.get(HttpHeaderNames.CONTENT_LENGTH).trim());
-        } catch (NumberFormatException e) {
-            throw ApiError.badRequest("Invalid Content-Length '" + headers.get(HttpHeaderNames.CONTENT_LENGTH) + "'")
-                    .closing();
+        long size = nonNegativeLong(headers.get(HttpHeaderNames.CONTENT_LENGTH));
+        if (size < 0) {
+            throw ApiError.badRequest("Invalid Content-Length '" + headers.get(HttpHeaderNames.CONTENT_LENGTH)
+                    + "': expecting a non-negative 64-bit number").closing();
         }
         String contentRange = headers.get(HttpHeaderNames.CONTENT_RANGE);
         long offset = contentRange == null ? 0 : Ranges.contentRangeStart(contentRange);
         boolean flush = "y".equals(enumParam(query, "flush", List.of("n", "y"), "y"));
         TicketState state = tickets.authorize(id, "write");
         long ticketSize = state.ticket.size();
-        if (size < 0 || offset + size > ticketSize) {
+        if (!withinTicket(offset, size, ticketSize)) {
             throw ApiError.outOfRange("Requested range out of allowed range", ticketSize).closing();
         }
         return state.backend().flatMap(b -> {
@@ -278,7 +276,7 @@ final class ImagesHandler {
         boolean flush = Params.bool(msg, "flush", false);
         TicketState state = tickets.authorize(id, "write");
         long ticketSize = state.ticket.size();
-        if (offset + size > ticketSize) {
+        if (!withinTicket(offset, size, ticketSize)) {
             throw ApiError.outOfRange("Requested range out of allowed range", ticketSize);
         }
         return state.backend().flatMap(b -> {
@@ -351,6 +349,25 @@ final class ImagesHandler {
     }
 
     // ---- helpers ------------------------------------------------------------------------------
+
+    /** {@code text} as a non-negative 64-bit number, or -1 when it is not one. */
+    private static long nonNegativeLong(String text) {
+        try {
+            long n = Long.parseLong(text.trim());
+            return n >= 0 ? n : -1;
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+
+    /**
+     * True when {@code [offset, offset + length)} lies inside a ticket of {@code ticketSize} bytes
+     * (all three non-negative). Written without {@code offset + length}, which overflows for an
+     * offset near 2^63 and would let the range through to the image.
+     */
+    static boolean withinTicket(long offset, long length, long ticketSize) {
+        return length <= ticketSize && offset <= ticketSize - length;
+    }
 
     /** A query parameter that must be one of {@code allowed}, as ovirt-imageio words the error. */
     static String enumParam(Map<String, List<String>> query, String name, List<String> allowed, String dflt) {
