@@ -45,6 +45,12 @@ final class Replies {
      * is passed on, which makes Reactor Netty drop the connection), so the client sees a short body.
      */
     static Mono<Void> error(HttpServerResponse resp, Throwable t) {
+        if (ClientFaults.isDisconnect(t)) {
+            // the client went away: nobody to answer; one line, not a 500 with a stack trace
+            ClientFaults.logDisconnect(resp.method().name(), ServerMetrics.route(resp.fullPath()), t);
+            resp.withConnection(c -> c.dispose());
+            return Mono.empty();
+        }
         if (resp.hasSentHeaders()) {
             return Mono.error(t);
         }
