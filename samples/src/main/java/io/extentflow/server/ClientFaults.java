@@ -2,11 +2,9 @@ package io.extentflow.server;
 
 import io.extentflow.engine.ImageIoException;
 import io.extentflow.engine.io.BlockingIo;
-import java.io.IOException;
-import java.nio.channels.ClosedChannelException;
 import java.util.logging.Level;
 import java.util.logging.Logger;
-import reactor.netty.channel.AbortedException;
+import reactor.netty.http.server.HttpServerResponse;
 
 /**
  * Faults a client causes and the server expects: a connection dropped mid-request, a request the
@@ -20,19 +18,15 @@ final class ClientFaults {
     private ClientFaults() {
     }
 
-    /** True for the end of a connection while its request was being read or answered. */
-    static boolean isDisconnect(Throwable t) {
-        for (Throwable c = t; c != null; c = c.getCause()) {
-            if (c instanceof AbortedException || c instanceof ClosedChannelException
-                    || c instanceof IOException && isResetMessage(c.getMessage())) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    private static boolean isResetMessage(String message) {
-        return message != null && (message.contains("Connection reset") || message.contains("Broken pipe"));
+    /**
+     * True when the client's connection is gone: there is nobody left to answer, whatever error the
+     * request ended with (typically Reactor Netty's {@code AbortedException}). Asking the
+     * connection, not the error, keeps a reset from a backend (e.g. an NBD server) a 500.
+     */
+    static boolean clientGone(HttpServerResponse resp) {
+        boolean[] active = {true};
+        resp.withConnection(c -> active[0] = c.channel().isActive());
+        return !active[0];
     }
 
     /** Logs {@code line} at {@code level}, and {@code t} with it at FINE, off the event loop (logging writes to a stream). */
@@ -47,6 +41,11 @@ final class ClientFaults {
 
     /** A disconnected client: one INFO line naming the request's method and route (never the ticket id, a secret). */
     static void logDisconnect(String method, String route, Throwable t) {
-        log(Level.INFO, "client went away during " + method + " " + route + ": " + ImageIoException.reason(t), t);
+        logDisconnect(method, route, ImageIoException.reason(t), t);
+    }
+
+    /** {@link #logDisconnect(String, String, Throwable)} with the reason in words; {@code t} may be null. */
+    static void logDisconnect(String method, String route, String reason, Throwable t) {
+        log(Level.INFO, "client went away during " + method + " " + route + ": " + reason, t);
     }
 }

@@ -19,6 +19,7 @@ import java.util.OptionalLong;
 import java.util.concurrent.atomic.AtomicLong;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.core.publisher.SignalType;
 import reactor.netty.http.server.HttpServerRequest;
 import reactor.netty.http.server.HttpServerResponse;
 
@@ -166,6 +167,11 @@ final class ImagesHandler {
                 resp.status(206).header(HttpHeaderNames.CONTENT_RANGE,
                         "bytes " + offset + "-" + (end - 1) + "/" + ticketSize);
             }
+            if (length == 0) {
+                // nothing to read (an empty image): the headers alone; an empty body publisher left
+                // the reply unsent and the client waiting
+                return resp.send().then().doFinally(s -> state.end(TicketState.Kind.READ, 0));
+            }
             Flux<ByteBuf> body = Transfers.guard(req, state,
                             new DownloadStream(b.source(), buffers, tickets.config().buffersPerRequest())
                                     .chunks(offset, length))
@@ -174,6 +180,12 @@ final class ImagesHandler {
                     .doFinally(s -> {
                         metrics.bytesRead.increment(sent.get());
                         state.end(TicketState.Kind.READ, sent.get());
+                        // a client that hangs up mid-download ends the send without an error (an
+                        // error is logged where it is answered)
+                        if (s != SignalType.ON_ERROR && sent.get() < length && ClientFaults.clientGone(resp)) {
+                            ClientFaults.logDisconnect("GET", "/images/{ticket}", "connection closed after "
+                                    + sent.get() + " of " + length + " bytes", null);
+                        }
                     });
         });
     }

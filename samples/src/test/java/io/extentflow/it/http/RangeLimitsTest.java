@@ -44,6 +44,7 @@ class RangeLimitsTest {
         f.addTicket("rw", image, SIZE, "read", "write");
         // a read ticket may cover more than its file: ranges are then checked against the file too
         f.addTicket("huge", image, MAX, "read");
+        f.addTicket("empty", Files.write(dir.resolve("empty.raw"), new byte[0]), SIZE, "read");
     }
 
     @AfterEach
@@ -109,6 +110,19 @@ class RangeLimitsTest {
             // the image's size also for the ticket larger than its image: what a client can read
             assertEquals("bytes */" + SIZE, r.headers().get(HttpHeaderNames.CONTENT_RANGE));
         }
+        assertStillServing();
+    }
+
+    @org.junit.jupiter.api.Test
+    void anEmptyImageIsServedAsZeroBytes() {
+        ServerFixture.Reply whole = f.request(f.data, HttpMethod.GET, "/images/empty", null);
+        assertEquals(200, whole.status());
+        assertEquals("0", whole.headers().get(HttpHeaderNames.CONTENT_LENGTH));
+        assertEquals("", whole.body());
+        ServerFixture.Reply first = f.request(f.data, HttpMethod.GET, "/images/empty", null,
+                h -> h.set(HttpHeaderNames.RANGE, "bytes=0-"));
+        assertEquals(416, first.status(), first.body());
+        assertEquals("bytes */0", first.headers().get(HttpHeaderNames.CONTENT_RANGE));
         assertStillServing();
     }
 

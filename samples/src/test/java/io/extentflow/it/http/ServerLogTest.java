@@ -84,10 +84,17 @@ class ServerLogTest {
     @Test
     void aDroppedConnectionIsOneLine() throws Exception {
         Path target = Files.write(dir.resolve("t.raw"), new byte[1 << 20]);
+        // larger than what the socket buffers hold, so a download is still being sent when its client hangs up
+        Path big = dir.resolve("big.raw");
+        try (var file = java.nio.channels.FileChannel.open(big, java.nio.file.StandardOpenOption.CREATE_NEW,
+                java.nio.file.StandardOpenOption.WRITE)) {
+            file.write(java.nio.ByteBuffer.wrap(new byte[] {1}), (64 << 20) - 1);
+        }
         try (ServerFixture f = new ServerFixture(dir)) {
             f.addTicket("w", target, 1 << 20, "write");
+            f.addTicket("r", big, 64 << 20, "read");
             int before = log.records();
-            for (int i = 0; i < FAULTS; i++) {
+            for (int i = 0; i < FAULTS / 2; i++) {
                 // announce 1 MB, send 1000 bytes, hang up
                 try (Socket s = new Socket("127.0.0.1", f.server.port())) {
                     OutputStream out = s.getOutputStream();
@@ -96,6 +103,8 @@ class ServerLogTest {
                     out.write(new byte[1000]);
                     out.flush();
                 }
+                // read the first 4 KiB of a 64 MiB download, hang up
+                ServerFixture.stalledDownload(f.server.port(), "/images/r").close();
             }
             ServerFixture.await("every dropped request ended",
                     () -> f.counter("extentflow.server.requests") >= FAULTS);
@@ -103,8 +112,12 @@ class ServerLogTest {
             List<String> lines = log.lines().subList(before, log.lines().size());
             assertEquals(FAULTS, lines.size(), () -> "expected one line per dropped connection, got:\n"
                     + String.join("\n", lines.subList(0, Math.min(60, lines.size()))));
-            assertTrue(lines.stream().allMatch(l -> l.contains("client went away during PUT /images/{ticket}")),
-                    lines.get(0));
+            assertEquals(FAULTS / 2, lines.stream()
+                    .filter(l -> l.contains("client went away during PUT /images/{ticket}")).count(), lines.get(0));
+            assertEquals(FAULTS / 2, lines.stream()
+                    .filter(l -> l.contains("client went away during GET /images/{ticket}")).count(), lines.get(0));
+            assertEquals(FAULTS / 2, f.counter("extentflow.server.requests", "status", "499"),
+                    "uploads dropped before their reply are counted as 499");
             assertEquals(200, f.request(f.data, io.netty.handler.codec.http.HttpMethod.PATCH, "/images/w",
                     "{\"op\":\"flush\"}").status());
         }
