@@ -175,7 +175,14 @@ public final class ImageServer implements AutoCloseable {
         return HttpServer.create().channelGroup(new io.netty.channel.group.DefaultChannelGroup(
                         io.netty.util.concurrent.GlobalEventExecutor.INSTANCE))
                 // upload bodies in pieces as large as a socket read, not the decoder's default 8 KiB
-                .httpRequestDecoder(spec -> spec.maxChunkSize(ImageioClient.BODY_PIECE));
+                .httpRequestDecoder(spec -> spec.maxChunkSize(ImageioClient.BODY_PIECE))
+                // an unreadable request: one reply line and one log line, not Reactor Netty's dump of it
+                .doOnChannelInit((observer, channel, address) -> {
+                    if (channel.pipeline().get(reactor.netty.NettyPipeline.HttpCodec) != null) {
+                        channel.pipeline().addAfter(reactor.netty.NettyPipeline.HttpCodec, UndecodableRequests.NAME,
+                                new UndecodableRequests());
+                    }
+                });
     }
 
     /** {@code server} with https when the configuration has a certificate. */

@@ -19,6 +19,7 @@ import java.util.OptionalLong;
 import java.util.concurrent.atomic.AtomicLong;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.core.publisher.SignalType;
 import reactor.netty.http.server.HttpServerRequest;
 import reactor.netty.http.server.HttpServerResponse;
 
@@ -166,6 +167,11 @@ final class ImagesHandler {
                 resp.status(206).header(HttpHeaderNames.CONTENT_RANGE,
                         "bytes " + offset + "-" + (end - 1) + "/" + ticketSize);
             }
+            if (length == 0) {
+                // nothing to read (an empty image): the headers alone; an empty body publisher left
+                // the reply unsent and the client waiting
+                return resp.send().then().doFinally(s -> state.end(TicketState.Kind.READ, 0));
+            }
             Flux<ByteBuf> body = Transfers.guard(req, state,
                             new DownloadStream(b.source(), buffers, tickets.config().buffersPerRequest())
                                     .chunks(offset, length))
@@ -174,6 +180,12 @@ final class ImagesHandler {
                     .doFinally(s -> {
                         metrics.bytesRead.increment(sent.get());
                         state.end(TicketState.Kind.READ, sent.get());
+                        // a client that hangs up mid-download ends the send without an error (an
+                        // error is logged where it is answered)
+                        if (s != SignalType.ON_ERROR && sent.get() < length && ClientFaults.clientGone(resp)) {
+                            ClientFaults.logDisconnect("GET", "/images/{ticket}", "connection closed after "
+                                    + sent.get() + " of " + length + " bytes", null);
+                        }
                     });
         });
     }
@@ -207,19 +219,17 @@ final class ImagesHandler {
                 || headers.containsValue(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED, true)) {
             throw ApiError.badRequest("Content-Length header is required").closing();
         }
-        long size;
-        try {
-            size = Long.parseLong(headers.get(HttpHeaderNames.CONTENT_LENGTH).trim());
-        } catch (NumberFormatException e) {
-            throw ApiError.badRequest("Invalid Content-Length '" + headers.get(HttpHeaderNames.CONTENT_LENGTH) + "'")
-                    .closing();
+        long size = nonNegativeLong(headers.get(HttpHeaderNames.CONTENT_LENGTH));
+        if (size < 0) {
+            throw ApiError.badRequest("Invalid Content-Length '" + headers.get(HttpHeaderNames.CONTENT_LENGTH)
+                    + "': expecting a non-negative 64-bit number").closing();
         }
         String contentRange = headers.get(HttpHeaderNames.CONTENT_RANGE);
         long offset = contentRange == null ? 0 : Ranges.contentRangeStart(contentRange);
         boolean flush = "y".equals(enumParam(query, "flush", List.of("n", "y"), "y"));
         TicketState state = tickets.authorize(id, "write");
         long ticketSize = state.ticket.size();
-        if (size < 0 || offset + size > ticketSize) {
+        if (!withinTicket(offset, size, ticketSize)) {
             throw ApiError.outOfRange("Requested range out of allowed range", ticketSize).closing();
         }
         return state.backend().flatMap(b -> {
@@ -278,7 +288,7 @@ final class ImagesHandler {
         boolean flush = Params.bool(msg, "flush", false);
         TicketState state = tickets.authorize(id, "write");
         long ticketSize = state.ticket.size();
-        if (offset + size > ticketSize) {
+        if (!withinTicket(offset, size, ticketSize)) {
             throw ApiError.outOfRange("Requested range out of allowed range", ticketSize);
         }
         return state.backend().flatMap(b -> {
@@ -351,6 +361,25 @@ final class ImagesHandler {
     }
 
     // ---- helpers ------------------------------------------------------------------------------
+
+    /** {@code text} as a non-negative 64-bit number, or -1 when it is not one. */
+    private static long nonNegativeLong(String text) {
+        try {
+            long n = Long.parseLong(text.trim());
+            return n >= 0 ? n : -1;
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+
+    /**
+     * True when {@code [offset, offset + length)} lies inside a ticket of {@code ticketSize} bytes
+     * (all three non-negative). Written without {@code offset + length}, which overflows for an
+     * offset near 2^63 and would let the range through to the image.
+     */
+    static boolean withinTicket(long offset, long length, long ticketSize) {
+        return length <= ticketSize && offset <= ticketSize - length;
+    }
 
     /** A query parameter that must be one of {@code allowed}, as ovirt-imageio words the error. */
     static String enumParam(Map<String, List<String>> query, String name, List<String> allowed, String dflt) {

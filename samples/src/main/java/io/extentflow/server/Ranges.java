@@ -21,7 +21,11 @@ final class Ranges {
     record ByteRange(long first, long last) {
     }
 
-    /** Parses {@code Range}; only one range of the {@code bytes=a-b} or {@code bytes=a-} forms is served. */
+    /**
+     * Parses {@code Range}; only one range of the {@code bytes=a-b} or {@code bytes=a-} forms is
+     * served. A range of another form is a 416, as in ovirt-imageio; a position that is not a
+     * non-negative 64-bit number (e.g. 2^63) is malformed input, a 400.
+     */
     static ByteRange range(String header) {
         Matcher m = RANGE.matcher(header.trim());
         if (!m.matches() || (m.group(1).isEmpty() && m.group(2).isEmpty())) {
@@ -47,15 +51,17 @@ final class Ranges {
         try {
             return Long.parseLong(m.group(1));
         } catch (NumberFormatException e) {
-            throw ApiError.badRequest("Invalid Content-Range '" + header + "'").closing();
+            throw ApiError.badRequest("Invalid Content-Range '" + header + "': " + m.group(1)
+                    + " is not a 64-bit byte position").closing();
         }
     }
 
+    /** {@code digits} (only ASCII digits) as a long; past 2^63-1 the header is malformed: 400. */
     private static long parse(String digits, String header) {
         try {
             return Long.parseLong(digits);
         } catch (NumberFormatException e) {
-            throw new ApiError(416, "Cannot satisfy range '" + header + "'", null, false);
+            throw ApiError.badRequest("Invalid Range '" + header + "': " + digits + " is not a 64-bit byte position");
         }
     }
 }

@@ -18,6 +18,9 @@ final class Replies {
 
     private static final Logger LOG = Logger.getLogger("io.extentflow.server");
 
+    /** The status the request metrics record for a request whose client went away before the reply (nginx's). */
+    static final int CLIENT_CLOSED_REQUEST = 499;
+
     private Replies() {
     }
 
@@ -45,6 +48,14 @@ final class Replies {
      * is passed on, which makes Reactor Netty drop the connection), so the client sees a short body.
      */
     static Mono<Void> error(HttpServerResponse resp, Throwable t) {
+        if (ClientFaults.clientGone(resp)) {
+            // nobody to answer: one log line, not a 500 with a stack trace
+            ClientFaults.logDisconnect(resp.method().name(), ServerMetrics.route(resp.fullPath()), t);
+            if (!resp.hasSentHeaders()) {
+                resp.status(CLIENT_CLOSED_REQUEST); // for the request metrics; never sent
+            }
+            return Mono.empty();
+        }
         if (resp.hasSentHeaders()) {
             return Mono.error(t);
         }

@@ -25,19 +25,23 @@ public final class TicketStore {
 
     /**
      * Adds or replaces a ticket; a replaced ticket is canceled. Unlike {@link #add}, a target that
-     * cannot be opened is only found by the first request (a 500).
+     * cannot be opened is only found by the first request (a 500). An id that could never be served
+     * ({@link TicketIds}) is refused.
      */
     public void put(Ticket ticket) {
+        TicketIds.require(ticket.uuid());
         store(new TicketState(ticket, config, operations));
     }
 
     /**
      * Adds or replaces a ticket, as {@code PUT /tickets/<id>}. A write ticket on a local file opens
      * its file first, so a target that cannot be written (an existing file of another size, a missing
-     * directory) is refused with a one-line 400 here rather than failing every request later.
+     * directory) is refused with a one-line 400 here rather than failing every request later, and
+     * so is an id that no request could reach ({@link TicketIds}).
      */
     public Mono<Void> add(Ticket ticket) {
         return Mono.defer(() -> {
+            TicketIds.require(ticket.uuid());
             TicketState state = new TicketState(ticket, config, operations);
             if (!ticket.may("write") || !FileAddress.isFile(ticket.url())) {
                 store(state);

@@ -41,7 +41,7 @@ public final class ExtentWindows {
      */
     public static Flux<Extent> windowed(String endpoint, long start, long length, long windowSize,
                                         WindowFetcher fetcher) {
-        if (start < 0 || length < 0 || windowSize <= 0) {
+        if (start < 0 || length < 0 || windowSize <= 0 || start > Long.MAX_VALUE - length) {
             return Flux.error(new IllegalArgumentException("bad extents range start=" + start + " length="
                     + length + " window=" + windowSize));
         }
@@ -49,11 +49,12 @@ public final class ExtentWindows {
             return Flux.empty();
         }
         long end = start + length;
-        long windows = (length + windowSize - 1) / windowSize;
+        // written so that nothing overflows for a range ending at 2^63-1
+        long windows = length / windowSize + (length % windowSize == 0 ? 0 : 1);
         Flux<Extent> raw = Flux.range(0, (int) Math.min(windows, Integer.MAX_VALUE))
                 .flatMapSequential(i -> {
                     long ws = start + i * windowSize;
-                    long we = Math.min(end, ws + windowSize);
+                    long we = ws + Math.min(windowSize, end - ws);
                     return fetchWindow(endpoint, ws, we, fetcher);
                 }, 1, 1) // one fetch at a time, one window ready ahead of the one consumed
                 .concatMapIterable(list -> list, 1);

@@ -6,7 +6,7 @@ import reactor.blockhound.integration.BlockHoundIntegration;
 /**
  * Teaches BlockHound what blocks in this stack: positional {@code FileChannel} I/O (which BlockHound
  * does not see by default) and our FFM system calls. Also allows one known false positive of
- * Netty 4.2.17's adaptive allocator (fixed upstream in Netty 4.2.20's own integration).
+ * Netty 4.2.17 and 4.2.18's adaptive allocator (fixed upstream in Netty 4.2.20's own integration).
  *
  * <p>Registered as a service, so any application that installs BlockHound picks it up.
  */

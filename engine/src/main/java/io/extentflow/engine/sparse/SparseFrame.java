@@ -104,7 +104,7 @@ public record SparseFrame(Kind kind, long start, long length) {
         };
         long start = hex(b, 5, streamOffset, text);
         long length = hex(b, 22, streamOffset, text);
-        if (start < 0 || length < 0 || start + length < 0) {
+        if (start < 0 || length < 0 || start > Long.MAX_VALUE - length) {
             throw new SparseStreamException(streamOffset, text, "frame range overflows");
         }
         return new SparseFrame(kind, start, length);

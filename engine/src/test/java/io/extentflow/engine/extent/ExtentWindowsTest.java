@@ -81,6 +81,19 @@ class ExtentWindowsTest {
     }
 
     @Test
+    void aRangeEndingAtTheLargestOffsetDoesNotOverflow() {
+        long window = 1L << 30;
+        long start = Long.MAX_VALUE - 3 * window - 5;
+        List<Extent> map = List.of(Extent.zero(start, 2 * window), Extent.data(start + 2 * window, window + 5));
+        List<long[]> calls = new CopyOnWriteArrayList<>();
+        List<Extent> got = ExtentWindows.windowed("t", start, Long.MAX_VALUE - start, window, fetcher(map, 10, calls))
+                .collectList().block(TIMEOUT);
+        assertEquals(map, got);
+        assertEquals(4, calls.size(), "three whole windows and the last 5 bytes");
+        assertEquals(5, calls.get(3)[1]);
+    }
+
+    @Test
     void mergesAcrossWindowBoundaries() {
         List<Extent> map = List.of(Extent.data(0, 1 << 20));
         List<Extent> got = ExtentWindows.windowed("t", 0, 1 << 20, 4096, fetcher(map, 10, new ArrayList<>()))
