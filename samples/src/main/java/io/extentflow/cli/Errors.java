@@ -26,7 +26,8 @@ final class Errors {
         Throwable c = unwrap(t);
         String m = switch (c) {
             case NbdException e when "connect".equals(e.operation()) && e.getCause() != null ->
-                    "cannot connect to " + e.endpoint() + ": " + connectFailure(e.endpoint(), e.getCause());
+                    "cannot connect to " + e.endpoint() + ": " + connectFailure(e.endpoint(), e.getCause())
+                            + attempts(e.getMessage());
             case ImageIoException e when unwrap(e.getCause()) instanceof ConnectException ->
                     "cannot connect to " + e.endpoint() + ": " + connectFailure(e.endpoint(), e.getCause())
                             + attempts(e.getMessage());

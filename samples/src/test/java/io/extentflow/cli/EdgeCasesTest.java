@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.extentflow.engine.nbd.NbdClientOptions;
 import io.extentflow.engine.testing.ExternalTool;
 import io.extentflow.engine.testing.NbdServers;
 import java.io.RandomAccessFile;
@@ -81,8 +82,10 @@ class EdgeCasesTest {
             int port = listener.getLocalPort();
             listener.close();
             String uri = "nbd://127.0.0.1:" + port + "/";
+            // refused connections are tried again, as a server may be restarting: the line says how often
             assertOneLine(Cli.run("copy", uri, out), ExitCodes.FAILURE,
-                    "cannot connect to " + uri + ": connection refused");
+                    "cannot connect to " + uri + ": connection refused (after "
+                            + (NbdClientOptions.DEFAULT_RETRIES + 1) + " attempts)");
         }
         Path missing = dir.resolve("nonexistent.sock");
         String unix = "nbd+unix:///?socket=" + missing;
