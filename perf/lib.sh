@@ -1,5 +1,5 @@
-# perf/lib.sh - shared pieces of the comparison scripts (compare-local.sh, compare-qcow2.sh,
-# compare-nbd.sh). Source it; do not run it.
+# perf/lib.sh - shared pieces of the perf scripts (compare-*.sh, rounds-nbd.sh, soak-http-stream.sh).
+# Source it; do not run it.
 #
 # A comparison is a list of cases. Each case is timed with hyperfine (-N, 1 warm-up, $RUNS runs;
 # `perf_pair` alternates the runs of two cases) with a prepare step before every run (drop the previous output, warm the source's data into the
@@ -191,14 +191,16 @@ PY
 # <!-- BEGIN SECTION --> and <!-- END SECTION --> (appended if missing), and prints it.
 perf_report() {
   local section="$1" title="$2" note="${3:-}"
-  SETTLE="$SETTLE" python3 - "$RESULTS" "$PERF_DIR/README.md" "$section" "$title" "$RUNS" "$PERF_SCRIPT.sh" "$note" "$ROOT" <<'PY'
+  SETTLE="$SETTLE" JDK_HOME="$JDK_HOME" python3 - "$RESULTS" "$PERF_DIR/README.md" "$section" "$title" "$RUNS" "$PERF_SCRIPT.sh" "$note" "$ROOT" <<'PY'
 import json, os, re, statistics, sys, datetime
 results, readme, section, title, runs, script, note, root = sys.argv[1:9]
 cases = []
 with open(os.path.join(results, "commands.tsv")) as f:
     for line in f:
         name, reference, command = line.rstrip("\n").split("\t", 2)
-        cases.append((name, reference, command.replace(root + "/", "./")))
+        # commands as a reader runs them: paths in the repository relative to it, the JDK as $JAVA_HOME
+        command = command.replace(root + "/", "./").replace(os.environ["JDK_HOME"] + "/", "$JAVA_HOME/")
+        cases.append((name, reference, command))
 
 def load(name):
     with open(os.path.join(results, name + ".json")) as f:
