@@ -3,8 +3,7 @@ package io.extentflow.cli;
 /**
  * Fixed-point numbers for output, by arithmetic. {@code String.format("%.3f")} was the last thing a
  * copy did and not a cheap one: its first use loads the locale data and the number formatting
- * classes, some 15 ms of every command's exit (perf/README.md,
- * "Connections per CPU, and a shorter way to the first request").
+ * classes, some 15 ms of every command's exit (perf/README.md, "Start-up").
  */
 final class Decimals {
 
