@@ -14,6 +14,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -38,7 +40,7 @@ class StreamIntoTargetsTest {
         Path disk = dir.resolve("export.raw");
         sized(disk, SIZE);
         var export = servers.qemuNbd(dir, "-f", "raw", disk.toString());
-        ExternalTool.Result r = pipe(src, export.uri());
+        ExternalTool.Result r = pipe(src, "'" + export.uri() + "'");
         assertEquals(0, r.exitCode(), r.toString());
         export.close();
         TestImages.assertSameContent(src, disk);
@@ -50,14 +52,15 @@ class StreamIntoTargetsTest {
         Path disk = dir.resolve("export.raw");
         sized(disk, SIZE / 2);
         var export = servers.qemuNbd(dir, "-f", "raw", disk.toString());
-        ExternalTool.Result r = pipe(src, export.uri());
+        ExternalTool.Result r = pipe(src, "'" + export.uri() + "'");
         assertEquals(ExitCodes.FAILURE, r.exitCode(), r.toString());
         assertTrue(r.stderr().lines().anyMatch(l -> l.startsWith("extentflow: ") && l.contains("outside")),
                 r.toString());
     }
 
-    @Test
-    void aStreamFillsAnImageioTicketOfItsSize() throws Exception {
+    @ParameterizedTest(name = "http-stream {0}")
+    @ValueSource(booleans = {false, true})
+    void aStreamFillsAnImageioTicketOfItsSize(boolean httpStream) throws Exception {
         Path src = source();
         Path disk = dir.resolve("ticket.raw");
         sized(disk, SIZE);
@@ -67,7 +70,8 @@ class StreamIntoTargetsTest {
             Cli.Result add = Cli.run("ticket", "--control-socket", control.toString(), "add", "--id", "t1",
                     "--url", "file://" + disk, "--size", Long.toString(SIZE), "--ops", "read,write");
             assertEquals(0, add.exitCode(), add::toString);
-            ExternalTool.Result r = pipe(src, server.imageUrl("t1"));
+            // per extent, or as one streamed upload (PUT ?format=sparse)
+            ExternalTool.Result r = pipe(src, (httpStream ? "--http-stream " : "") + "'" + server.imageUrl("t1") + "'");
             assertEquals(0, r.exitCode(), r.toString());
         }
         TestImages.assertSameContent(src, disk);
@@ -79,7 +83,7 @@ class StreamIntoTargetsTest {
         Path existing = dir.resolve("existing.raw");
         sized(existing, SIZE * 2);
         byte[] before = Files.readAllBytes(existing);
-        ExternalTool.Result r = pipe(src, existing.toString());
+        ExternalTool.Result r = pipe(src, "'" + existing + "'");
         assertEquals(ExitCodes.FAILURE, r.exitCode(), r.toString());
         assertTrue(r.stderr().contains(existing + ": existing target has " + (SIZE * 2) + " bytes"), r.toString());
         assertEquals(SIZE * 2, Files.size(existing), "the existing file is neither truncated nor extended");
@@ -99,10 +103,10 @@ class StreamIntoTargetsTest {
         }
     }
 
-    /** {@code extentflow copy SRC - | extentflow copy - TARGET}. */
+    /** {@code extentflow copy SRC - | extentflow copy - TARGET}, with {@code target} as shell words (quoted). */
     private static ExternalTool.Result pipe(Path src, String target) {
         String cli = Cli.shellCommand();
         return ExternalTool.run("bash", "-o", "pipefail", "-c",
-                cli + " copy '" + src + "' - | " + cli + " copy - '" + target + "'");
+                cli + " copy '" + src + "' - | " + cli + " copy - " + target);
     }
 }
