@@ -44,21 +44,8 @@ pair qemu-nbd-to-file "rm -f $dst; $WARM $src" copy --no-progress --no-flush "$q
 random_uri="nbd+unix:///?socket=$SOCKS/random.sock"
 pair nbdkit-sparse-random-to-file "rm -f $dst" copy --no-progress --no-flush "$random_uri" "$dst"
 
-cat > "$SOCKS/restart-memory.sh" <<SH
-#!/usr/bin/env bash
-set -eu
-if [ -f "$SOCKS/memory.pid" ]; then
-  pid="\$(cat "$SOCKS/memory.pid")"
-  kill "\$pid" 2>/dev/null || true
-  while kill -0 "\$pid" 2>/dev/null; do sleep 0.05; done
-fi
-rm -f "$SOCKS/memory.sock" "$SOCKS/memory.pid"
-nbdkit -U "$SOCKS/memory.sock" -P "$SOCKS/memory.pid" memory 8G
-while [ ! -S "$SOCKS/memory.sock" ]; do sleep 0.05; done
-$WARM "$src"
-SH
-chmod +x "$SOCKS/restart-memory.sh"
-pair file-to-nbdkit-memory "$SOCKS/restart-memory.sh" copy --no-progress --no-flush "$src" \
+memory_prep="$(memory_restarter "$SOCKS" "$src")"
+pair file-to-nbdkit-memory "$memory_prep" copy --no-progress --no-flush "$src" \
   "nbd+unix:///?socket=$SOCKS/memory.sock"
 pair file-to-file "rm -f $dst; $WARM $src" copy --no-progress "$src" "$dst"
 pair checksum "$WARM $src" checksum "$src"

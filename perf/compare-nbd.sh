@@ -38,23 +38,7 @@ random_uri="nbd+unix:///?socket=$SOCKS/random.sock"
 perf_pair nbdcopy-nbdkit-sparse-random-to-file "rm -f $dst" "nbdcopy $random_uri $dst" \
   extentflow-nbdkit-sparse-random-to-file "rm -f $dst" "$EXTENTFLOW copy --no-progress --no-flush $random_uri $dst"
 
-# A fresh, empty memory export before every run (a script, as hyperfine runs the prepare step in
-# its own shell).
-cat > "$SOCKS/restart-memory.sh" <<SH
-#!/usr/bin/env bash
-set -eu
-if [ -f "$SOCKS/memory.pid" ]; then
-  pid="\$(cat "$SOCKS/memory.pid")"
-  kill "\$pid" 2>/dev/null || true
-  while kill -0 "\$pid" 2>/dev/null; do sleep 0.05; done
-fi
-rm -f "$SOCKS/memory.sock" "$SOCKS/memory.pid"
-nbdkit -U "$SOCKS/memory.sock" -P "$SOCKS/memory.pid" memory 8G
-while [ ! -S "$SOCKS/memory.sock" ]; do sleep 0.05; done
-$WARM "$src"
-SH
-chmod +x "$SOCKS/restart-memory.sh"
-memory_prep="$SOCKS/restart-memory.sh"
+memory_prep="$(memory_restarter "$SOCKS" "$src")"
 memory_uri="nbd+unix:///?socket=$SOCKS/memory.sock"
 perf_pair nbdcopy-file-to-nbdkit-memory "$memory_prep" "nbdcopy $src $memory_uri" \
   extentflow-file-to-nbdkit-memory "$memory_prep" "$EXTENTFLOW copy --no-progress --no-flush $src $memory_uri"

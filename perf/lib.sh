@@ -256,3 +256,26 @@ else:
 open(readme, "w").write(text)
 PY
 }
+
+# memory_restarter DIR SRC: writes DIR/restart-memory.sh, a prepare step that (re)starts an empty
+# `nbdkit memory 8G` on DIR/memory.sock (stopping the previous one) and warms SRC, and prints its
+# path. A fresh export before every run: writes into a used one cost the server less than into a
+# new one. A script, as hyperfine runs the prepare step in its own shell.
+memory_restarter() {
+  local dir="$1" src="$2"
+  cat > "$dir/restart-memory.sh" <<SH
+#!/usr/bin/env bash
+set -eu
+if [ -f "$dir/memory.pid" ]; then
+  pid="\$(cat "$dir/memory.pid")"
+  kill "\$pid" 2>/dev/null || true
+  while kill -0 "\$pid" 2>/dev/null; do sleep 0.05; done
+fi
+rm -f "$dir/memory.sock" "$dir/memory.pid"
+nbdkit -U "$dir/memory.sock" -P "$dir/memory.pid" memory 8G
+while [ ! -S "$dir/memory.sock" ]; do sleep 0.05; done
+$WARM "$src"
+SH
+  chmod +x "$dir/restart-memory.sh"
+  echo "$dir/restart-memory.sh"
+}

@@ -138,7 +138,8 @@ class BadInputTest {
         assertTrue(r.err().contains("\tat "), r::toString);
     }
 
-    private static void assertOneLine(Cli.Result r, int exitCode, String expected) {
+    /** {@code r} exited with {@code exitCode} and printed one line, the message, containing {@code expected}. */
+    static void assertOneLine(Cli.Result r, int exitCode, String expected) {
         assertEquals(exitCode, r.exitCode(), r::toString);
         assertEquals(1, r.errLines().size(), () -> "one line expected: " + r);
         String line = r.errLines().get(0);

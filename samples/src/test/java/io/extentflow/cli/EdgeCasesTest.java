@@ -2,8 +2,8 @@ package io.extentflow.cli;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static io.extentflow.cli.BadInputTest.assertOneLine;
 
 import io.extentflow.engine.nbd.NbdClientOptions;
 import io.extentflow.engine.testing.ExternalTool;
@@ -160,14 +160,6 @@ class EdgeCasesTest {
                 "README explains --target-is-zero and names --verify as its check");
     }
 
-    static void assertOneLine(Cli.Result r, int exitCode, String expected) {
-        assertEquals(exitCode, r.exitCode(), r::toString);
-        assertEquals(1, r.errLines().size(), () -> "one line expected: " + r);
-        String line = r.errLines().get(0);
-        assertTrue(line.startsWith("extentflow: "), r::toString);
-        assertTrue(line.contains(expected), () -> "'" + expected + "' expected in: " + line);
-        assertFalse(line.contains("Exception"), r::toString);
-    }
 
     private Path image(String name, long size) throws Exception {
         Path p = dir.resolve(name);

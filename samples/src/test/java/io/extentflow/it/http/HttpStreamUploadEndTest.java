@@ -1,12 +1,11 @@
 package io.extentflow.it.http;
 
+import static io.extentflow.it.http.CliOverHttpTest.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.extentflow.cli.Extentflow;
-import io.extentflow.cli.args.CommandSpec.Console;
 import io.extentflow.engine.ImageSink;
 import io.extentflow.engine.ImageSource;
 import io.extentflow.engine.copy.Copy;
@@ -14,8 +13,7 @@ import io.extentflow.engine.copy.CopyOptions;
 import io.extentflow.engine.endpoint.EndpointOptions;
 import io.extentflow.engine.endpoint.Endpoints;
 import io.extentflow.engine.testing.TestImages;
-import java.io.PrintWriter;
-import java.io.StringWriter;
+import io.extentflow.it.http.CliOverHttpTest.Run;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -34,16 +32,6 @@ class HttpStreamUploadEndTest {
 
     @TempDir
     Path dir;
-
-    record Run(int code, String out, String err) {
-    }
-
-    static Run cli(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int code = Extentflow.execute(new Console(new PrintWriter(out, true), new PrintWriter(err, true)), args);
-        return new Run(code, out.toString(), err.toString());
-    }
 
     /** A sparse image with data up to its last bytes, and a garbage-filled target of the same size. */
     private Path[] imageAndTarget(long seed) throws Exception {
