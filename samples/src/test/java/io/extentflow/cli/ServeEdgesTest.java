@@ -1,6 +1,6 @@
 package io.extentflow.cli;
 
-import static io.extentflow.cli.EdgeCasesTest.assertOneLine;
+import static io.extentflow.cli.BadInputTest.assertOneLine;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
