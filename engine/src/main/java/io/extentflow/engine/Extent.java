@@ -21,7 +21,7 @@ package io.extentflow.engine;
 public record Extent(long start, long length, boolean zero, boolean hole) {
 
     public Extent {
-        if (start < 0 || length <= 0 || start + length < 0) {
+        if (start < 0 || length <= 0 || length > Long.MAX_VALUE - start) {
             throw new IllegalArgumentException("bad extent start=" + start + " length=" + length);
         }
     }

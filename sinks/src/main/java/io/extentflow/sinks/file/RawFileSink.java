@@ -201,7 +201,10 @@ public final class RawFileSink implements ImageSink {
             return false;
         }
         if (size >= 0) {
-            return offset + length <= size;
+            return ImageIoException.fits(offset, length, size);
+        }
+        if (length > Long.MAX_VALUE - offset) {
+            return false; // the end would not fit in 63 bits
         }
         end.accumulateAndGet(offset + length, Math::max);
         return true;

@@ -88,7 +88,7 @@ public final class NbdSource implements ImageSource {
 
     @Override
     public Flux<Extent> extents(long start, long length) {
-        if (start < 0 || length < 0 || start + length > size()) {
+        if (!ImageIoException.fits(start, length, size())) {
             return Flux.error(new ImageIoException("extents", endpoint(), start, length,
                     "range is outside the export (size " + size() + ")", null));
         }
