@@ -4,6 +4,7 @@ import io.extentflow.engine.Extent;
 import io.extentflow.engine.ImageIoException;
 import io.extentflow.engine.ImageSource;
 import io.extentflow.engine.extent.ExtentWindows;
+import io.extentflow.engine.extent.Runs;
 import io.extentflow.engine.io.BlockingIo;
 import io.extentflow.engine.map.HostMappable;
 import io.extentflow.engine.map.MapEntry;
@@ -120,7 +121,7 @@ public final class Qcow2Source implements ImageSource, HostMappable {
                 })
                 .concatMap(w -> resolved("map", w[0], w[1], false).map(QemuMap::entries), 1)
                 .concatMapIterable(list -> list);
-        return QemuMap.merge(entries);
+        return Runs.merge(entries); // by qemu's rules: MapEntry#continuedBy
     }
 
     /** Resolves {@code [from, to)}: on this thread when the metadata is in memory, else on the file I/O scheduler. */
@@ -154,13 +155,7 @@ public final class Qcow2Source implements ImageSource, HostMappable {
                         ? new Extent(r.start(), r.length(), false, true)
                         : Extent.hole(r.start(), r.length());
             };
-            int last = out.size() - 1;
-            if (last >= 0 && out.get(last).sameKind(e)) {
-                Extent p = out.get(last);
-                out.set(last, p.withRange(p.start(), p.length() + e.length()));
-            } else {
-                out.add(e);
-            }
+            Runs.append(out, e);
         }
         return out;
     }
