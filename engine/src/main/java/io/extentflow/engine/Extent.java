@@ -1,5 +1,7 @@
 package io.extentflow.engine;
 
+import io.extentflow.engine.extent.Mergeable;
+
 /**
  * A contiguous byte range of an image and what it holds.
  *
@@ -18,7 +20,7 @@ package io.extentflow.engine;
  * @param zero   the range reads as zeros
  * @param hole   the range is unallocated in the source layer
  */
-public record Extent(long start, long length, boolean zero, boolean hole) {
+public record Extent(long start, long length, boolean zero, boolean hole) implements Mergeable<Extent> {
 
     public Extent {
         if (start < 0 || length <= 0 || length > Long.MAX_VALUE - start) {
@@ -54,6 +56,18 @@ public record Extent(long start, long length, boolean zero, boolean hole) {
     /** True when the extent has the same flags as {@code other}, so the two may be merged when adjacent. */
     public boolean sameKind(Extent other) {
         return zero == other.zero && hole == other.hole;
+    }
+
+    /** True when {@code next} starts at this extent's end with the same flags. */
+    @Override
+    public boolean continuedBy(Extent next) {
+        return sameKind(next) && end() == next.start;
+    }
+
+    /** This extent grown by {@code next}'s length. */
+    @Override
+    public Extent mergedWith(Extent next) {
+        return withRange(start, length + next.length);
     }
 
     /** This extent cut to {@code [from, to)}; the range must overlap. */

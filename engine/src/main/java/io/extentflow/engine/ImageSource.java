@@ -1,8 +1,10 @@
 package io.extentflow.engine;
 
+import io.extentflow.engine.capability.SourceCapability;
 import io.extentflow.engine.io.BlockingIo;
 import java.nio.ByteBuffer;
 import java.util.Map;
+import java.util.Optional;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
@@ -58,6 +60,16 @@ public interface ImageSource extends AutoCloseable {
      */
     default Map<String, Object> details() {
         return Map.of();
+    }
+
+    /**
+     * What this source can report beyond its extents, asked for by the capability's interface, e.g.
+     * {@code source.capability(HostOffsets.class)}; empty when it cannot (the default). Callers ask
+     * here instead of testing the source's class. A wrapper (such as a {@link ForwardingImageSource})
+     * offers nothing unless it overrides this, since it may change what the views would report.
+     */
+    default <C extends SourceCapability> Optional<C> capability(Class<C> type) {
+        return Optional.empty();
     }
 
     /** Releases files and connections. Never blocks for long; safe to call twice. */

@@ -5,26 +5,26 @@ import io.extentflow.cli.args.CommandSpec.Console;
 import io.extentflow.cli.args.UsageException;
 import io.extentflow.engine.Extent;
 import io.extentflow.engine.ImageSource;
+import io.extentflow.engine.capability.AllocationExtents;
+import io.extentflow.engine.capability.HostOffsets;
+import io.extentflow.engine.capability.StatusMap;
 import io.extentflow.engine.endpoint.Endpoints;
-import io.extentflow.engine.endpoint.FileAddress;
 import io.extentflow.engine.imageio.ImageioJson;
-import io.extentflow.engine.map.HostMappable;
 import io.extentflow.engine.map.MapEntry;
 import io.extentflow.engine.map.QemuMapHuman;
 import io.extentflow.engine.map.QemuMapJson;
 import io.extentflow.engine.nbd.NbdMapFormat;
-import io.extentflow.engine.nbd.message.NbdProtocol;
-import io.extentflow.sources.nbd.NbdSource;
-import io.extentflow.sources.qcow2.Qcow2Source;
 import java.io.PrintWriter;
-import java.nio.file.Path;
 import java.util.List;
+import java.util.Optional;
 import java.util.function.IntFunction;
 import reactor.core.publisher.Flux;
 
 /**
- * {@code extentflow map IMAGE}: where an image's data is. For local files the output is the same
- * text {@code qemu-img map} prints; other sources print their extents.
+ * {@code extentflow map IMAGE}: where an image's data is. What is printed depends on what the source
+ * can report, asked for as capabilities: sources with {@link HostOffsets} (local raw and qcow2
+ * files) print the text {@code qemu-img map} prints; sources with {@link AllocationExtents} (NBD)
+ * what {@code nbdinfo --map} prints; the others, and {@code --output=extents}, their extents.
  */
 final class MapCommand {
 
@@ -65,29 +65,21 @@ final class MapCommand {
         ImageSource source = Endpoints.source(image, endpoints.options()).block();
         try (source) {
             PrintWriter out = console.out();
-            boolean mappable = source instanceof HostMappable && !output.equals("extents");
-            long size = mappable ? qemuSize(source) : source.size();
+            boolean extentsOnly = output.equals("extents");
+            Optional<HostOffsets> hostMap = extentsOnly ? Optional.empty() : source.capability(HostOffsets.class);
+            Optional<AllocationExtents> allocation = extentsOnly || hostMap.isPresent()
+                    ? Optional.empty() : source.capability(AllocationExtents.class);
+            long size = hostMap.isPresent() ? qemuSize(source) : source.size();
             if (startOffset > size) {
                 throw new IllegalArgumentException("--start-offset " + startOffset + " is past the end of " + image
                         + " (size " + size + ")");
             }
             long length = Math.min(size - startOffset, maxLength == null ? Long.MAX_VALUE : maxLength);
             try {
-                if (mappable) {
-                    printQemuMap(source, length, out);
-                } else if (source instanceof NbdSource nbd && output.equals("human")) {
-                    // what `nbdinfo --map` prints for the export's base:allocation context
-                    NbdMapText text = new NbdMapText(out, NbdProtocol.CONTEXT_BASE_ALLOCATION);
-                    nbd.client().map(NbdProtocol.CONTEXT_BASE_ALLOCATION, startOffset, length).toIterable()
-                            .forEach(text::add);
-                    text.finish();
-                } else if (source instanceof NbdSource nbd && output.equals("json")) {
-                    // what `nbdinfo --map --json` prints for the export's base:allocation context,
-                    // printed as the extents come: a fragmented export has millions
-                    NbdMapFormat json = new NbdMapFormat(out, NbdProtocol.CONTEXT_BASE_ALLOCATION);
-                    nbd.client().map(NbdProtocol.CONTEXT_BASE_ALLOCATION, startOffset, length).toIterable()
-                            .forEach(json::add);
-                    json.finish();
+                if (hostMap.isPresent()) {
+                    printQemuMap(source.size(), hostMap.get(), length, out);
+                } else if (allocation.isPresent()) {
+                    printStatusMap(allocation.get(), length, out);
                 } else {
                     printExtents(source, length, out);
                 }
@@ -98,11 +90,27 @@ final class MapCommand {
         return ExitCodes.OK;
     }
 
-    private void printQemuMap(ImageSource source, long length, PrintWriter out) {
-        long realSize = source.size();
+    /**
+     * What {@code nbdinfo --map} (human) or {@code nbdinfo --map --json} prints for the status,
+     * printed as the ranges come: a fragmented export has millions.
+     */
+    private void printStatusMap(StatusMap status, long length, PrintWriter out) {
+        if (output.equals("human")) {
+            NbdMapText text = new NbdMapText(out, status.context());
+            status.map(startOffset, length).toIterable().forEach(text::add);
+            text.finish();
+        } else {
+            NbdMapFormat json = new NbdMapFormat(out, status.context());
+            status.map(startOffset, length).toIterable().forEach(json::add);
+            json.finish();
+        }
+    }
+
+    /** What {@code qemu-img map} prints; {@code realSize} is the source's size, not rounded to sectors. */
+    private void printQemuMap(long realSize, HostOffsets hostMap, long length, PrintWriter out) {
         long end = startOffset + length;
         Flux<MapEntry> entries = startOffset < realSize && length > 0
-                ? ((HostMappable) source).map(startOffset, Math.min(end, realSize) - startOffset)
+                ? hostMap.map(startOffset, Math.min(end, realSize) - startOffset)
                 : Flux.empty();
         if (end > realSize) {
             // the part of qemu's last sector past the end of the file reads as zeros
@@ -114,20 +122,16 @@ final class MapCommand {
             entries.toIterable().forEach(json::add);
             json.finish();
         } else {
-            QemuMapHuman human = new QemuMapHuman(out, fileAtDepth(source));
+            QemuMapHuman human = new QemuMapHuman(out, fileAtDepth(hostMap));
             entries.toIterable().forEach(human::add);
             human.finish();
         }
     }
 
     /** The file qemu names in the human map's "File" column for each layer of the image. */
-    private IntFunction<String> fileAtDepth(ImageSource source) {
-        if (source instanceof Qcow2Source qcow2) {
-            List<Path> chain = qcow2.chainFiles();
-            return depth -> chain.get(depth).toString();
-        }
-        String file = FileAddress.isFile(image) ? FileAddress.toPath(image).toString() : image;
-        return depth -> file;
+    private static IntFunction<String> fileAtDepth(HostOffsets hostMap) {
+        List<String> files = hostMap.files().stream().map(Object::toString).toList();
+        return files::get;
     }
 
     private void printExtents(ImageSource source, long length, PrintWriter out) {

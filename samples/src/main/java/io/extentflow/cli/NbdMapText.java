@@ -1,5 +1,6 @@
 package io.extentflow.cli;
 
+import io.extentflow.engine.extent.RunMerger;
 import io.extentflow.engine.nbd.NbdExtent;
 import io.extentflow.engine.nbd.NbdMapFormat;
 import java.io.PrintWriter;
@@ -13,7 +14,8 @@ final class NbdMapText {
 
     private final PrintWriter out;
     private final String context;
-    private NbdExtent pending;
+    /** Holds the run being merged with the extents that follow it, not yet printed. */
+    private final RunMerger<NbdExtent> merger = new RunMerger<>();
 
     NbdMapText(PrintWriter out, String context) {
         this.out = out;
@@ -22,25 +24,17 @@ final class NbdMapText {
 
     /** The next extent, in ascending order. */
     void add(NbdExtent e) {
-        if (pending != null && pending.flags() == e.flags() && pending.end() == e.offset()) {
-            pending = new NbdExtent(pending.offset(), pending.length() + e.length(), pending.flags());
-            return;
-        }
-        flushPending();
-        pending = e;
+        merger.add(e, this::print);
     }
 
     /** Prints the last run. */
     void finish() {
-        flushPending();
+        merger.finish().ifPresent(this::print);
     }
 
-    private void flushPending() {
-        if (pending != null) {
-            // nbdinfo's format: "%10" PRIu64 "  %10" PRIu64 "  %3" PRIu32 "  %s\n"
-            out.printf("%10d  %10d  %3d  %s%n", pending.offset(), pending.length(),
-                    Integer.toUnsignedLong(pending.flags()), NbdMapFormat.description(context, pending.flags()));
-            pending = null;
-        }
+    private void print(NbdExtent run) {
+        // nbdinfo's format: "%10" PRIu64 "  %10" PRIu64 "  %3" PRIu32 "  %s\n"
+        out.printf("%10d  %10d  %3d  %s%n", run.offset(), run.length(),
+                Integer.toUnsignedLong(run.flags()), NbdMapFormat.description(context, run.flags()));
     }
 }

@@ -97,21 +97,8 @@ public final class ExtentWindows {
         return out;
     }
 
-    /** Merges adjacent extents with equal flags. The input must be contiguous. */
+    /** Merges adjacent extents with equal flags (see {@link Runs#merge(Flux)}). The input must be contiguous. */
     public static Flux<Extent> merge(Flux<Extent> extents) {
-        return Flux.defer(() -> {
-            Extent[] pending = new Extent[1];
-            return extents.<Extent>handle((e, sink) -> {
-                Extent p = pending[0];
-                if (p == null) {
-                    pending[0] = e;
-                } else if (p.sameKind(e) && p.end() == e.start()) {
-                    pending[0] = p.withRange(p.start(), p.length() + e.length());
-                } else {
-                    pending[0] = e;
-                    sink.next(p);
-                }
-            }).concatWith(Mono.fromSupplier(() -> pending[0]));
-        });
+        return Runs.merge(extents);
     }
 }

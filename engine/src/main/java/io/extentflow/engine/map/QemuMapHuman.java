@@ -1,5 +1,6 @@
 package io.extentflow.engine.map;
 
+import io.extentflow.engine.extent.RunMerger;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.Locale;
@@ -14,7 +15,8 @@ public final class QemuMapHuman {
 
     private final Appendable out;
     private final IntFunction<String> fileAtDepth;
-    private final QemuMapMerger merger = new QemuMapMerger(this::print);
+    /** Merges entries as qemu does before printing: the text does not depend on a source's windows. */
+    private final RunMerger<MapEntry> merger = new RunMerger<>();
 
     /**
      * @param out         where the text goes
@@ -33,12 +35,15 @@ public final class QemuMapHuman {
      *                                  this format cannot show (qemu refuses them too)
      */
     public void add(MapEntry entry) {
-        merger.add(entry);
+        if (entry.length() == 0) {
+            return; // qemu prints no empty entries
+        }
+        merger.add(entry, this::print);
     }
 
     /** Prints the last entry. */
     public void finish() {
-        merger.finish();
+        merger.finish().ifPresent(this::print);
     }
 
     private void print(MapEntry e) {

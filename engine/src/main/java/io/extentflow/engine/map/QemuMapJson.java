@@ -1,5 +1,6 @@
 package io.extentflow.engine.map;
 
+import io.extentflow.engine.extent.RunMerger;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 
@@ -12,13 +13,14 @@ import java.io.UncheckedIOException;
  * </pre>
  * One object per line, a space after {@code {} but none before {@code }}, {@code ",\n"} between
  * entries, {@code "]\n"} at the end ({@link #finish()}). Entries are merged as qemu merges them
- * (see {@link QemuMapMerger}).
+ * (see {@link MapEntry#continuedBy}).
  * An empty window prints qemu's single zero-length entry.
  */
 public final class QemuMapJson {
 
     private final Appendable out;
-    private final QemuMapMerger merger = new QemuMapMerger(this::print);
+    /** Merges entries as qemu does before printing: the text does not depend on a source's windows. */
+    private final RunMerger<MapEntry> merger = new RunMerger<>();
     private final long start;
     private boolean printedAny;
 
@@ -33,7 +35,10 @@ public final class QemuMapJson {
 
     /** Adds the next entry (ascending, contiguous). */
     public void add(MapEntry entry) {
-        merger.add(entry);
+        if (entry.length() == 0) {
+            return; // qemu prints no empty entries
+        }
+        merger.add(entry, this::print);
     }
 
     /**
@@ -41,7 +46,7 @@ public final class QemuMapJson {
      * failed map never looks like a complete JSON array.
      */
     public void finish() {
-        merger.finish();
+        merger.finish().ifPresent(this::print);
         if (!printedAny) {
             print(new MapEntry(start, 0, 0, false, false, false, null, null));
         }

@@ -1,5 +1,6 @@
 package io.extentflow.engine.nbd;
 
+import io.extentflow.engine.extent.RunMerger;
 import io.extentflow.engine.nbd.message.NbdProtocol;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -25,8 +26,8 @@ public final class NbdMapFormat {
 
     private final Appendable out;
     private final String context;
-    /** The entry being merged with the ones that follow it, not yet printed; null before the first. */
-    private NbdExtent pending;
+    /** Holds the entry being merged with the ones that follow it, not yet printed. */
+    private final RunMerger<NbdExtent> merger = new RunMerger<>();
 
     /**
      * Starts the text (its opening bracket) in {@code out}.
@@ -41,15 +42,7 @@ public final class NbdMapFormat {
 
     /** Adds the next entry (ascending, contiguous); printed once an entry of another type follows. */
     public void add(NbdExtent e) {
-        NbdExtent p = pending;
-        if (p != null && p.flags() == e.flags() && p.end() == e.offset()) {
-            pending = new NbdExtent(p.offset(), p.length() + e.length(), p.flags());
-            return;
-        }
-        if (p != null) {
-            print(p, ",\n");
-        }
-        pending = e;
+        merger.add(e, done -> print(done, ",\n"));
     }
 
     /**
@@ -57,10 +50,7 @@ public final class NbdMapFormat {
      * failed map never looks like a complete JSON array.
      */
     public void finish() {
-        if (pending != null) {
-            print(pending, "\n");
-            pending = null;
-        }
+        merger.finish().ifPresent(last -> print(last, "\n"));
         append("]\n");
     }
 

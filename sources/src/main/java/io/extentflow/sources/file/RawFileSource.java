@@ -3,18 +3,21 @@ package io.extentflow.sources.file;
 import io.extentflow.engine.Extent;
 import io.extentflow.engine.ImageIoException;
 import io.extentflow.engine.ImageSource;
+import io.extentflow.engine.capability.Capabilities;
+import io.extentflow.engine.capability.HostOffsets;
+import io.extentflow.engine.capability.SourceCapability;
 import io.extentflow.engine.extent.ExtentWindows;
 import io.extentflow.engine.io.BlockingIo;
 import io.extentflow.engine.io.FileProbe;
 import io.extentflow.engine.io.OpenFile;
 import io.extentflow.engine.io.Posix;
-import io.extentflow.engine.map.HostMappable;
 import io.extentflow.engine.map.MapEntry;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
@@ -25,7 +28,7 @@ import reactor.core.publisher.Mono;
  * <p>SEEK_DATA cannot tell allocated zeros from data, so written zeros are reported as data (as
  * {@code qemu-img map} does) and found later by the copy's zero detection.
  */
-public final class RawFileSource implements ImageSource, HostMappable {
+public final class RawFileSource implements ImageSource, HostOffsets {
 
     /** Default bytes of image per extent query. */
     public static final long DEFAULT_WINDOW = 1L << 30;
@@ -35,6 +38,8 @@ public final class RawFileSource implements ImageSource, HostMappable {
     private final long size;
     private final boolean seekable;
     private final long window;
+    /** Host offsets: a raw file's data is at its guest offsets. */
+    private final Capabilities capabilities;
 
     private RawFileSource(OpenFile file, long size, boolean seekable, long window) {
         this.file = file;
@@ -42,6 +47,7 @@ public final class RawFileSource implements ImageSource, HostMappable {
         this.size = size;
         this.seekable = seekable;
         this.window = window;
+        this.capabilities = Capabilities.none().with(HostOffsets.class, this);
     }
 
     /** Opens {@code path} read-only, on the file I/O scheduler. */
@@ -162,9 +168,21 @@ public final class RawFileSource implements ImageSource, HostMappable {
     }
 
     @Override
+    public <C extends SourceCapability> Optional<C> capability(Class<C> type) {
+        return capabilities.get(type);
+    }
+
+    /** {@code qemu-img map}'s entries: every range at depth 0, its host offset its guest offset. */
+    @Override
     public Flux<MapEntry> map(long start, long length) {
         return extents(start, length).map(e -> new MapEntry(e.start(), e.length(), 0, true, e.zero(),
                 !e.zero(), e.start(), null));
+    }
+
+    /** This one file. */
+    @Override
+    public List<Path> files() {
+        return List.of(file.path());
     }
 
     @Override

@@ -3,6 +3,10 @@ package io.extentflow.sources.nbd;
 import io.extentflow.engine.Extent;
 import io.extentflow.engine.ImageIoException;
 import io.extentflow.engine.ImageSource;
+import io.extentflow.engine.capability.AllocationDepth;
+import io.extentflow.engine.capability.AllocationExtents;
+import io.extentflow.engine.capability.Capabilities;
+import io.extentflow.engine.capability.SourceCapability;
 import io.extentflow.engine.extent.ExtentWindows;
 import io.extentflow.engine.nbd.ExportInfo;
 import io.extentflow.engine.nbd.NbdAddress;
@@ -15,6 +19,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
@@ -34,6 +39,11 @@ import reactor.core.publisher.Mono;
  * </ul>
  * Replies that are short, hold one extent or run past the request are all fine: {@link ExtentWindows}
  * asks again from where an answer ended and clips.
+ *
+ * <p>Capabilities: {@link AllocationExtents}, the export's {@code base:allocation} as the server sends
+ * it (what {@code nbdinfo --map} prints; it fails naming the context when the server did not select
+ * it, as nbdinfo does), and {@link AllocationDepth} when the server selected
+ * {@code qemu:allocation-depth}.
  */
 public final class NbdSource implements ImageSource {
 
@@ -43,6 +53,7 @@ public final class NbdSource implements ImageSource {
     private final NbdClient client;
     private final boolean topLayerOnly;
     private final long window;
+    private final Capabilities capabilities;
 
     /**
      * @param client       a connected client; the source owns it and closes it
@@ -53,6 +64,13 @@ public final class NbdSource implements ImageSource {
         this.client = client;
         this.topLayerOnly = topLayerOnly;
         this.window = window;
+        Capabilities offered = Capabilities.none().with(AllocationExtents.class,
+                (start, length) -> client.map(NbdProtocol.CONTEXT_BASE_ALLOCATION, start, length));
+        if (client.info().hasContext(NbdProtocol.CONTEXT_ALLOCATION_DEPTH)) {
+            offered = offered.with(AllocationDepth.class,
+                    (start, length) -> client.map(NbdProtocol.CONTEXT_ALLOCATION_DEPTH, start, length));
+        }
+        this.capabilities = offered;
     }
 
     /** Connects to {@code address} and opens it as a source. */
@@ -162,6 +180,11 @@ public final class NbdSource implements ImageSource {
         // zero extent, even when base:allocation calls it a hole (qemu does for qcow2 zero clusters):
         // it hides whatever lies below it, so a copy must write it.
         return hole && depth < 0 ? Extent.hole(start, length) : Extent.zero(start, length);
+    }
+
+    @Override
+    public <C extends SourceCapability> Optional<C> capability(Class<C> type) {
+        return capabilities.get(type);
     }
 
     @Override

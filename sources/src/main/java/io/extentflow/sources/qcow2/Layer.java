@@ -24,7 +24,7 @@ sealed interface Layer extends AutoCloseable permits Qcow2Layer, RawLayer {
 
     /**
      * Appends runs covering exactly {@code [from, to)} (within {@link #statusSize()}) to {@code out},
-     * adjacent runs that {@link LayerRun#joins join} merged.
+     * adjacent runs that {@link LayerRun#continuedBy continue each other} merged.
      *
      * @param mayBlock false to throw {@link WouldBlock} instead of reading from the file
      */

@@ -1,5 +1,7 @@
 package io.extentflow.sources.qcow2;
 
+import io.extentflow.engine.extent.Mergeable;
+
 /**
  * A guest range of one layer of a chain with one status.
  *
@@ -10,7 +12,8 @@ package io.extentflow.sources.qcow2;
  *               the offset of the compressed data), or -1 when the layer has none
  * @param compressedLength for {@link Kind#COMPRESSED}: upper bound of the compressed bytes; else 0
  */
-record LayerRun(long start, long length, Kind kind, long host, int compressedLength) {
+record LayerRun(long start, long length, Kind kind, long host, int compressedLength)
+        implements Mergeable<LayerRun> {
 
     /** The status of a range in one layer. */
     enum Kind {
@@ -41,7 +44,8 @@ record LayerRun(long start, long length, Kind kind, long host, int compressedLen
     }
 
     /** True if {@code next} continues this run: same kind, adjacent, and contiguous on the host (or both hostless). */
-    boolean joins(LayerRun next) {
+    @Override
+    public boolean continuedBy(LayerRun next) {
         if (kind != next.kind || kind == Kind.COMPRESSED || end() != next.start) {
             return false;
         }
@@ -49,5 +53,11 @@ record LayerRun(long start, long length, Kind kind, long host, int compressedLen
             return host < 0 && next.host < 0;
         }
         return host + length == next.host;
+    }
+
+    /** This run grown by {@code next}'s length (never a compressed run, so no compressed length). */
+    @Override
+    public LayerRun mergedWith(LayerRun next) {
+        return new LayerRun(start, length + next.length, kind, host, 0);
     }
 }

@@ -1,6 +1,7 @@
 package io.extentflow.sources.qcow2;
 
 import io.extentflow.engine.Extent;
+import io.extentflow.engine.extent.Runs;
 import io.extentflow.sources.file.RawFileSource;
 import io.extentflow.sources.qcow2.LayerRun.Kind;
 import java.io.IOException;
@@ -129,7 +130,7 @@ final class Qcow2Layer implements Layer {
             long l2Offset = l1[l1Index] & OFFSET_MASK;
             if (l2Offset == 0) {
                 // a whole unallocated L2 range in one step
-                add(out, new LayerRun(pos, spanEnd - pos, Kind.UNALLOCATED, -1, 0));
+                Runs.append(out, new LayerRun(pos, spanEnd - pos, Kind.UNALLOCATED, -1, 0));
             } else {
                 long[] table = l2Table(l2Offset, mayBlock);
                 while (pos < spanEnd) {
@@ -149,14 +150,14 @@ final class Qcow2Layer implements Layer {
         out.subList(first, out.size()).clear();
         for (LayerRun r : mine) {
             if (r.kind() != Kind.DATA) {
-                add(out, r);
+                Runs.append(out, r);
                 continue;
             }
             if (!mayBlock) {
                 throw WouldBlock.INSTANCE;
             }
             for (Extent e : hostFile.scan(r.host(), r.host() + r.length())) {
-                add(out, new LayerRun(r.start() + (e.start() - r.host()), e.length(),
+                Runs.append(out, new LayerRun(r.start() + (e.start() - r.host()), e.length(),
                         e.isData() ? Kind.DATA : Kind.SPARSE_DATA, e.start(), 0));
             }
         }
@@ -189,7 +190,7 @@ final class Qcow2Layer implements Layer {
             if (kind == Kind.DATA) {
                 checkDataCluster(host, clusterStart);
             }
-            add(out, new LayerRun(pos, end - pos, kind, host == 0 ? -1 : host + (pos - clusterStart), 0));
+            Runs.append(out, new LayerRun(pos, end - pos, kind, host == 0 ? -1 : host + (pos - clusterStart), 0));
             return end;
         }
         long bitmap = table[index * 2 + 1];
@@ -209,7 +210,7 @@ final class Qcow2Layer implements Layer {
             int sc = (int) ((p - clusterStart) >>> subclusterBits);
             long scEnd = Math.min(end, clusterStart + ((long) (sc + 1) << subclusterBits));
             Kind kind = (zero >>> sc & 1) != 0 ? Kind.ZERO : (allocated >>> sc & 1) != 0 ? Kind.DATA : Kind.UNALLOCATED;
-            add(out, new LayerRun(p, scEnd - p, kind, host == 0 ? -1 : host + (p - clusterStart), 0));
+            Runs.append(out, new LayerRun(p, scEnd - p, kind, host == 0 ? -1 : host + (p - clusterStart), 0));
             p = scEnd;
         }
         return end;
@@ -219,16 +220,6 @@ final class Qcow2Layer implements Layer {
         if (host >= fileSize) {
             throw corrupt("data cluster for guest offset " + guest + " at host offset " + host
                     + " is past the end of the file (" + fileSize + " bytes)");
-        }
-    }
-
-    private static void add(List<LayerRun> out, LayerRun run) {
-        int last = out.size() - 1;
-        if (last >= 0 && out.get(last).joins(run)) {
-            LayerRun prev = out.get(last);
-            out.set(last, new LayerRun(prev.start(), prev.length() + run.length(), prev.kind(), prev.host(), 0));
-        } else {
-            out.add(run);
         }
     }
 

@@ -3,10 +3,15 @@ package io.extentflow.sources.qcow2;
 import io.extentflow.engine.Extent;
 import io.extentflow.engine.ImageIoException;
 import io.extentflow.engine.ImageSource;
+import io.extentflow.engine.capability.AllocationDepth;
+import io.extentflow.engine.capability.Capabilities;
+import io.extentflow.engine.capability.HostOffsets;
+import io.extentflow.engine.capability.SourceCapability;
 import io.extentflow.engine.extent.ExtentWindows;
+import io.extentflow.engine.extent.Runs;
 import io.extentflow.engine.io.BlockingIo;
-import io.extentflow.engine.map.HostMappable;
 import io.extentflow.engine.map.MapEntry;
+import io.extentflow.engine.nbd.NbdExtent;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
@@ -14,6 +19,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
@@ -26,14 +32,17 @@ import reactor.core.publisher.Mono;
  * clusters of metadata-preallocated images whose host range is a hole), {@code hole} (with
  * {@code zero}) where no layer allocates the range: unallocated in every qcow2 layer, or past the
  * end of the backing file. With {@code topLayerOnly}, ranges the top image leaves to its backing
- * file become holes without {@code zero}. Reads go through the whole chain either way. {@link #map}
- * answers exactly what {@code qemu-img map --output=json} prints (qemu 7.2: no "compressed" field).
+ * file become holes without {@code zero}. Reads go through the whole chain either way.
+ *
+ * <p>Capabilities: {@link HostOffsets} ({@link #map} answers exactly what {@code qemu-img map
+ * --output=json} prints; qemu 7.2: no "compressed" field) and {@link AllocationDepth} (what qemu-nbd
+ * reports as {@code qemu:allocation-depth}), both over the whole chain.
  *
  * <p>Metadata comes from an in-memory L1 table and a bounded L2 cache; lookups that need no file
  * read run on the caller's thread, the rest on {@link BlockingIo#scheduler()}. Errors from corrupt
  * files are {@link ImageIoException}s naming the image and the problem.
  */
-public final class Qcow2Source implements ImageSource, HostMappable {
+public final class Qcow2Source implements ImageSource, HostOffsets {
 
     /** Extent windows hold at most this many granules (clusters or subclusters), bounding their memory. */
     private static final int GRANULES_PER_WINDOW = 1 << 16;
@@ -46,6 +55,7 @@ public final class Qcow2Source implements ImageSource, HostMappable {
     private final boolean topLayerOnly;
     private final long size;
     private final long window;
+    private final Capabilities capabilities;
     private final AtomicBoolean closed = new AtomicBoolean();
 
     private Qcow2Source(Path path, Qcow2Chain chain, boolean topLayerOnly) {
@@ -56,6 +66,9 @@ public final class Qcow2Source implements ImageSource, HostMappable {
         this.topLayerOnly = topLayerOnly;
         this.size = chain.top().statusSize();
         this.window = Math.max(MIN_WINDOW, chain.granularity() * GRANULES_PER_WINDOW);
+        this.capabilities = Capabilities.none()
+                .with(HostOffsets.class, this)
+                .with(AllocationDepth.class, this::allocationDepth);
     }
 
     /** Opens {@code path} and its backing chain on the file I/O scheduler. */
@@ -104,13 +117,55 @@ public final class Qcow2Source implements ImageSource, HostMappable {
      * adjacent entries merged by qemu's rules.
      */
     @Override
+    public <C extends SourceCapability> Optional<C> capability(Class<C> type) {
+        return capabilities.get(type);
+    }
+
+    @Override
     public Flux<MapEntry> map(long start, long length) {
         if (start < 0 || length < 0) {
             return Flux.error(new ImageIoException("map", endpoint, start, length, "negative range", null));
         }
         // like qemu-img map: the window is clipped to the image
         long end = Math.min(size, start + Math.min(length, Long.MAX_VALUE - start));
-        Flux<MapEntry> entries = Flux.<long[], Long>generate(() -> start, (pos, sink) -> {
+        Flux<MapEntry> entries = wholeChain("map", start, end).concatMapIterable(QemuMap::entries);
+        return Runs.merge(entries); // by qemu's rules: MapEntry#continuedBy
+    }
+
+    /**
+     * The allocation depth of {@code [start, start + length)} in {@code qemu:allocation-depth}'s values,
+     * as qemu-nbd reports them: the depth of the layer that allocates the range plus one (zero
+     * clusters are allocated: they hide what lies below), 0 where no layer does. Adjacent equal
+     * values merged.
+     */
+    private Flux<NbdExtent> allocationDepth(long start, long length) {
+        if (!ImageIoException.fits(start, length, size)) {
+            return Flux.error(ImageIoException.outside("allocation depth", endpoint, start, length, size));
+        }
+        int layers = chain.layers().size();
+        Flux<NbdExtent> depths = wholeChain("allocation depth", start, start + length)
+                .concatMapIterable(runs -> runs.stream()
+                        .map(cr -> new NbdExtent(cr.run().start(), cr.run().length(), depthValue(cr, layers)))
+                        .toList());
+        return Runs.merge(depths);
+    }
+
+    /**
+     * A run left unallocated by a layer that has a backing file lies past that backing file's end
+     * (the chain resolves every other unallocated range in the layers below); qemu counts it as
+     * allocated in the backing file, which reads as zeros there, so its depth is the backing file's.
+     */
+    private static int depthValue(ChainRun cr, int layers) {
+        if (cr.run().kind() != LayerRun.Kind.UNALLOCATED) {
+            return cr.depth() + 1;
+        }
+        boolean hasBacking = cr.depth() + 1 < layers;
+        return hasBacking ? cr.depth() + 2 : 0;
+    }
+
+    /** The runs of {@code [start, end)} resolved through the whole chain, one window at a time. */
+    private Flux<List<ChainRun>> wholeChain(String operation, long start, long end) {
+        return Flux.<long[], Long>generate(() -> start, (pos, sink) -> {
                     if (pos >= end) {
                         sink.complete();
                     } else {
@@ -118,9 +173,7 @@ public final class Qcow2Source implements ImageSource, HostMappable {
                     }
                     return pos + window;
                 })
-                .concatMap(w -> resolved("map", w[0], w[1], false).map(QemuMap::entries), 1)
-                .concatMapIterable(list -> list);
-        return QemuMap.merge(entries);
+                .concatMap(w -> resolved(operation, w[0], w[1], false), 1);
     }
 
     /** Resolves {@code [from, to)}: on this thread when the metadata is in memory, else on the file I/O scheduler. */
@@ -154,13 +207,7 @@ public final class Qcow2Source implements ImageSource, HostMappable {
                         ? new Extent(r.start(), r.length(), false, true)
                         : Extent.hole(r.start(), r.length());
             };
-            int last = out.size() - 1;
-            if (last >= 0 && out.get(last).sameKind(e)) {
-                Extent p = out.get(last);
-                out.set(last, p.withRange(p.start(), p.length() + e.length()));
-            } else {
-                out.add(e);
-            }
+            Runs.append(out, e);
         }
         return out;
     }
@@ -212,11 +259,9 @@ public final class Qcow2Source implements ImageSource, HostMappable {
         return d;
     }
 
-    /**
-     * The files of the chain, top first: index {@link MapEntry#depth()} names the file an entry of
-     * {@link #map} comes from (what {@code qemu-img map} prints in its "File" column).
-     */
-    public List<Path> chainFiles() {
+    /** The files of the chain, top first. */
+    @Override
+    public List<Path> files() {
         return chain.layers().stream().map(Layer::path).toList();
     }
 

@@ -197,7 +197,7 @@ class Qcow2ChainAndReadTest {
             assertEquals("base.qcow2", d.get("backing file"));
             assertEquals("qcow2", d.get("backing file format"));
             assertEquals(16, d.get("refcount bits"));
-            assertEquals(List.of(img, dir.resolve("base.qcow2")), s.chainFiles());
+            assertEquals(List.of(img, dir.resolve("base.qcow2")), s.files());
             assertEquals(true, d.get("top layer only"));
             // with only the top exposed, everything the top leaves to its backing is a hole without zero
             assertEquals(List.of(new Extent(0, 2L << 20, false, true)), s.extents(0, s.size()).collectList().block(TIMEOUT));
