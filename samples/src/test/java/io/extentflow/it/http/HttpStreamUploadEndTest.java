@@ -13,6 +13,7 @@ import io.extentflow.engine.copy.Copy;
 import io.extentflow.engine.copy.CopyOptions;
 import io.extentflow.engine.endpoint.EndpointOptions;
 import io.extentflow.engine.endpoint.Endpoints;
+import io.extentflow.engine.imageio.HttpOptions;
 import io.extentflow.engine.testing.TestImages;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -29,7 +30,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class HttpStreamUploadEndTest {
 
-    private static final EndpointOptions STREAM = EndpointOptions.defaults().withHttpStream(true);
+    private static final EndpointOptions STREAM = EndpointOptions.defaults().with(HttpOptions.HTTP_STREAM, true);
     private static final long SIZE = 40L << 20;
 
     @TempDir
