@@ -9,6 +9,7 @@ import io.extentflow.engine.endpoint.EndpointOptions;
 import io.extentflow.engine.endpoint.Endpoints;
 import io.extentflow.engine.endpoint.NetworkOptions;
 import io.extentflow.engine.endpoint.StreamAddress;
+import io.extentflow.engine.imageio.HttpOptions;
 import java.util.Iterator;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -106,9 +107,13 @@ public record JobRequest(String source, String target, CopyOptions copy, Endpoin
         }
     }
 
-    /** True when a restarted copy can continue at its checkpoint (not for sparse streams, read or written in order). */
+    /**
+     * True when a restarted copy can continue at its checkpoint: not for sparse streams, read or written
+     * in order, whether as files or standard I/O or as imageio images moved as one stream (http_stream).
+     */
     boolean resumable() {
-        return !StreamAddress.isStream(source) && !StreamAddress.isStream(target);
+        return !StreamAddress.isStream(source) && !StreamAddress.isStream(target)
+                && !endpoint.get(HttpOptions.HTTP_STREAM);
     }
 
     private static String address(JsonNode body, String field) {

@@ -14,8 +14,8 @@ import java.util.Optional;
  *
  * <pre>{@code
  * EndpointOptions options = EndpointOptions.defaults()
- *         .with(NetworkOptions.CONNECTIONS, 2)
- *         .with(Endpoints.option("top-layer-only"), true);   // a key found by name, as the CLI does
+ *         .with(NetworkOptions.CONNECTIONS, 2)          // a key known at compile time
+ *         .withParsed(Endpoints.option(name), text);    // or one found by name, as the CLI and daemon do
  * }</pre>
  */
 public final class EndpointOptions {
