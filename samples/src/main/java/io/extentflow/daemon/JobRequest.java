@@ -53,10 +53,10 @@ public record JobRequest(String source, String target, CopyOptions copy, Endpoin
         String source = address(body, "source");
         String target = address(body, "target");
         if (!Endpoints.knowsSource(source)) {
-            throw BadRequest.invalid("unknown source address '" + source + "': " + Endpoints.knownAddresses());
+            throw BadRequest.invalid("unknown source address '" + source + "': " + Endpoints.sourceAddresses());
         }
         if (!Endpoints.knowsSink(target)) {
-            throw BadRequest.invalid("unknown target address '" + target + "': " + Endpoints.knownAddresses());
+            throw BadRequest.invalid("unknown target address '" + target + "': " + Endpoints.sinkAddresses());
         }
         if (StreamAddress.isStdio(source) || StreamAddress.isStdio(target)) {
             throw BadRequest.invalid("the daemon has no standard input or output: '-' is not an address here");

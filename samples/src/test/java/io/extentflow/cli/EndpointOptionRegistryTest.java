@@ -65,13 +65,20 @@ class EndpointOptionRegistryTest {
 
     @Test
     void anUnknownAddressIsAnErrorListingWhatTheProvidersOpen() {
-        String known = Endpoints.knownAddresses();
-        for (String kind : List.of("nbd://", "nbd+unix://", "http(s)://", "a file path", "null:", ".sparse")) {
-            assertTrue(known.contains(kind), kind + " missing from: " + known);
+        // in the order the providers are asked: URI schemes, then streams, then the catch-all for paths
+        assertEquals("expected http(s)://host:port/images/TICKET; "
+                + "nbd://host[:port]/export or nbd+unix:///export?socket=PATH; - (a sparse stream on standard input) or a path ending in "
+                + ".sparse; a file path or file: URI (raw or qcow2)", Endpoints.sourceAddresses());
+        String sinks = Endpoints.sinkAddresses();
+        for (String kind : List.of("nbd://", "nbd+unix://", "http(s)://", "a file path", "null:", "standard output")) {
+            assertTrue(sinks.contains(kind), kind + " missing from: " + sinks);
         }
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        IllegalArgumentException source = assertThrows(IllegalArgumentException.class,
                 () -> Endpoints.source("gopher://host/disk").block());
-        assertEquals("unknown address 'gopher://host/disk': " + known, e.getMessage());
+        assertEquals("unknown address 'gopher://host/disk': " + Endpoints.sourceAddresses(), source.getMessage());
+        IllegalArgumentException sink = assertThrows(IllegalArgumentException.class,
+                () -> Endpoints.sink("gopher://host/disk", 4096).block());
+        assertEquals("unknown address 'gopher://host/disk': " + sinks, sink.getMessage());
     }
 
     private static List<String> names(List<EndpointOption<?>> options) {

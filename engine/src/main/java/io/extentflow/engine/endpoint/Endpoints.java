@@ -38,16 +38,21 @@ public final class Endpoints {
     }
 
     /**
-     * What addresses the providers on the class path open, for messages about an address none takes:
-     * {@code "expected one of: a file path or file: URI, nbd://..., http(s)://..."}. Loads the providers
-     * (see {@link #knowsSource}).
+     * What addresses the source providers on the class path open, for messages about an address none
+     * takes: {@code "expected nbd://...; http(s)://...; ...; a file path or file: URI (raw or qcow2)"},
+     * in the order the providers are asked. Loads the providers (see {@link #knowsSource}).
      */
-    public static String knownAddresses() {
-        Set<String> kinds = new LinkedHashSet<>();
-        // URI schemes first (order 0), the catch-all for plain paths last, as they are asked
-        Providers.SOURCES.forEach(p -> kinds.add(p.addresses()));
-        Providers.SINKS.forEach(p -> kinds.add(p.addresses()));
-        return "expected one of: " + String.join("; ", kinds);
+    public static String sourceAddresses() {
+        return expected(Providers.SOURCES.stream().map(SourceProvider::addresses).toList());
+    }
+
+    /** What addresses the sink providers on the class path open; see {@link #sourceAddresses()}. */
+    public static String sinkAddresses() {
+        return expected(Providers.SINKS.stream().map(SinkProvider::addresses).toList());
+    }
+
+    private static String expected(List<String> kinds) {
+        return "expected " + String.join("; ", new LinkedHashSet<>(kinds));
     }
 
     /**
@@ -120,7 +125,7 @@ public final class Endpoints {
     /** Opens {@code address} for reading. */
     public static Mono<ImageSource> source(String address, EndpointOptions options) {
         return BlockingIo.call(() -> Providers.SOURCES.stream().filter(p -> p.accepts(address)).findFirst()
-                        .orElseThrow(() -> unknown(address)))
+                        .orElseThrow(() -> unknown(address, sourceAddresses())))
                 .flatMap(p -> p.openSource(address, options));
     }
 
@@ -142,7 +147,7 @@ public final class Endpoints {
      */
     public static Mono<ImageSink> sink(String address, Mono<Long> size, EndpointOptions options) {
         return BlockingIo.call(() -> Providers.SINKS.stream().filter(p -> p.accepts(address)).findFirst()
-                        .orElseThrow(() -> unknown(address)))
+                        .orElseThrow(() -> unknown(address, sinkAddresses())))
                 .flatMap(p -> p.openSink(address, size, options));
     }
 
@@ -178,7 +183,7 @@ public final class Endpoints {
         closing.subscribe(null, e -> { });
     }
 
-    private static IllegalArgumentException unknown(String address) {
-        return new IllegalArgumentException("unknown address '" + address + "': " + knownAddresses());
+    private static IllegalArgumentException unknown(String address, String expected) {
+        return new IllegalArgumentException("unknown address '" + address + "': " + expected);
     }
 }
