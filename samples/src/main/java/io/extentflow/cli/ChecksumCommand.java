@@ -16,7 +16,7 @@ import java.util.Map;
  */
 final class ChecksumCommand {
 
-    private final EndpointFlags endpoints = new EndpointFlags();
+    private final EndpointFlags endpoints = EndpointFlags.forReading();
     private String image;
     private String algorithm;
     private long blockSize;

@@ -35,7 +35,7 @@ final class CopyCommand {
     /** The --request-size that lets the copy choose, as the user spells it. */
     static final String AUTO = "auto";
 
-    private final EndpointFlags endpoints = new EndpointFlags();
+    private final EndpointFlags endpoints = EndpointFlags.forCopying();
     private String source;
     private String target;
     private Boolean progress;
@@ -44,7 +44,6 @@ final class CopyCommand {
     private boolean noDetectZeroes;
     private boolean targetIsZero;
     private boolean noFlush;
-    private boolean keepCache;
     private boolean json;
     private boolean verify;
     private boolean keepPartial;
@@ -86,11 +85,6 @@ final class CopyCommand {
                 .flag("--target-is-zero", "The existing target already reads as zeros: send nothing for zero "
                         + "ranges.", () -> c.targetIsZero = true)
                 .flag("--no-flush", "Do not flush the target at the end.", () -> c.noFlush = true)
-                .flag("--keep-cache", "Leave what is written to a target file in the page cache. By default it "
-                        + "bypasses the cache (direct I/O) or is written back to disk as the copy goes and dropped "
-                        + "from the cache: the copy never reads it back, and caching it would push out what the "
-                        + "machine was using.",
-                        () -> c.keepCache = true)
                 .flag("--json", "Print the summary as one JSON object (for scripts).", () -> c.json = true)
                 .flag("--verify", "Checksum the source from the data the copy reads, then read the target back "
                         + "(or ask its imageio server) and fail if the checksums differ.", () -> c.verify = true)
@@ -115,7 +109,7 @@ final class CopyCommand {
             // target waits for the size, so nothing is created when the source fails.
             Sinks.One<Long> size = Sinks.one();
             Mono<ImageSink> opening = Endpoints.sink(target, size.asMono(),
-                    endpoints.options().withKeepCache(keepCache)).cache();
+                    endpoints.options()).cache();
             opening.subscribe(d -> { }, e -> { });
             Mono<ImageSource> sourceOpening = Endpoints.source(source, endpoints.options()).cache();
             sourceOpening.subscribe(s -> { }, e -> { });

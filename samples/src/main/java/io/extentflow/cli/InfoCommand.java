@@ -27,7 +27,7 @@ final class InfoCommand {
     private static final Set<String> FORMAT_SPECIFIC = Set.of("compat", "compression type", "extended l2",
             "refcount bits", "lazy refcounts", "corrupt");
 
-    private final EndpointFlags endpoints = new EndpointFlags();
+    private final EndpointFlags endpoints = EndpointFlags.forReading();
     private String image;
     private boolean json;
 

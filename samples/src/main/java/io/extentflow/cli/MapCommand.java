@@ -31,7 +31,7 @@ final class MapCommand {
     /** qemu's raw driver sees a file's size rounded up to whole 512-byte sectors. */
     private static final int QEMU_SECTOR = 512;
 
-    private final EndpointFlags endpoints = new EndpointFlags();
+    private final EndpointFlags endpoints = EndpointFlags.forReading();
     private String image;
     private String output;
     private long startOffset;

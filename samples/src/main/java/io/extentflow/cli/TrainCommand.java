@@ -9,6 +9,7 @@ import io.extentflow.engine.copy.Copy;
 import io.extentflow.engine.copy.CopyOptions;
 import io.extentflow.engine.endpoint.EndpointOptions;
 import io.extentflow.engine.endpoint.Endpoints;
+import io.extentflow.engine.imageio.HttpOptions;
 import io.extentflow.engine.imageio.Ticket;
 import io.extentflow.server.ImageServer;
 import io.extentflow.server.ServerConfig;
@@ -135,7 +136,7 @@ final class TrainCommand {
         ServerConfig config = ServerConfig.defaults().withPort(0).withControlSocket(dir.resolve("control.sock"));
         try (ImageServer server = ImageServer.start(config, new SimpleMeterRegistry(), null, null, tickets)
                 .block(TIMEOUT)) {
-            EndpointOptions stream = EndpointOptions.defaults().withHttpStream(true);
+            EndpointOptions stream = EndpointOptions.defaults().with(HttpOptions.HTTP_STREAM, true);
             copy(server.imageUrl("read"), dir.resolve("downloaded.raw").toString(), EndpointOptions.defaults());
             copy(server.imageUrl("read"), dir.resolve("streamed.raw").toString(), stream);
             copy(disk.toString(), server.imageUrl("write"), EndpointOptions.defaults());

@@ -8,6 +8,8 @@ import io.extentflow.engine.checksum.StreamingBlockHash;
 import io.extentflow.engine.endpoint.EndpointOptions;
 import io.extentflow.engine.endpoint.Endpoints;
 import io.extentflow.engine.endpoint.StreamAddress;
+import io.extentflow.engine.imageio.HttpOptions;
+import io.extentflow.sources.ChainOptions;
 import reactor.core.publisher.Mono;
 
 /**
@@ -33,7 +35,7 @@ final class Verification {
         if (StreamAddress.isStdio(target)) {
             throw new IllegalArgumentException("--verify needs a target it can read back, not standard output");
         }
-        if (options.topLayerOnly()) {
+        if (options.get(ChainOptions.TOP_LAYER_ONLY)) {
             throw new IllegalArgumentException("--verify compares whole images; it cannot check a top layer alone");
         }
         return new Verification(source.size());
@@ -50,7 +52,7 @@ final class Verification {
         // Read back by ranges (or asked for its checksum), never as one sparse stream: a stream is
         // read front to back, frame by frame, and the checksum's reads of whole blocks wait forever
         // for a frame that starts where they do (copy --http-stream --verify hung).
-        ImageSource back = Endpoints.source(target, options.withHttpStream(false)).block();
+        ImageSource back = Endpoints.source(target, options.with(HttpOptions.HTTP_STREAM, false)).block();
         try (back) {
             Mono<String> readBack = Mono.defer(() -> ImageChecksum.compute(back, size, BlockHash.DEFAULT_ALGORITHM,
                     BlockHash.DEFAULT_BLOCK_SIZE).map(m -> (String) m.get("checksum")));

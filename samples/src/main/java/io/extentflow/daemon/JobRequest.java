@@ -4,20 +4,25 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.extentflow.engine.copy.CopyOptions;
+import io.extentflow.engine.endpoint.EndpointOption;
 import io.extentflow.engine.endpoint.EndpointOptions;
 import io.extentflow.engine.endpoint.Endpoints;
+import io.extentflow.engine.endpoint.NetworkOptions;
 import io.extentflow.engine.endpoint.StreamAddress;
-import java.nio.file.Path;
+import io.extentflow.engine.imageio.HttpOptions;
 import java.util.Iterator;
+import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Set;
 
 /**
  * What a client asked to copy: {@code {"source": ADDRESS, "target": ADDRESS, "options": {...}}}.
  *
  * <p>Options (all optional): {@code request_size}, {@code max_in_flight} (bytes), {@code detect_zeroes},
- * {@code target_is_zero}, {@code flush} (see {@link CopyOptions}); {@code connections},
- * {@code ca_file}, {@code insecure}, {@code top_layer_only} (see {@link EndpointOptions}, used for
- * both endpoints).
+ * {@code target_is_zero}, {@code flush} (see {@link CopyOptions}); and every endpoint option the
+ * providers on the class path declare, by its {@link EndpointOption#jsonName()} ({@code connections},
+ * {@code ca_file}, {@code insecure}, {@code top_layer_only}, ...; see {@link Endpoints#options()}), used
+ * for both endpoints: a JSON boolean for flags, an integer for numbers, a string otherwise.
  *
  * @param source   address to read
  * @param target   address to write
@@ -33,8 +38,8 @@ public record JobRequest(String source, String target, CopyOptions copy, Endpoin
     static final int MAX_CONNECTIONS = 64;
 
     private static final Set<String> FIELDS = Set.of("source", "target", "options");
-    private static final Set<String> OPTIONS = Set.of("request_size", "max_in_flight", "detect_zeroes",
-            "target_is_zero", "flush", "connections", "ca_file", "insecure", "top_layer_only");
+    private static final Set<String> COPY_OPTIONS = Set.of("request_size", "max_in_flight", "detect_zeroes",
+            "target_is_zero", "flush");
 
     /** Parses and checks a request body; a {@link BadRequest} names what is wrong. */
     static JobRequest parse(JsonNode body) {
@@ -48,10 +53,10 @@ public record JobRequest(String source, String target, CopyOptions copy, Endpoin
         String source = address(body, "source");
         String target = address(body, "target");
         if (!Endpoints.knowsSource(source)) {
-            throw BadRequest.invalid("unknown source address '" + source + "': " + Endpoints.KNOWN_ADDRESSES);
+            throw BadRequest.invalid("unknown source address '" + source + "': " + Endpoints.sourceAddresses());
         }
         if (!Endpoints.knowsSink(target)) {
-            throw BadRequest.invalid("unknown target address '" + target + "': " + Endpoints.KNOWN_ADDRESSES);
+            throw BadRequest.invalid("unknown target address '" + target + "': " + Endpoints.sinkAddresses());
         }
         if (StreamAddress.isStdio(source) || StreamAddress.isStdio(target)) {
             throw BadRequest.invalid("the daemon has no standard input or output: '-' is not an address here");
@@ -60,7 +65,10 @@ public record JobRequest(String source, String target, CopyOptions copy, Endpoin
         if (!o.isMissingNode() && !o.isObject()) {
             throw BadRequest.invalid("\"options\" must be an object");
         }
-        unknownFields(o, OPTIONS, "options.");
+        List<EndpointOption<?>> endpointOptions = Endpoints.options();
+        Set<String> known = new LinkedHashSet<>(COPY_OPTIONS);
+        endpointOptions.forEach(option -> known.add(option.jsonName()));
+        unknownFields(o, known, "options.");
         try {
             CopyOptions copy = CopyOptions.defaults();
             if (o.has("request_size")) {
@@ -78,22 +86,17 @@ public record JobRequest(String source, String target, CopyOptions copy, Endpoin
                     .withTargetIsZero(bool(o, "target_is_zero", copy.targetIsZero()))
                     // a sparse stream ends with its stop frame, written by the flush
                     .withFlush(bool(o, "flush", copy.flush()) || StreamAddress.isStream(target));
-            EndpointOptions endpoint = EndpointOptions.defaults()
-                    .withTopLayerOnly(bool(o, "top_layer_only", false))
-                    .withInsecure(bool(o, "insecure", false));
-            if (o.has("connections")) {
-                long connections = number(o, "connections");
-                if (connections > MAX_CONNECTIONS) {
-                    throw BadRequest.invalid("options.connections " + connections + " is more than the daemon allows ("
-                            + MAX_CONNECTIONS + ")");
+            EndpointOptions endpoint = EndpointOptions.defaults();
+            for (EndpointOption<?> option : endpointOptions) {
+                JsonNode n = o.get(option.jsonName());
+                if (n != null) {
+                    endpoint = endpoint.withParsed(option, text(option, n));
                 }
-                endpoint = endpoint.withConnections((int) connections);
             }
-            if (o.has("ca_file")) {
-                if (!o.get("ca_file").isTextual()) {
-                    throw BadRequest.invalid("options.ca_file must be a path");
-                }
-                endpoint = endpoint.withCaFile(Path.of(o.get("ca_file").asText()));
+            int connections = endpoint.getOrElse(NetworkOptions.CONNECTIONS, 0);
+            if (connections > MAX_CONNECTIONS) {
+                throw BadRequest.invalid("options.connections " + connections + " is more than the daemon allows ("
+                        + MAX_CONNECTIONS + ")");
             }
             ObjectNode json = JsonNodeFactory.instance.objectNode();
             json.put("source", source).put("target", target).set("options", o.isObject() ? o.deepCopy()
@@ -104,9 +107,13 @@ public record JobRequest(String source, String target, CopyOptions copy, Endpoin
         }
     }
 
-    /** True when a restarted copy can continue at its checkpoint (not for sparse streams, read or written in order). */
+    /**
+     * True when a restarted copy can continue at its checkpoint: not for sparse streams, read or written
+     * in order, whether as files or standard I/O or as imageio images moved as one stream (http_stream).
+     */
     boolean resumable() {
-        return !StreamAddress.isStream(source) && !StreamAddress.isStream(target);
+        return !StreamAddress.isStream(source) && !StreamAddress.isStream(target)
+                && !endpoint.get(HttpOptions.HTTP_STREAM);
     }
 
     private static String address(JsonNode body, String field) {
@@ -126,6 +133,25 @@ public record JobRequest(String source, String target, CopyOptions copy, Endpoin
             throw BadRequest.invalid("options." + field + " must be a positive integer, got " + n);
         }
         return n.asLong();
+    }
+
+    /**
+     * The text form of {@code n}, the JSON value of {@code option}, once its JSON type fits the option's
+     * type (a boolean for a flag, an integer for a number, a string otherwise) and the option takes it.
+     */
+    private static String text(EndpointOption<?> option, JsonNode n) {
+        boolean fits = option.isFlag() ? n.isBoolean()
+                : option.type() == Integer.class ? n.isIntegralNumber() && n.canConvertToInt()
+                : n.isTextual();
+        if (fits) {
+            try {
+                option.parse(n.asText());
+                return n.asText();
+            } catch (IllegalArgumentException e) {
+                // out of range: said below in the JSON's terms
+            }
+        }
+        throw BadRequest.invalid("options." + option.jsonName() + " must be " + option.expected() + ", got " + n);
     }
 
     private static boolean bool(JsonNode o, String field, boolean otherwise) {

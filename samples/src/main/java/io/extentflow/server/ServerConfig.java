@@ -2,6 +2,7 @@ package io.extentflow.server;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.function.Consumer;
 
 /**
  * How the image daemon runs. Immutable; start from {@link #defaults()}.
@@ -63,54 +64,110 @@ public record ServerConfig(String host, int port, Path controlSocket, int contro
     }
 
     public ServerConfig withHost(String value) {
-        return new ServerConfig(value, port, controlSocket, controlPort, tlsCert, tlsKey, maxReaders, maxWriters,
-                chunkSize, bufferMemory, buffersPerRequest, idleTimeout, removeTimeout, metricsPort, localSocket);
+        return with(b -> b.host = value);
     }
 
     public ServerConfig withPort(int value) {
-        return new ServerConfig(host, value, controlSocket, controlPort, tlsCert, tlsKey, maxReaders, maxWriters,
-                chunkSize, bufferMemory, buffersPerRequest, idleTimeout, removeTimeout, metricsPort, localSocket);
+        return with(b -> b.port = value);
     }
 
     public ServerConfig withControlSocket(Path value) {
-        return new ServerConfig(host, port, value, controlPort, tlsCert, tlsKey, maxReaders, maxWriters,
-                chunkSize, bufferMemory, buffersPerRequest, idleTimeout, removeTimeout, metricsPort, localSocket);
+        return with(b -> b.controlSocket = value);
     }
 
     public ServerConfig withControlPort(int value) {
-        return new ServerConfig(host, port, controlSocket, value, tlsCert, tlsKey, maxReaders, maxWriters,
-                chunkSize, bufferMemory, buffersPerRequest, idleTimeout, removeTimeout, metricsPort, localSocket);
+        return with(b -> b.controlPort = value);
     }
 
     public ServerConfig withTls(Path cert, Path key) {
-        return new ServerConfig(host, port, controlSocket, controlPort, cert, key, maxReaders, maxWriters,
-                chunkSize, bufferMemory, buffersPerRequest, idleTimeout, removeTimeout, metricsPort, localSocket);
+        return with(b -> {
+            b.tlsCert = cert;
+            b.tlsKey = key;
+        });
     }
 
     public ServerConfig withLimits(int readers, int writers) {
-        return new ServerConfig(host, port, controlSocket, controlPort, tlsCert, tlsKey, readers, writers,
-                chunkSize, bufferMemory, buffersPerRequest, idleTimeout, removeTimeout, metricsPort, localSocket);
+        return with(b -> {
+            b.maxReaders = readers;
+            b.maxWriters = writers;
+        });
     }
 
     public ServerConfig withBuffers(int size, long memory, int perRequest) {
-        return new ServerConfig(host, port, controlSocket, controlPort, tlsCert, tlsKey, maxReaders, maxWriters,
-                size, memory, perRequest, idleTimeout, removeTimeout, metricsPort, localSocket);
+        return with(b -> {
+            b.chunkSize = size;
+            b.bufferMemory = memory;
+            b.buffersPerRequest = perRequest;
+        });
     }
 
     public ServerConfig withTimeouts(Duration idle, Duration remove) {
-        return new ServerConfig(host, port, controlSocket, controlPort, tlsCert, tlsKey, maxReaders, maxWriters,
-                chunkSize, bufferMemory, buffersPerRequest, idle, remove, metricsPort, localSocket);
+        return with(b -> {
+            b.idleTimeout = idle;
+            b.removeTimeout = remove;
+        });
     }
 
     /** Also serves the data API on the Unix socket {@code path} for local clients (null: no local service). */
     public ServerConfig withLocalSocket(Path path) {
-        return new ServerConfig(host, port, controlSocket, controlPort, tlsCert, tlsKey, maxReaders, maxWriters,
-                chunkSize, bufferMemory, buffersPerRequest, idleTimeout, removeTimeout, metricsPort, path);
+        return with(b -> b.localSocket = path);
     }
 
     /** Serves {@code GET /metrics} on its own listener at {@code port} (0 for ephemeral) instead of the data port. */
     public ServerConfig withMetricsPort(int port) {
-        return new ServerConfig(host, this.port, controlSocket, controlPort, tlsCert, tlsKey, maxReaders, maxWriters,
-                chunkSize, bufferMemory, buffersPerRequest, idleTimeout, removeTimeout, port, localSocket);
+        return with(b -> b.metricsPort = port);
+    }
+
+    /**
+     * A copy of this config with {@code change} made to it, checked as a whole: each wither names only
+     * what it changes, and a new field is one line here and in {@link Fields}, not a new argument in
+     * every wither.
+     */
+    private ServerConfig with(Consumer<Fields> change) {
+        Fields f = new Fields(this);
+        change.accept(f);
+        return f.build();
+    }
+
+    /** The fields of a config while one is being changed (never seen outside this class). */
+    private static final class Fields {
+        String host;
+        int port;
+        Path controlSocket;
+        int controlPort;
+        Path tlsCert;
+        Path tlsKey;
+        int maxReaders;
+        int maxWriters;
+        int chunkSize;
+        long bufferMemory;
+        int buffersPerRequest;
+        Duration idleTimeout;
+        Duration removeTimeout;
+        int metricsPort;
+        Path localSocket;
+
+        Fields(ServerConfig c) {
+            host = c.host;
+            port = c.port;
+            controlSocket = c.controlSocket;
+            controlPort = c.controlPort;
+            tlsCert = c.tlsCert;
+            tlsKey = c.tlsKey;
+            maxReaders = c.maxReaders;
+            maxWriters = c.maxWriters;
+            chunkSize = c.chunkSize;
+            bufferMemory = c.bufferMemory;
+            buffersPerRequest = c.buffersPerRequest;
+            idleTimeout = c.idleTimeout;
+            removeTimeout = c.removeTimeout;
+            metricsPort = c.metricsPort;
+            localSocket = c.localSocket;
+        }
+
+        ServerConfig build() {
+            return new ServerConfig(host, port, controlSocket, controlPort, tlsCert, tlsKey, maxReaders, maxWriters,
+                    chunkSize, bufferMemory, buffersPerRequest, idleTimeout, removeTimeout, metricsPort, localSocket);
+        }
     }
 }

@@ -4,6 +4,7 @@ import io.extentflow.engine.endpoint.EndpointOptions;
 import io.extentflow.engine.endpoint.Endpoints;
 import io.extentflow.engine.io.BlockingIo;
 import io.extentflow.engine.imageio.Ticket;
+import io.extentflow.sinks.ZeroOptions;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -80,7 +81,7 @@ final class TicketState {
         String url = ticket.url();
         if (ticket.may("write")) {
             // "sparse": false (the default) keeps zeroed ranges allocated, as in ovirt-imageio
-            EndpointOptions options = EndpointOptions.defaults().withAllocateZeroes(!ticket.sparse());
+            EndpointOptions options = EndpointOptions.defaults().with(ZeroOptions.ALLOCATE_ZEROES, !ticket.sparse());
             return Endpoints.sink(url, ticket.size(), options).flatMap(sink -> Endpoints.source(url)
                     .map(source -> new Backend(source, sink))
                     .doOnError(e -> sink.close()));

@@ -1,98 +1,99 @@
 package io.extentflow.engine.endpoint;
 
-import java.nio.file.Path;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
 
 /**
- * Settings for opening endpoints that only some kinds use. Immutable; start from {@link #defaults()}.
+ * Settings for opening endpoints: an immutable map from {@link EndpointOption} keys to values. It names
+ * no kind of endpoint: each kind declares its options in its own package and its provider lists them
+ * ({@link SourceProvider#options()}, {@link SinkProvider#options()}); a provider reads the options it
+ * knows and ignores the rest, so one map serves both ends of a copy. Start from {@link #defaults()}:
  *
- * @param topLayerOnly   expose only an image's top layer: ranges it leaves to its backing chain become
- *                       holes without {@code zero} (for copying an overlay alone)
- * @param caFile         CA certificates (PEM) to trust for {@code https} endpoints, or null for the system's
- * @param insecure       do not verify {@code https} certificates
- * @param connections    connections to open where the endpoint allows several (NBD multi-conn, HTTP), or
- *                       {@link #KIND_DEFAULT} for each kind's own default: {@link #connectionsOr(int)}
- * @param httpStream     move an imageio HTTP image as one sparse stream in a single request
- *                       ({@code ?format=sparse}) when the server offers it, instead of one request per extent
- * @param retries        attempts after the first for an HTTP request that failed transiently (reset or
- *                       refused connection, timeout, 5xx); the backoff starts at 0.1 s and doubles up to
- *                       2 s, so N retries wait about 2N seconds at most for a server to come back
- * @param allocateZeroes a sink's zero requests leave the range allocated (file: {@code ZERO_RANGE};
- *                       NBD: {@code WRITE_ZEROES} with {@code NO_HOLE}) instead of punching a hole,
- *                       as ovirt-imageio does for tickets with {@code "sparse": false}
- * @param keepCache      a file sink writes through the page cache and leaves what it wrote there, instead of
- *                       bypassing the cache where it can (direct I/O) and otherwise writing back to disk as
- *                       it goes and dropping from the cache (the default: a copy's target is not read back,
- *                       and caching it pushes out what the machine was using)
+ * <pre>{@code
+ * EndpointOptions options = EndpointOptions.defaults()
+ *         .with(NetworkOptions.CONNECTIONS, 2)          // a key known at compile time
+ *         .withParsed(Endpoints.option(name), text);    // or one found by name, as the CLI and daemon do
+ * }</pre>
  */
-public record EndpointOptions(boolean topLayerOnly, Path caFile, boolean insecure, int connections,
-                              boolean httpStream, int retries, boolean allocateZeroes,
-                              boolean keepCache) {
+public final class EndpointOptions {
 
-    /** {@code connections} that let each kind of endpoint choose (NBD: one per CPU up to 4; HTTP: 4). */
-    public static final int KIND_DEFAULT = 0;
-    /** Connections to an imageio HTTP server unless told otherwise (and as many as it allows). */
-    public static final int DEFAULT_HTTP_CONNECTIONS = 4;
-    /** About 1.5 s of retrying (0.1 + 0.2 + 0.4 + 0.8 s, with jitter). */
-    public static final int DEFAULT_RETRIES = 4;
+    private static final EndpointOptions DEFAULTS = new EndpointOptions(Map.of());
 
-    public EndpointOptions {
-        if (connections < 0) {
-            throw new IllegalArgumentException("connections must be positive (or KIND_DEFAULT), got " + connections);
-        }
-        if (retries < 0) {
-            throw new IllegalArgumentException("retries must not be negative, got " + retries);
-        }
+    /** The values given, by key; keys compare by identity (each option is one object). */
+    private final Map<EndpointOption<?>, Object> values;
+
+    private EndpointOptions(Map<EndpointOption<?>, Object> values) {
+        this.values = values;
+    }
+
+    /** No option set: every option has its default. */
+    public static EndpointOptions defaults() {
+        return DEFAULTS;
+    }
+
+    /** The value of {@code option}: the one set, else its {@link EndpointOption#defaultValue()} (which may be null). */
+    public <T> T get(EndpointOption<T> option) {
+        Object v = values.get(Objects.requireNonNull(option, "option"));
+        return v == null ? option.defaultValue() : option.type().cast(v);
+    }
+
+    /** The value of {@code option}, or {@code kindDefault} when neither set nor defaulted by the option itself. */
+    public <T> T getOrElse(EndpointOption<T> option, T kindDefault) {
+        T v = get(option);
+        return v == null ? kindDefault : v;
+    }
+
+    /** The value set for {@code option}, if one was (its default does not count). */
+    public <T> Optional<T> find(EndpointOption<T> option) {
+        return Optional.ofNullable(values.get(Objects.requireNonNull(option, "option"))).map(option.type()::cast);
     }
 
     /**
-     * Whole chains, system CAs, verified TLS, each kind's default number of connections,
-     * {@value #DEFAULT_RETRIES} retries, zeroing deallocates, written files leave the page cache.
+     * These options with {@code option} set to {@code value}, or back to its default when {@code value}
+     * is null. A value out of the option's range is an {@link IllegalArgumentException}.
      */
-    public static EndpointOptions defaults() {
-        return new EndpointOptions(false, null, false, KIND_DEFAULT, false, DEFAULT_RETRIES, false, false);
+    public <T> EndpointOptions with(EndpointOption<T> option, T value) {
+        Objects.requireNonNull(option, "option");
+        Map<EndpointOption<?>, Object> copy = new LinkedHashMap<>(values);
+        if (value == null) {
+            copy.remove(option);
+        } else {
+            copy.put(option, option.checked(value));
+        }
+        return new EndpointOptions(Collections.unmodifiableMap(copy));
     }
 
-    /** The connections asked for, or {@code kindDefault} when the endpoint's kind may choose. */
-    public int connectionsOr(int kindDefault) {
-        return connections == KIND_DEFAULT ? kindDefault : connections;
+    /**
+     * These options with {@code option} set to what {@code text} stands for ({@link EndpointOption#parse}):
+     * for front ends that hold options they do not know at compile time.
+     */
+    public <T> EndpointOptions withParsed(EndpointOption<T> option, String text) {
+        return with(option, option.parse(text));
     }
 
-    public EndpointOptions withTopLayerOnly(boolean value) {
-        return new EndpointOptions(value, caFile, insecure, connections, httpStream,
-                retries, allocateZeroes, keepCache);
+    /** The options set, by key, in the order they were first set. */
+    public Map<EndpointOption<?>, Object> asMap() {
+        return values;
     }
 
-    public EndpointOptions withCaFile(Path value) {
-        return new EndpointOptions(topLayerOnly, value, insecure, connections, httpStream,
-                retries, allocateZeroes, keepCache);
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof EndpointOptions other && values.equals(other.values);
     }
 
-    public EndpointOptions withInsecure(boolean value) {
-        return new EndpointOptions(topLayerOnly, caFile, value, connections, httpStream,
-                retries, allocateZeroes, keepCache);
+    @Override
+    public int hashCode() {
+        return values.hashCode();
     }
 
-    public EndpointOptions withConnections(int value) {
-        return new EndpointOptions(topLayerOnly, caFile, insecure, value, httpStream,
-                retries, allocateZeroes, keepCache);
-    }
-
-    public EndpointOptions withHttpStream(boolean value) {
-        return new EndpointOptions(topLayerOnly, caFile, insecure, connections, value,
-                retries, allocateZeroes, keepCache);
-    }
-
-    public EndpointOptions withRetries(int value) {
-        return new EndpointOptions(topLayerOnly, caFile, insecure, connections, httpStream,
-                value, allocateZeroes, keepCache);
-    }
-
-    public EndpointOptions withAllocateZeroes(boolean value) {
-        return new EndpointOptions(topLayerOnly, caFile, insecure, connections, httpStream, retries, value, keepCache);
-    }
-
-    public EndpointOptions withKeepCache(boolean value) {
-        return new EndpointOptions(topLayerOnly, caFile, insecure, connections, httpStream, retries, allocateZeroes,
-                value);
+    @Override
+    public String toString() {
+        StringBuilder s = new StringBuilder("EndpointOptions{");
+        values.forEach((k, v) -> s.append(s.length() > "EndpointOptions{".length() ? ", " : "")
+                .append(k.name()).append('=').append(v));
+        return s.append('}').toString();
     }
 }

@@ -3,7 +3,11 @@ package io.extentflow.engine.endpoint;
 import io.extentflow.engine.ImageSink;
 import io.extentflow.engine.ImageSource;
 import io.extentflow.engine.io.BlockingIo;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Set;
+import java.util.stream.Collectors;
 import java.util.ServiceLoader;
 import java.util.concurrent.CancellationException;
 import reactor.core.publisher.Mono;
@@ -13,7 +17,7 @@ import reactor.core.publisher.Sinks;
  * Opens sources and sinks by address, e.g. {@code /var/img/disk.qcow2}, {@code file:/var/img/a.raw},
  * {@code nbd+unix:///export?socket=/run/nbd.sock}, {@code https://host:54322/images/TICKET}. Which
  * kinds are known depends on the modules on the class path (see {@link SourceProvider} and
- * {@link SinkProvider}).
+ * {@link SinkProvider}); so do the {@link EndpointOption}s that {@link #options()} lists.
  */
 public final class Endpoints {
 
@@ -30,11 +34,73 @@ public final class Endpoints {
                 .map(ServiceLoader.Provider::get).sorted((a, b) -> Integer.compare(a.order(), b.order())).toList();
     }
 
-    /** What addresses look like, for error messages. */
-    public static final String KNOWN_ADDRESSES =
-            "expected a file path, file:, nbd://, nbd+unix://, http:// or https://";
-
     private Endpoints() {
+    }
+
+    /**
+     * What addresses the source providers on the class path open, for messages about an address none
+     * takes: {@code "expected nbd://...; http(s)://...; ...; a file path or file: URI (raw or qcow2)"},
+     * in the order the providers are asked. Loads the providers (see {@link #knowsSource}).
+     */
+    public static String sourceAddresses() {
+        return expected(Providers.SOURCES.stream().map(SourceProvider::addresses).toList());
+    }
+
+    /** What addresses the sink providers on the class path open; see {@link #sourceAddresses()}. */
+    public static String sinkAddresses() {
+        return expected(Providers.SINKS.stream().map(SinkProvider::addresses).toList());
+    }
+
+    private static String expected(List<String> kinds) {
+        return "expected " + String.join("; ", new LinkedHashSet<>(kinds));
+    }
+
+    /**
+     * The options the source providers on the class path honour, each once, in the order the providers
+     * are asked: what a front end offers for a command that only reads.
+     */
+    public static List<EndpointOption<?>> sourceOptions() {
+        return distinct(Providers.SOURCES.stream().flatMap(p -> p.options().stream()).toList());
+    }
+
+    /** The options the sink providers on the class path honour, each once. */
+    public static List<EndpointOption<?>> sinkOptions() {
+        return distinct(Providers.SINKS.stream().flatMap(p -> p.options().stream()).toList());
+    }
+
+    /** The options of all providers, sources' first, each once: what a front end offers for a copy. */
+    public static List<EndpointOption<?>> options() {
+        List<EndpointOption<?>> all = new ArrayList<>(sourceOptions());
+        all.addAll(sinkOptions());
+        return distinct(all);
+    }
+
+    /**
+     * The option called {@code name} (its {@link EndpointOption#name()} or {@link EndpointOption#jsonName()})
+     * among {@link #options()}; an unknown name is an {@link IllegalArgumentException} listing the known ones.
+     */
+    public static EndpointOption<?> option(String name) {
+        return options().stream().filter(o -> o.name().equals(name) || o.jsonName().equals(name)).findFirst()
+                .orElseThrow(() -> new IllegalArgumentException("unknown option '" + name + "' (known: "
+                        + options().stream().map(EndpointOption::name).sorted().collect(Collectors.joining(", "))
+                        + ")"));
+    }
+
+    /** {@code options} without repeats (a shared key is one object), keeping the first place of each. */
+    private static List<EndpointOption<?>> distinct(List<EndpointOption<?>> options) {
+        List<EndpointOption<?>> out = new ArrayList<>();
+        Set<String> names = new LinkedHashSet<>();
+        for (EndpointOption<?> o : options) {
+            if (out.stream().anyMatch(seen -> seen == o)) {
+                continue;
+            }
+            if (!names.add(o.name())) {
+                // two keys under one name would make the command line and JSON ambiguous
+                throw new IllegalStateException("two endpoint options are called '" + o.name() + "'");
+            }
+            out.add(o);
+        }
+        return List.copyOf(out);
     }
 
     /**
@@ -59,7 +125,7 @@ public final class Endpoints {
     /** Opens {@code address} for reading. */
     public static Mono<ImageSource> source(String address, EndpointOptions options) {
         return BlockingIo.call(() -> Providers.SOURCES.stream().filter(p -> p.accepts(address)).findFirst()
-                        .orElseThrow(() -> unknown(address)))
+                        .orElseThrow(() -> unknown(address, sourceAddresses())))
                 .flatMap(p -> p.openSource(address, options));
     }
 
@@ -81,7 +147,7 @@ public final class Endpoints {
      */
     public static Mono<ImageSink> sink(String address, Mono<Long> size, EndpointOptions options) {
         return BlockingIo.call(() -> Providers.SINKS.stream().filter(p -> p.accepts(address)).findFirst()
-                        .orElseThrow(() -> unknown(address)))
+                        .orElseThrow(() -> unknown(address, sinkAddresses())))
                 .flatMap(p -> p.openSink(address, size, options));
     }
 
@@ -117,7 +183,7 @@ public final class Endpoints {
         closing.subscribe(null, e -> { });
     }
 
-    private static IllegalArgumentException unknown(String address) {
-        return new IllegalArgumentException("unknown address '" + address + "': " + KNOWN_ADDRESSES);
+    private static IllegalArgumentException unknown(String address, String expected) {
+        return new IllegalArgumentException("unknown address '" + address + "': " + expected);
     }
 }

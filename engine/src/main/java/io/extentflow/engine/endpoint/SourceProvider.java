@@ -1,6 +1,7 @@
 package io.extentflow.engine.endpoint;
 
 import io.extentflow.engine.ImageSource;
+import java.util.List;
 import reactor.core.publisher.Mono;
 
 /**
@@ -11,6 +12,20 @@ public interface SourceProvider {
 
     /** True if this provider opens {@code address} (e.g. it starts with {@code nbd://}). */
     boolean accepts(String address);
+
+    /**
+     * The addresses this provider opens, for the message about an address no provider takes, e.g.
+     * {@code "nbd://host[:port]/export or nbd+unix:///export?socket=PATH"}.
+     */
+    String addresses();
+
+    /**
+     * The options this kind of endpoint honours (an option several kinds honour is one shared key).
+     * Front ends offer them by iterating the providers ({@link Endpoints#sourceOptions()}); none by default.
+     */
+    default List<EndpointOption<?>> options() {
+        return List.of();
+    }
 
     /**
      * Providers are asked in ascending order; the first that accepts an address opens it. Providers

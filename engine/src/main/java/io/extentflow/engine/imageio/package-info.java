@@ -1,7 +1,10 @@
 /**
  * The oVirt imageio HTTP API as both sides of extentflow speak it: the ticket and {@code OPTIONS}
  * models, the extents JSON, the feature names, and {@link io.extentflow.engine.imageio.ImageioClient},
- * the non-blocking HTTP client used by the HTTP source and sink.
+ * the non-blocking HTTP client used by the HTTP source and sink ({@link
+ * io.extentflow.engine.imageio.ImageioClientOptions}), with the endpoint options of imageio addresses
+ * ({@link io.extentflow.engine.imageio.HttpOptions}), which the HTTP source and sink both list. The
+ * client owns its connections and retries; each part of the API is a small flow class beside it.
  *
  * <p>Our extensions to the reference API, each announced in {@code OPTIONS} so that a client can tell
  * our server from the reference one:

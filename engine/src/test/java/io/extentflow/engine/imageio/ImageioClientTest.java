@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.extentflow.engine.Extent;
 import io.extentflow.engine.ImageIoException;
-import io.extentflow.engine.endpoint.EndpointOptions;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.Arrays;
@@ -31,7 +30,8 @@ class ImageioClientTest {
         byte[] img = random(1 << 20);
         try (FakeImageioServer fake = new FakeImageioServer(img, List.of(Extent.data(0, img.length)),
                 FakeImageioServer.upstream());
-             ImageioClient c = ImageioClient.create(fake.url(), EndpointOptions.defaults(), 2, 3)) {
+             ImageioClient c = ImageioClient.create(fake.url(),
+                    ImageioClientOptions.defaults().withConnections(2).withRetries(3))) {
             ByteBuffer buf = ByteBuffer.allocate(1000);
             c.read(5000, buf).block(T);
             assertEquals(1000, buf.position());
@@ -54,7 +54,8 @@ class ImageioClientTest {
         byte[] img = random(4096);
         try (FakeImageioServer fake = new FakeImageioServer(img, List.of(Extent.data(0, img.length)),
                 FakeImageioServer.upstream());
-             ImageioClient c = ImageioClient.create(fake.url(), EndpointOptions.defaults(), 1, 2)) {
+             ImageioClient c = ImageioClient.create(fake.url(),
+                    ImageioClientOptions.defaults().withConnections(1).withRetries(2))) {
             fake.failNext(100, 500);
             ImageIoException e = assertThrows(ImageIoException.class,
                     () -> c.read(100, ByteBuffer.allocate(50)).block(T));
@@ -73,7 +74,8 @@ class ImageioClientTest {
 
     @Test
     void refusedConnectionIsReportedWithTheUrl() {
-        ImageioClient c = ImageioClient.create("http://127.0.0.1:1/images/t", EndpointOptions.defaults(), 1, 1);
+        ImageioClient c = ImageioClient.create("http://127.0.0.1:1/images/t",
+                    ImageioClientOptions.defaults().withConnections(1).withRetries(1));
         ImageIoException e = assertThrows(ImageIoException.class, () -> c.options().block(T));
         assertTrue(e.getMessage().startsWith("options of 0 bytes at offset 0 on http://127.0.0.1:1/images/t failed"),
                 e.getMessage());
@@ -86,7 +88,8 @@ class ImageioClientTest {
         byte[] img = random(1 << 20);
         try (FakeImageioServer fake = new FakeImageioServer(img, List.of(Extent.data(0, img.length)),
                 FakeImageioServer.upstream());
-             ImageioClient c = ImageioClient.create(fake.url(), EndpointOptions.defaults(), 2, 1)) {
+             ImageioClient c = ImageioClient.create(fake.url(),
+                    ImageioClientOptions.defaults().withConnections(2).withRetries(1))) {
             byte[] data = "hello".getBytes();
             c.write(100, ByteBuffer.wrap(data), false).block(T);
             c.writeZeros(1000, 300_000, false).block(T);
@@ -104,7 +107,8 @@ class ImageioClientTest {
         byte[] img = random(8192);
         List<Extent> ext = List.of(Extent.data(0, 4096), Extent.zero(4096, 4096));
         try (FakeImageioServer fake = new FakeImageioServer(img, ext, FakeImageioServer.upstream());
-             ImageioClient c = ImageioClient.create(fake.url(), EndpointOptions.defaults(), 1, 0)) {
+             ImageioClient c = ImageioClient.create(fake.url(),
+                    ImageioClientOptions.defaults().withConnections(1).withRetries(0))) {
             ImageOptions o = c.options().block(T);
             assertTrue(o.has(Features.ZERO) && o.has(Features.EXTENTS) && !o.has(Features.EXTENTS_RANGE));
             assertTrue(o.writable());

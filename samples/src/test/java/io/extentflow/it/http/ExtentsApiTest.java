@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.extentflow.engine.Extent;
 import io.extentflow.engine.ImageIoException;
 import io.extentflow.engine.endpoint.EndpointOptions;
+import io.extentflow.engine.imageio.ImageioClientOptions;
 import io.extentflow.engine.imageio.ImageioClient;
 import io.extentflow.engine.testing.TestImages;
 import io.extentflow.sources.file.RawFileSource;
@@ -44,7 +45,7 @@ class ExtentsApiTest {
         TestImages.randomSparseRaw(image, size, 21, 30, 128 << 10);
         try (ServerFixture f = new ServerFixture(dir);
              ImageioClient client = ImageioClient.create(f.addTicket("x", image, size, "read"),
-                     EndpointOptions.defaults(), 2, 0)) {
+                    ImageioClientOptions.defaults().withConnections(2).withRetries(0))) {
             List<Extent> whole = client.extents(null, null).block(ServerFixture.TIMEOUT);
             assertTrue(whole.size() > 10, "a sparse image has many extents: " + whole.size());
             assertEquals(0, whole.get(0).start());

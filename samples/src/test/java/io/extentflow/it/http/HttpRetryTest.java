@@ -9,6 +9,7 @@ import io.extentflow.engine.copy.Copy;
 import io.extentflow.engine.copy.CopyOptions;
 import io.extentflow.engine.endpoint.EndpointOptions;
 import io.extentflow.engine.endpoint.Endpoints;
+import io.extentflow.engine.imageio.HttpOptions;
 import io.extentflow.engine.imageio.Ticket;
 import io.extentflow.engine.testing.TestImages;
 import io.extentflow.server.ImageServer;
@@ -42,7 +43,7 @@ class HttpRetryTest {
     private static final long SIZE = 16L << 20;
     private static final Duration TIMEOUT = Duration.ofSeconds(90);
     /** About a minute of retrying (backoff doubling from 0.1 s up to 2 s): far longer than a restart takes. */
-    private static final EndpointOptions RETRYING = EndpointOptions.defaults().withRetries(30);
+    private static final EndpointOptions RETRYING = EndpointOptions.defaults().with(HttpOptions.RETRIES, 30);
     private static final CopyOptions SMALL_REQUESTS = CopyOptions.defaults().withRequestSize(256 << 10)
             .withMaxInFlight(1 << 20).withDetectZeroes(false);
 

@@ -9,6 +9,7 @@ import io.extentflow.engine.ImageSource;
 import io.extentflow.engine.copy.Copy;
 import io.extentflow.engine.endpoint.EndpointOptions;
 import io.extentflow.engine.endpoint.Endpoints;
+import io.extentflow.engine.imageio.HttpOptions;
 import io.extentflow.engine.testing.TestImages;
 import io.netty.handler.codec.http.HttpMethod;
 import java.io.ByteArrayInputStream;
@@ -23,7 +24,7 @@ import org.junit.jupiter.api.io.TempDir;
 /** Whole images as one sparse stream per request: {@code GET/PUT /images/<id>?format=sparse}. */
 class HttpSparseStreamTest {
 
-    private static final EndpointOptions STREAM = EndpointOptions.defaults().withHttpStream(true);
+    private static final EndpointOptions STREAM = EndpointOptions.defaults().with(HttpOptions.HTTP_STREAM, true);
 
     @TempDir
     Path dir;

@@ -12,6 +12,7 @@ import io.extentflow.engine.copy.Copy;
 import io.extentflow.engine.copy.CopyOptions;
 import io.extentflow.engine.endpoint.EndpointOptions;
 import io.extentflow.engine.endpoint.Endpoints;
+import io.extentflow.engine.imageio.HttpOptions;
 import io.extentflow.engine.testing.TestImages;
 import io.extentflow.it.http.CliOverHttpTest.Run;
 import java.nio.file.Files;
@@ -27,7 +28,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class HttpStreamUploadEndTest {
 
-    private static final EndpointOptions STREAM = EndpointOptions.defaults().withHttpStream(true);
+    private static final EndpointOptions STREAM = EndpointOptions.defaults().with(HttpOptions.HTTP_STREAM, true);
     private static final long SIZE = 40L << 20;
 
     @TempDir

@@ -10,6 +10,7 @@ import io.extentflow.engine.ImageSource;
 import io.extentflow.engine.copy.Copy;
 import io.extentflow.engine.endpoint.EndpointOptions;
 import io.extentflow.engine.endpoint.Endpoints;
+import io.extentflow.engine.imageio.HttpOptions;
 import io.extentflow.engine.imageio.ImageOptions;
 import io.extentflow.engine.testing.TestImages;
 import io.extentflow.server.ServerConfig;
@@ -70,7 +71,7 @@ class LocalServiceTest {
             TestImages.assertSameContent(image, uploaded);
             // one request for the whole image each way, as sparse streams, through the socket too
             Path streamed = dir.resolve("streamed.raw");
-            EndpointOptions stream = EndpointOptions.defaults().withHttpStream(true);
+            EndpointOptions stream = EndpointOptions.defaults().with(HttpOptions.HTTP_STREAM, true);
             try (ImageSource src = Endpoints.source(down, stream).block(ServerFixture.TIMEOUT);
                  ImageSink dst = Endpoints.sink(streamed.toString(), src.size()).block(ServerFixture.TIMEOUT)) {
                 Copy.from(src).to(dst).run().block(ServerFixture.TIMEOUT);

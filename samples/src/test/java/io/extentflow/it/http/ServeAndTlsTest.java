@@ -1,5 +1,6 @@
 package io.extentflow.it.http;
 
+import io.extentflow.engine.imageio.HttpOptions;
 import io.extentflow.server.cli.ServeCommand;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -42,7 +43,7 @@ class ServeAndTlsTest {
             assertTrue(url.startsWith("https://127.0.0.1:"), url);
             assertTrue(f.server.notice().startsWith("https"), f.server.notice());
             Path out = dir.resolve("out.raw");
-            try (ImageSource src = Endpoints.source(url, EndpointOptions.defaults().withCaFile(cert))
+            try (ImageSource src = Endpoints.source(url, EndpointOptions.defaults().with(HttpOptions.CA_FILE, cert))
                     .block(ServerFixture.TIMEOUT);
                  ImageSink dst = Endpoints.sink(out.toString(), size).block(ServerFixture.TIMEOUT)) {
                 Copy.from(src).to(dst).run().block(ServerFixture.TIMEOUT);
@@ -52,7 +53,7 @@ class ServeAndTlsTest {
             ImageIoException untrusted = assertThrows(ImageIoException.class,
                     () -> Endpoints.source(url).block(ServerFixture.TIMEOUT));
             assertTrue(untrusted.getMessage().contains(url), untrusted.getMessage());
-            try (ImageSource insecure = Endpoints.source(url, EndpointOptions.defaults().withInsecure(true))
+            try (ImageSource insecure = Endpoints.source(url, EndpointOptions.defaults().with(HttpOptions.INSECURE, true))
                     .block(ServerFixture.TIMEOUT)) {
                 assertEquals(size, insecure.size());
             }

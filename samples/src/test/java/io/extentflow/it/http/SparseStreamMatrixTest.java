@@ -8,6 +8,7 @@ import io.extentflow.engine.copy.Copy;
 import io.extentflow.engine.copy.CopyOptions;
 import io.extentflow.engine.endpoint.EndpointOptions;
 import io.extentflow.engine.endpoint.Endpoints;
+import io.extentflow.engine.imageio.HttpOptions;
 import io.extentflow.engine.testing.ExternalTool;
 import io.extentflow.engine.testing.NbdServers;
 import io.extentflow.engine.testing.TestImages;
@@ -100,7 +101,7 @@ class SparseStreamMatrixTest {
                 }
                 try (ServerFixture f = new ServerFixture(dir)) {
                     String url = f.addTicket("m", middle, SIZE, "read", "write");
-                    EndpointOptions stream = EndpointOptions.defaults().withHttpStream(true);
+                    EndpointOptions stream = EndpointOptions.defaults().with(HttpOptions.HTTP_STREAM, true);
                     copy(from, url, stream);   // one PUT ?format=sparse
                     copy(url, back.toString(), stream);   // one GET ?format=sparse
                 }

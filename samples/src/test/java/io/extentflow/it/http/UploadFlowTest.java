@@ -2,7 +2,7 @@ package io.extentflow.it.http;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import io.extentflow.engine.endpoint.EndpointOptions;
+import io.extentflow.engine.imageio.ImageioClientOptions;
 import io.extentflow.engine.imageio.ImageioClient;
 import io.netty.handler.codec.http.HttpMethod;
 import java.nio.ByteBuffer;
@@ -32,7 +32,8 @@ class UploadFlowTest {
             String json = "{\"uuid\":\"u\",\"size\":" + ((long) puts * size) + ",\"url\":\"file://" + dir.resolve("t.raw")
                     + "\",\"timeout\":300,\"inactivity_timeout\":2,\"ops\":[\"write\"]}";
             assertEquals(200, f.request(f.control, HttpMethod.PUT, "/tickets/u", json).status());
-            try (ImageioClient client = ImageioClient.create(f.server.imageUrl("u"), EndpointOptions.defaults(), 4, 0)) {
+            try (ImageioClient client = ImageioClient.create(f.server.imageUrl("u"),
+                    ImageioClientOptions.defaults().withConnections(4).withRetries(0))) {
                 Flux.range(0, puts)
                         .flatMap(i -> client.write((long) i * size, ByteBuffer.wrap(data), false), 16)
                         .blockLast(ServerFixture.TIMEOUT);

@@ -12,6 +12,7 @@ import io.extentflow.engine.endpoint.EndpointOptions;
 import io.extentflow.engine.endpoint.Endpoints;
 import io.extentflow.engine.testing.ExternalTool;
 import io.extentflow.sinks.file.RawFileSink;
+import io.extentflow.sources.ChainOptions;
 import io.extentflow.sources.qcow2.Qcow2Source;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -84,7 +85,7 @@ class Qcow2CopyTest {
         Path target = dir.resolve("target.raw");
         Files.copy(base, target, StandardCopyOption.REPLACE_EXISTING);
         CopyResult r;
-        try (ImageSource source = Endpoints.source(top.toString(), EndpointOptions.defaults().withTopLayerOnly(true))
+        try (ImageSource source = Endpoints.source(top.toString(), EndpointOptions.defaults().with(ChainOptions.TOP_LAYER_ONLY, true))
                 .block(TIMEOUT);
              ImageSink sink = RawFileSink.open(target, source.size()).block(TIMEOUT)) {
             r = Copy.from(source).to(sink).options(CopyOptions.defaults()).run().block(TIMEOUT);

@@ -28,6 +28,11 @@ public final class NullSinkProvider implements SinkProvider {
     }
 
     @Override
+    public String addresses() {
+        return NullSink.ADDRESS + " (discards what it is given)";
+    }
+
+    @Override
     public Mono<ImageSink> openSink(String address, long size, EndpointOptions options) {
         return Mono.fromCallable(() -> new NullSink(size));
     }

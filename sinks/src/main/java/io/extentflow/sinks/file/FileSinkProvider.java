@@ -1,9 +1,12 @@
 package io.extentflow.sinks.file;
 
 import io.extentflow.engine.ImageSink;
+import io.extentflow.engine.endpoint.EndpointOption;
 import io.extentflow.engine.endpoint.EndpointOptions;
 import io.extentflow.engine.endpoint.FileAddress;
 import io.extentflow.engine.endpoint.SinkProvider;
+import io.extentflow.sinks.ZeroOptions;
+import java.util.List;
 import reactor.core.publisher.Mono;
 
 /** Opens local files (plain paths and {@code file:} URIs) as raw targets. */
@@ -17,6 +20,16 @@ public final class FileSinkProvider implements SinkProvider {
     @Override
     public int order() {
         return 100;
+    }
+
+    @Override
+    public String addresses() {
+        return "a file path or file: URI (written raw)";
+    }
+
+    @Override
+    public List<EndpointOption<?>> options() {
+        return List.of(FileSinkOptions.KEEP_CACHE, ZeroOptions.ALLOCATE_ZEROES);
     }
 
     @Override

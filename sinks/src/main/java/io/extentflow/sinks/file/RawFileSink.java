@@ -9,6 +9,7 @@ import io.extentflow.engine.io.BlockingIo;
 import io.extentflow.engine.io.FileProbe;
 import io.extentflow.engine.io.OpenFile;
 import io.extentflow.engine.io.Posix;
+import io.extentflow.sinks.ZeroOptions;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
@@ -36,7 +37,7 @@ import reactor.core.publisher.Mono;
  * it would only push out what the machine was using. Aligned writes from direct memory (the copy's
  * pooled buffers) bypass the cache ({@link DirectWriter}); the others are written back to disk as the
  * copy goes and then dropped from the cache ({@link WritebackWindow}).
- * {@link EndpointOptions#keepCache()} writes everything through the cache and leaves it there.
+ * {@link FileSinkOptions#KEEP_CACHE} writes everything through the cache and leaves it there.
  *
  * <p>Opened to allocate zeroes (ovirt-imageio's {@code "sparse": false} tickets), a regular file keeps
  * zeroed ranges allocated instead: {@code fallocate(ZERO_RANGE)}; if refused, punch a hole and
@@ -103,8 +104,8 @@ public final class RawFileSink implements ImageSink {
 
     /**
      * As {@link #open(Path, long)}, with the file settings of {@code options}:
-     * {@link EndpointOptions#allocateZeroes()} (zero requests leave the range allocated instead of
-     * punching a hole) and {@link EndpointOptions#keepCache()}.
+     * {@link ZeroOptions#ALLOCATE_ZEROES} (zero requests leave the range allocated instead of
+     * punching a hole) and {@link FileSinkOptions#KEEP_CACHE}.
      */
     public static Mono<RawFileSink> open(Path path, long size, EndpointOptions options) {
         return open(path, size, options, WritebackWindow.DEFAULT_LIMIT);
@@ -121,7 +122,7 @@ public final class RawFileSink implements ImageSink {
     // package-private for BlockHoundTest, which shows the open blocks where it must not run
     static RawFileSink openNow(Path path, long size, EndpointOptions options, long cacheLimit)
             throws IOException {
-        boolean allocateZeroes = options.allocateZeroes();
+        boolean allocateZeroes = options.get(ZeroOptions.ALLOCATE_ZEROES);
         boolean growable = size == ImageSource.UNKNOWN_SIZE;
         if (size < 0 && !growable) {
             throw new IllegalArgumentException("negative image size " + size);
@@ -170,7 +171,7 @@ public final class RawFileSink implements ImageSink {
                 throw new IOException(path + ": existing target has " + current + " bytes but the image has "
                         + size + "; remove it or give a target of the same size");
             }
-            boolean cached = options.keepCache();
+            boolean cached = options.get(FileSinkOptions.KEEP_CACHE);
             WritebackWindow window = cached ? WritebackWindow.disabled() : new WritebackWindow(fd, cacheLimit);
             DirectWriter direct = cached ? null : DirectWriter.open(path, fd);
             return new RawFileSink(file, size, knownZero, device, allocateZeroes, window, direct);

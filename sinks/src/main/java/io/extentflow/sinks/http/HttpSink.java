@@ -6,6 +6,7 @@ import io.extentflow.engine.ImageSource;
 import io.extentflow.engine.SinkCapabilities;
 import io.extentflow.engine.endpoint.EndpointOptions;
 import io.extentflow.engine.imageio.Features;
+import io.extentflow.engine.imageio.HttpOptions;
 import io.extentflow.engine.imageio.ImageOptions;
 import io.extentflow.engine.imageio.ImageioClient;
 import io.extentflow.engine.io.BlockingIo;
@@ -56,7 +57,7 @@ public final class HttpSink implements ImageSink {
     public static Mono<HttpSink> open(String url, Mono<Long> size, EndpointOptions endpointOptions) {
         return Mono.defer(() -> {
             // create() may read a CA file: not on an event loop
-            return BlockingIo.call(() -> ImageioClient.create(url, endpointOptions, 1, endpointOptions.retries()))
+            return BlockingIo.call(() -> ImageioClient.create(url, HttpOptions.clientOptions(endpointOptions).withConnections(1)))
                     .flatMap(probe -> probe.options()
                     .zipWhen(options -> size)
                     .doFinally(s -> probe.close())
@@ -81,7 +82,7 @@ public final class HttpSink implements ImageSink {
                                     + options.size().getAsLong() + " bytes, the image needs " + imageSize, null));
                         }
                         int connections = Math.min(
-                                endpointOptions.connectionsOr(EndpointOptions.DEFAULT_HTTP_CONNECTIONS),
+                                HttpOptions.clientOptions(endpointOptions).connections(),
                                 options.maxWriters());
                         return probe.forTransfer(options, connections)
                                 .map(client -> new HttpSink(client, options, imageSize, connections));

@@ -5,6 +5,7 @@ import io.extentflow.engine.ImageSink;
 import io.extentflow.engine.SinkCapabilities;
 import io.extentflow.engine.endpoint.EndpointOptions;
 import io.extentflow.engine.imageio.Features;
+import io.extentflow.engine.imageio.HttpOptions;
 import io.extentflow.engine.imageio.ImageioClient;
 import io.extentflow.engine.io.BlockingIo;
 import io.extentflow.engine.io.ByteBufOutputChannel;
@@ -52,7 +53,7 @@ final class HttpStreamSink implements ImageSink {
 
     /** Opens {@code url} for a streamed upload; fails if the server does not offer it or refuses writes. */
     static Mono<ImageSink> open(String url, long size, EndpointOptions endpointOptions) {
-        return BlockingIo.call(() -> ImageioClient.create(url, endpointOptions, 1, endpointOptions.retries()))
+        return BlockingIo.call(() -> ImageioClient.create(url, HttpOptions.clientOptions(endpointOptions).withConnections(1)))
                 .flatMap(probe -> probe.options()
                         .doFinally(s -> probe.close())
                         .flatMap(options -> {

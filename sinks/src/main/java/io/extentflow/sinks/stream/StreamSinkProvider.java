@@ -29,6 +29,11 @@ public final class StreamSinkProvider implements SinkProvider {
     }
 
     @Override
+    public String addresses() {
+        return "- (a sparse stream on standard output) or a path ending in " + StreamAddress.SUFFIX;
+    }
+
+    @Override
     public Mono<ImageSink> openSink(String address, long size, EndpointOptions options) {
         if (StreamAddress.isStdio(address)) {
             FileChannel stdout = new FileOutputStream(FileDescriptor.out).getChannel();

@@ -12,6 +12,7 @@ import io.extentflow.engine.endpoint.EndpointOptions;
 import io.extentflow.engine.endpoint.Endpoints;
 import io.extentflow.engine.testing.ExternalTool;
 import io.extentflow.engine.testing.TestImages;
+import io.extentflow.sinks.ZeroOptions;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
@@ -133,7 +134,7 @@ class RawFileSinkTest {
         byte[] data = randomFile(t, 2);
         long before = TestImages.allocatedBytes(t);
         try (ImageSink sink = Endpoints.sink(t.toString(), data.length,
-                EndpointOptions.defaults().withAllocateZeroes(true)).block(TIMEOUT)) {
+                EndpointOptions.defaults().with(ZeroOptions.ALLOCATE_ZEROES, true)).block(TIMEOUT)) {
             sink.zero(1 << 20, 2 << 20).then(sink.flush()).block(TIMEOUT);
         }
         byte[] after = Files.readAllBytes(t);
@@ -155,7 +156,7 @@ class RawFileSinkTest {
     void keepCacheLeavesWrittenDataInThePageCache() throws Exception {
         Path t = diskDir.resolve("cached.raw");
         // aligned direct buffers, which would bypass the cache without keepCache
-        writeInPieces(t, EndpointOptions.defaults().withKeepCache(true), 1 << 20, true);
+        writeInPieces(t, EndpointOptions.defaults().with(FileSinkOptions.KEEP_CACHE, true), 1 << 20, true);
         long cached = cachedBytes(t);
         assertEquals(16 << 20, cached, "with keepCache the written data stays cached");
     }

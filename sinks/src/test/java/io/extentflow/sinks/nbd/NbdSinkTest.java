@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.extentflow.engine.ImageSink;
 import io.extentflow.engine.endpoint.EndpointOptions;
 import io.extentflow.engine.endpoint.Endpoints;
+import io.extentflow.engine.endpoint.NetworkOptions;
 import io.extentflow.engine.nbd.NbdAddress;
 import io.extentflow.engine.nbd.NbdClientOptions;
 import io.extentflow.engine.nbd.NbdException;
@@ -147,7 +148,7 @@ class NbdSinkTest {
     @Test
     void capabilitiesFollowTheServer() throws Exception {
         var s = servers.nbdkit(dir, "memory", "8M");
-        try (ImageSink sink = Endpoints.sink(s.uri(), SIZE, EndpointOptions.defaults().withConnections(4))
+        try (ImageSink sink = Endpoints.sink(s.uri(), SIZE, EndpointOptions.defaults().with(NetworkOptions.CONNECTIONS, 4))
                 .block(WAIT)) {
             assertEquals(32 << 20, sink.capabilities().maxWriteSize());
             assertEquals(4, sink.capabilities().connections(), "nbdkit memory allows multi-conn");
@@ -170,7 +171,7 @@ class NbdSinkTest {
     private CompletableFuture<ImageSink> openingWithoutSize(Path log, Sinks.One<Long> size) throws Exception {
         var s = servers.nbdkit(dir, "--filter=log", "memory", String.valueOf(SIZE), "logfile=" + log);
         CompletableFuture<ImageSink> opening = Endpoints.sink(s.uri(), size.asMono(),
-                EndpointOptions.defaults().withConnections(4)).toFuture();
+                EndpointOptions.defaults().with(NetworkOptions.CONNECTIONS, 4)).toFuture();
         Await.until(WAIT, "connections to the export before the size is known",
                 () -> NbdkitLog.count(log, " Connect ") == 4);
         export = s;

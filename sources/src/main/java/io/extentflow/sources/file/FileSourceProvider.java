@@ -1,23 +1,26 @@
 package io.extentflow.sources.file;
 
 import io.extentflow.engine.ImageSource;
+import io.extentflow.engine.endpoint.EndpointOption;
 import io.extentflow.engine.endpoint.EndpointOptions;
 import io.extentflow.engine.endpoint.FileAddress;
 import io.extentflow.engine.endpoint.SourceProvider;
 import io.extentflow.engine.io.BlockingIo;
 import io.extentflow.engine.io.FileProbe;
+import io.extentflow.sources.ChainOptions;
 import io.extentflow.sources.qcow2.Qcow2Source;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.List;
 import reactor.core.publisher.Mono;
 
 /**
  * Opens local files (plain paths and {@code file:} URIs), choosing the format by magic: qcow2 files
  * start with {@code QFI\xfb} and open as {@link Qcow2Source} (with their backing chain, or only the top
- * layer when {@link EndpointOptions#topLayerOnly()}), anything else is raw.
+ * layer when {@link ChainOptions#TOP_LAYER_ONLY}), anything else is raw.
  */
 public final class FileSourceProvider implements SourceProvider {
 
@@ -34,6 +37,16 @@ public final class FileSourceProvider implements SourceProvider {
     }
 
     @Override
+    public String addresses() {
+        return "a file path or file: URI (raw or qcow2)";
+    }
+
+    @Override
+    public List<EndpointOption<?>> options() {
+        return List.of(ChainOptions.TOP_LAYER_ONLY);
+    }
+
+    @Override
     public Mono<ImageSource> openSource(String address, EndpointOptions options) {
         return BlockingIo.call(() -> openNow(FileAddress.toPath(address), options));
     }
@@ -42,7 +55,7 @@ public final class FileSourceProvider implements SourceProvider {
         FileProbe.requireReadable(path);
         String format = detect(path);
         if (format.equals("qcow2")) {
-            return Qcow2Source.openNow(path, options.topLayerOnly());
+            return Qcow2Source.openNow(path, options.get(ChainOptions.TOP_LAYER_ONLY));
         }
         return RawFileSource.openNow(path, RawFileSource.DEFAULT_WINDOW);
     }

@@ -7,6 +7,7 @@ import io.extentflow.engine.checksum.RemoteChecksum;
 import io.extentflow.engine.endpoint.EndpointOptions;
 import io.extentflow.engine.extent.ExtentWindows;
 import io.extentflow.engine.imageio.Features;
+import io.extentflow.engine.imageio.HttpOptions;
 import io.extentflow.engine.imageio.ImageOptions;
 import io.extentflow.engine.imageio.ImageioClient;
 import io.extentflow.engine.io.BlockingIo;
@@ -61,11 +62,11 @@ public final class HttpSource implements ImageSource, RemoteChecksum {
     public static Mono<HttpSource> open(String url, EndpointOptions endpointOptions, long window) {
         return Mono.defer(() -> {
             // create() may read a CA file: not on an event loop
-            return BlockingIo.call(() -> ImageioClient.create(url, endpointOptions, 1, endpointOptions.retries()))
+            return BlockingIo.call(() -> ImageioClient.create(url, HttpOptions.clientOptions(endpointOptions).withConnections(1)))
                     .flatMap(probe -> probe.options()
                     .doFinally(s -> probe.close())
                     .flatMap(options -> probe.forTransfer(options,
-                                    Math.min(endpointOptions.connectionsOr(EndpointOptions.DEFAULT_HTTP_CONNECTIONS),
+                                    Math.min(HttpOptions.clientOptions(endpointOptions).connections(),
                                             options.maxReaders()))
                             .flatMap(client -> size(client, options)
                                     .map(sized -> new HttpSource(client, options, sized.size, window, sized.extents))

@@ -1,8 +1,11 @@
 package io.extentflow.sources.http;
 
 import io.extentflow.engine.ImageSource;
+import io.extentflow.engine.endpoint.EndpointOption;
 import io.extentflow.engine.endpoint.EndpointOptions;
 import io.extentflow.engine.endpoint.SourceProvider;
+import io.extentflow.engine.imageio.HttpOptions;
+import java.util.List;
 import reactor.core.publisher.Mono;
 
 /** Opens {@code http://} and {@code https://} imageio image URLs. */
@@ -14,8 +17,18 @@ public final class HttpSourceProvider implements SourceProvider {
     }
 
     @Override
+    public String addresses() {
+        return "http(s)://host:port/images/TICKET";
+    }
+
+    @Override
+    public List<EndpointOption<?>> options() {
+        return HttpOptions.ALL;
+    }
+
+    @Override
     public Mono<ImageSource> openSource(String address, EndpointOptions options) {
-        if (options.httpStream()) {
+        if (options.get(HttpOptions.HTTP_STREAM)) {
             return HttpStreamSource.open(address, options);
         }
         return HttpSource.open(address, options, HttpSource.DEFAULT_WINDOW).cast(ImageSource.class);

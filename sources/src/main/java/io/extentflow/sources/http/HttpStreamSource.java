@@ -4,6 +4,7 @@ import io.extentflow.engine.ImageIoException;
 import io.extentflow.engine.ImageSource;
 import io.extentflow.engine.endpoint.EndpointOptions;
 import io.extentflow.engine.imageio.Features;
+import io.extentflow.engine.imageio.HttpOptions;
 import io.extentflow.engine.imageio.ImageioClient;
 import io.extentflow.engine.io.BlockingIo;
 import io.extentflow.engine.io.ByteBufInputChannel;
@@ -13,7 +14,7 @@ import reactor.core.publisher.Mono;
 /**
  * An imageio image downloaded as one sparse stream ({@code GET ?format=sparse}, our extension): one
  * request for the whole image instead of one per extent, read front to back with backpressure to
- * the socket. Used when the caller asks for it ({@link EndpointOptions#httpStream()}).
+ * the socket. Used when the caller asks for it ({@link HttpOptions#HTTP_STREAM}).
  */
 final class HttpStreamSource {
 
@@ -22,7 +23,7 @@ final class HttpStreamSource {
 
     /** Opens {@code url} as a stream; fails if the server does not offer {@value Features#SPARSE_STREAM}. */
     static Mono<ImageSource> open(String url, EndpointOptions endpointOptions) {
-        return BlockingIo.call(() -> ImageioClient.create(url, endpointOptions, 1, endpointOptions.retries()))
+        return BlockingIo.call(() -> ImageioClient.create(url, HttpOptions.clientOptions(endpointOptions).withConnections(1)))
                 .flatMap(probe -> probe.options()
                         .doFinally(s -> probe.close())
                         .flatMap(options -> {

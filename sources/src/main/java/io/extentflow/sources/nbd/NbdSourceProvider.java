@@ -1,10 +1,14 @@
 package io.extentflow.sources.nbd;
 
 import io.extentflow.engine.ImageSource;
+import io.extentflow.engine.endpoint.EndpointOption;
 import io.extentflow.engine.endpoint.EndpointOptions;
+import io.extentflow.engine.endpoint.NetworkOptions;
 import io.extentflow.engine.endpoint.SourceProvider;
 import io.extentflow.engine.nbd.NbdAddress;
 import io.extentflow.engine.nbd.NbdClientOptions;
+import io.extentflow.sources.ChainOptions;
+import java.util.List;
 import reactor.core.publisher.Mono;
 
 /** Opens {@code nbd://} and {@code nbd+unix://} addresses as sources. */
@@ -16,11 +20,21 @@ public final class NbdSourceProvider implements SourceProvider {
     }
 
     @Override
+    public String addresses() {
+        return "nbd://host[:port]/export or nbd+unix:///export?socket=PATH";
+    }
+
+    @Override
+    public List<EndpointOption<?>> options() {
+        return List.of(NetworkOptions.CONNECTIONS, ChainOptions.TOP_LAYER_ONLY);
+    }
+
+    @Override
     public Mono<ImageSource> openSource(String address, EndpointOptions options) {
         return Mono.fromCallable(() -> NbdAddress.parse(address))
                 .flatMap(a -> NbdSource.open(a, NbdClientOptions.defaults()
-                        .withConnections(options.connectionsOr(NbdClientOptions.DEFAULT_CONNECTIONS)),
-                        options.topLayerOnly()))
+                        .withConnections(options.getOrElse(NetworkOptions.CONNECTIONS, NbdClientOptions.DEFAULT_CONNECTIONS)),
+                        options.get(ChainOptions.TOP_LAYER_ONLY)))
                 .cast(ImageSource.class);
     }
 }

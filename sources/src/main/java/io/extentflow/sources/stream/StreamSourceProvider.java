@@ -23,6 +23,11 @@ public final class StreamSourceProvider implements SourceProvider {
     }
 
     @Override
+    public String addresses() {
+        return "- (a sparse stream on standard input) or a path ending in " + StreamAddress.SUFFIX;
+    }
+
+    @Override
     public Mono<ImageSource> openSource(String address, EndpointOptions options) {
         if (StreamAddress.isStdio(address)) {
             return Mono.just(new SparseStreamSource(new FileInputStream(FileDescriptor.in).getChannel(), "stdin"));

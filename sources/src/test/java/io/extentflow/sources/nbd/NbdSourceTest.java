@@ -9,12 +9,14 @@ import io.extentflow.engine.Extent;
 import io.extentflow.engine.ImageSource;
 import io.extentflow.engine.endpoint.EndpointOptions;
 import io.extentflow.engine.endpoint.Endpoints;
+import io.extentflow.engine.endpoint.NetworkOptions;
 import io.extentflow.engine.nbd.NbdAddress;
 import io.extentflow.engine.nbd.NbdClientOptions;
 import io.extentflow.engine.testing.ExternalTool;
 import io.extentflow.engine.testing.NbdServers;
 import io.extentflow.engine.testing.NettyLeaks;
 import io.extentflow.engine.testing.TestImages;
+import io.extentflow.sources.ChainOptions;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
@@ -195,7 +197,7 @@ class NbdSourceTest {
                             Extent.zero(2 << 20, 64 << 10), Extent.hole((2 << 20) + (64 << 10), (2 << 20) - (64 << 10))),
                     whole.extents(0, whole.size()).collectList().block(WAIT));
         }
-        try (ImageSource topOnly = Endpoints.source(s.uri(), EndpointOptions.defaults().withTopLayerOnly(true))
+        try (ImageSource topOnly = Endpoints.source(s.uri(), EndpointOptions.defaults().with(ChainOptions.TOP_LAYER_ONLY, true))
                 .block(WAIT)) {
             Extent backing = new Extent(0, 512 << 10, false, true);
             Extent backing2 = new Extent((512 << 10) + (64 << 10), (512 << 10) - (64 << 10), false, true);
@@ -217,7 +219,7 @@ class NbdSourceTest {
     void sizeAndDetailsComeFromTheHandshake() throws Exception {
         var s = servers.nbdkit(dir, "--filter=blocksize-policy", "memory", "16M", "blocksize-minimum=512",
                 "blocksize-preferred=65536", "blocksize-maximum=1M");
-        try (ImageSource src = Endpoints.source(s.uri(), EndpointOptions.defaults().withConnections(4)).block(WAIT)) {
+        try (ImageSource src = Endpoints.source(s.uri(), EndpointOptions.defaults().with(NetworkOptions.CONNECTIONS, 4)).block(WAIT)) {
             assertEquals(16 << 20, src.size());
             assertEquals(512, src.details().get("block-size-minimum"));
             assertEquals(1 << 20, src.details().get("block-size-maximum"));

@@ -1,0 +1,74 @@
+package io.extentflow.daemon;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.extentflow.engine.testing.TestImages;
+import io.netty.handler.codec.http.HttpMethod;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** A job's JSON options take every endpoint option the providers declare, by its JSON name, and reach the ends. */
+class JobEndpointOptionsTest {
+
+    private static final long SIZE = 8L << 20;
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void allocateZeroesInAJobReachesTheFileSink() throws Exception {
+        Path src = dir.resolve("src.raw");
+        TestImages.randomSparseRaw(src, SIZE, 11, 40, 256 << 10);
+        Path punched = denseFile(dir.resolve("punched.raw"));
+        Path kept = denseFile(dir.resolve("kept.raw"));
+        try (DaemonFixture f = new DaemonFixture(dir)) {
+            JsonNode plain = f.awaitResult(f.submit(src.toString(), punched.toString(), null));
+            assertEquals("done", plain.get("state").asText(), plain.toString());
+            JsonNode allocating = f.awaitResult(f.submit(src.toString(), kept.toString(),
+                    JobsClient.JSON.createObjectNode().put("allocate_zeroes", true)));
+            assertEquals("done", allocating.get("state").asText(), allocating.toString());
+        }
+        TestImages.assertSameContent(src, punched);
+        TestImages.assertSameContent(src, kept);
+        assertTrue(TestImages.allocatedBytes(punched) < SIZE, "without the option the zero ranges become holes");
+        assertTrue(TestImages.allocatedBytes(kept) >= SIZE,
+                "allocate_zeroes left " + TestImages.allocatedBytes(kept) + " of " + SIZE + " bytes allocated");
+    }
+
+    @Test
+    void aValueOfTheWrongTypeOrRangeIsRefusedInTheOptionsTerms() throws Exception {
+        Path src = dir.resolve("src.raw");
+        TestImages.randomSparseRaw(src, 1 << 20, 12, 50, 64 << 10);
+        String dst = dir.resolve("dst.raw").toString();
+        try (DaemonFixture f = new DaemonFixture(dir)) {
+            assertBad(f, src, dst, "{\"allocate_zeroes\":\"yes\"}",
+                    "options.allocate_zeroes must be true or false, got \"yes\"");
+            assertBad(f, src, dst, "{\"retries\":-1}", "options.retries must be a non-negative integer, got -1");
+            assertBad(f, src, dst, "{\"retries\":1.5}", "options.retries must be a non-negative integer, got 1.5");
+            assertBad(f, src, dst, "{\"ca_file\":42}", "options.ca_file must be a path, got 42");
+            assertBad(f, src, dst, "{\"connections\":65}", "options.connections 65 is more than the daemon allows");
+            assertBad(f, src, dst, "{\"cafile\":\"/x.pem\"}", "unknown field \"options.cafile\"");
+            assertEquals(0, f.daemon.jobs().list().size());
+        }
+    }
+
+    private static void assertBad(DaemonFixture f, Path src, String dst, String options, String expected) {
+        var r = f.request(HttpMethod.POST, "/v1/copies", "{\"source\":\"" + src + "\",\"target\":\"" + dst
+                + "\",\"options\":" + options + "}");
+        assertEquals(400, r.status(), r.toString());
+        String error = r.json().get("error").asText();
+        assertTrue(error.contains(expected), "expected '" + expected + "' in: " + error);
+    }
+
+    private static Path denseFile(Path path) throws Exception {
+        byte[] data = new byte[(int) SIZE];
+        new SplittableRandom(98).nextBytes(data);
+        Files.write(path, data);
+        return path;
+    }
+}
