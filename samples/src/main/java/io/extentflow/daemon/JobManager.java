@@ -1,8 +1,5 @@
 package io.extentflow.daemon;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.JsonNodeFactory;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.extentflow.engine.ImageIoException;
 import io.extentflow.engine.ImageSink;
 import io.extentflow.engine.ImageSource;
@@ -11,14 +8,10 @@ import io.extentflow.engine.copy.CopyResult;
 import io.extentflow.engine.endpoint.Endpoints;
 import io.extentflow.engine.io.BlockingIo;
 import io.micrometer.core.instrument.MeterRegistry;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
-import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -33,140 +26,61 @@ import reactor.core.publisher.Sinks;
 
 /**
  * Runs copy jobs: at most {@link DaemonConfig#maxRunning()} at once, the rest queued in order; keeps
- * every change in the {@link Journal} so that a restarted daemon continues interrupted jobs from
- * their last durable checkpoint ({@link Copy#resumeAt}).
+ * every change in a {@link JobStore} (the {@link JournalJobStore}) so that a restarted daemon
+ * continues interrupted jobs from their last durable checkpoint ({@link Copy#resumeAt}).
  *
  * <p>A running job's checkpoint is made durable every {@link DaemonConfig#checkpointInterval()}:
  * the copy's {@code CopyProgress.checkpoint()} is taken, the target flushed, and only then the
- * offset journaled, so the journal never claims bytes that a power failure could still lose.
+ * offset stored, so the store never claims bytes that a power failure could still lose.
  */
 public final class JobManager {
 
     private static final Logger LOG = Logger.getLogger("io.extentflow.daemon");
-    static final String JOURNAL_FILE = "jobs.journal";
 
     private final DaemonConfig config;
     private final MeterRegistry registry;
-    private final Journal journal;
+    private final JobStore store;
     private final DaemonMetrics metrics;
     private final Map<String, Job> jobs = new ConcurrentHashMap<>();
     private final ArrayDeque<Job> queue = new ArrayDeque<>();
     private int running;
     private boolean closed;
-    private final java.util.concurrent.atomic.AtomicBoolean compacting = new java.util.concurrent.atomic.AtomicBoolean();
 
-    private JobManager(DaemonConfig config, MeterRegistry registry, Journal journal, List<Job> restored) {
+    private JobManager(DaemonConfig config, MeterRegistry registry, JobStore store) {
         this.config = config;
         this.registry = registry;
-        this.journal = journal;
-        restored.forEach(j -> jobs.put(j.id, j));
+        this.store = store;
+        store.restored().forEach(j -> jobs.put(j.id, j));
         this.metrics = new DaemonMetrics(registry, this);
     }
 
     /**
-     * Opens the state directory: replays and compacts the journal. The jobs a previous run left
-     * queued or running start with {@link #resumeInterrupted()}.
+     * Opens the job store (the journal in the state directory, replayed and compacted). The jobs a
+     * previous run left queued or running start with {@link #resumeInterrupted()}.
      */
     public static Mono<JobManager> open(DaemonConfig config, MeterRegistry registry) {
         return BlockingIo.call(() -> {
             // loads the endpoint providers (ServiceLoader reads files) here, not on the event loop of a request
             Endpoints.knowsSource("/");
-            Files.createDirectories(config.stateDir());
-            Path file = config.stateDir().resolve(JOURNAL_FILE);
-            List<Job> restored = restore(Journal.replay(file), config.keepFinished());
-            return new JobManager(config, registry, Journal.rewrite(file, snapshot(restored)), restored);
+            JobStore store = JournalJobStore.open(config.stateDir(), config.keepFinished(), config.compactAfter());
+            return new JobManager(config, registry, store);
         });
     }
 
-    /** The records that rebuild {@code jobs} as they are now: per job, its submit, state and checkpoint. */
-    private static List<ObjectNode> snapshot(List<Job> jobs) {
-        List<ObjectNode> out = new ArrayList<>();
-        for (Job j : jobs) {
-            out.add(submitRecord(j));
-            out.add(stateRecord(j));
-            if (j.savedCheckpoint() > 0) {
-                out.add(checkpointRecord(j.id, j.savedCheckpoint()));
-            }
-        }
-        return out;
-    }
-
     /**
-     * Compacts the journal when it holds many more records than the jobs need (a long copy adds a
-     * checkpoint record every interval), one compaction at a time. Finished jobs beyond
-     * {@link DaemonConfig#keepFinished()} are forgotten then too.
+     * Lets the store compact itself when it holds many more records than the jobs need (a long copy
+     * adds a checkpoint every interval). Finished jobs beyond {@link DaemonConfig#keepFinished()}
+     * are forgotten then too.
      */
     private Mono<Void> compactIfLarge() {
-        if (journal.records() < config.compactAfter() + 3L * jobs.size() || !compacting.compareAndSet(false, true)) {
-            return Mono.empty();
-        }
-        return journal.compact(() -> {
+        return store.compactIfLarge(jobs.size(), () -> {
             synchronized (this) {
                 List<Job> finished = list().stream().filter(j -> j.state().terminal()).toList();
                 finished.subList(0, Math.max(0, finished.size() - config.keepFinished()))
                         .forEach(j -> jobs.remove(j.id));
-                return snapshot(list());
+                return list();
             }
-        }).doFinally(s -> compacting.set(false));
-    }
-
-    /** Rebuilds the jobs from journal records; interrupted ones come back queued at their checkpoint. */
-    private static List<Job> restore(List<ObjectNode> records, int keepFinished) {
-        Map<String, Job> byId = new LinkedHashMap<>();
-        for (ObjectNode r : records) {
-            String id = r.path("id").asText();
-            switch (r.path("op").asText()) {
-                case "submit" -> {
-                    JobRequest request;
-                    String problem = null;
-                    try {
-                        request = JobRequest.parse(r.get("request"));
-                    } catch (BadRequest e) {
-                        // e.g. an endpoint kind no longer on the class path: keep the job, failed, with the reason
-                        problem = e.getMessage();
-                        request = new JobRequest(r.path("request").path("source").asText(),
-                                r.path("request").path("target").asText(), null, null,
-                                (ObjectNode) r.path("request"));
-                    }
-                    Job j = new Job(id, request, Instant.parse(r.path("created").asText()));
-                    if (problem != null) {
-                        j.failed("cannot restore job: " + problem);
-                        j.state(JobState.FAILED);
-                    }
-                    byId.put(id, j);
-                }
-                case "state" -> {
-                    Job j = byId.get(id);
-                    if (j != null && !j.state().terminal()) {
-                        JobState s = JobState.ofWire(r.path("state").asText());
-                        if (r.hasNonNull("error")) {
-                            j.failed(r.get("error").asText());
-                        }
-                        if (r.has("result")) {
-                            j.succeeded(DaemonJson.result(r.get("result")));
-                        }
-                        j.state(s);
-                    }
-                }
-                case "checkpoint" -> {
-                    Job j = byId.get(id);
-                    if (j != null) {
-                        j.resumeFrom(r.path("offset").asLong());
-                    }
-                }
-                default -> LOG.warning("journal: ignoring a record of unknown kind: " + r);
-            }
-        }
-        List<Job> all = new ArrayList<>(byId.values());
-        List<Job> finished = all.stream().filter(j -> j.state().terminal()).toList();
-        int drop = Math.max(0, finished.size() - keepFinished);
-        all.removeAll(finished.subList(0, drop));
-        for (Job j : all) {
-            if (!j.state().terminal()) {
-                j.state(JobState.QUEUED);
-            }
-        }
-        return all;
+        });
     }
 
     /** Starts the jobs a previous run left queued or running, each from its checkpoint. */
@@ -180,12 +94,12 @@ public final class JobManager {
         schedule();
     }
 
-    /** Queues a copy; emits the job once the journal holds it. */
+    /** Queues a copy; emits the job once the store holds it. */
     public Mono<Job> submit(JobRequest request) {
         Job job = new Job(newId(), request, Instant.now());
         // known before its record is written, so that a compaction meanwhile keeps it
         jobs.put(job.id, job);
-        return journal.append(submitRecord(job))
+        return store.add(job)
                 .doOnError(e -> jobs.remove(job.id))
                 .then(Mono.fromSupplier(() -> {
                     synchronized (this) {
@@ -237,7 +151,7 @@ public final class JobManager {
             job.state(JobState.CANCELLED);
             schedule();
         }
-        return journal.append(stateRecord(job))
+        return store.saveState(job)
                 .then(job.released().timeout(Duration.ofSeconds(30)).onErrorResume(e -> {
                     LOG.warning("job " + job.id + ": endpoints still closing 30 s after cancel");
                     return Mono.empty();
@@ -256,7 +170,7 @@ public final class JobManager {
         running++;
         job.state(JobState.RUNNING);
         metrics.started(job);
-        journal.append(stateRecord(job)).subscribe(null, e -> LOG.log(Level.SEVERE, "journal write failed", e));
+        store.saveState(job).subscribe(null, e -> LOG.log(Level.SEVERE, "journal write failed", e));
         JobRequest r = job.request;
         // both ends open at once: a network target connects while the source opens
         Mono<CopyResult> run = Mono.usingWhen(
@@ -306,7 +220,7 @@ public final class JobManager {
         return Mono.when(copying, saving).then(Mono.fromSupplier(result::get));
     }
 
-    /** Flushes the target, then journals the checkpoint taken before the flush. */
+    /** Flushes the target, then stores the checkpoint taken before the flush. */
     private Mono<Void> saveCheckpoint(Job job, ImageSink sink) {
         var p = job.progress();
         long checkpoint = p == null ? 0 : p.checkpoint();
@@ -315,8 +229,8 @@ public final class JobManager {
         }
         return sink.flush()
                 .onErrorMap(e -> ImageIoException.wrap("flush", sink.endpoint(), 0, checkpoint, e))
-                // deferred: append() writes at once, and the record must not reach the disk before the flush did
-                .then(Mono.defer(() -> journal.append(checkpointRecord(job.id, checkpoint))))
+                // deferred: the store writes at once, and the record must not reach the disk before the flush did
+                .then(Mono.defer(() -> store.saveCheckpoint(job, checkpoint)))
                 // the API shows only durable checkpoints. (A compaction between the write and this
                 // line keeps the previous checkpoint: a restart would redo one interval more.)
                 .doOnSuccess(v -> job.savedCheckpoint(checkpoint))
@@ -340,7 +254,7 @@ public final class JobManager {
             }
             schedule();
         }
-        journal.append(stateRecord(job)).subscribe(null, e -> LOG.log(Level.SEVERE, "journal write failed", e));
+        store.saveState(job).subscribe(null, e -> LOG.log(Level.SEVERE, "journal write failed", e));
     }
 
     /** Jobs in {@code state} now. */
@@ -349,8 +263,8 @@ public final class JobManager {
     }
 
     /**
-     * Stops every copy without recording it as cancelled (the journal still says running, so the
-     * next start resumes them) and closes the journal once their endpoints are closed.
+     * Stops every copy without recording it as cancelled (the store still says running, so the
+     * next start resumes them) and closes the store once their endpoints are closed.
      */
     public Mono<Void> close(Duration grace) {
         List<Job> stopped;
@@ -361,7 +275,7 @@ public final class JobManager {
         }
         return Flux.fromIterable(stopped)
                 .flatMap(j -> j.released().timeout(grace).onErrorResume(e -> Mono.empty()))
-                .then(BlockingIo.run(journal::close))
+                .then(BlockingIo.run(store::close))
                 .doFinally(s -> metrics.close());
     }
 
@@ -369,38 +283,5 @@ public final class JobManager {
         // not a secret (the token guards the API): time-ordered and unique enough, no blocking entropy source
         return Long.toString(System.currentTimeMillis(), 36) + "-"
                 + Long.toString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE, 36);
-    }
-
-    private static ObjectNode submitRecord(Job job) {
-        ObjectNode o = record("submit", job.id);
-        o.put("created", job.created.toString());
-        o.set("request", job.request.json());
-        return o;
-    }
-
-    private static ObjectNode stateRecord(Job job) {
-        ObjectNode o = record("state", job.id);
-        o.put("state", job.state().wire());
-        if (job.error() != null) {
-            o.put("error", job.error());
-        }
-        JsonNode result = DaemonJson.result(job);
-        if (result != null) {
-            o.set("result", result);
-        }
-        return o;
-    }
-
-    private static ObjectNode checkpointRecord(String id, long offset) {
-        return record("checkpoint", id).put("offset", offset);
-    }
-
-    private static ObjectNode record(String op, String id) {
-        return JsonNodeFactory.instance.objectNode().put("op", op).put("id", id);
-    }
-
-    /** The journal's file in {@code stateDir}. */
-    static Path journalFile(Path stateDir) {
-        return stateDir.resolve(JOURNAL_FILE);
     }
 }

@@ -47,7 +47,7 @@ class CompactionTest {
             assertTrue(checkpoints > 5, "too few checkpoints to need a compaction: " + checkpoints);
             assertEquals(3, f.daemon.jobs().list().size(), "the oldest finished job is forgotten");
         }
-        var records = Journal.replay(state.resolve(JobManager.JOURNAL_FILE));
+        var records = Journal.replay(state.resolve(JournalJobStore.FILE));
         long appended = 4 + 4 * 2 + checkpoints; // at least: 4 submits, running and done of each, the checkpoints
         assertTrue(records.size() < appended, "not compacted: " + records.size() + " records of " + appended);
         try (DaemonFixture f = new DaemonFixture(dir, config)) {

@@ -85,7 +85,7 @@ class ResumeTest {
         // "gone": its checkpoint says 2 MiB, but the target was deleted meanwhile
         Path gone = dir.resolve("gone.raw");
         Path state = Files.createDirectories(dir.resolve("state"));
-        try (Journal j = Journal.rewrite(state.resolve(JobManager.JOURNAL_FILE), List.of(
+        try (Journal j = Journal.rewrite(state.resolve(JournalJobStore.FILE), List.of(
                 submit("half", src, half), state("half", "running"), checkpoint("half", 2 << 20),
                 submit("gone", src, gone), state("gone", "running"), checkpoint("gone", 2 << 20),
                 submit("queued", src, dir.resolve("queued.raw")),
@@ -93,7 +93,7 @@ class ResumeTest {
             // written; closed by try
         }
         // and a torn last line, as a crash in the middle of an append leaves it
-        Files.writeString(state.resolve(JobManager.JOURNAL_FILE), "3f2a", java.nio.file.StandardOpenOption.APPEND);
+        Files.writeString(state.resolve(JournalJobStore.FILE), "3f2a", java.nio.file.StandardOpenOption.APPEND);
 
         try (DaemonFixture f = new DaemonFixture(dir)) {
             JsonNode h = f.awaitResult("half");

@@ -9,12 +9,19 @@
  *       export ({@link io.extentflow.engine.nbd.ExportInfo}), opens more when the server allows
  *       multi-conn, splits requests to the server's limits, spreads them over connections and retries
  *       transient failures on fresh connections.</li>
- *   <li>{@code NbdConnection}: one socket. Runs the fixed newstyle handshake, then keeps many requests
- *       in flight, matched to replies by cookie, each with a timeout. Everything happens on the
- *       channel's event loop. Read data is received straight into the reads' (direct) targets
- *       ({@code InPlaceReceiveAllocator}), not copied out of a receive buffer.</li>
- *   <li>{@link io.extentflow.engine.nbd.message}: the wire format as immutable messages and the
- *       decoder that cuts the byte stream into them (read data is streamed, never gathered).</li>
+ *   <li>{@code NbdConnection}: one socket, and the owner of its life (failures, close, retirement).
+ *       Everything happens on the channel's event loop. Its two phases:
+ *       <ul>
+ *         <li>{@code HandshakeFlow}: the fixed newstyle handshake as a flow of option exchanges
+ *             ({@code OptionExchange} is the connection's side of them);</li>
+ *         <li>{@code Transmission}: many requests in flight ({@code PendingRequests}, each a
+ *             {@code PendingRequest} with a timeout), matched to replies by cookie. Read data is
+ *             received straight into the reads' (direct) targets ({@code InPlaceReceiveAllocator}),
+ *             not copied out of a receive buffer.</li>
+ *       </ul></li>
+ *   <li>{@link io.extentflow.engine.nbd.message}: the wire format as immutable messages, what a client
+ *       sends ({@code message.request}) and what a server sends ({@code message.reply}), and the
+ *       decoder that cuts the server's byte stream into them (read data is streamed, never gathered).</li>
  *   <li>{@link io.extentflow.engine.nbd.NbdMapFormat}: {@code nbdinfo --map --json} output for
  *       {@code extentflow map}.</li>
  * </ul>

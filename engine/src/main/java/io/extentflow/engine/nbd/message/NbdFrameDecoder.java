@@ -1,5 +1,14 @@
 package io.extentflow.engine.nbd.message;
 
+import io.extentflow.engine.nbd.message.reply.BlockStatusChunk;
+import io.extentflow.engine.nbd.message.reply.DataChunk;
+import io.extentflow.engine.nbd.message.reply.ErrorChunk;
+import io.extentflow.engine.nbd.message.reply.Greeting;
+import io.extentflow.engine.nbd.message.reply.HoleChunk;
+import io.extentflow.engine.nbd.message.reply.NoneChunk;
+import io.extentflow.engine.nbd.message.reply.OptionReply;
+import io.extentflow.engine.nbd.message.reply.Reply;
+import io.extentflow.engine.nbd.message.reply.SimpleReply;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.ByteToMessageDecoder;

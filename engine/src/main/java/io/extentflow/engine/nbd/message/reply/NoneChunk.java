@@ -1,4 +1,4 @@
-package io.extentflow.engine.nbd.message;
+package io.extentflow.engine.nbd.message.reply;
 
 /**
  * {@code NBD_REPLY_TYPE_NONE}: ends a structured reply without content.

@@ -1,4 +1,7 @@
-package io.extentflow.engine.nbd.message;
+package io.extentflow.engine.nbd.message.reply;
+
+import io.extentflow.engine.nbd.message.NbdProtocol;
+import io.netty.buffer.ByteBuf;
 
 /**
  * The server's first message of the fixed newstyle handshake: {@code NBDMAGIC}, {@code IHAVEOPT} and
@@ -8,6 +11,7 @@ package io.extentflow.engine.nbd.message;
  */
 public record Greeting(int flags) {
 
+    /** Bytes on the wire. */
     public static final int SIZE = 18;
 
     public boolean fixedNewstyle() {
@@ -16,5 +20,10 @@ public record Greeting(int flags) {
 
     public boolean noZeroes() {
         return (flags & NbdProtocol.FLAG_NO_ZEROES) != 0;
+    }
+
+    /** Writes the greeting into {@code out}, as a server sends it. */
+    public ByteBuf encode(ByteBuf out) {
+        return out.writeLong(NbdProtocol.NBDMAGIC).writeLong(NbdProtocol.IHAVEOPT).writeShort(flags);
     }
 }

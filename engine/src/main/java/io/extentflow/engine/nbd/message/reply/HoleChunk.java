@@ -1,4 +1,4 @@
-package io.extentflow.engine.nbd.message;
+package io.extentflow.engine.nbd.message.reply;
 
 /**
  * {@code NBD_REPLY_TYPE_OFFSET_HOLE}: a range of a read that reads as zeros; the client fills zeros.

@@ -1,4 +1,4 @@
-package io.extentflow.engine.nbd.message;
+package io.extentflow.engine.nbd.message.reply;
 
 /**
  * A message of the transmission phase from the server: a simple reply or one structured reply

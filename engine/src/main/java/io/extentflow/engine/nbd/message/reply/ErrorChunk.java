@@ -1,4 +1,4 @@
-package io.extentflow.engine.nbd.message;
+package io.extentflow.engine.nbd.message.reply;
 
 /**
  * An error chunk ({@code NBD_REPLY_TYPE_ERROR}, {@code ERROR_OFFSET} or any type with bit 15 set):

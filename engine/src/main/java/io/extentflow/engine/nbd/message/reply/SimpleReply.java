@@ -1,4 +1,4 @@
-package io.extentflow.engine.nbd.message;
+package io.extentflow.engine.nbd.message.reply;
 
 /**
  * A simple reply: the whole answer to a request without payload.

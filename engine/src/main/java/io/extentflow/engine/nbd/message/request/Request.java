@@ -1,5 +1,6 @@
-package io.extentflow.engine.nbd.message;
+package io.extentflow.engine.nbd.message.request;
 
+import io.extentflow.engine.nbd.message.NbdProtocol;
 import io.netty.buffer.ByteBuf;
 
 /**

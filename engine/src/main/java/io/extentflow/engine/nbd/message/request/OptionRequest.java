@@ -1,5 +1,6 @@
-package io.extentflow.engine.nbd.message;
+package io.extentflow.engine.nbd.message.request;
 
+import io.extentflow.engine.nbd.message.NbdProtocol;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import java.nio.ByteBuffer;
@@ -8,12 +9,21 @@ import java.util.List;
 
 /**
  * One option the client sends during the handshake: {@code IHAVEOPT}, the option code, the data length
- * and the data.
- *
- * @param option the option code, e.g. {@link NbdProtocol#OPT_GO}
- * @param data   the option's data (not copied; do not change it)
+ * and the data. Immutable: the data is copied in and handed out read-only.
  */
-public record OptionRequest(int option, byte[] data) {
+public final class OptionRequest {
+
+    private final int option;
+    private final byte[] data;
+
+    /**
+     * @param option the option code, e.g. {@link NbdProtocol#OPT_GO}
+     * @param data   the option's data
+     */
+    public OptionRequest(int option, byte[] data) {
+        this.option = option;
+        this.data = data.clone();
+    }
 
     /** An option without data. */
     public static OptionRequest of(int option) {
@@ -43,10 +53,25 @@ public record OptionRequest(int option, byte[] data) {
         return new OptionRequest(NbdProtocol.OPT_SET_META_CONTEXT, b.array());
     }
 
+    /** The option code. */
+    public int option() {
+        return option;
+    }
+
+    /** The data, read-only, big-endian, positioned at its start. */
+    public ByteBuffer data() {
+        return ByteBuffer.wrap(data).asReadOnlyBuffer();
+    }
+
     /** The option on the wire, in a new buffer the caller owns. */
     public ByteBuf encode(ByteBufAllocator alloc) {
         ByteBuf b = alloc.buffer(16 + data.length);
         b.writeLong(NbdProtocol.IHAVEOPT).writeInt(option).writeInt(data.length).writeBytes(data);
         return b;
+    }
+
+    @Override
+    public String toString() {
+        return "OptionRequest[option=" + option + ", " + data.length + " bytes]";
     }
 }
