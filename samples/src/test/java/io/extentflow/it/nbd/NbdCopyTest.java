@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.extentflow.engine.ForwardingImageSource;
 import io.extentflow.engine.ImageIoException;
 import io.extentflow.engine.ImageSink;
 import io.extentflow.engine.ImageSource;
@@ -20,6 +21,7 @@ import io.extentflow.engine.testing.NettyLeaks;
 import io.extentflow.engine.testing.TestImages;
 import io.extentflow.sources.nbd.NbdSource;
 import java.io.RandomAccessFile;
+import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -33,6 +35,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
+import reactor.core.publisher.Mono;
+import reactor.core.publisher.Sinks;
 import reactor.test.StepVerifier;
 
 /**
@@ -187,16 +191,35 @@ class NbdCopyTest {
         Path original = dir.resolve("a.raw");
         TestImages.randomSparseRaw(original, 32 << 20, 26, 90, 4 << 20);
         var s = servers.nbdkit(dir, "--filter=delay", "file", original.toString(), "rdelay=100ms");
-        ImageSource src = Endpoints.source(s.uri()).block(WAIT);
-        ImageSink dst = Endpoints.sink(dir.resolve("out.raw").toString(), src.size()).block(WAIT);
+        // The first read done kills the server; every read asked for after that waits until the
+        // server is gone, so the copy cannot finish first however slow the kill is (with all reads
+        // in flight at once it once did, on a busy machine). 4 MiB in flight: reads go out a few at a time.
         AtomicBoolean killed = new AtomicBoolean();
+        Sinks.Empty<Void> dead = Sinks.empty();
+        ImageSource served = Endpoints.source(s.uri()).block(WAIT);
+        ImageSource src = new ForwardingImageSource() {
+            @Override
+            public ImageSource delegate() {
+                return served;
+            }
+
+            @Override
+            public Mono<Void> read(long offset, ByteBuffer target) {
+                return killed.get() ? dead.asMono().then(served.read(offset, target)) : served.read(offset, target);
+            }
+        };
+        ImageSink dst = Endpoints.sink(dir.resolve("out.raw").toString(), src.size()).block(WAIT);
         try {
-            StepVerifier.create(Copy.from(src).to(dst).options(CopyOptions.defaults().withRequestSize(1 << 20))
+            StepVerifier.create(Copy.from(src).to(dst)
+                            .options(CopyOptions.defaults().withRequestSize(1 << 20).withMaxInFlight(4 << 20))
                             .progress()
                             .doOnNext(p -> {
                                 if (p.done() > 0 && killed.compareAndSet(false, true)) {
                                     // kill from another thread: a blocking wait does not belong on this one
-                                    Thread.ofPlatform().start(s::kill);
+                                    Thread.ofPlatform().start(() -> {
+                                        s.kill();
+                                        dead.tryEmitEmpty();
+                                    });
                                 }
                             })
                             .then())
