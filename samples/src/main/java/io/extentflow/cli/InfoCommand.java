@@ -49,7 +49,7 @@ final class InfoCommand {
             Long allocated = FileAddress.isFile(image) ? Posix.allocatedBytes(FileAddress.toPath(image)) : null;
             long dataBytes = 0;
             long dataExtents = 0;
-            for (Extent e : source.extents(0, source.size()).toIterable()) {
+            for (Extent e : Each.of(source.extents(0, source.size()))) {
                 if (e.isData()) {
                     dataBytes += e.length();
                     dataExtents++;

@@ -97,11 +97,11 @@ final class MapCommand {
     private void printStatusMap(StatusMap status, long length, PrintWriter out) {
         if (output.equals("human")) {
             NbdMapText text = new NbdMapText(out, status.context());
-            status.map(startOffset, length).toIterable().forEach(text::add);
+            Each.of(status.map(startOffset, length)).forEach(text::add);
             text.finish();
         } else {
             NbdMapFormat json = new NbdMapFormat(out, status.context());
-            status.map(startOffset, length).toIterable().forEach(json::add);
+            Each.of(status.map(startOffset, length)).forEach(json::add);
             json.finish();
         }
     }
@@ -119,11 +119,11 @@ final class MapCommand {
         }
         if (output.equals("json")) {
             QemuMapJson json = new QemuMapJson(out, startOffset);
-            entries.toIterable().forEach(json::add);
+            Each.of(entries).forEach(json::add);
             json.finish();
         } else {
             QemuMapHuman human = new QemuMapHuman(out, fileAtDepth(hostMap));
-            entries.toIterable().forEach(human::add);
+            Each.of(entries).forEach(human::add);
             human.finish();
         }
     }
@@ -139,7 +139,7 @@ final class MapCommand {
         out.print('[');
         boolean first = true;
         if (length > 0) {
-            for (Extent e : source.extents(startOffset, length).toIterable()) {
+            for (Extent e : Each.of(source.extents(startOffset, length))) {
                 line.setLength(0);
                 out.print(first ? "" : ",\n");
                 out.print(ImageioJson.appendExtent(line, e));
