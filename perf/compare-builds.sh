@@ -16,21 +16,9 @@ require qemu-nbd nbdkit
 make_images a
 
 SOCKS="$PERF_DIR/out/builds"
-mkdir -p "$SOCKS"
-stop_servers() {
-  stop_bg
-  [ -f "$SOCKS/memory.pid" ] && kill "$(cat "$SOCKS/memory.pid")" 2>/dev/null || true
-  rm -f "$SOCKS"/*.sock "$SOCKS/memory.pid"
-}
-trap stop_servers EXIT
-
 src="$IMG/sparse-8g.raw"
 dst="$OUT/builds.raw"
-rm -f "$SOCKS/qemu.sock" "$SOCKS/random.sock"
-start_bg qemu-nbd -t -r -f raw -k "$SOCKS/qemu.sock" "$src"
-start_bg nbdkit -f -U "$SOCKS/random.sock" sparse-random 8G seed=42
-wait_for test -S "$SOCKS/qemu.sock"
-wait_for test -S "$SOCKS/random.sock"
+start_nbd_sources "$SOCKS" "$src"
 
 # both builds' cases of one copy, alternated: pair NAME PREPARE ARGS...
 pair() {

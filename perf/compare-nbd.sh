@@ -12,23 +12,9 @@ require qemu-nbd nbdkit nbdcopy
 make_images a
 
 SOCKS="$PERF_DIR/out/nbd"
-mkdir -p "$SOCKS"
-stop_servers() {
-  stop_bg
-  [ -f "$SOCKS/memory.pid" ] && kill "$(cat "$SOCKS/memory.pid")" 2>/dev/null || true
-  rm -f "$SOCKS"/*.sock "$SOCKS/memory.pid"
-}
-trap stop_servers EXIT
-
 src="$IMG/sparse-8g.raw"
 dst="$OUT/copy.raw"
-
-rm -f "$SOCKS/qemu.sock" "$SOCKS/random.sock"
-start_bg qemu-nbd -t -r -f raw -k "$SOCKS/qemu.sock" "$src"
-# a fixed seed, so that runs of this script copy the same data (the default seed is the time)
-start_bg nbdkit -f -U "$SOCKS/random.sock" sparse-random 8G seed=42
-wait_for test -S "$SOCKS/qemu.sock"
-wait_for test -S "$SOCKS/random.sock"
+start_nbd_sources "$SOCKS" "$src"
 
 qemu_uri="nbd+unix:///?socket=$SOCKS/qemu.sock"
 perf_pair nbdcopy-qemu-nbd-to-file "rm -f $dst; $WARM $src" "nbdcopy $qemu_uri $dst" \

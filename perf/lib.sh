@@ -279,3 +279,24 @@ SH
   chmod +x "$dir/restart-memory.sh"
   echo "$dir/restart-memory.sh"
 }
+
+# start_nbd_sources DIR SRC: qemu-nbd serving SRC read-only on DIR/qemu.sock and nbdkit
+# sparse-random 8G on DIR/random.sock, with a fixed seed so that every run copies the same data
+# (the default seed is the time). They, and a memory export of memory_restarter in DIR, are stopped
+# when the script exits.
+start_nbd_sources() {
+  NBD_DIR="$1"
+  mkdir -p "$NBD_DIR"
+  trap stop_nbd_servers EXIT
+  rm -f "$NBD_DIR/qemu.sock" "$NBD_DIR/random.sock"
+  start_bg qemu-nbd -t -r -f raw -k "$NBD_DIR/qemu.sock" "$2"
+  start_bg nbdkit -f -U "$NBD_DIR/random.sock" sparse-random 8G seed=42
+  wait_for test -S "$NBD_DIR/qemu.sock"
+  wait_for test -S "$NBD_DIR/random.sock"
+}
+
+stop_nbd_servers() {
+  stop_bg
+  [ -f "$NBD_DIR/memory.pid" ] && kill "$(cat "$NBD_DIR/memory.pid")" 2>/dev/null || true
+  rm -f "$NBD_DIR"/*.sock "$NBD_DIR/memory.pid"
+}
