@@ -66,7 +66,8 @@ final class PendingRequest {
         if (command != NbdProtocol.CMD_READ) {
             throw new NbdProtocolException("read data in the reply to a " + NbdProtocol.commandName(command));
         }
-        if (at < offset || n < 0 || at + n > offset + length) {
+        // the chunk's place comes from the server: compared so that no sum can overflow
+        if (at < offset || n < 0 || n > length || at - offset > length - n) {
             throw new NbdProtocolException("read reply chunk at " + at + " of " + n
                     + " bytes is outside the request at " + offset + " of " + length + " bytes");
         }

@@ -166,7 +166,8 @@ final class Transmission implements InPlaceReceiveAllocator.Targets {
         }
         PendingRequest p = requests.inFlight(decoder.payloadCookie());
         long at = decoder.payloadOffset();
-        if (p == null || !p.receivesInPlace() || at < p.offset || at + expected > p.offset + p.length) {
+        if (p == null || !p.receivesInPlace() || at < p.offset || expected > p.length
+                || at - p.offset > p.length - expected) {
             return null;
         }
         ByteBuf target = p.beginReceive((int) (at - p.offset), (int) expected);

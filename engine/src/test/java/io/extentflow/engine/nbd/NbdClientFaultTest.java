@@ -166,6 +166,17 @@ class NbdClientFaultTest {
     }
 
     @Test
+    void dataAtAnOffsetNear2To63IsAMalformedReplyNotAnOverflow() {
+        // offset + length wraps below zero here: a check written as a sum would let the chunk in
+        long near = Long.MAX_VALUE - 100;
+        try (var f = new FakeNbdServer(dir.resolve("f.sock"), 1 << 20, FLAGS,
+                (ctx, cmd, cookie, off, len) -> FakeNbdServer.data(ctx, true, cookie, near, (int) len, 1))) {
+            NbdException e = readFails(f.uri(), FAST, 0, 1024);
+            assertTrue(e.getMessage().contains("outside the request"), e.getMessage());
+        }
+    }
+
+    @Test
     void aReplyThatDoesNotCoverTheReadFails() {
         try (var f = new FakeNbdServer(dir.resolve("f.sock"), 1 << 20, FLAGS,
                 (ctx, cmd, cookie, off, len) -> FakeNbdServer.data(ctx, true, cookie, off, (int) len / 2, 1))) {
