@@ -8,6 +8,7 @@ import io.extentflow.engine.io.BlockingIo;
 import io.extentflow.engine.io.OpenFile;
 import io.extentflow.engine.io.Posix;
 import io.extentflow.engine.qcow2.Qcow2Format;
+import io.extentflow.sinks.file.TargetPath;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
@@ -113,13 +114,7 @@ public final class Qcow2FileSink implements ImageSink {
                     + "-byte clusters needs an L1 table of " + l1Entries * 8 + " bytes, more than the "
                     + Qcow2Format.MAX_L1_BYTES + " qemu opens; give a larger cluster size");
         }
-        if (Files.isDirectory(path)) {
-            throw new IOException(path + ": is a directory, not a disk image");
-        }
-        Path parent = path.toAbsolutePath().getParent();
-        if (parent != null && !Files.isDirectory(parent)) {
-            throw new IOException(path + ": directory " + parent + " does not exist");
-        }
+        TargetPath.check(path);
         boolean existed = Files.exists(path);
         if (existed && (!Files.isRegularFile(path) || Files.size(path) != 0)) {
             throw new IOException(path + ": exists; a qcow2 image is written into a new (or empty) file, "
