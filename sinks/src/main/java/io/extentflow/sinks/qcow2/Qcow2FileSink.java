@@ -8,6 +8,7 @@ import io.extentflow.engine.io.BlockingIo;
 import io.extentflow.engine.io.OpenFile;
 import io.extentflow.engine.io.Posix;
 import io.extentflow.engine.qcow2.Qcow2Format;
+import io.extentflow.sinks.file.DirectWriter;
 import io.extentflow.sinks.file.TargetPath;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -69,6 +70,8 @@ public final class Qcow2FileSink implements ImageSink {
     private final GuestTable table;
     private final ClusterCompressor compressor;
     private final PartialClusters partials;
+    /** Aligned data writes from direct memory bypass the page cache through this (as the raw sink's); null if refused. */
+    private final DirectWriter direct;
     /** Over a backing file without compression: clusters with a part left to the backing file. */
     private final Queue<Long> partlySkipped = new ConcurrentLinkedQueue<>();
     /** True if the sink created the file (else it was empty): a failed copy removes what it created. */
@@ -76,8 +79,10 @@ public final class Qcow2FileSink implements ImageSink {
     private final AtomicBoolean finished = new AtomicBoolean();
     private final AtomicBoolean closed = new AtomicBoolean();
 
-    private Qcow2FileSink(OpenFile file, boolean created, long size, Qcow2SinkOptions options, BackingFile backing) {
+    private Qcow2FileSink(OpenFile file, boolean created, long size, Qcow2SinkOptions options, BackingFile backing,
+                          DirectWriter direct) {
         this.file = file;
+        this.direct = direct;
         this.created = created;
         this.endpoint = "file:" + file.path();
         this.size = size;
@@ -126,7 +131,7 @@ public final class Qcow2FileSink implements ImageSink {
             ClusterCompressor.of(options.compression()).prepare();
         }
         OpenFile file = OpenFile.readWrite(path, !existed);
-        return new Qcow2FileSink(file, !existed, size, options, backing);
+        return new Qcow2FileSink(file, !existed, size, options, backing, DirectWriter.open(path, file.fd()));
     }
 
     private static long l1Entries(long size, int clusterBits) {
@@ -211,7 +216,12 @@ public final class Qcow2FileSink implements ImageSink {
             }
             int n = (int) (runEnd - pos);
             int at = (int) (pos - offset) + data.position();
-            writeFully(view.limit(at + n).position(at), host);
+            ByteBuffer run = view.limit(at + n).position(at);
+            if (direct != null && direct.accepts(run, host)) {
+                direct.write(run, host);
+            } else {
+                writeFully(run, host);
+            }
             pos = runEnd;
         }
     }
@@ -403,6 +413,9 @@ public final class Qcow2FileSink implements ImageSink {
         } catch (IOException ignored) {
             // the file has no magic: qemu does not read it as qcow2
         } finally {
+            if (direct != null) {
+                direct.close();
+            }
             file.close();
         }
     }
