@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.extentflow.engine.ImageSink;
 import io.extentflow.engine.copy.Copy;
+import io.extentflow.engine.copy.CopyOptions;
 import io.extentflow.engine.endpoint.Endpoints;
 import io.extentflow.engine.testing.ExternalTool;
 import io.extentflow.engine.testing.TestImages;
@@ -82,6 +83,29 @@ class Qcow2FileSinkTest {
         JsonNode info = JSON.readTree(ExternalTool.check("qemu-img", "info", "--output=json", overlay.toString()));
         assertEquals("previous.qcow2", info.get("backing-filename").asText());
         assertEquals("qcow2", info.get("backing-filename-format").asText());
+    }
+
+    @Test
+    void clustersArrivingInManySmallUnalignedPiecesAreGatheredWhole() throws Exception {
+        Path src = dir.resolve("src.raw");
+        TestImages.randomSparseRaw(src, (3L << 20) + 4096, 43, 60, 96 << 10);
+        Path backing = dir.resolve("backing.raw");
+        TestImages.randomSparseRaw(backing, (3L << 20) + 4096, 44, 90, 1 << 20);
+        // 12 KiB requests: every 64 KiB cluster comes in six pieces, most of them straddling clusters
+        CopyOptions small = CopyOptions.defaults().withRequestSize(12 << 10);
+        for (Qcow2SinkOptions options : new Qcow2SinkOptions[] {Qcow2SinkOptions.defaults(),
+                Qcow2SinkOptions.defaults().withCompression(Qcow2Compression.ZSTD),
+                Qcow2SinkOptions.defaults().withCompression(Qcow2Compression.ZLIB).withBacking("backing.raw", "raw"),
+                Qcow2SinkOptions.defaults().withBacking("backing.raw", null)}) {
+            Path out = dir.resolve("out.qcow2");
+            Files.deleteIfExists(out);
+            try (QemuMappedSource source = QemuMappedSource.of(src, src, false);
+                 Qcow2FileSink sink = Qcow2FileSink.open(out, source.size(), options).block(TIMEOUT)) {
+                Copy.from(source).to(sink).options(small).run().block(TIMEOUT);
+            }
+            ExternalTool.check("qemu-img", "check", out.toString());
+            ExternalTool.check("qemu-img", "compare", src.toString(), out.toString());
+        }
     }
 
     @Test
