@@ -26,7 +26,7 @@ import java.nio.file.StandardOpenOption;
  * for disjoint pages. Where the file system refuses {@code O_DIRECT}, {@link #open} returns
  * {@code null} and every write goes through the cache. Thread-safe as {@link FileChannel} is.
  */
-final class DirectWriter implements AutoCloseable {
+public final class DirectWriter implements AutoCloseable {
 
     private static final int PAGE = 4096;
 
@@ -42,7 +42,7 @@ final class DirectWriter implements AutoCloseable {
      * A direct handle on the file open as descriptor {@code fd} (found at {@code path}), or
      * {@code null} when its file system does not do direct I/O. Blocking.
      */
-    static DirectWriter open(Path path, int fd) {
+    public static DirectWriter open(Path path, int fd) {
         try {
             long blockSize = Files.getFileStore(path).getBlockSize();
             if (blockSize <= 0 || blockSize > (1 << 20) || Long.bitCount(blockSize) != 1) {
@@ -58,13 +58,13 @@ final class DirectWriter implements AutoCloseable {
     }
 
     /** True if {@code data} can be written at {@code offset} directly: direct memory, all aligned. */
-    boolean accepts(ByteBuffer data, long offset) {
+    public boolean accepts(ByteBuffer data, long offset) {
         return data.isDirect() && offset % alignment == 0 && data.remaining() % alignment == 0
                 && data.alignmentOffset(data.position(), alignment) == 0;
     }
 
     /** Writes all of {@code data} at {@code offset}; only for what {@link #accepts} accepts. Blocking. */
-    void write(ByteBuffer data, long offset) throws IOException {
+    public void write(ByteBuffer data, long offset) throws IOException {
         long pos = offset;
         while (data.hasRemaining()) {
             pos += channel.write(data, pos);

@@ -127,13 +127,7 @@ public final class RawFileSink implements ImageSink {
         if (size < 0 && !growable) {
             throw new IllegalArgumentException("negative image size " + size);
         }
-        if (Files.isDirectory(path)) {
-            throw new IOException(path + ": is a directory, not a disk image");
-        }
-        Path parent = path.toAbsolutePath().getParent();
-        if (parent != null && !Files.isDirectory(parent)) {
-            throw new IOException(path + ": directory " + parent + " does not exist");
-        }
+        TargetPath.check(path);
         boolean existed = Files.exists(path);
         if (existed && FileProbe.isCharacterDevice(path)) {
             // /dev/null is opened as null: by its own provider; a terminal or /dev/zero is no image

@@ -1,5 +1,8 @@
 package io.extentflow.sources.qcow2;
 
+import static io.extentflow.engine.qcow2.Qcow2Format.*;
+
+import io.extentflow.engine.qcow2.Qcow2Format;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -36,25 +39,10 @@ public record Qcow2Header(int version, int clusterBits, long size, int l1Size, l
                           String backingFile, String backingFormat, int snapshots) {
 
     /** {@code QFI\xfb}. */
-    public static final int MAGIC = 0x514649fb;
+    public static final int MAGIC = Qcow2Format.MAGIC;
 
-    static final long INCOMPAT_DIRTY = 1L;
-    static final long INCOMPAT_CORRUPT = 1L << 1;
-    static final long INCOMPAT_DATA_FILE = 1L << 2;
-    static final long INCOMPAT_COMPRESSION = 1L << 3;
-    static final long INCOMPAT_EXTL2 = 1L << 4;
     private static final long INCOMPAT_KNOWN = (1L << 5) - 1;
     static final long COMPAT_LAZY_REFCOUNTS = 1L;
-
-    private static final int V2_HEADER_LENGTH = 72;
-    private static final int V3_HEADER_LENGTH = 104;
-    /** qemu's limit for the L1 table (QCOW_MAX_L1_SIZE); also bounds what we allocate for it. */
-    static final long MAX_L1_BYTES = 32L << 20;
-    private static final int MAX_BACKING_NAME = 1023;
-    private static final int EXT_END = 0;
-    private static final int EXT_BACKING_FORMAT = 0xE2792ACA;
-    private static final int EXT_FEATURE_NAMES = 0x6803F857;
-    private static final int EXT_DATA_FILE = 0x44415441;
 
     /** Bytes per cluster. */
     public int clusterSize() {

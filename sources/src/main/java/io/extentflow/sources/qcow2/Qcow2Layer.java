@@ -2,6 +2,7 @@ package io.extentflow.sources.qcow2;
 
 import io.extentflow.engine.Extent;
 import io.extentflow.engine.extent.Runs;
+import io.extentflow.engine.qcow2.Qcow2Format;
 import io.extentflow.sources.file.RawFileSource;
 import io.extentflow.sources.qcow2.LayerRun.Kind;
 import java.io.IOException;
@@ -20,9 +21,9 @@ import java.util.List;
 final class Qcow2Layer implements Layer {
 
     /** L1 and standard L2 entries: bits 9..55 hold a host cluster offset. */
-    private static final long OFFSET_MASK = 0x00FF_FFFF_FFFF_FE00L;
-    private static final long COMPRESSED_FLAG = 1L << 62;
-    private static final long ZERO_FLAG = 1L;
+    private static final long OFFSET_MASK = Qcow2Format.OFFSET_MASK;
+    private static final long COMPRESSED_FLAG = Qcow2Format.COMPRESSED;
+    private static final long ZERO_FLAG = Qcow2Format.ZERO_FLAG;
     /** Extended L2 entries split a cluster into 32 subclusters. */
     private static final int SUBCLUSTER_BITS = 5;
 

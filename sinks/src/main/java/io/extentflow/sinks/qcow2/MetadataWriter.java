@@ -1,0 +1,107 @@
+package io.extentflow.sinks.qcow2;
+
+import io.extentflow.engine.qcow2.Qcow2Format;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+
+/**
+ * Writes the metadata of a finished qcow2 image from its {@link GuestTable}: the L2 tables, the L1
+ * table, and then refcount blocks and the refcount table appended at the end of the file, sized so
+ * that they count every cluster including themselves. Every used cluster has refcount 1 (more for a
+ * cluster shared by compressed clusters) and nothing is left unreferenced. Blocking: file I/O.
+ */
+final class MetadataWriter {
+
+    /** Where the refcount table went. */
+    record RefcountTable(long offset, int clusters) {
+    }
+
+    private final FileChannel channel;
+    private final int clusterBits;
+    private final int clusterSize;
+
+    MetadataWriter(FileChannel channel, int clusterBits) {
+        this.channel = channel;
+        this.clusterBits = clusterBits;
+        this.clusterSize = 1 << clusterBits;
+    }
+
+    /** Writes every L2 table in use and the L1 table at {@code l1Offset}. */
+    void writeTables(GuestTable table, long l1Offset) throws IOException {
+        ByteBuffer l1 = ByteBuffer.allocate(table.l1Size() * 8);
+        ByteBuffer l2 = ByteBuffer.allocate(clusterSize);
+        for (int i = 0; i < table.l1Size(); i++) {
+            long[] entries = table.l2Entries(i);
+            if (entries == null) {
+                l1.putLong(0);
+                continue;
+            }
+            long offset = table.l2Offset(i);
+            l2.clear();
+            for (long e : entries) {
+                l2.putLong(e);
+            }
+            writeFully(l2.flip(), offset);
+            l1.putLong(offset | Qcow2Format.COPIED);
+        }
+        writeFully(l1.flip(), l1Offset);
+    }
+
+    /**
+     * Appends the refcount blocks and the refcount table after everything allocated so far. Their
+     * own clusters count too: the sizes are found as the fixed point of "blocks for all clusters,
+     * table for all blocks".
+     */
+    RefcountTable writeRefcounts(HostSpace space) throws IOException {
+        long entriesPerBlock = clusterSize / 2; // 16-bit refcounts
+        long entriesPerTableCluster = clusterSize / 8;
+        long used = space.end() >>> clusterBits;
+        long blocks = 0;
+        long tableClusters = 0;
+        while (true) {
+            long total = used + blocks + tableClusters;
+            long needBlocks = ceilDiv(total, entriesPerBlock);
+            long needTable = ceilDiv(needBlocks, entriesPerTableCluster);
+            if (needBlocks == blocks && needTable == tableClusters) {
+                break;
+            }
+            blocks = needBlocks;
+            tableClusters = needTable;
+        }
+        if (tableClusters > Integer.MAX_VALUE) {
+            throw new IOException("refcount table of " + tableClusters + " clusters is too large");
+        }
+        long firstBlock = space.clusters(blocks);
+        long tableOffset = space.clusters(tableClusters);
+        ByteBuffer block = ByteBuffer.allocate(clusterSize);
+        for (long b = 0; b < blocks; b++) {
+            block.clear();
+            long firstCluster = b * entriesPerBlock;
+            for (long c = firstCluster; c < firstCluster + entriesPerBlock; c++) {
+                block.putShort((short) space.refcount(c));
+            }
+            writeFully(block.flip(), firstBlock + (b << clusterBits));
+        }
+        ByteBuffer tableCluster = ByteBuffer.allocate(clusterSize);
+        for (long t = 0; t < tableClusters; t++) {
+            tableCluster.clear();
+            for (long b = t * entriesPerTableCluster; b < (t + 1) * entriesPerTableCluster; b++) {
+                tableCluster.putLong(b < blocks ? firstBlock + (b << clusterBits) : 0);
+            }
+            writeFully(tableCluster.flip(), tableOffset + (t << clusterBits));
+        }
+        return new RefcountTable(tableOffset, (int) tableClusters);
+    }
+
+    private static long ceilDiv(long a, long b) {
+        return (a + b - 1) / b;
+    }
+
+    void writeFully(ByteBuffer data, long offset) throws IOException {
+        long pos = offset;
+        while (data.hasRemaining()) {
+            pos += channel.write(data, pos);
+        }
+    }
+}
