@@ -191,7 +191,7 @@ PY
 # <!-- BEGIN SECTION --> and <!-- END SECTION --> (appended if missing), and prints it.
 perf_report() {
   local section="$1" title="$2" note="${3:-}"
-  SETTLE="$SETTLE" JDK_HOME="$JDK_HOME" python3 - "$RESULTS" "$PERF_DIR/README.md" "$section" "$title" "$RUNS" "$PERF_SCRIPT.sh" "$note" "$ROOT" <<'PY'
+  SETTLE="$SETTLE" JDK_HOME="$JDK_HOME" IMG="$IMG" BASE="${BASE:-}" python3 - "$RESULTS" "$PERF_DIR/README.md" "$section" "$title" "$RUNS" "$PERF_SCRIPT.sh" "$note" "$ROOT" <<'PY'
 import json, os, re, statistics, sys, datetime
 results, readme, section, title, runs, script, note, root = sys.argv[1:9]
 cases = []
@@ -200,6 +200,10 @@ with open(os.path.join(results, "commands.tsv")) as f:
         name, reference, command = line.rstrip("\n").split("\t", 2)
         # commands as a reader runs them: paths in the repository relative to it, the JDK as $JAVA_HOME
         command = command.replace(root + "/", "./").replace(os.environ["JDK_HOME"] + "/", "$JAVA_HOME/")
+        # the image folder and another build are the reader's own: name them by their variables
+        for var in ("IMG", "BASE"):
+            if os.environ.get(var):
+                command = command.replace(os.environ[var], "$" + var)
         cases.append((name, reference, command))
 
 def load(name):
