@@ -61,15 +61,16 @@ class InterruptTest {
             long readsBefore = NbdkitLog.count(log, " Read ");
             int reads = random.nextInt(12);
             String what = "run " + run + " (seed " + seed + ", signal after " + reads + " reads)";
-            Process p = start("copy", "--max-in-flight", "4M", source.uri(), target.toString());
+            Path errFile = dir.resolve("stderr-" + run + ".txt");
+            Process p = start(errFile, "copy", "--max-in-flight", "4M", source.uri(), target.toString());
             try {
                 Await.until(LIMIT, "the copy's connection and " + reads + " reads, " + what,
                         () -> !p.isAlive() || NbdkitLog.count(log, " Connect ") > connectsBefore
                                 && NbdkitLog.count(log, " Read ") >= readsBefore + reads);
                 assertTrue(p.isAlive(), what + ": the copy ended before the signal");
                 ExternalTool.check("kill", "-INT", Long.toString(p.pid()));
-                assertTrue(p.waitFor(LIMIT.toSeconds(), TimeUnit.SECONDS), what + ": no exit after SIGINT");
-                String err = new String(p.getErrorStream().readAllBytes());
+                exited(p, errFile, what + ": no exit after SIGINT");
+                String err = Files.readString(errFile);
                 List<String> lines = err.lines().filter(l -> !l.isBlank()).toList();
                 assertEquals(130, p.exitValue(), what + ": " + err);
                 assertEquals(1, lines.size(), what + ": one line expected: " + err);
@@ -94,13 +95,15 @@ class InterruptTest {
         var source = servers.nbdkit(dir, "-t", "1", "--filter=log", "--filter=rate", "random", "1G", "rate=64M",
                 "logfile=" + log);
         Path target = dir.resolve("out.raw");
-        Process p = start("copy", "--max-in-flight", "4M", "--keep-partial", source.uri(), target.toString());
+        Path errFile = dir.resolve("stderr.txt");
+        Process p = start(errFile, "copy", "--max-in-flight", "4M", "--keep-partial", source.uri(),
+                target.toString());
         try {
             Await.until(LIMIT, "the copy's first reads", () -> !p.isAlive() || NbdkitLog.count(log, " Read ") >= 4);
             assertTrue(p.isAlive(), "the copy ended before the signal");
             ExternalTool.check("kill", "-TERM", Long.toString(p.pid())); // Process.destroy would close its pipes
-            assertTrue(p.waitFor(LIMIT.toSeconds(), TimeUnit.SECONDS), "no exit after SIGTERM");
-            String err = new String(p.getErrorStream().readAllBytes());
+            exited(p, errFile, "no exit after SIGTERM");
+            String err = Files.readString(errFile);
             assertEquals(143, p.exitValue(), err);
             assertTrue(err.strip().startsWith("extentflow: interrupted: " + target + " is incomplete ("), err);
             assertTrue(err.contains("kept as --keep-partial asks"), err);
@@ -112,9 +115,25 @@ class InterruptTest {
         }
     }
 
-    private static Process start(String... args) throws Exception {
+    /**
+     * Starts the command with its standard error going to {@code errFile}: a file, not a pipe read only
+     * at the end, so that nothing it writes can ever wait for the test.
+     */
+    private static Process start(Path errFile, String... args) throws Exception {
         List<String> cmd = new ArrayList<>(Cli.javaCommand());
         cmd.addAll(List.of(args));
-        return new ProcessBuilder(cmd).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        return new ProcessBuilder(cmd).redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .redirectError(errFile.toFile()).start();
+    }
+
+    /** Asserts {@code p} exits within the limit; if not, the message holds its threads' stacks and what it wrote. */
+    private static void exited(Process p, Path errFile, String what) throws Exception {
+        if (p.waitFor(LIMIT.toSeconds(), TimeUnit.SECONDS)) {
+            return;
+        }
+        String jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd").toString();
+        ExternalTool.Result stacks = ExternalTool.run(List.of("env", jcmd, Long.toString(p.pid()), "Thread.print"));
+        throw new AssertionError(what + "; it wrote:\n" + Files.readString(errFile) + "\nits threads:\n"
+                + stacks.stdout() + stacks.stderr());
     }
 }
