@@ -120,7 +120,12 @@ class InterruptTest {
      * at the end, so that nothing it writes can ever wait for the test.
      */
     private static Process start(Path errFile, String... args) throws Exception {
-        List<String> cmd = new ArrayList<>(Cli.javaCommand());
+        // A process started in the background of a shell without job control inherits SIGINT as
+        // ignored, and a JVM that starts with it ignored keeps ignoring it (as it should: nohup and
+        // `cmd &` mean exactly that): the command gets SIGINT's default disposition back first, so
+        // the test does not depend on how its own runner was started.
+        List<String> cmd = new ArrayList<>(List.of("env", "--default-signal=INT,TERM"));
+        cmd.addAll(Cli.javaCommand());
         cmd.addAll(List.of(args));
         return new ProcessBuilder(cmd).redirectOutput(ProcessBuilder.Redirect.DISCARD)
                 .redirectError(errFile.toFile()).start();
