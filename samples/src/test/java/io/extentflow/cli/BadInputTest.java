@@ -149,6 +149,11 @@ class BadInputTest {
     }
 
     private Path image(String name, long size) throws Exception {
+        return image(dir, name, size);
+    }
+
+    /** A file of {@code size} bytes in {@code dir} with three bytes of data at its start. */
+    static Path image(Path dir, String name, long size) throws Exception {
         Path p = dir.resolve(name);
         try (RandomAccessFile f = new RandomAccessFile(p.toFile(), "rw")) {
             f.setLength(size);

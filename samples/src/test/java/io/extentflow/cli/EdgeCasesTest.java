@@ -160,13 +160,7 @@ class EdgeCasesTest {
                 "README explains --target-is-zero and names --verify as its check");
     }
 
-
     private Path image(String name, long size) throws Exception {
-        Path p = dir.resolve(name);
-        try (RandomAccessFile f = new RandomAccessFile(p.toFile(), "rw")) {
-            f.setLength(size);
-            f.write(new byte[] {1, 2, 3});
-        }
-        return p;
+        return BadInputTest.image(dir, name, size);
     }
 }

@@ -13,8 +13,10 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
-/** {@code extentflow map --output=json} on an NBD export prints what {@code nbdinfo --map --json} prints. */
+/** {@code extentflow map} on an NBD export prints what {@code nbdinfo --map} prints, as JSON and as text. */
 class NbdMapCommandTest {
 
     @RegisterExtension
@@ -23,16 +25,20 @@ class NbdMapCommandTest {
     @TempDir
     Path dir;
 
-    @Test
-    void jsonMapOfAnExportEqualsNbdinfoText() throws Exception {
+    /** JSON as {@code nbdinfo --map --json}, human text (the default) as {@code nbdinfo --map}. */
+    @ParameterizedTest(name = "--output={0}")
+    @ValueSource(strings = {"json", "human"})
+    void mapOfAnExportEqualsNbdinfoText(String output) throws Exception {
         Path raw = dir.resolve("img.raw");
         TestImages.randomSparseRaw(raw, 24L << 20, 3, 40, 2 << 20);
         NbdServers.Server qemu = servers.qemuNbd(dir, "-f", "raw", "-r", raw.toString());
         NbdServers.Server kit = servers.nbdkit(dir, "sparse-random", "size=32M", "seed=9");
         for (NbdServers.Server s : new NbdServers.Server[] {qemu, kit}) {
-            Cli.Result r = Cli.run("map", "--output=json", s.uri());
+            Cli.Result r = output.equals("json") ? Cli.run("map", "--output=json", s.uri()) : Cli.run("map", s.uri());
             assertEquals(ExitCodes.OK, r.exitCode(), r.toString());
-            assertEquals(ExternalTool.check("nbdinfo", "--map", "--json", s.uri()), r.out());
+            String expected = output.equals("json") ? ExternalTool.check("nbdinfo", "--map", "--json", s.uri())
+                    : ExternalTool.check("nbdinfo", "--map", s.uri());
+            assertEquals(expected, r.out());
         }
     }
 
