@@ -137,6 +137,16 @@ class Qcow2OptionsTest {
     }
 
     @Test
+    void standardOutputIsNeverAFileCalledDash() throws Exception {
+        Path dash = Path.of("-").toAbsolutePath();
+        assertFalse(Files.exists(dash), dash + " is left from an earlier run");
+        Cli.Result r = Cli.run("copy", "--output-format", "qcow2", source.toString(), "-");
+        assertFalse(Files.exists(dash), () -> "a file " + dash + " was written: " + r);
+        // no kind of target writes qcow2 to a stream yet: one line saying so
+        assertOneLine(r, ExitCodes.FAILURE, "'-' cannot be written as qcow2");
+    }
+
+    @Test
     void helpShowsTheOptionalCodec() {
         Cli.Result r = Cli.run("copy", "--help");
         assertEquals(0, r.exitCode(), r::toString);

@@ -6,6 +6,7 @@ import io.extentflow.engine.endpoint.EndpointOptions;
 import io.extentflow.engine.endpoint.FileAddress;
 import io.extentflow.engine.endpoint.FormatOptions;
 import io.extentflow.engine.endpoint.SinkProvider;
+import io.extentflow.engine.endpoint.StreamAddress;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -31,7 +32,9 @@ public final class Qcow2SinkProvider implements SinkProvider {
 
     @Override
     public boolean accepts(String address, String format) {
-        return format == null ? accepts(address) : format.equals(FORMAT) && FileAddress.isFile(address);
+        // "-" is standard output, never a file of that name
+        return format == null ? accepts(address)
+                : format.equals(FORMAT) && FileAddress.isFile(address) && !StreamAddress.isStdio(address);
     }
 
     @Override
