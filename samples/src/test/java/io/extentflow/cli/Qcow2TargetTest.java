@@ -34,6 +34,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The acceptance matrix of qcow2 targets: every kind of source (the project's raw, qcow2 and zlib
@@ -205,6 +206,34 @@ class Qcow2TargetTest {
         }
         QemuImg.compare("raw", back, source.image());
         Files.delete(back);
+    }
+
+    /**
+     * At a realistic size: 1 GiB with data (random, compressible, written zeros) spread over it in
+     * runs up to 4 MiB, some 80 MiB in all, through the command as a user runs it (its own process).
+     */
+    @ParameterizedTest(name = "copy {0}")
+    @ValueSource(strings = {"--cluster-size 64K", "--compress"})
+    void aSparseGibibyteRawBecomesAQcow2ImageQemuReadsAsIt(String options) throws Exception {
+        Path gib = dir.resolve("sparse-1g.raw");
+        synchronized (Qcow2TargetTest.class) {
+            if (!Files.exists(gib)) {
+                TestImages.randomSparseRaw(gib, 1L << 30, 68, 8, 4 << 20);
+            }
+        }
+        Path out = dir.resolve("sparse-1g-" + options.replaceAll("[^a-z0-9]", "") + ".qcow2");
+        List<String> args = new ArrayList<>(List.of("copy"));
+        args.addAll(List.of(options.split(" ")));
+        args.addAll(List.of(gib.toString(), out.toString()));
+        Cli.Result r = Cli.runProcess(List.of(), args.toArray(String[]::new));
+        assertEquals(0, r.exitCode(), r::toString);
+        JsonNode check = QemuImg.check(out);
+        QemuImg.compare(gib, out);
+        assertEquals(QemuImg.map(out), JSON.readTree(Cli.run("map", "--output=json", out.toString()).out()));
+        // data only: the image is far smaller than 1 GiB (the source holds about 80 MiB)
+        long allocated = check.get("allocated-clusters").asLong() * QemuImg.info(out).get("cluster-size").asLong();
+        assertTrue(allocated < TestImages.allocatedBytes(gib) + (8 << 20), "allocated " + allocated);
+        assertTrue(Files.size(out) < 200L << 20, "file of " + Files.size(out) + " bytes");
     }
 
     @Test
