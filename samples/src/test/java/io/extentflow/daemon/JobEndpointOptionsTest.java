@@ -58,6 +58,13 @@ class JobEndpointOptionsTest {
                     .createObjectNode().put("backing", "base.raw").put("backing_format", "raw")
                     .put("cluster_size", 4096).put("compress", true)));
             assertEquals("done", second.get("state").asText(), second.toString());
+            Path orphan = dir.resolve("orphan.qcow2");
+            JsonNode missing = f.awaitResult(f.submit(src.toString(), orphan.toString(), JobsClient.JSON
+                    .createObjectNode().put("backing", "missing.raw")));
+            assertEquals("failed", missing.get("state").asText(), missing.toString());
+            assertTrue(missing.get("error").asText().contains("backing file missing.raw (" + dir.resolve("missing.raw")
+                    + ") does not exist"), missing.toString());
+            assertTrue(Files.notExists(orphan), missing.toString());
         }
         JsonNode check = QemuImg.check(compressed);
         assertTrue(check.path("compressed-clusters").asLong() > 0, check::toString);
