@@ -80,6 +80,24 @@ class Qcow2OverlayTest {
         assertEquals(QemuImg.map(delta), JSON.readTree(map.out()));
     }
 
+    @Test
+    void clustersLargerThanTheSourcesAreOneLineAndLeaveNoFile() throws Exception {
+        Path raw = dir.resolve("disk.raw");
+        TestImages.randomSparseRaw(raw, SIZE, 92, 40, 1 << 20);
+        Path previous = dir.resolve("backup-1.raw");
+        Files.copy(raw, previous);
+        Path changed = dir.resolve("disk-changed.qcow2");
+        ExternalTool.check("qemu-img", "create", "-q", "-f", "qcow2", "-o", "cluster_size=" + CLUSTER,
+                "-b", raw.getFileName().toString(), "-F", "raw", changed.toString());
+        ExternalTool.check("qemu-io", "-f", "qcow2", "-c", "write -P 0x11 1M 300k", changed.toString());
+        Path delta = dir.resolve("backup-2.qcow2");
+        // a 2 MiB cluster would hold 64 KiB clusters of the change and others of the backing file
+        Cli.Result r = Cli.run("copy", "--top-layer-only", "--backing", previous.getFileName().toString(),
+                "--cluster-size", "2M", changed.toString(), delta.toString());
+        BadInputTest.assertOneLine(r, ExitCodes.FAILURE, "give a cluster size no larger than the source's");
+        assertTrue(Files.notExists(delta), r::toString);
+    }
+
     /** The guest ranges {@code [start, end)} the top layer of {@code image} holds, as data or zeros, joined. */
     private static List<List<Long>> topLayerRanges(Path image) throws Exception {
         List<List<Long>> ranges = new ArrayList<>();
