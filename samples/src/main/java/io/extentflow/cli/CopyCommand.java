@@ -96,6 +96,7 @@ final class CopyCommand {
 
     private int call(Console console) {
         CopyOptions options = options();
+        refuseInapplicableOptions();
         refuseCopyOntoItself();
         if (StreamAddress.isStdio(target) && Terminal.stdoutIsTerminal()) {
             // as zstd and gzip do: binary frames would only garble the terminal
@@ -126,6 +127,15 @@ final class CopyCommand {
                 // no-op once the size was given; else a target that connected meanwhile closes
                 size.tryEmitError(new IllegalStateException("the source could not be opened"));
             }
+        }
+    }
+
+    /** An endpoint option given for ends that do not take it (--compress to a raw file), before anything opens. */
+    private void refuseInapplicableOptions() {
+        try {
+            Endpoints.requireApplicable(source, target, endpoints.options(), o -> "--" + o.name());
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("extentflow copy", e.getMessage());
         }
     }
 

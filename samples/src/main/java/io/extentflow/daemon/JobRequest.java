@@ -99,6 +99,8 @@ public record JobRequest(String source, String target, CopyOptions copy, Endpoin
                 throw BadRequest.invalid("options.connections " + connections + " is more than the daemon allows ("
                         + MAX_CONNECTIONS + ")");
             }
+            // an option neither end takes (compress for a raw target) would be ignored without a word
+            Endpoints.requireApplicable(source, target, endpoint, option -> "options." + option.jsonName());
             ObjectNode json = JsonNodeFactory.instance.objectNode();
             json.put("source", source).put("target", target).set("options", o.isObject() ? o.deepCopy()
                     : JsonNodeFactory.instance.objectNode());

@@ -54,6 +54,11 @@ public final class Qcow2SinkProvider implements SinkProvider {
         return "a file path ending in .qcow2 (written as qcow2)";
     }
 
+    @Override
+    public String kind() {
+        return "qcow2 file";
+    }
+
     /** Before the raw file provider (100). */
     @Override
     public int order() {
