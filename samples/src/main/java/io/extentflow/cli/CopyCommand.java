@@ -241,10 +241,11 @@ final class CopyCommand {
             size.tryEmitValue(src.size());
             ImageSink dst = interruption.await(opening.onErrorMap(Posix.ErrnoException.class,
                     e -> targetOpenFailure(e))).orElseThrow();
+            UnallocatedCount counted = new UnallocatedCount(src);
             try (dst; CopyProgressBar bar = CopyProgressBar.start(showProgress(), "copy", src.size())) {
                 CopyResult result;
                 try {
-                    Copy copy = Copy.from(src).to(dst).options(options).metrics(registry);
+                    Copy copy = Copy.from(counted).to(dst).options(options).metrics(registry);
                     result = interruption.await((verification == null ? copy : copy.observe(verification.observer()))
                             .run(p -> {
                                 last.set(p);
@@ -262,8 +263,9 @@ final class CopyCommand {
                 String checksum = verification == null ? null : verification.check(target, endpoints.options());
                 // with the image on standard output, the summary goes to standard error
                 var out = StreamAddress.isStdio(target) ? console.err() : console.out();
-                out.println(json ? CopySummary.json(source, target, result, checksum)
-                        : CopySummary.line(result) + (checksum == null ? "" : "; verified, blake2b " + checksum));
+                out.println(json ? CopySummary.json(source, target, result, counted.bytes(), checksum)
+                        : CopySummary.line(result, counted.bytes())
+                                + (checksum == null ? "" : "; verified, blake2b " + checksum));
                 out.flush();
             }
         }
