@@ -151,6 +151,25 @@ public final class Endpoints {
                 .flatMap(p -> p.openSink(address, size, options));
     }
 
+    /**
+     * True when a copy into {@code target} that stopped part way can go on at a checkpoint (see
+     * {@link SinkProvider#resumable}); an address no provider takes is not. Nothing is opened.
+     */
+    public static boolean resumable(String target, EndpointOptions options) {
+        SinkProvider p = Providers.SINKS.stream().filter(s -> s.accepts(target, options.get(FormatOptions.OUTPUT_FORMAT)))
+                .findFirst().orElse(null);
+        return p != null && p.resumable(target, options);
+    }
+
+    /**
+     * Removes what a copy into {@code target} that is not {@link #resumable} left when it stopped part
+     * way, so that it can start again from zero ({@link SinkProvider#discardPartial}).
+     */
+    public static Mono<Void> discardPartial(String target, EndpointOptions options) {
+        return BlockingIo.call(() -> sinkProvider(target, options.get(FormatOptions.OUTPUT_FORMAT)))
+                .flatMap(p -> p.discardPartial(target, options));
+    }
+
     /** The image formats the sink providers on the class path write, sorted: what {@code --output-format} takes. */
     public static List<String> formats() {
         return Providers.SINKS.stream().flatMap(p -> p.formats().stream()).distinct().sorted().toList();
