@@ -156,8 +156,7 @@ public final class Endpoints {
      * {@link SinkProvider#resumable}); an address no provider takes is not. Nothing is opened.
      */
     public static boolean resumable(String target, EndpointOptions options) {
-        SinkProvider p = Providers.SINKS.stream().filter(s -> s.accepts(target, options.get(FormatOptions.OUTPUT_FORMAT)))
-                .findFirst().orElse(null);
+        SinkProvider p = writer(target, options.get(FormatOptions.OUTPUT_FORMAT));
         return p != null && p.resumable(target, options);
     }
 
@@ -194,6 +193,11 @@ public final class Endpoints {
         });
     }
 
+    /** The first provider that writes {@code address} in {@code format} (null: its choice), or null. */
+    private static SinkProvider writer(String address, String format) {
+        return Providers.SINKS.stream().filter(p -> p.accepts(address, format)).findFirst().orElse(null);
+    }
+
     private static boolean writes(String address, String format) {
         return Providers.SINKS.stream().anyMatch(p -> p.accepts(address, format));
     }
@@ -215,8 +219,7 @@ public final class Endpoints {
     public static void requireApplicable(String source, String target, EndpointOptions given,
             Function<EndpointOption<?>, String> spelling) {
         SourceProvider from = Providers.SOURCES.stream().filter(p -> p.accepts(source)).findFirst().orElse(null);
-        String format = given.get(FormatOptions.OUTPUT_FORMAT);
-        SinkProvider to = Providers.SINKS.stream().filter(p -> p.accepts(target, format)).findFirst().orElse(null);
+        SinkProvider to = writer(target, given.get(FormatOptions.OUTPUT_FORMAT));
         if (from == null || to == null) {
             return;
         }
