@@ -48,6 +48,12 @@ public interface ForwardingImageSource extends ImageSource {
         return delegate().read(offset, target);
     }
 
+    /** The delegate's: a wrapper that forwards reads serves the same request size best. */
+    @Override
+    default int preferredRequestSize() {
+        return delegate().preferredRequestSize();
+    }
+
     @Override
     default Map<String, Object> details() {
         return delegate().details();

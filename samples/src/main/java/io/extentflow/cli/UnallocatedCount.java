@@ -48,12 +48,7 @@ final class UnallocatedCount implements ForwardingImageSource {
         seenTo = Math.max(seenTo, e.end());
     }
 
-    // counting changes nothing the source reports: its preferences and views pass through
-
-    @Override
-    public int preferredRequestSize() {
-        return delegate.preferredRequestSize();
-    }
+    // counting changes nothing the source reports: its views pass through
 
     @Override
     public <C extends SourceCapability> Optional<C> capability(Class<C> type) {
