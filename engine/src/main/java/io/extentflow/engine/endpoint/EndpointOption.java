@@ -15,7 +15,7 @@ import java.util.function.Function;
  * (the command line's {@code --name}), a JSON name (the daemon's {@code snake_case} key), the value
  * type, a default, a one-line description, and a parser from text. Keys compare by identity.
  *
- * @param <T> the value type: {@link Boolean} for flags, {@link Integer} or {@link Path} for values
+ * @param <T> the value type: {@link Boolean} for flags, {@link Integer}, {@link Path} or {@link String} for values
  */
 public final class EndpointOption<T> {
 
@@ -79,6 +79,17 @@ public final class EndpointOption<T> {
                         throw new IllegalArgumentException("must be a path, got an empty string");
                     }
                     return Path.of(text);
+                }, v -> { });
+    }
+
+    /** A text value (such as a name), none by default; it must not be blank. */
+    public static EndpointOption<String> text(String name, String valueLabel, String description) {
+        return new EndpointOption<>(name, snakeCase(name), String.class, null, valueLabel, "a non-empty string",
+                description, text -> {
+                    if (text.isBlank()) {
+                        throw new IllegalArgumentException("must not be empty");
+                    }
+                    return text;
                 }, v -> { });
     }
 

@@ -76,6 +76,7 @@ final class HandshakeFlow {
         if (options.allocationDepth()) {
             queries.add(NbdProtocol.CONTEXT_ALLOCATION_DEPTH);
         }
+        queries.addAll(options.metaContexts());
         return exchange.greeting()
                 .flatMap(g -> {
                     if (!g.fixedNewstyle()) {
@@ -111,9 +112,44 @@ final class HandshakeFlow {
                         }
                     }
                     // An error here only means no block status: everything will read as data.
-                    return exchange.exchange(OptionRequest.go(address.export(), NbdProtocol.INFO_BLOCK_SIZE));
+                    return requireContexts();
                 })
+                .flatMap(v -> exchange.exchange(OptionRequest.go(address.export(), NbdProtocol.INFO_BLOCK_SIZE)))
                 .flatMap(this::acceptGo);
+    }
+
+    /**
+     * Fails when the server did not select a context the caller asked for by name, saying which ones
+     * of that namespace the export lists (e.g. its dirty bitmaps).
+     */
+    private Mono<Boolean> requireContexts() {
+        for (String wanted : options.metaContexts()) {
+            if (contextNames.containsValue(wanted)) {
+                continue;
+            }
+            int colon = wanted.lastIndexOf(':');
+            String namespace = wanted.substring(0, colon + 1);
+            return exchange.exchange(OptionRequest.listMetaContext(address.export(), List.of(namespace)))
+                    .flatMap(replies -> {
+                        List<String> listed = new ArrayList<>();
+                        for (OptionReply r : replies) {
+                            if (r.type() == NbdProtocol.REP_META_CONTEXT && r.length() >= 4) {
+                                ByteBuffer d = r.data();
+                                d.getInt();
+                                String name = StandardCharsets.UTF_8.decode(d).toString();
+                                listed.add(name.startsWith(namespace) ? name.substring(namespace.length()) : name);
+                            }
+                        }
+                        String what = namespace.equals(NbdProtocol.CONTEXT_DIRTY_BITMAP_PREFIX)
+                                ? "dirty bitmap '" + wanted.substring(namespace.length()) + "'"
+                                : "metadata context '" + wanted + "'";
+                        String has = listed.isEmpty() ? "it lists none"
+                                : "it lists: " + String.join(", ", listed);
+                        return Mono.error(failure("the export '" + address.export() + "' has no " + what + " ("
+                                + has + ")"));
+                    });
+        }
+        return Mono.just(true);
     }
 
     private Mono<Result> acceptGo(List<OptionReply> replies) {
