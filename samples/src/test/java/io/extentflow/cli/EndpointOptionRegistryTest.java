@@ -14,6 +14,7 @@ import io.extentflow.engine.imageio.HttpOptions;
 import io.extentflow.sinks.ZeroOptions;
 import io.extentflow.sinks.file.FileSinkOptions;
 import io.extentflow.sources.ChainOptions;
+import io.extentflow.sources.DirtyOptions;
 import java.util.List;
 import java.util.Set;
 import java.util.stream.Collectors;
@@ -24,13 +25,14 @@ class EndpointOptionRegistryTest {
 
     @Test
     void everyKindDeclaresItsOptionsAndASharedOneIsListedOnce() {
-        assertEquals(List.of("cafile", "connections", "http-stream", "insecure", "retries", "top-layer-only"),
+        assertEquals(List.of("cafile", "connections", "dirty-bitmap", "http-stream", "insecure", "retries",
+                        "top-layer-only"),
                 names(Endpoints.sourceOptions()));
         assertEquals(List.of("allocate-zeroes", "cafile", "connections", "http-stream", "insecure", "keep-cache",
                 "retries"), names(Endpoints.sinkOptions()));
         List<EndpointOption<?>> all = Endpoints.options();
         assertEquals(all.size(), Set.copyOf(names(all)).size(), "each option once: " + names(all));
-        assertEquals(8, all.size(), names(all)::toString);
+        assertEquals(9, all.size(), names(all)::toString);
         // NBD and HTTP, sources and sinks, list one and the same key
         assertEquals(1, all.stream().filter(o -> o == NetworkOptions.CONNECTIONS).count());
         for (EndpointOption<?> o : all) {
@@ -46,6 +48,7 @@ class EndpointOptionRegistryTest {
         assertSame(ChainOptions.TOP_LAYER_ONLY, Endpoints.option("top_layer_only"));
         assertSame(ZeroOptions.ALLOCATE_ZEROES, Endpoints.option("allocate-zeroes"));
         assertSame(FileSinkOptions.KEEP_CACHE, Endpoints.option("keep-cache"));
+        assertSame(DirtyOptions.DIRTY_BITMAP, Endpoints.option("dirty_bitmap"));
 
         EndpointOptions byName = EndpointOptions.defaults().withParsed(Endpoints.option("connections"), "3")
                 .withParsed(Endpoints.option("top-layer-only"), "true");
@@ -59,7 +62,7 @@ class EndpointOptionRegistryTest {
     void anUnknownOptionIsAnErrorListingTheKnownOnes() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> Endpoints.option("warp-speed"));
-        assertEquals("unknown option 'warp-speed' (known: allocate-zeroes, cafile, connections, http-stream, "
+        assertEquals("unknown option 'warp-speed' (known: allocate-zeroes, cafile, connections, dirty-bitmap, http-stream, "
                 + "insecure, keep-cache, retries, top-layer-only)", e.getMessage());
     }
 
