@@ -19,10 +19,19 @@ public final class DirtyOptions {
             "Read the dirty bitmap NAME (or qemu:dirty-bitmap:NAME) of an NBD export or qcow2 image, for "
                     + "--incremental copies and maps of the dirty context.");
 
+    /**
+     * The value of {@link #DIRTY_BITMAP} that asks for the one bitmap the image or export has (the
+     * context namespace alone); opening fails when it has none or several.
+     */
+    public static final String ONLY_BITMAP = NbdProtocol.CONTEXT_DIRTY_BITMAP_PREFIX;
+
     private DirtyOptions() {
     }
 
-    /** The bitmap's name from the option's value: {@code qemu:dirty-bitmap:} is taken off. */
+    /**
+     * The bitmap's name from the option's value: {@code qemu:dirty-bitmap:} is taken off; empty for
+     * {@link #ONLY_BITMAP}.
+     */
     public static String bitmapName(String value) {
         return value.startsWith(NbdProtocol.CONTEXT_DIRTY_BITMAP_PREFIX)
                 ? value.substring(NbdProtocol.CONTEXT_DIRTY_BITMAP_PREFIX.length()) : value;

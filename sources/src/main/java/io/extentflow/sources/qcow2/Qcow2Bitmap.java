@@ -67,7 +67,8 @@ final class Qcow2Bitmap implements DirtyExtents {
     }
 
     /**
-     * The bitmap {@code name} of the image {@code layer}, checked and with its table read. Blocking.
+     * The bitmap {@code name} of the image {@code layer} (empty: its only bitmap), checked and with its
+     * table read. Blocking.
      *
      * @throws Qcow2FormatException one line naming the image and the bitmap (and, when there is no
      *                              such bitmap, the ones the image has)
@@ -115,16 +116,17 @@ final class Qcow2Bitmap implements DirtyExtents {
             String entryName = new String(dir.array(), (int) (pos + ENTRY_HEADER + e.extraSize), e.nameSize,
                     StandardCharsets.UTF_8);
             names.add(entryName);
-            if (entryName.equals(name)) {
+            if (entryName.equals(name) || name.isEmpty() && ext.count() == 1) {
                 found = e.named(entryName);
             }
             pos += (int) entrySize;
         }
         if (found == null) {
-            throw new Qcow2FormatException(image, "has no dirty bitmap '" + name + "' (it lists: "
-                    + String.join(", ", names) + ")");
+            throw new Qcow2FormatException(image, name.isEmpty()
+                    ? "has " + names.size() + " dirty bitmaps (" + String.join(", ", names) + "): name one"
+                    : "has no dirty bitmap '" + name + "' (it lists: " + String.join(", ", names) + ")");
         }
-        return new Qcow2Bitmap(layer, name, found.granularityBits, readTable(layer, check(layer, found)));
+        return new Qcow2Bitmap(layer, found.name, found.granularityBits, readTable(layer, check(layer, found)));
     }
 
     /** A directory entry's fields. */
