@@ -175,7 +175,11 @@ final class CopyCommand {
             throw new UsageException("extentflow copy", "--target-is-zero would leave dirty zero ranges unwritten; "
                     + "an incremental target holds an older copy of the image");
         }
-        if (StreamAddress.isStream(target) || !FileAddress.isFile(target)) {
+        if (StreamAddress.isStream(target)) {
+            throw new IllegalArgumentException("--incremental: a sparse stream (" + target + ") cannot carry an "
+                    + "increment: the ranges it has no frame for read as zeros; copy into a full copy or an overlay");
+        }
+        if (!FileAddress.isFile(target)) {
             return;
         }
         Path path = FileAddress.toPath(target);

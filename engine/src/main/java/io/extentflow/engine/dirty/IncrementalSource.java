@@ -18,7 +18,8 @@ import reactor.core.publisher.Flux;
  *   <li>dirty and reading as zeros: an allocated zero extent, a zero request (a qcow2 overlay gets a
  *       zero cluster, which hides the backing file's old data);</li>
  *   <li>clean: a hole without {@code zero}, which a copy leaves untouched (a random-access target
- *       keeps its bytes, a sparse stream writes no frame, a qcow2 overlay leaves it unallocated).</li>
+ *       keeps its bytes, a qcow2 overlay leaves it unallocated; a sparse stream, whose skipped
+ *       ranges read as zeros, cannot carry an increment).</li>
  * </ul>
  * Reads pass straight to the source.
  *

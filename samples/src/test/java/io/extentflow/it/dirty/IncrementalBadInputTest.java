@@ -121,6 +121,11 @@ class IncrementalBadInputTest {
         Run q = copyIncremental("--dirty-bitmap", BITMAP, image.toString(), overlay.toString());
         assertOneLine(q, "--incremental: " + overlay + " is a new, empty image");
         assertFalse(Files.exists(overlay), "the refused overlay is removed");
+
+        Path stream = dir.resolve("inc.sparse");
+        Run s = copyIncremental("--dirty-bitmap", BITMAP, image.toString(), stream.toString());
+        assertOneLine(s, "--incremental: a sparse stream (" + stream + ") cannot carry an increment");
+        assertFalse(Files.exists(stream));
     }
 
     /** An overlay must have its backing file's size: refused before the overlay file exists. */
