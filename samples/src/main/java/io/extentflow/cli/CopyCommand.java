@@ -318,6 +318,7 @@ final class CopyCommand {
                 // with the image on standard output, the summary goes to standard error
                 var out = StreamAddress.isStdio(target) ? console.err() : console.out();
                 out.println(json ? CopySummary.json(source, target, result, checksum)
+                        : incremental ? CopySummary.incrementalLine(result)
                         : CopySummary.line(result) + (checksum == null ? "" : "; verified, blake2b " + checksum));
                 out.flush();
             }

@@ -2,10 +2,13 @@ package io.extentflow.engine.dirty;
 
 import io.extentflow.engine.Extent;
 import io.extentflow.engine.ForwardingImageSource;
+import io.extentflow.engine.ImageIoException;
 import io.extentflow.engine.ImageSource;
 import io.extentflow.engine.capability.DirtyExtents;
 import io.extentflow.engine.capability.SourceCapability;
 import io.extentflow.engine.extent.Runs;
+import io.extentflow.engine.nbd.NbdExtent;
+import io.extentflow.engine.nbd.message.NbdProtocol;
 import java.util.Optional;
 import reactor.core.publisher.Flux;
 
@@ -39,18 +42,41 @@ public record IncrementalSource(ImageSource delegate, DirtyExtents dirty) implem
         return new IncrementalSource(source, dirty);
     }
 
+    /**
+     * Dirty runs whose allocation is asked for at once: the answers overlap (an NBD source's round
+     * trips), while the output stays in order.
+     */
+    private static final int RUNS_IN_FLIGHT = 8;
+
+    /**
+     * The bitmap first, then the allocation of its dirty runs only: a clean range needs no more than
+     * the bitmap says (it is skipped whatever it holds), so a large, mostly clean image costs the
+     * bitmap's walk and one allocation query per dirty run, not an allocation walk of the whole image.
+     */
     @Override
     public Flux<Extent> extents(long start, long length) {
-        // clean ranges that differ only in zero become one skip
-        return Runs.merge(DirtyMerge.extents(delegate, dirty, start, length).map(IncrementalSource::toExtent));
+        long[] expected = {start};
+        Flux<Extent> out = dirty.map(start, length)
+                .<NbdExtent>handle((run, sink) -> {
+                    if (run.offset() != expected[0] || run.length() <= 0) {
+                        sink.error(new ImageIoException("extents", delegate.endpoint(), start, length,
+                                "the dirty bitmap " + dirty.context() + " has a " + (run.offset() > expected[0]
+                                        ? "gap" : "overlap") + " at " + expected[0], null));
+                        return;
+                    }
+                    expected[0] = run.end();
+                    sink.next(run);
+                })
+                .flatMapSequential(run -> (run.flags() & NbdProtocol.STATE_DIRTY) == 0
+                        ? Flux.just(new Extent(run.offset(), run.length(), false, true))
+                        : delegate.extents(run.offset(), run.length()).map(IncrementalSource::changed),
+                        RUNS_IN_FLIGHT, 1);
+        return Runs.merge(out);
     }
 
-    /** What a copy does with a dirty extent: write it, zero it, or leave the target alone. */
-    static Extent toExtent(DirtyExtent d) {
-        if (!d.dirty()) {
-            return new Extent(d.start(), d.length(), false, true);
-        }
-        return d.zero() ? Extent.zero(d.start(), d.length()) : Extent.data(d.start(), d.length());
+    /** A dirty range as the source's allocation describes it: zeros become a zero request, the rest data. */
+    private static Extent changed(Extent e) {
+        return e.zero() ? Extent.zero(e.start(), e.length()) : Extent.data(e.start(), e.length());
     }
 
     /** Offers the dirty bitmap only: the other views describe the whole image, not the increment. */

@@ -74,6 +74,10 @@ class IncrementalSourceTest {
         ImageIoException e = assertThrows(ImageIoException.class,
                 () -> DirtyMerge.extents(src, gap, 0, 1 << 16).collectList().block(TIMEOUT));
         assertTrue(e.getMessage().contains(src.endpoint()) && e.getMessage().contains("gap at 4096"), e.getMessage());
+        ImageIoException viaSource = assertThrows(ImageIoException.class,
+                () -> new IncrementalSource(src, gap).extents(0, 1 << 16).collectList().block(TIMEOUT));
+        assertTrue(viaSource.getMessage().contains(src.endpoint())
+                && viaSource.getMessage().contains("qemu:dirty-bitmap:test has a gap at 4096"), viaSource.getMessage());
     }
 
     @Test

@@ -1,6 +1,7 @@
 package io.extentflow.it.http;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.extentflow.engine.testing.ExternalTool;
 import io.extentflow.engine.testing.NbdServers;
@@ -42,6 +43,8 @@ class IncrementalTargetsTest {
         CliOverHttpTest.Run overNbd = CliOverHttpTest.cli("copy", "--incremental", "--dirty-bitmap", "b",
                 image.toString(), nbd.uri());
         assertEquals(0, overNbd.code(), overNbd.err());
+        assertTrue(overNbd.out().startsWith("applied changes to 12 MiB: "), overNbd.out());
+        assertTrue(overNbd.out().contains(" unchanged in "), overNbd.out());
         nbd.close();
         assertEquals(0, ExternalTool.run("qemu-img", "compare", "-q", "-F", "raw", image.toString(),
                 viaNbd.toString()).exitCode(), "the full copy behind NBD differs from the image");

@@ -24,6 +24,9 @@ import reactor.core.publisher.Mono;
  */
 final class HttpDirtyExtents implements DirtyExtents {
 
+    /** Bytes of image per request to a server that takes ranges. */
+    static final long WINDOW = 1L << 30;
+
     private final ImageioClient client;
     private final ImageOptions options;
     private final long size;
@@ -48,6 +51,15 @@ final class HttpDirtyExtents implements DirtyExtents {
         }
         if (length == 0) {
             return Flux.empty();
+        }
+        if (options.has(Features.EXTENTS_RANGE) && length > WINDOW) {
+            // one window at a time: a fragmented bitmap's whole list is never held
+            long windows = length / WINDOW + (length % WINDOW == 0 ? 0 : 1);
+            return Flux.range(0, (int) Math.min(windows, Integer.MAX_VALUE))
+                    .concatMap(i -> {
+                        long ws = start + i * WINDOW;
+                        return map(ws, Math.min(WINDOW, start + length - ws));
+                    }, 1);
         }
         long end = start + length;
         Mono<List<DirtyExtent>> list = options.has(Features.EXTENTS_RANGE) ? client.dirtyExtents(start, length)
