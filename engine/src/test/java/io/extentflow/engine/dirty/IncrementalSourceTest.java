@@ -108,6 +108,51 @@ class IncrementalSourceTest {
         assertEquals(size - (72 << 10), r.skippedBytes());
     }
 
+    /**
+     * Random allocations and bitmaps, spans from smaller than a run to larger than the image: the
+     * extents equal the dirty extents of {@link DirtyMerge} (the whole allocation walked), dirty data
+     * as data, dirty zeros as zero, clean as skip, merged.
+     */
+    @Test
+    void spansOfAnySizeGiveTheExtentsOfTheFullMerge() {
+        SplittableRandom rnd = new SplittableRandom(17);
+        for (int round = 0; round < 30; round++) {
+            int size = 4096 * (1 + rnd.nextInt(300));
+            List<Extent> allocation = new java.util.ArrayList<>();
+            List<NbdExtent> runs = new java.util.ArrayList<>();
+            for (long pos = 0; pos < size; ) {
+                long len = Math.min(size - pos, 512L * (1 + rnd.nextInt(200)));
+                allocation.add(rnd.nextBoolean() ? Extent.data(pos, len) : Extent.zero(pos, len));
+                pos += len;
+            }
+            for (long pos = 0; pos < size; ) {
+                long len = Math.min(size - pos, 4096L * (1 + rnd.nextInt(20)));
+                runs.add(new NbdExtent(pos, len, rnd.nextInt(3) == 0 ? 1 : 0));
+                pos += len;
+            }
+            MemoryImage src = MemoryImage.source(new byte[size], allocation);
+            ListBitmap bitmap = new ListBitmap(runs);
+            Flux<Extent> reference = DirtyMerge.extents(src, bitmap, 0, size)
+                    .map(d -> !d.dirty() ? new Extent(d.start(), d.length(), false, true)
+                            : d.zero() ? Extent.zero(d.start(), d.length()) : Extent.data(d.start(), d.length()));
+            List<Extent> expected = io.extentflow.engine.extent.Runs.merge(reference).collectList().block(TIMEOUT);
+            for (long span : new long[] {4096, 12288, 65536, 1 << 20, IncrementalSource.SPAN}) {
+                assertEquals(expected, new IncrementalSource(src, bitmap, span).extents(0, size).collectList()
+                        .block(TIMEOUT), "round " + round + ", span " + span);
+            }
+            long from = rnd.nextLong(size);
+            long to = from + 1 + rnd.nextLong(size - from);
+            List<Extent> window = new java.util.ArrayList<>();
+            for (Extent e : expected) {
+                if (e.end() > from && e.start() < to) {
+                    window.add(e.clip(from, to));
+                }
+            }
+            assertEquals(window, new IncrementalSource(src, bitmap, 8192).extents(from, to - from).collectList()
+                    .block(TIMEOUT), "round " + round + ", window [" + from + ", " + to + ")");
+        }
+    }
+
     @Test
     void aSourceWithoutDirtyExtentsIsRefused() {
         MemoryImage src = MemoryImage.source(new byte[4096], List.of(Extent.data(0, 4096)));
