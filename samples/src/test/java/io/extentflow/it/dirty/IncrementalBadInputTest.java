@@ -63,6 +63,18 @@ class IncrementalBadInputTest {
         BitmapImages.addBitmap(image, "weekly", null);
         Run r = copyIncremental("--dirty-bitmap", "monthly", image.toString(), full.toString());
         assertOneLine(r, image + ": has no dirty bitmap 'monthly' (it lists: " + BITMAP + ", weekly)");
+        // extentflow info names them, as qemu-img info does
+        String info = info(image);
+        assertTrue(info.contains(BITMAP + " (granularity 65536, auto)") && info.contains("weekly (granularity 65536, auto)"),
+                info);
+    }
+
+    private static String info(Path image) {
+        StringWriter out = new StringWriter();
+        int code = Extentflow.execute(new Console(new PrintWriter(out, true), new PrintWriter(out, true)), "info",
+                image.toString());
+        assertEquals(0, code, out.toString());
+        return out.toString();
     }
 
     /**
@@ -79,6 +91,7 @@ class IncrementalBadInputTest {
         assertTrue(qemu.exitCode() != 0 && qemu.stderr().contains("inconsistent"), qemu.stderr());
         Run r = copyIncremental("--dirty-bitmap", BITMAP, image.toString(), full.toString());
         assertOneLine(r, image + ": dirty bitmap '" + BITMAP + "' is inconsistent: it is marked in use");
+        assertTrue(info(image).contains(BITMAP + " (granularity 65536, auto, in use: inconsistent)"), info(image));
     }
 
     /**

@@ -76,14 +76,58 @@ final class Qcow2Bitmap implements DirtyExtents {
     static Qcow2Bitmap load(Qcow2Layer layer, String name) throws IOException {
         Path image = layer.path();
         Qcow2Header h = layer.header();
-        Qcow2Header.BitmapsExtension ext = h.bitmaps();
-        if (ext == null || ext.count() == 0) {
+        if (h.bitmaps() == null || h.bitmaps().count() == 0) {
             throw new Qcow2FormatException(image, "has no dirty bitmap '" + name + "' (it has no bitmaps)");
         }
         if ((h.autoclear() & Qcow2Header.AUTOCLEAR_BITMAPS) == 0) {
             throw new Qcow2FormatException(image, "its dirty bitmaps are inconsistent: a program that does not "
                     + "know them wrote the image (autoclear bit 0 is clear), and qemu ignores them too");
         }
+        List<Entry> entries = directory(layer);
+        List<String> names = entries.stream().map(Entry::name).toList();
+        Entry found = null;
+        for (Entry e : entries) {
+            if (e.name.equals(name) || name.isEmpty() && entries.size() == 1) {
+                found = e;
+            }
+        }
+        if (found == null) {
+            throw new Qcow2FormatException(image, name.isEmpty()
+                    ? "has " + names.size() + " dirty bitmaps (" + String.join(", ", names) + "): name one"
+                    : "has no dirty bitmap '" + name + "' (it lists: " + String.join(", ", names) + ")");
+        }
+        return new Qcow2Bitmap(layer, found.name, found.granularityBits, readTable(layer, check(layer, found)));
+    }
+
+    /**
+     * The image's bitmaps as {@code extentflow info} shows them, e.g. {@code daily (granularity 65536,
+     * auto)} or {@code old (granularity 65536, in use: inconsistent)}; empty without bitmaps. Never
+     * fails: a directory that cannot be read is one line saying why. Blocking.
+     */
+    static List<String> describe(Qcow2Layer layer) {
+        Qcow2Header h = layer.header();
+        if (h.bitmaps() == null || h.bitmaps().count() == 0) {
+            return List.of();
+        }
+        if ((h.autoclear() & Qcow2Header.AUTOCLEAR_BITMAPS) == 0) {
+            return List.of("(inconsistent: autoclear bit 0 is clear)");
+        }
+        try {
+            List<String> out = new ArrayList<>();
+            for (Entry e : directory(layer)) {
+                out.add(e.name + " (granularity " + (1L << Math.min(e.granularityBits, 62))
+                        + ((e.flags & FLAG_AUTO) != 0 ? ", auto" : "")
+                        + ((e.flags & FLAG_IN_USE) != 0 ? ", in use: inconsistent" : "") + ")");
+            }
+            return List.copyOf(out);
+        } catch (IOException e) {
+            return List.of("(unreadable: " + e.getMessage() + ")");
+        }
+    }
+
+    /** The bitmap directory's entries, checked to lie inside the directory. Blocking. */
+    private static List<Entry> directory(Qcow2Layer layer) throws IOException {
+        Qcow2Header.BitmapsExtension ext = layer.header().bitmaps();
         long fileSize = layer.fileSize();
         long dirSize = ext.directorySize();
         long dirOffset = ext.directoryOffset();
@@ -95,14 +139,13 @@ final class Qcow2Bitmap implements DirtyExtents {
         }
         ByteBuffer dir = ByteBuffer.allocate((int) dirSize);
         layer.readHost(dirOffset, dir);
-        List<String> names = new ArrayList<>();
+        List<Entry> entries = new ArrayList<>();
         int pos = 0;
-        Entry found = null;
         while (pos < dirSize) {
             if (pos + ENTRY_HEADER > dirSize) {
                 throw layer.corrupt("bitmap directory entry at byte " + pos + " runs past the directory");
             }
-            if (names.size() >= ext.count()) {
+            if (entries.size() >= ext.count()) {
                 throw layer.corrupt("bitmap directory holds more than the " + ext.count()
                         + " bitmaps of the header extension");
             }
@@ -113,20 +156,11 @@ final class Qcow2Bitmap implements DirtyExtents {
             if (pos + entrySize > dirSize) {
                 throw layer.corrupt("bitmap directory entry at byte " + pos + " runs past the directory");
             }
-            String entryName = new String(dir.array(), (int) (pos + ENTRY_HEADER + e.extraSize), e.nameSize,
-                    StandardCharsets.UTF_8);
-            names.add(entryName);
-            if (entryName.equals(name) || name.isEmpty() && ext.count() == 1) {
-                found = e.named(entryName);
-            }
+            entries.add(e.named(new String(dir.array(), (int) (pos + ENTRY_HEADER + e.extraSize), e.nameSize,
+                    StandardCharsets.UTF_8)));
             pos += (int) entrySize;
         }
-        if (found == null) {
-            throw new Qcow2FormatException(image, name.isEmpty()
-                    ? "has " + names.size() + " dirty bitmaps (" + String.join(", ", names) + "): name one"
-                    : "has no dirty bitmap '" + name + "' (it lists: " + String.join(", ", names) + ")");
-        }
-        return new Qcow2Bitmap(layer, found.name, found.granularityBits, readTable(layer, check(layer, found)));
+        return entries;
     }
 
     /** A directory entry's fields. */
@@ -198,11 +232,6 @@ final class Qcow2Bitmap implements DirtyExtents {
     @Override
     public String bitmap() {
         return name;
-    }
-
-    /** Bytes of guest data per bit. */
-    long granularity() {
-        return 1L << granularityBits;
     }
 
     /**

@@ -60,6 +60,8 @@ public final class Qcow2Source implements ImageSource, HostOffsets {
     private final Capabilities capabilities;
     private final AtomicBoolean closed = new AtomicBoolean();
 
+    private final List<String> bitmaps;
+
     private Qcow2Source(Path path, Qcow2Chain chain, boolean topLayerOnly, Qcow2Bitmap bitmap) {
         this.path = path;
         this.endpoint = "file:" + path;
@@ -72,6 +74,7 @@ public final class Qcow2Source implements ImageSource, HostOffsets {
                 .with(HostOffsets.class, this)
                 .with(AllocationDepth.class, this::allocationDepth);
         this.capabilities = bitmap == null ? offered : offered.with(DirtyExtents.class, bitmap);
+        this.bitmaps = Qcow2Bitmap.describe((Qcow2Layer) chain.top()); // one directory read, on the opener's thread
     }
 
     /** Opens {@code path} and its backing chain on the file I/O scheduler. */
@@ -277,6 +280,9 @@ public final class Qcow2Source implements ImageSource, HostOffsets {
             d.put("backing chain", List.copyOf(backing));
         }
         d.put("top layer only", topLayerOnly);
+        if (!bitmaps.isEmpty()) {
+            d.put("bitmaps", bitmaps);
+        }
         return d;
     }
 
