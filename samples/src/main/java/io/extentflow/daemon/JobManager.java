@@ -3,8 +3,10 @@ package io.extentflow.daemon;
 import io.extentflow.engine.ImageIoException;
 import io.extentflow.engine.ImageSink;
 import io.extentflow.engine.ImageSource;
+import io.extentflow.engine.capability.DirtyExtents;
 import io.extentflow.engine.copy.Copy;
 import io.extentflow.engine.copy.CopyResult;
+import io.extentflow.engine.dirty.IncrementalSource;
 import io.extentflow.engine.endpoint.Endpoints;
 import io.extentflow.engine.io.BlockingIo;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -184,7 +186,9 @@ public final class JobManager {
         store.saveState(job).subscribe(null, e -> LOG.log(Level.SEVERE, "journal write failed", e));
         // both ends open at once: a network target connects while the source opens
         Mono<CopyResult> run = fresh.then(Mono.usingWhen(
-                Endpoints.pair(r.source(), r.endpoint(), r.target(), r.endpoint()).doOnNext(p -> job.opened()),
+                BlockingIo.run(r::requireIncrementalTarget)
+                        .then(Endpoints.pair(r.source(), r.endpoint(), r.target(), r.endpoint()))
+                        .doOnNext(p -> job.opened()),
                 p -> copy(job, p.source(), p.sink()),
                 p -> closed(job, p.closeGracefully())));
         job.subscription = run.subscribe(result -> finished(job, result, null), e -> finished(job, null, e));
@@ -201,7 +205,21 @@ public final class JobManager {
     }
 
     /** The copy, with its checkpoint saved every interval while it runs. */
-    private Mono<CopyResult> copy(Job job, ImageSource source, ImageSink sink) {
+    private Mono<CopyResult> copy(Job job, ImageSource opened, ImageSink sink) {
+        ImageSource source = opened;
+        if (job.request.incremental()) {
+            // as extentflow copy --incremental: only what changed, into a target that holds the rest
+            Optional<DirtyExtents> dirty = opened.capability(DirtyExtents.class);
+            if (dirty.isEmpty()) {
+                return Mono.error(new IllegalArgumentException("incremental needs a dirty source: "
+                        + opened.endpoint() + " reports no dirty extents (give dirty_bitmap)"));
+            }
+            if (sink.capabilities().knownZero()) {
+                return Mono.error(new IllegalArgumentException("incremental: " + sink.endpoint() + " is a new, "
+                        + "empty image: an incremental copy goes into an existing full copy or a qcow2 overlay on one"));
+            }
+            source = new IncrementalSource(opened, dirty.get());
+        }
         Copy copy = Copy.from(source).to(sink).options(job.request.copy()).metrics(registry);
         boolean resumable = job.request.resumable();
         // a target that reads as zeros now (e.g. a file deleted and created anew) lost what the
