@@ -6,6 +6,9 @@ import io.r2dbc.postgresql.api.Notification;
 import io.r2dbc.postgresql.api.PostgresqlConnection;
 import io.r2dbc.postgresql.api.PostgresqlResult;
 import io.r2dbc.spi.ValidationDepth;
+import java.security.GeneralSecurityException;
+import java.security.MessageDigest;
+import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeoutException;
@@ -13,6 +16,8 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 import java.util.logging.Level;
 import java.util.logging.Logger;
+import javax.crypto.Mac;
+import javax.crypto.SecretKeyFactory;
 import org.reactivestreams.Publisher;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
@@ -131,6 +136,20 @@ final class Database implements AutoCloseable {
                 .retryWhen(Retry.backoff(Long.MAX_VALUE, Duration.ofMillis(100)).maxBackoff(Duration.ofSeconds(2))
                         .doBeforeRetry(s -> LOG.log(s.totalRetriesInARow() == 0 ? Level.WARNING : Level.FINE,
                                 "jobs database notifications lost (" + reason(s.failure()) + "); listening again")));
+    }
+
+    /**
+     * Loads what the SCRAM login needs from the JDK (the JCE reads its policy files when first used,
+     * SecureRandom opens /dev/urandom), so that the driver's first login, on its event loop, finds
+     * them ready. Blocking: call it on a blocking-I/O thread before connecting.
+     */
+    static void loadCrypto() throws GeneralSecurityException {
+        for (String mac : List.of("HmacSHA256", "HmacSHA1")) {
+            Mac.getInstance(mac);
+        }
+        MessageDigest.getInstance("SHA-256");
+        SecretKeyFactory.getInstance("PBKDF2WithHmacSHA256");
+        new SecureRandom().nextBytes(new byte[32]);
     }
 
     /** A one-line reason of a database error. */

@@ -62,7 +62,10 @@ final class Migrations {
 
     /** Brings the database's schema up to date; emits the schema version it then has. */
     static Mono<Integer> apply(Database db) {
-        return BlockingIo.call(Migrations::bundled).flatMap(migrations -> Mono.usingWhen(db.connect(),
+        return BlockingIo.call(() -> {
+            Database.loadCrypto();
+            return bundled();
+        }).flatMap(migrations -> Mono.usingWhen(db.connect(),
                 c -> run(c, migrations).onErrorMap(e -> !(e instanceof Database.DatabaseUnavailable),
                         e -> new Database.DatabaseUnavailable("cannot migrate the jobs database "
                                 + db.config().address() + ": " + Database.reason(e), e)),

@@ -81,20 +81,22 @@ class FleetTest {
             }
 
             try (Fleet fleet = Fleet.start(dir, 3, "--max-jobs", "3", "--checkpoint-interval", "200ms",
-                    "--lease-time", "2s")) {
+                    "--lease-time", "3s")) {
                 JobsClient first = fleet.client(0);
                 for (String[] j : jobs) {
                     first.submit(j[0], j[1], j[2].isEmpty() ? null : slowly());
                 }
-                // kill a daemon that runs a job with a durable checkpoint
-                String victim = fleet.awaitQuery(Duration.ofMinutes(2), "a running job with a checkpoint",
-                        "SELECT owner FROM extentflow_jobs WHERE state = 'running' AND checkpoint > 0 "
-                                + "ORDER BY checkpoint DESC LIMIT 1");
+                // kill the daemon copying the large image once it has a durable checkpoint, mid-copy
+                String bigJob = fleet.pg.query("SELECT id FROM extentflow_jobs WHERE request->>'source' = '" + big + "'");
+                String victim = fleet.awaitQuery(Duration.ofMinutes(2), "the large copy's first checkpoint",
+                        "SELECT owner FROM extentflow_jobs WHERE id = '" + bigJob + "' AND state = 'running' "
+                                + "AND checkpoint > 0 AND checkpoint < " + (1536L << 20));
                 DaemonProcess killed = fleet.byOwner(victim);
                 killed.kill();
                 // its jobs as it left them: nothing can change them until their leases expire
                 List<String> orphans = List.of(fleet.pg.query("SELECT id FROM extentflow_jobs WHERE state = "
                         + "'running' AND checkpoint > 0 AND owner = '" + victim + "'").split("\n"));
+                assertTrue(orphans.contains(bigJob), orphans + " holds the large job " + bigJob);
                 assertTrue(!orphans.getFirst().isEmpty(), "the killed daemon ran a job with a checkpoint");
 
                 JobsClient survivor = new JobsClient(fleet.daemons.stream().filter(d -> d != killed)
@@ -121,6 +123,9 @@ class FleetTest {
                     }
                 }
                 assertTrue(takeovers >= orphans.size(), takeovers + " takeovers for " + orphans);
+                System.out.println("killed " + victim + " running " + orphans.size() + " job(s) with checkpoints; "
+                        + "resumed elsewhere at " + orphans.stream().map(id -> survivor.job(id).get("resumed_bytes")
+                                .asText()).toList() + " bytes; " + takeovers + " takeover(s)");
             }
         } finally {
             http.shutdown(Duration.ofSeconds(5)).block();

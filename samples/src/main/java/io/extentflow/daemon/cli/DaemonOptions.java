@@ -98,8 +98,9 @@ public final class DaemonOptions {
         DatabaseConfig db = DatabaseConfig.parse(jobsDb, dbPassword());
         Duration lease = leaseTime != null ? leaseTime
                 : max(DaemonConfig.DEFAULT_LEASE_TIME, checkpointInterval.multipliedBy(3));
-        return DaemonConfig.fleet(db, token).withMaxRunning(maxJobs).withCheckpointInterval(checkpointInterval)
-                .withLeaseTime(lease);
+        // the lease first: the interval is checked against it
+        return DaemonConfig.fleet(db, token).withMaxRunning(maxJobs).withLeaseTime(lease)
+                .withCheckpointInterval(checkpointInterval);
     }
 
     private static Duration max(Duration a, Duration b) {
