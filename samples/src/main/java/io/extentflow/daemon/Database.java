@@ -152,14 +152,23 @@ final class Database implements AutoCloseable {
         new SecureRandom().nextBytes(new byte[32]);
     }
 
-    /** A one-line reason of a database error. */
+    /**
+     * A one-line reason of a database error: the driver's message, or, when that only says it could
+     * not connect, the network's reason (e.g. "Connection refused").
+     */
     static String reason(Throwable e) {
-        Throwable t = e;
-        while (t.getCause() != null && (t.getMessage() == null || t instanceof DatabaseUnavailable)) {
-            t = t.getCause();
+        String first = null;
+        String last = null;
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            String m = t.getMessage();
+            if (m != null && !m.isBlank() && !(t instanceof DatabaseUnavailable)) {
+                first = first == null ? m : first;
+                last = m;
+            }
         }
-        String m = t.getMessage();
-        return (m == null || m.isBlank() ? t.getClass().getSimpleName() : m).replace('\n', ' ');
+        String m = first == null ? e.getClass().getSimpleName()
+                : first.contains("Cannot connect to") && last != null ? last : first;
+        return m.replace('\n', ' ');
     }
 
     /** Closes the shared connection. Not blocking. */
