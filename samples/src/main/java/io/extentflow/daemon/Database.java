@@ -168,7 +168,8 @@ final class Database implements AutoCloseable {
         }
         String m = first == null ? e.getClass().getSimpleName()
                 : first.contains("Cannot connect to") && last != null ? last : first;
-        return m.replace('\n', ' ');
+        // Netty's native transport says "finishConnect(..) failed with error(-111): Connection refused"
+        return m.replaceFirst("^\\w+\\(\\.\\.\\) failed(?: with error\\(-?\\d+\\))?: ", "").replace('\n', ' ');
     }
 
     /** Closes the shared connection. Not blocking. */

@@ -46,7 +46,9 @@ class FleetStartTest {
             p.destroyForcibly();
             throw new AssertionError("serve did not exit within 60 s: " + Files.readString(err));
         }
-        return new Exit(p.exitValue(), Files.readString(err));
+        Exit exit = new Exit(p.exitValue(), Files.readString(err));
+        System.out.println("serve exited " + exit.code() + ": " + exit.errorLines());
+        return exit;
     }
 
     @Test
@@ -61,6 +63,7 @@ class FleetStartTest {
         assertEquals(1, e.errorLines().size(), e.stderr());
         assertTrue(e.errorLines().getFirst().startsWith("extentflow: cannot reach the jobs database " + address + ": "),
                 e.stderr());
+        assertTrue(e.errorLines().getFirst().contains("Connection refused"), e.stderr());
         assertTrue(!e.stderr().contains("\tat "), "no stack trace: " + e.stderr());
     }
 

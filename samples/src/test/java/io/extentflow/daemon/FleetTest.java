@@ -174,6 +174,31 @@ class FleetTest {
     }
 
     @Test
+    void gracefullyStoppedDaemonGivesItsJobBackAtOnce() throws Exception {
+        Path src = dir.resolve("src.raw");
+        TestImages.randomSparseRaw(src, 24L << 20, 8, 100, 1 << 20);
+        var slow = servers.nbdkit(dir, "--filter=delay", "file", src.toString(), "rdelay=60ms");
+        Path dst = dir.resolve("dst.raw");
+        // a lease far longer than the test waits: only the hand-back can move the job in time
+        try (Fleet fleet = Fleet.start(dir, 2, "--max-jobs", "1", "--checkpoint-interval", "200ms",
+                "--lease-time", "120s")) {
+            String id = fleet.client(0).submit(slow.uri(), dst.toString(), slowly());
+            String first = fleet.awaitQuery(Duration.ofMinutes(1), "the job running with a checkpoint",
+                    "SELECT owner FROM extentflow_jobs WHERE id = '" + id + "' AND state = 'running' AND checkpoint > 0");
+            DaemonProcess stopping = fleet.byOwner(first);
+            DaemonProcess other = fleet.daemons.stream().filter(d -> d != stopping).findFirst().orElseThrow();
+            stopping.close(); // SIGTERM
+            JobsClient client = new JobsClient(other.port);
+            JsonNode done = fleet.awaitJobs(client, Duration.ofSeconds(60), "the job to finish on the other daemon",
+                    l -> Fleet.allFinished(l, 1)).getFirst();
+            assertEquals("done", done.get("state").asText(), done.toString());
+            assertNotEquals(first, done.get("daemon").asText());
+            assertTrue(done.get("resumed_bytes").asLong() > 0, done.toString());
+            TestImages.assertSameContent(src, dst);
+        }
+    }
+
+    @Test
     void jobsGoOnWhenTheDatabaseRestarts() throws Exception {
         List<Path> sources = new ArrayList<>();
         try (Fleet fleet = Fleet.start(dir, 2, "--max-jobs", "2", "--checkpoint-interval", "200ms",
