@@ -19,10 +19,12 @@ import java.time.Duration;
  * @param jobsDb             the fleet's PostgreSQL database, or null: jobs are then kept in the journal
  * @param leaseTime          fleet mode: how long a claimed job stays with its daemon without a renewal
  *                           (renewed every checkpoint interval); after that another daemon may take it
+ * @param maxPerSourceHost   fleet mode: most jobs running at once in the whole fleet that read from one
+ *                           NBD or HTTP host ({@code host:port}); 0 for no limit
  */
 public record DaemonConfig(Path stateDir, String token, int maxRunning, Duration checkpointInterval,
                            Duration eventInterval, int keepFinished, long compactAfter, DatabaseConfig jobsDb,
-                           Duration leaseTime) {
+                           Duration leaseTime, int maxPerSourceHost) {
 
     public static final int DEFAULT_MAX_RUNNING = 2;
     public static final Duration DEFAULT_CHECKPOINT_INTERVAL = Duration.ofSeconds(1);
@@ -35,6 +37,9 @@ public record DaemonConfig(Path stateDir, String token, int maxRunning, Duration
         }
         if (token != null && token.isBlank()) {
             throw new IllegalArgumentException("the jobs API token is empty");
+        }
+        if (maxPerSourceHost < 0) {
+            throw new IllegalArgumentException("the limit of jobs per source host must not be negative");
         }
         if (maxRunning <= 0 || keepFinished < 0 || compactAfter <= 0) {
             throw new IllegalArgumentException("max running jobs must be positive");
@@ -56,43 +61,48 @@ public record DaemonConfig(Path stateDir, String token, int maxRunning, Duration
      */
     public static DaemonConfig of(Path stateDir, String token) {
         return new DaemonConfig(stateDir, token, DEFAULT_MAX_RUNNING, DEFAULT_CHECKPOINT_INTERVAL,
-                Duration.ofMillis(200), 1000, 10_000, null, DEFAULT_LEASE_TIME);
+                Duration.ofMillis(200), 1000, 10_000, null, DEFAULT_LEASE_TIME, 0);
     }
 
     /** {@link #of} with no state directory: jobs in the fleet's database {@code jobsDb}. */
     public static DaemonConfig fleet(DatabaseConfig jobsDb, String token) {
         return new DaemonConfig(null, token, DEFAULT_MAX_RUNNING, DEFAULT_CHECKPOINT_INTERVAL,
-                Duration.ofMillis(200), 1000, 10_000, jobsDb, DEFAULT_LEASE_TIME);
+                Duration.ofMillis(200), 1000, 10_000, jobsDb, DEFAULT_LEASE_TIME, 0);
     }
 
     /** The same with jobs kept in {@code db} (fleet mode) instead of the journal. */
     public DaemonConfig withJobsDb(DatabaseConfig db) {
         return new DaemonConfig(stateDir, token, maxRunning, checkpointInterval, eventInterval, keepFinished,
-                compactAfter, db, leaseTime);
+                compactAfter, db, leaseTime, maxPerSourceHost);
+    }
+
+    public DaemonConfig withMaxPerSourceHost(int value) {
+        return new DaemonConfig(stateDir, token, maxRunning, checkpointInterval, eventInterval, keepFinished,
+                compactAfter, jobsDb, leaseTime, value);
     }
 
     public DaemonConfig withLeaseTime(Duration value) {
         return new DaemonConfig(stateDir, token, maxRunning, checkpointInterval, eventInterval, keepFinished,
-                compactAfter, jobsDb, value);
+                compactAfter, jobsDb, value, maxPerSourceHost);
     }
 
     public DaemonConfig withMaxRunning(int value) {
         return new DaemonConfig(stateDir, token, value, checkpointInterval, eventInterval, keepFinished, compactAfter,
-                jobsDb, leaseTime);
+                jobsDb, leaseTime, maxPerSourceHost);
     }
 
     public DaemonConfig withCheckpointInterval(Duration value) {
         return new DaemonConfig(stateDir, token, maxRunning, value, eventInterval, keepFinished, compactAfter,
-                jobsDb, leaseTime);
+                jobsDb, leaseTime, maxPerSourceHost);
     }
 
     public DaemonConfig withEventInterval(Duration value) {
         return new DaemonConfig(stateDir, token, maxRunning, checkpointInterval, value, keepFinished, compactAfter, jobsDb,
-                leaseTime);
+                leaseTime, maxPerSourceHost);
     }
 
     public DaemonConfig withJournalLimits(int keepFinishedJobs, long compactAfterRecords) {
         return new DaemonConfig(stateDir, token, maxRunning, checkpointInterval, eventInterval, keepFinishedJobs,
-                compactAfterRecords, jobsDb, leaseTime);
+                compactAfterRecords, jobsDb, leaseTime, maxPerSourceHost);
     }
 }

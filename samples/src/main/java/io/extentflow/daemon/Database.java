@@ -28,7 +28,8 @@ import reactor.util.retry.Retry;
  * Netty: no thread waits for the database).
  *
  * <p>Every job-state write of the fleet is one statement, atomic on its own, so the daemon shares one
- * connection for all of them (the driver queues statements on it) and needs no pool. A connection
+ * connection for all of them (the driver queues statements on it) and needs no pool; the claim
+ * under a per-host limit, the one transaction, has a connection of its own. A connection
  * that broke (the server restarted, the network failed) is dropped, and the next statement opens a
  * new one: the daemon rides out a database restart without being told. Notifications
  * ({@code LISTEN}) take a connection of their own, opened again whenever it is lost.
@@ -41,8 +42,10 @@ final class Database implements AutoCloseable {
     private final PostgresqlConnectionFactory factory;
     /** How long one statement may take before its connection is given up. */
     private final Duration statementTimeout;
-    /** The shared connection, being opened or open; null when none. */
-    private final AtomicReference<Mono<PostgresqlConnection>> shared = new AtomicReference<>();
+    /** The connection shared by single statements. */
+    private final Lane statements = new Lane();
+    /** The connection of transactions (claims under a per-host limit). */
+    private final Lane transactions = new Lane();
 
     Database(DatabaseConfig config, Duration statementTimeout) {
         this.config = config;
@@ -73,12 +76,7 @@ final class Database implements AutoCloseable {
      * broke is dropped (the error goes to the caller, who decides whether to try again).
      */
     <T> Flux<T> execute(Function<PostgresqlConnection, Publisher<T>> work) {
-        return Flux.defer(() -> {
-            Mono<PostgresqlConnection> connection = sharedConnection();
-            return connection.flatMapMany(c -> Flux.from(work.apply(c))
-                    .timeout(statementTimeout)
-                    .onErrorResume(e -> dropIfBroken(connection, c, e).then(Mono.error(e))));
-        });
+        return statements.execute(work);
     }
 
     /** Rows a single statement changed. */
@@ -87,34 +85,68 @@ final class Database implements AutoCloseable {
                 .reduce(0L, Long::sum);
     }
 
-    private Mono<PostgresqlConnection> sharedConnection() {
-        while (true) {
-            Mono<PostgresqlConnection> current = shared.get();
-            if (current != null) {
-                return current;
-            }
-            // cached while open; a failed attempt is forgotten so that the next statement tries again
-            AtomicReference<Mono<PostgresqlConnection>> self = new AtomicReference<>();
-            Mono<PostgresqlConnection> fresh = connect()
-                    .doOnError(e -> shared.compareAndSet(self.get(), null))
-                    .cache(c -> Duration.ofMillis(Long.MAX_VALUE), e -> Duration.ZERO, () -> Duration.ZERO);
-            self.set(fresh);
-            if (shared.compareAndSet(null, fresh)) {
-                return fresh;
-            }
-        }
+    /**
+     * Runs {@code work} in one transaction, on a connection of its own (a transaction on the shared
+     * connection would take in other callers' statements). One caller at a time: the claim loop.
+     */
+    <T> Flux<T> transaction(Function<PostgresqlConnection, Publisher<T>> work) {
+        return transactions.execute(c -> c.beginTransaction()
+                .thenMany(work.apply(c))
+                .concatWith(c.commitTransaction().then(Mono.empty()))
+                .onErrorResume(e -> c.rollbackTransaction().onErrorResume(x -> Mono.empty()).then(Mono.error(e))));
     }
 
-    private Mono<Void> dropIfBroken(Mono<PostgresqlConnection> cached, PostgresqlConnection c, Throwable error) {
-        Mono<Boolean> valid = error instanceof TimeoutException ? Mono.just(false)
-                : c.validate(ValidationDepth.LOCAL).onErrorReturn(false);
-        return valid.flatMap(ok -> {
-            if (!ok && shared.compareAndSet(cached, null)) {
-                LOG.warning("jobs database connection lost (" + reason(error) + "); reconnecting");
-                return c.close().onErrorResume(x -> Mono.empty());
+    /** A connection kept open for one kind of use, opened again after it broke. */
+    private final class Lane {
+
+        private final AtomicReference<Mono<PostgresqlConnection>> current = new AtomicReference<>();
+
+        <T> Flux<T> execute(Function<PostgresqlConnection, Publisher<T>> work) {
+            return Flux.defer(() -> {
+                Mono<PostgresqlConnection> connection = connection();
+                return connection.flatMapMany(c -> Flux.from(work.apply(c))
+                        .timeout(statementTimeout)
+                        .onErrorResume(e -> dropIfBroken(connection, c, e).then(Mono.error(e))));
+            });
+        }
+
+        private Mono<PostgresqlConnection> connection() {
+            while (true) {
+                Mono<PostgresqlConnection> open = current.get();
+                if (open != null) {
+                    return open;
+                }
+                // cached while open; a failed attempt is forgotten so that the next statement tries again
+                AtomicReference<Mono<PostgresqlConnection>> self = new AtomicReference<>();
+                Mono<PostgresqlConnection> fresh = connect()
+                        .doOnError(e -> current.compareAndSet(self.get(), null))
+                        .cache(c -> Duration.ofMillis(Long.MAX_VALUE), e -> Duration.ZERO, () -> Duration.ZERO);
+                self.set(fresh);
+                if (current.compareAndSet(null, fresh)) {
+                    return fresh;
+                }
             }
-            return Mono.empty();
-        });
+        }
+
+        private Mono<Void> dropIfBroken(Mono<PostgresqlConnection> cached, PostgresqlConnection c, Throwable error) {
+            // a statement that timed out may still run: its connection is given up too
+            Mono<Boolean> valid = error instanceof TimeoutException ? Mono.just(false)
+                    : c.validate(ValidationDepth.LOCAL).onErrorReturn(false);
+            return valid.flatMap(ok -> {
+                if (!ok && current.compareAndSet(cached, null)) {
+                    LOG.warning("jobs database connection lost (" + reason(error) + "); reconnecting");
+                    return c.close().onErrorResume(x -> Mono.empty());
+                }
+                return Mono.empty();
+            });
+        }
+
+        void close() {
+            Mono<PostgresqlConnection> open = current.getAndSet(null);
+            if (open != null) {
+                open.flatMap(PostgresqlConnection::close).onErrorResume(e -> Mono.empty()).subscribe();
+            }
+        }
     }
 
     /**
@@ -172,13 +204,11 @@ final class Database implements AutoCloseable {
         return m.replaceFirst("^\\w+\\(\\.\\.\\) failed(?: with error\\(-?\\d+\\))?: ", "").replace('\n', ' ');
     }
 
-    /** Closes the shared connection. Not blocking. */
+    /** Closes the connections. Not blocking. */
     @Override
     public void close() {
-        Mono<PostgresqlConnection> current = shared.getAndSet(null);
-        if (current != null) {
-            current.flatMap(PostgresqlConnection::close).onErrorResume(e -> Mono.empty()).subscribe();
-        }
+        statements.close();
+        transactions.close();
     }
 
     /** The database cannot be reached, or a connection to it broke. */

@@ -97,7 +97,8 @@ public final class FleetJobManager {
                     Endpoints.knowsSource("/");
                     return ownerName();
                 }))
-                .map(name -> new FleetJobManager(config, registry, new PostgresJobStore(db, config.leaseTime()), name))
+                .map(name -> new FleetJobManager(config, registry, new PostgresJobStore(db, config.leaseTime(),
+                        config.maxPerSourceHost()), name))
                 .doOnError(e -> db.close());
     }
 

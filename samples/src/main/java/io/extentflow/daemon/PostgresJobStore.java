@@ -2,6 +2,8 @@ package io.extentflow.daemon;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.r2dbc.postgresql.api.PostgresqlConnection;
+import io.r2dbc.postgresql.api.PostgresqlResult;
 import io.r2dbc.postgresql.codec.Json;
 import io.r2dbc.spi.Row;
 import java.io.UncheckedIOException;
@@ -11,6 +13,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
 import java.util.stream.Collectors;
+import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
 /**
@@ -31,12 +34,21 @@ final class PostgresJobStore implements JobStore {
     /** Notified with a job id when a job is cancelled. */
     static final String CANCELLED = "extentflow_job_cancelled";
 
+    /** The advisory lock that makes claims under a per-host limit take turns across the fleet. */
+    private static final long CLAIM_LOCK = 0x657866636c61696dL; // "exfclaim"
+
     private final Database db;
     private final Duration leaseTime;
+    private final int maxPerSourceHost;
 
-    PostgresJobStore(Database db, Duration leaseTime) {
+    /**
+     * @param maxPerSourceHost most jobs running at once, fleet-wide, that read from one network host
+     *                         ({@link SourceHost}); 0 for no limit
+     */
+    PostgresJobStore(Database db, Duration leaseTime, int maxPerSourceHost) {
         this.db = db;
         this.leaseTime = leaseTime;
+        this.maxPerSourceHost = maxPerSourceHost;
     }
 
     Database database() {
@@ -55,31 +67,50 @@ final class PostgresJobStore implements JobStore {
 
     @Override
     public Mono<Void> add(Job job) {
-        return db.update(c -> c.createStatement("WITH j AS (INSERT INTO extentflow_jobs (id, created, request, "
-                                + "state, view) VALUES ($1, $2, $3, 'queued', $4) RETURNING id) "
-                                + "SELECT pg_notify('" + QUEUED + "', id) FROM j")
-                        .bind("$1", job.id).bind("$2", job.created).bind("$3", json(job.request.json()))
-                        .bind("$4", json(job.toJson())).execute())
-                .then();
+        String host = SourceHost.of(job.request.source());
+        return db.update(c -> {
+            var insert = c.createStatement("WITH j AS (INSERT INTO extentflow_jobs (id, created, request, "
+                            + "state, view, source_host) VALUES ($1, $2, $3, 'queued', $4, $5) RETURNING id) "
+                            + "SELECT pg_notify('" + QUEUED + "', id) FROM j")
+                    .bind("$1", job.id).bind("$2", job.created).bind("$3", json(job.request.json()))
+                    .bind("$4", json(job.toJson()));
+            return (host == null ? insert.bindNull("$5", String.class) : insert.bind("$5", host)).execute();
+        }).then();
     }
 
     /**
      * Claims the oldest job that is queued or whose lease expired, for {@code owner}: the job comes
      * back running under a new lease, at the checkpoint its last owner recorded; empty when no job
-     * is free. {@code SKIP LOCKED}: daemons claiming at once take different jobs without waiting.
+     * is free. {@code SKIP LOCKED}: daemons claiming at once take different jobs without waiting. A job
+     * whose source host already has the limit's number of running jobs is passed over for the next.
      */
     Mono<Claim> claim(String owner) {
-        return db.execute(c -> c.createStatement("UPDATE extentflow_jobs j SET state = 'running', owner = $1, "
-                                + "generation = j.generation + 1, claims = j.claims + 1, updated = now(), "
-                                + "lease_expires = now() + $2 * interval '1 millisecond' "
-                                + "FROM (SELECT id, state AS was FROM extentflow_jobs "
-                                + "WHERE state = 'queued' OR (state = 'running' AND lease_expires < now()) "
-                                + "ORDER BY seq LIMIT 1 FOR UPDATE SKIP LOCKED) c "
-                                + "WHERE j.id = c.id "
-                                + "RETURNING j.id, j.created, j.request, j.generation, j.checkpoint, c.was")
-                        .bind("$1", owner).bind("$2", leaseTime.toMillis()).execute()
-                        .concatMap(r -> r.map((row, meta) -> claimOf(row, owner))))
+        if (maxPerSourceHost <= 0) {
+            return db.execute(c -> claimStatement(c, owner)).next();
+        }
+        // under a per-host limit, claims take turns: a claim counts the jobs running on its host, and
+        // two claims counting at once could both see room for one more. The lock is the transaction's.
+        return db.transaction(c -> c.createStatement("SELECT pg_advisory_xact_lock(" + CLAIM_LOCK + ")").execute()
+                        .concatMap(PostgresqlResult::getRowsUpdated)
+                        .thenMany(claimStatement(c, owner)))
                 .next();
+    }
+
+    private Flux<Claim> claimStatement(PostgresqlConnection c, String owner) {
+        String hostLimit = maxPerSourceHost <= 0 ? ""
+                : "AND (q.source_host IS NULL OR (SELECT count(*) FROM extentflow_jobs r WHERE r.state = 'running' "
+                        + "AND r.lease_expires >= now() AND r.source_host = q.source_host) < " + maxPerSourceHost + ") ";
+        return c.createStatement("UPDATE extentflow_jobs j SET state = 'running', owner = $1, "
+                        + "generation = j.generation + 1, claims = j.claims + 1, updated = now(), "
+                        + "lease_expires = now() + $2 * interval '1 millisecond' "
+                        + "FROM (SELECT q.id, q.state AS was FROM extentflow_jobs q "
+                        + "WHERE (q.state = 'queued' OR (q.state = 'running' AND q.lease_expires < now())) "
+                        + hostLimit
+                        + "ORDER BY q.seq LIMIT 1 FOR UPDATE SKIP LOCKED) c "
+                        + "WHERE j.id = c.id "
+                        + "RETURNING j.id, j.created, j.request, j.generation, j.checkpoint, c.was")
+                .bind("$1", owner).bind("$2", leaseTime.toMillis()).execute()
+                .concatMap(r -> r.map((row, meta) -> claimOf(row, owner)));
     }
 
     private static Claim claimOf(Row row, String owner) {

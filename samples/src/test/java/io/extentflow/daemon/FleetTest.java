@@ -199,6 +199,45 @@ class FleetTest {
     }
 
     @Test
+    void aSourceHostLimitHoldsAcrossTheFleet() throws Exception {
+        Path src = dir.resolve("src.raw");
+        TestImages.randomSparseRaw(src, 8L << 20, 12, 100, 1 << 20);
+        var slow = servers.nbdkitTcp(dir, "--filter=delay", "file", src.toString(), "rdelay=20ms");
+        Path local = dir.resolve("local.raw");
+        TestImages.randomSparseRaw(local, 8L << 20, 13, 100, 1 << 20);
+        try (Fleet fleet = Fleet.start(dir, 2, "--max-jobs", "3", "--checkpoint-interval", "200ms",
+                "--max-jobs-per-source-host", "1")) {
+            JobsClient client = fleet.client(0);
+            for (int i = 0; i < 4; i++) {
+                client.submit(slow.uri(), dir.resolve("nbd-" + i + ".raw").toString(), slowly());
+            }
+            client.submit(local.toString(), dir.resolve("local-copy.raw").toString(), null);
+            List<JsonNode> jobs = fleet.awaitJobs(client, FINISH, "every job to finish", l -> Fleet.allFinished(l, 5));
+            // one NBD job at a time in the whole fleet: each started after the previous one finished
+            List<JsonNode> nbd = jobs.stream().filter(j -> j.get("source").asText().startsWith("nbd:"))
+                    .sorted(java.util.Comparator.comparing(j -> java.time.Instant.parse(j.get("started").asText())))
+                    .toList();
+            for (int i = 1; i < nbd.size(); i++) {
+                var before = java.time.Instant.parse(nbd.get(i - 1).get("finished").asText());
+                var started = java.time.Instant.parse(nbd.get(i).get("started").asText());
+                assertTrue(!started.isBefore(before), "overlapping NBD jobs: " + nbd.get(i - 1) + " and " + nbd.get(i));
+            }
+            // the local job did not wait behind the NBD host's queue
+            JsonNode localJob = jobs.stream().filter(j -> !j.get("source").asText().startsWith("nbd:")).findFirst()
+                    .orElseThrow();
+            assertTrue(java.time.Instant.parse(localJob.get("finished").asText())
+                    .isBefore(java.time.Instant.parse(nbd.getLast().get("started").asText())), jobs.toString());
+            for (JsonNode j : jobs) {
+                assertEquals("done", j.get("state").asText(), j.toString());
+            }
+            for (int i = 0; i < 4; i++) {
+                TestImages.assertSameContent(src, dir.resolve("nbd-" + i + ".raw"));
+            }
+            TestImages.assertSameContent(local, dir.resolve("local-copy.raw"));
+        }
+    }
+
+    @Test
     void jobsGoOnWhenTheDatabaseRestarts() throws Exception {
         List<Path> sources = new ArrayList<>();
         try (Fleet fleet = Fleet.start(dir, 2, "--max-jobs", "2", "--checkpoint-interval", "200ms",

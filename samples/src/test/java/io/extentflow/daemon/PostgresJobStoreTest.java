@@ -28,11 +28,12 @@ class PostgresJobStoreTest {
     void lateWritesOfADaemonWhoseLeaseWasTakenOverAreRefused() throws Exception {
         try (PostgresServer pg = PostgresServer.start()) {
             Database db = new Database(DatabaseConfig.parse(pg.address(), pg.password), Duration.ofSeconds(10));
-            assertEquals(1, Migrations.apply(db).block(TIMEOUT));
-            assertEquals(1, Migrations.apply(db).block(TIMEOUT), "a second start applies nothing again");
-            assertEquals("1|V1__jobs.sql", pg.query("SELECT version || '|' || name FROM extentflow_schema_version"));
+            assertEquals(2, Migrations.apply(db).block(TIMEOUT));
+            assertEquals(2, Migrations.apply(db).block(TIMEOUT), "a second start applies nothing again");
+            assertEquals("1|V1__jobs.sql\n2|V2__source_host.sql", pg.query("SELECT version || '|' || name FROM "
+                    + "extentflow_schema_version ORDER BY version"));
 
-            PostgresJobStore store = new PostgresJobStore(db, Duration.ofMillis(300));
+            PostgresJobStore store = new PostgresJobStore(db, Duration.ofMillis(300), 0);
             store.add(job("j1")).block(TIMEOUT);
             store.add(job("j2")).block(TIMEOUT);
 
@@ -73,6 +74,36 @@ class PostgresJobStoreTest {
             assertEquals("done", store.cancel("j1").block(TIMEOUT).get("state").asText());
             assertNull(store.cancel("nonexistent").block(TIMEOUT));
             assertTrue(store.view("j1").block(TIMEOUT).get("daemon").asText().equals("daemon-b"));
+            db.close();
+        }
+    }
+
+    private static Job job(String id, String source) {
+        return new Job(id, JobRequest.parse(JobsClient.JSON.createObjectNode().put("source", source)
+                .put("target", "/dst-" + id + ".raw")), Instant.now());
+    }
+
+    @Test
+    void aSourceHostAtItsLimitIsPassedOverForTheNextJob() throws Exception {
+        try (PostgresServer pg = PostgresServer.start()) {
+            Database db = new Database(DatabaseConfig.parse(pg.address(), pg.password), Duration.ofSeconds(10));
+            Migrations.apply(db).block(TIMEOUT);
+            PostgresJobStore store = new PostgresJobStore(db, Duration.ofSeconds(60), 1);
+            store.add(job("n1", "nbd://Host-A:10809/disk1")).block(TIMEOUT);
+            store.add(job("n2", "nbd://host-a/disk2")).block(TIMEOUT); // the same host:port
+            store.add(job("h1", "http://host-a:80/images/t")).block(TIMEOUT); // another port: another host
+            store.add(job("f1", "/src.raw")).block(TIMEOUT);
+            assertEquals("host-a:10809,host-a:10809,host-a:80,", pg.query("SELECT string_agg(coalesce(source_host, ''), "
+                    + "',' ORDER BY seq) FROM extentflow_jobs"));
+
+            PostgresJobStore.Claim first = store.claim("daemon-a").block(TIMEOUT);
+            assertEquals("n1", first.job().id);
+            assertEquals("h1", store.claim("daemon-b").block(TIMEOUT).job().id, "n2 waits: its host is at its limit");
+            assertEquals("f1", store.claim("daemon-b").block(TIMEOUT).job().id);
+            assertNull(store.claim("daemon-c").block(TIMEOUT));
+            first.job().state(JobState.DONE);
+            store.saveState(first.job()).block(TIMEOUT);
+            assertEquals("n2", store.claim("daemon-c").block(TIMEOUT).job().id, "room again once n1 ended");
             db.close();
         }
     }

@@ -24,6 +24,7 @@ public final class DaemonOptions {
     private String jobsDb;
     private Path dbPasswordFile;
     private Duration leaseTime;
+    private int maxPerSourceHost;
     private Path tokenFile;
     private int maxJobs;
     private Duration checkpointInterval;
@@ -48,6 +49,9 @@ public final class DaemonOptions {
                         + "stopped renewing its lease (it renews every checkpoint interval) before another "
                         + "daemon takes it over. Default: 15s, or three checkpoint intervals if longer.", null,
                         v -> leaseTime = parseDuration(v))
+                .option("--max-jobs-per-source-host", "N", "Fleet mode: at most N jobs running at once in the whole "
+                        + "fleet that read from one NBD or HTTP host (host:port); give every daemon the same. "
+                        + "0: no limit.", "0", v -> maxPerSourceHost = Integer.parseInt(v))
                 .option("--token-file", "FILE", "File holding the jobs API's bearer token (or set "
                         + TOKEN_VARIABLE + "). Without a token the jobs API refuses every request.", null,
                         v -> tokenFile = Path.of(v))
@@ -73,8 +77,9 @@ public final class DaemonOptions {
             throw new IllegalArgumentException("--token-file is for the jobs API, which needs --state-dir or "
                     + "--jobs-db");
         }
-        if (jobsDb == null && (dbPasswordFile != null || leaseTime != null)) {
-            throw new IllegalArgumentException("--jobs-db-password-file and --lease-time are for --jobs-db");
+        if (jobsDb == null && (dbPasswordFile != null || leaseTime != null || maxPerSourceHost != 0)) {
+            throw new IllegalArgumentException("--jobs-db-password-file, --lease-time and --max-jobs-per-source-host "
+                    + "are for --jobs-db");
         }
         return stateDir != null || jobsDb != null;
     }
@@ -100,7 +105,7 @@ public final class DaemonOptions {
                 : max(DaemonConfig.DEFAULT_LEASE_TIME, checkpointInterval.multipliedBy(3));
         // the lease first: the interval is checked against it
         return DaemonConfig.fleet(db, token).withMaxRunning(maxJobs).withLeaseTime(lease)
-                .withCheckpointInterval(checkpointInterval);
+                .withCheckpointInterval(checkpointInterval).withMaxPerSourceHost(maxPerSourceHost);
     }
 
     private static Duration max(Duration a, Duration b) {
