@@ -90,7 +90,10 @@ final class JobRun {
                         .takeUntilOther(stop.asMono())
                         .concatMap(t -> saveCheckpoint(job, sink, checkpointer), 1)
                         .then();
-        return Mono.when(copying, saving).then(Mono.fromSupplier(result::get));
+        // saving first: its takeUntilOther must be subscribed before the copy can end. A copy that ends
+        // at once (an empty image) on another thread while saving was still being subscribed made
+        // takeUntilOther complete concatMap before concatMap had its queue (an NPE failed the job)
+        return Mono.when(saving, copying).then(Mono.fromSupplier(result::get));
     }
 
     /** Flushes the target when the copy moved on, then saves the checkpoint taken before the flush. */
