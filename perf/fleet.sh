@@ -181,5 +181,7 @@ def parse(xs):
 print(f"walltime: one job, {len(jw)} runs each, alternated (each mode first every other round); wall = finished - created, copy = the job's elapsed_seconds")
 print(f"  journal: wall median {statistics.median(jw):.3f} s (min {min(jw):.3f}, max {max(jw):.3f}), copy median {statistics.median(jc):.3f} s")
 print(f"  fleet:   wall median {statistics.median(fw):.3f} s (min {min(fw):.3f}, max {max(fw):.3f}), copy median {statistics.median(fc):.3f} s")
+print("  journal walls: " + " ".join(f"{x:.2f}" for x in jw))
+print("  fleet walls:   " + " ".join(f"{x:.2f}" for x in fw))
 print(f"  fleet / journal: wall {statistics.median(fw) / statistics.median(jw):.3f}, copy {statistics.median(fc) / statistics.median(jc):.3f}")
 PY
