@@ -131,7 +131,13 @@ final class Fleet implements AutoCloseable {
             }
             LockSupport.parkNanos(Duration.ofMillis(100).toNanos());
         }
-        throw new AssertionError("timed out after " + timeout + " waiting for " + what + " (" + sql + ")");
+        StringBuilder logs = new StringBuilder();
+        for (DaemonProcess d : daemons) {
+            logs.append("\n--- daemon ").append(d.pid()).append(":\n").append(tail(d.log()));
+        }
+        throw new AssertionError("timed out after " + timeout + " waiting for " + what + " (" + sql + "); jobs:\n"
+                + pg.query("SELECT id, state, owner, generation, checkpoint, view->>'done_bytes', view->>'error' "
+                + "FROM extentflow_jobs ORDER BY seq") + logs);
     }
 
     static boolean allFinished(List<JsonNode> jobs, int count) {

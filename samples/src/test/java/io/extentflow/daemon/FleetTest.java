@@ -51,12 +51,14 @@ class FleetTest {
 
     @Test
     void killedDaemonsJobsFinishOnTheOthersFromTheirCheckpoints() throws Exception {
-        // sources: one large sparse file, and file, NBD (nbdkit with delays, qemu-nbd) and HTTP images
+        // sources: a large sparse image over NBD, and file, NBD (nbdkit with delays, qemu-nbd) and HTTP images
         Path big = dir.resolve("big.raw");
         TestImages.randomSparseRaw(big, 1536L << 20, 1, 20, 4 << 20);
+        // served with a delay per read: ~300 MiB of data take seconds to copy however fast the machine
+        String bigSource = servers.nbdkit(dir, "--filter=delay", "file", big.toString(), "rdelay=10ms").uri();
         Map<String, Path> targets = new HashMap<>(); // target -> its source file
         List<String[]> jobs = new ArrayList<>(); // source address, target, slow?
-        jobs.add(new String[] {big.toString(), dir.resolve("big-copy.raw").toString(), ""});
+        jobs.add(new String[] {bigSource, dir.resolve("big-copy.raw").toString(), "slow"});
         targets.put(dir.resolve("big-copy.raw").toString(), big);
         ImageServer http = ImageServer.start(ServerConfig.defaults().withPort(0)
                 .withControlSocket(dir.resolve("http-ctl.sock")), new SimpleMeterRegistry(), null).block();
@@ -87,7 +89,8 @@ class FleetTest {
                     first.submit(j[0], j[1], j[2].isEmpty() ? null : slowly());
                 }
                 // kill the daemon copying the large image once it has a durable checkpoint, mid-copy
-                String bigJob = fleet.pg.query("SELECT id FROM extentflow_jobs WHERE request->>'source' = '" + big + "'");
+                String bigJob = fleet.pg.query("SELECT id FROM extentflow_jobs WHERE request->>'source' = '" + bigSource
+                        + "'");
                 String victim = fleet.awaitQuery(Duration.ofMinutes(2), "the large copy's first checkpoint",
                         "SELECT owner FROM extentflow_jobs WHERE id = '" + bigJob + "' AND state = 'running' "
                                 + "AND checkpoint > 0 AND checkpoint < " + (1536L << 20));
