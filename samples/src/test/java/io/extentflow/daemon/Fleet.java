@@ -11,6 +11,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.BooleanSupplier;
 import java.util.function.Predicate;
 
 /**
@@ -111,7 +112,7 @@ final class Fleet implements AutoCloseable {
     }
 
     /** Polls {@code condition} until it holds; fails after {@code timeout}. */
-    void await(Duration timeout, String what, java.util.function.BooleanSupplier condition) {
+    void await(Duration timeout, String what, BooleanSupplier condition) {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (!condition.getAsBoolean()) {
             if (System.nanoTime() > deadline) {

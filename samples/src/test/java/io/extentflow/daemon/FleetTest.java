@@ -16,7 +16,9 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.netty.handler.codec.http.HttpMethod;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -194,7 +196,8 @@ class FleetTest {
             JobsClient client = new JobsClient(other.port);
             JsonNode done = fleet.awaitJobs(client, Duration.ofSeconds(60), "the job to finish on the other daemon",
                     l -> Fleet.allFinished(l, 1)).getFirst();
-            assertEquals("done", done.get("state").asText(), done.toString());
+            assertEquals("done", done.get("state").asText(), done + "\nnbdkit " + (slow.isAlive() ? "running"
+                    : "gone") + ", its log:\n" + slow.log() + "\nthe stopped daemon's log:\n" + stopping.log());
             assertNotEquals(first, done.get("daemon").asText());
             assertTrue(done.get("resumed_bytes").asLong() > 0, done.toString());
             TestImages.assertSameContent(src, dst);
@@ -218,18 +221,18 @@ class FleetTest {
             List<JsonNode> jobs = fleet.awaitJobs(client, FINISH, "every job to finish", l -> Fleet.allFinished(l, 5));
             // one NBD job at a time in the whole fleet: each started after the previous one finished
             List<JsonNode> nbd = jobs.stream().filter(j -> j.get("source").asText().startsWith("nbd:"))
-                    .sorted(java.util.Comparator.comparing(j -> java.time.Instant.parse(j.get("started").asText())))
+                    .sorted(Comparator.comparing(j -> Instant.parse(j.get("started").asText())))
                     .toList();
             for (int i = 1; i < nbd.size(); i++) {
-                var before = java.time.Instant.parse(nbd.get(i - 1).get("finished").asText());
-                var started = java.time.Instant.parse(nbd.get(i).get("started").asText());
+                var before = Instant.parse(nbd.get(i - 1).get("finished").asText());
+                var started = Instant.parse(nbd.get(i).get("started").asText());
                 assertTrue(!started.isBefore(before), "overlapping NBD jobs: " + nbd.get(i - 1) + " and " + nbd.get(i));
             }
             // the local job did not wait behind the NBD host's queue
             JsonNode localJob = jobs.stream().filter(j -> !j.get("source").asText().startsWith("nbd:")).findFirst()
                     .orElseThrow();
-            assertTrue(java.time.Instant.parse(localJob.get("finished").asText())
-                    .isBefore(java.time.Instant.parse(nbd.getLast().get("started").asText())), jobs.toString());
+            assertTrue(Instant.parse(localJob.get("finished").asText())
+                    .isBefore(Instant.parse(nbd.getLast().get("started").asText())), jobs.toString());
             for (JsonNode j : jobs) {
                 assertEquals("done", j.get("state").asText(), j.toString());
             }
