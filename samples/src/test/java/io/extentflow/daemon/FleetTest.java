@@ -295,6 +295,9 @@ class FleetTest {
             assertEquals("running", elsewhere.job(id).get("state").asText());
             assertEquals(owner, elsewhere.job(id).get("daemon").asText());
             assertEquals(401, elsewhere.request(HttpMethod.GET, "/v1/copies/" + id, null, h -> { }).status());
+            var first = elsewhere.eventsUntil(id, e -> true).getFirst();
+            assertEquals("progress", first.name());
+            assertEquals("running", first.data().get("state").asText());
 
             long start = System.nanoTime();
             JobsClient.Reply reply = elsewhere.request(HttpMethod.DELETE, "/v1/copies/" + id, null);
@@ -307,6 +310,7 @@ class FleetTest {
             System.out.println("cancel reached the running daemon in " + ms + " ms");
             assertTrue(ms < 8000, ms + " ms");
             assertEquals("cancelled", there.job(id).get("state").asText());
+            assertEquals("cancelled", elsewhere.awaitResult(id).get("state").asText(), "the events end with the result");
             assertEquals("cancelled", fleet.pg.query("SELECT state FROM extentflow_jobs WHERE id = '" + id + "'"));
         }
     }
