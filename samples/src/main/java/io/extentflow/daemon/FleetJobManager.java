@@ -34,7 +34,9 @@ import reactor.util.retry.Retry;
  *       It looks when told of a new job (notification), when a job of its own ends, and every
  *       poll interval (expired leases are noticed that way).</li>
  *   <li><b>Leases.</b> Every {@link DaemonConfig#checkpointInterval()} the running job's target is
- *       flushed and its checkpoint recorded in the statement that renews the lease. A renewal that
+ *       flushed and its checkpoint recorded in the statement that renews the lease; while no
+ *       checkpoint renewed it for one and a half intervals (endpoints opening, a slow flush), a
+ *       heartbeat renews the lease alone. A renewal that
  *       fails leaves the lease as it was; once {@link DaemonConfig#leaseTime()} passed since the last
  *       renewal began, the daemon stops the copy itself, as another daemon may have taken it by then.</li>
  *   <li><b>Fencing.</b> Every write of a running job's state names the lease's owner and
@@ -61,6 +63,8 @@ public final class FleetJobManager {
     private final Map<String, Job> running = new ConcurrentHashMap<>();
     /** Per running job: the {@link System#nanoTime()} by which its lease may have expired. */
     private final Map<String, Long> deadlines = new ConcurrentHashMap<>();
+    /** Per running job: the ticks that renew its lease when no checkpoint did for a while. */
+    private final Map<String, Disposable> heartbeats = new ConcurrentHashMap<>();
     private final Sinks.Many<Long> wakeups = Sinks.many().multicast().onBackpressureBuffer(16, false);
     private volatile Map<JobState, Long> counts = Map.of();
     private volatile long countsAt;
@@ -193,32 +197,91 @@ public final class FleetJobManager {
                 finished(job, null, new IllegalStateException(job.error()));
                 return;
             }
+            // while its endpoints open, and while a slow flush holds up a checkpoint, the lease is
+            // renewed alone: only a daemon that stopped running loses it
+            heartbeats.put(job.id, Flux.interval(config.checkpointInterval())
+                    .onBackpressureDrop()
+                    .concatMap(t -> heartbeat(job), 1)
+                    .subscribe());
             job.subscription = JobRun.run(job, registry, config.checkpointInterval(), this::renew)
                     .subscribe(result -> finished(job, result, null), e -> finished(job, null, e));
         }
     }
 
-    /** Renews the job's lease and records its checkpoint (called every checkpoint interval). */
-    private Mono<Void> renew(Job job, long checkpoint, boolean advanced) {
-        long sent = System.nanoTime();
+    /** Renews the lease alone when no renewal was sent for one and a half checkpoint intervals. */
+    private Mono<Void> heartbeat(Job job) {
         Long deadline = deadlines.get(job.id);
         if (deadline == null) {
-            return Mono.error(new LeaseLost(job.id, "the job stopped here"));
+            return Mono.empty();
         }
-        if (sent - deadline > 0) {
-            // e.g. the daemon was paused: another daemon may run the job by now
-            return Mono.error(new LeaseLost(job.id, "not renewed within " + config.leaseTime().toMillis() + " ms"));
+        long lastSent = deadline - config.leaseTime().toNanos();
+        if (System.nanoTime() - lastSent < config.checkpointInterval().toNanos() * 3 / 2) {
+            return Mono.empty();
         }
-        return store.saveCheckpoint(job, checkpoint)
-                .doOnSuccess(v -> deadlines.computeIfPresent(job.id, (k, d) -> sent + config.leaseTime().toNanos()))
-                .onErrorResume(e -> !(e instanceof LeaseLost), e -> {
-                    fleet.renewFailures.increment();
-                    long left = deadlines.getOrDefault(job.id, sent) - System.nanoTime();
-                    LOG.warning("job " + job.id + ": renewing its lease failed: " + Database.reason(e)
-                            + (left > 0 ? " (the lease holds " + left / 1_000_000 + " ms more)" : ""));
-                    return left > 0 ? Mono.empty()
-                            : Mono.error(new LeaseLost(job.id, "not renewed in time: " + Database.reason(e)));
-                });
+        return renewing(job, store.renewLease(job)).onErrorResume(LeaseLost.class, lost -> {
+            abandon(job, lost);
+            return Mono.empty();
+        });
+    }
+
+    /** Stops a job whose lease is gone, recording nothing. */
+    private void abandon(Job job, LeaseLost lost) {
+        synchronized (this) {
+            if (!running.remove(job.id, job)) {
+                return;
+            }
+            forget(job);
+            if (job.subscription != null) {
+                job.subscription.dispose();
+            }
+        }
+        lost(lost);
+        wake();
+    }
+
+    /** Drops a job that stopped running here from the lease bookkeeping. Called with the lock held. */
+    private void forget(Job job) {
+        deadlines.remove(job.id);
+        Disposable beat = heartbeats.remove(job.id);
+        if (beat != null) {
+            beat.dispose();
+        }
+        metrics.stopped(job);
+    }
+
+    /** Renews the job's lease and records its checkpoint (called every checkpoint interval). */
+    private Mono<Void> renew(Job job, long checkpoint, boolean advanced) {
+        return renewing(job, store.saveCheckpoint(job, checkpoint));
+    }
+
+    /**
+     * Sends a renewal ({@code write}) unless the lease may have expired already, and moves the job's
+     * deadline on when it succeeds. A write that fails (the database is away) is counted and
+     * forgiven while the lease lasts; {@link LeaseLost} once it may not.
+     */
+    private Mono<Void> renewing(Job job, Mono<Void> write) {
+        return Mono.defer(() -> {
+            long sent = System.nanoTime();
+            Long deadline = deadlines.get(job.id);
+            if (deadline == null) {
+                return Mono.error(new LeaseLost(job.id, "the job stopped here"));
+            }
+            if (sent - deadline > 0) {
+                // e.g. the daemon was paused: another daemon may run the job by now
+                return Mono.error(new LeaseLost(job.id, "not renewed within " + config.leaseTime().toMillis() + " ms"));
+            }
+            long renewed = sent + config.leaseTime().toNanos();
+            return write
+                    .doOnSuccess(v -> deadlines.computeIfPresent(job.id, (k, d) -> renewed - d > 0 ? renewed : d))
+                    .onErrorResume(e -> !(e instanceof LeaseLost), e -> {
+                        fleet.renewFailures.increment();
+                        long left = deadlines.getOrDefault(job.id, sent) - System.nanoTime();
+                        LOG.warning("job " + job.id + ": renewing its lease failed: " + Database.reason(e)
+                                + (left > 0 ? " (the lease holds " + left / 1_000_000 + " ms more)" : ""));
+                        return left > 0 ? Mono.empty()
+                                : Mono.error(new LeaseLost(job.id, "not renewed in time: " + Database.reason(e)));
+                    });
+        });
     }
 
     private void finished(Job job, CopyResult result, Throwable error) {
@@ -226,8 +289,7 @@ public final class FleetJobManager {
             if (!running.remove(job.id, job)) {
                 return; // cancelled (or stopped at shutdown) meanwhile
             }
-            deadlines.remove(job.id);
-            metrics.stopped(job);
+            forget(job);
         }
         wake();
         LeaseLost lost = leaseLost(error);
@@ -279,8 +341,7 @@ public final class FleetJobManager {
             if (job == null) {
                 return null;
             }
-            deadlines.remove(id);
-            metrics.stopped(job);
+            forget(job);
             job.state(JobState.CANCELLED);
             if (job.subscription != null) {
                 job.subscription.dispose();
@@ -345,6 +406,7 @@ public final class FleetJobManager {
             }
             stopped = List.copyOf(running.values());
             running.clear();
+            stopped.forEach(this::forget);
             stopped.forEach(Job::stop);
         }
         return Flux.fromIterable(stopped)

@@ -168,6 +168,21 @@ final class PostgresJobStore implements JobStore {
     }
 
     /**
+     * Renews the job's lease alone (no checkpoint: the copy has none to record, or its flush is slow);
+     * {@link LeaseLost} unless the job is still running under this lease.
+     */
+    Mono<Void> renewLease(Job job) {
+        Lease lease = job.lease();
+        return db.update(c -> c.createStatement("UPDATE extentflow_jobs SET updated = now(), "
+                                + "lease_expires = now() + $1 * interval '1 millisecond' "
+                                + "WHERE id = $2 AND owner = $3 AND generation = $4 AND state = 'running'")
+                        .bind("$1", leaseTime.toMillis()).bind("$2", job.id).bind("$3", lease.owner())
+                        .bind("$4", lease.generation()).execute())
+                .flatMap(rows -> rows == 1 ? Mono.<Void>empty()
+                        : Mono.error(new LeaseLost(job.id, "another daemon took it, or it was cancelled")));
+    }
+
+    /**
      * Gives a job back to the queue at its checkpoint (a daemon stopping gracefully), so that another
      * daemon takes it at once instead of after its lease expired. Nothing when the lease was lost.
      */
