@@ -82,6 +82,20 @@ public final class EndpointOption<T> {
                 }, v -> { });
     }
 
+    /**
+     * A value of any type that {@code parser} makes from text: for options whose values only their kind
+     * of endpoint knows how to read (a format's name). The parser throws an
+     * {@link IllegalArgumentException} saying what is wrong, without naming the option.
+     *
+     * @param expected what a valid value is, for messages
+     */
+    public static <T> EndpointOption<T> of(String name, String valueLabel, Class<T> type, T defaultValue,
+            String expected, String description, Function<String, T> parser) {
+        Objects.requireNonNull(parser, "parser");
+        return new EndpointOption<>(name, snakeCase(name), type, defaultValue, valueLabel, expected, description,
+                parser, v -> { });
+    }
+
     /** The same option under another JSON name (for a key whose JSON spelling is not its name in snake case). */
     public EndpointOption<T> withJsonName(String json) {
         return new EndpointOption<>(name, json, type, defaultValue, valueLabel, expected, description, parser, check);

@@ -146,8 +146,11 @@ public final class Endpoints {
      * the returned {@code Mono}, with that error, and whatever it opened is closed.
      */
     public static Mono<ImageSink> sink(String address, Mono<Long> size, EndpointOptions options) {
-        return BlockingIo.call(() -> Providers.SINKS.stream().filter(p -> p.accepts(address)).findFirst()
-                        .orElseThrow(() -> unknown(address, sinkAddresses())))
+        String format = options.get(FormatOptions.OUTPUT_FORMAT);
+        return BlockingIo.call(() -> Providers.SINKS.stream().filter(p -> p.accepts(address, format)).findFirst()
+                        .orElseThrow(() -> format == null || Providers.SINKS.stream().noneMatch(p -> p.accepts(address))
+                                ? unknown(address, sinkAddresses())
+                                : new IllegalArgumentException("'" + address + "' cannot be written as " + format)))
                 .flatMap(p -> p.openSink(address, size, options));
     }
 

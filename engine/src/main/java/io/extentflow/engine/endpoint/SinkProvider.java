@@ -2,6 +2,7 @@ package io.extentflow.engine.endpoint;
 
 import io.extentflow.engine.ImageSink;
 import java.util.List;
+import java.util.Set;
 import reactor.core.publisher.Mono;
 
 /**
@@ -12,6 +13,24 @@ public interface SinkProvider {
 
     /** True if this provider opens {@code address}. */
     boolean accepts(String address);
+
+    /**
+     * The image formats this provider writes, by the words of {@link FormatOptions#OUTPUT_FORMAT}
+     * ({@code qemu-img convert -O}'s): {@code raw} by default (the guest's bytes as they are).
+     */
+    default Set<String> formats() {
+        return Set.of("raw");
+    }
+
+    /**
+     * True if this provider writes {@code address} in {@code format}, or, when {@code format} is null
+     * (none asked for), in the format it chooses for that address. By default: the addresses
+     * {@link #accepts(String)} takes, in one of {@link #formats()}. A provider that writes a format only
+     * when asked for it overrides this.
+     */
+    default boolean accepts(String address, String format) {
+        return accepts(address) && (format == null || formats().contains(format));
+    }
 
     /**
      * The addresses this provider opens, for the message about an address no provider takes, e.g.

@@ -5,6 +5,7 @@ import io.extentflow.engine.endpoint.EndpointOptions;
 import io.extentflow.engine.endpoint.FileAddress;
 import io.extentflow.engine.endpoint.SinkProvider;
 import java.util.Locale;
+import java.util.Set;
 import reactor.core.publisher.Mono;
 
 /**
@@ -18,6 +19,11 @@ public final class Qcow2SinkProvider implements SinkProvider {
     public boolean accepts(String address) {
         return FileAddress.isFile(address) && FileAddress.toPath(address).getFileName() != null
                 && FileAddress.toPath(address).getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".qcow2");
+    }
+
+    @Override
+    public Set<String> formats() {
+        return Set.of("qcow2");
     }
 
     @Override
