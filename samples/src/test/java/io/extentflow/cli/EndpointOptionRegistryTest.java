@@ -27,10 +27,10 @@ class EndpointOptionRegistryTest {
         assertEquals(List.of("cafile", "connections", "http-stream", "insecure", "retries", "top-layer-only"),
                 names(Endpoints.sourceOptions()));
         assertEquals(List.of("allocate-zeroes", "cafile", "connections", "http-stream", "insecure", "keep-cache",
-                "retries"), names(Endpoints.sinkOptions()));
+                "output-format", "retries"), names(Endpoints.sinkOptions()));
         List<EndpointOption<?>> all = Endpoints.options();
         assertEquals(all.size(), Set.copyOf(names(all)).size(), "each option once: " + names(all));
-        assertEquals(8, all.size(), names(all)::toString);
+        assertEquals(9, all.size(), names(all)::toString);
         // NBD and HTTP, sources and sinks, list one and the same key
         assertEquals(1, all.stream().filter(o -> o == NetworkOptions.CONNECTIONS).count());
         for (EndpointOption<?> o : all) {
@@ -60,7 +60,7 @@ class EndpointOptionRegistryTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> Endpoints.option("warp-speed"));
         assertEquals("unknown option 'warp-speed' (known: allocate-zeroes, cafile, connections, http-stream, "
-                + "insecure, keep-cache, retries, top-layer-only)", e.getMessage());
+                + "insecure, keep-cache, output-format, retries, top-layer-only)", e.getMessage());
     }
 
     @Test
