@@ -8,6 +8,7 @@ import io.extentflow.engine.SinkCapabilities;
 import io.extentflow.engine.capability.ExtentPlan;
 import io.extentflow.engine.capability.SinkCapability;
 import io.extentflow.engine.io.StreamThreads;
+import io.extentflow.sinks.file.DirectWriter;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -55,8 +56,16 @@ public final class Qcow2StreamSink implements ImageSink, ExtentPlan {
     private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(1 << 20).asReadOnlyBuffer();
 
     private final WritableByteChannel out;
-    /** A regular file that receives the magic last and is synced; null for a pipe. */
+    /**
+     * A regular file that receives the magic last and is synced; null for a pipe. Everything goes to
+     * it by positioned writes at the place the stream has reached (the same bytes in the same order,
+     * but aligned data may then bypass the page cache through {@link #direct}).
+     */
     private final FileChannel file;
+    /** Aligned data writes from direct memory into {@link #file} bypass the page cache through this; null if none. */
+    private final DirectWriter direct;
+    /** Bytes of the image written so far: the place of the next byte. */
+    private long written;
     private final String endpoint;
     private final long size;
     private final int clusterBits;
@@ -80,17 +89,20 @@ public final class Qcow2StreamSink implements ImageSink, ExtentPlan {
      * @param out      where the image goes, front to back; written from {@link StreamThreads} only
      * @param file     {@code out} as a regular, empty file positioned at 0 that takes positioned writes
      *                 (not opened for appending), or null for a pipe or anything else
+     * @param direct   a direct handle on {@code file} ({@link DirectWriter#open}), or null to write
+     *                 everything through the page cache
      * @param endpoint the address, for messages
      * @param size     the image size
      * @param options  the layout; compression and backing files are refused
      * @throws IllegalArgumentException for a stream source of unknown size, compression or a backing
      *                                  file, saying why
      */
-    public Qcow2StreamSink(WritableByteChannel out, FileChannel file, String endpoint, long size,
+    public Qcow2StreamSink(WritableByteChannel out, FileChannel file, DirectWriter direct, String endpoint, long size,
                            Qcow2SinkOptions options) {
         refuseUnsupported(endpoint, size, options);
         this.out = out;
         this.file = file;
+        this.direct = file == null ? null : direct;
         this.endpoint = endpoint;
         this.size = size;
         this.clusterBits = options.clusterBits();
@@ -270,9 +282,22 @@ public final class Qcow2StreamSink implements ImageSink, ExtentPlan {
     }
 
     private void writeFully(ByteBuffer b) throws IOException {
-        while (b.hasRemaining()) {
-            out.write(b);
+        if (file == null) {
+            while (b.hasRemaining()) {
+                out.write(b);
+            }
+            return;
         }
+        int n = b.remaining();
+        if (direct != null && direct.accepts(b, written)) {
+            direct.write(b, written);
+        } else {
+            long pos = written;
+            while (b.hasRemaining()) {
+                pos += file.write(b, pos);
+            }
+        }
+        written += n;
     }
 
     private void fail(IOException e) {
@@ -357,6 +382,9 @@ public final class Qcow2StreamSink implements ImageSink, ExtentPlan {
             }
         } catch (IOException ignored) {
             // without its magic the file is not a qcow2 image anyway
+        }
+        if (direct != null) {
+            direct.close();
         }
         try {
             out.close();

@@ -9,6 +9,7 @@ import io.extentflow.engine.endpoint.SinkProvider;
 import io.extentflow.engine.endpoint.StreamAddress;
 import io.extentflow.engine.io.BlockingIo;
 import io.extentflow.engine.io.StreamThreads;
+import io.extentflow.sinks.file.DirectWriter;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
 import java.io.IOException;
@@ -93,7 +94,7 @@ public final class Qcow2StreamSinkProvider implements SinkProvider {
         return Mono.<ImageSink>fromCallable(() -> {
             Qcow2StreamSink.refuseUnsupported("file:" + path, size, layout);
             FileChannel ch = FileChannel.open(path, StandardOpenOption.WRITE);
-            return new Qcow2StreamSink(ch, null, "file:" + path, size, layout);
+            return new Qcow2StreamSink(ch, null, null, "file:" + path, size, layout);
         }).subscribeOn(StreamThreads.scheduler());
     }
 
@@ -109,14 +110,19 @@ public final class Qcow2StreamSinkProvider implements SinkProvider {
         Qcow2StreamSink.refuseUnsupported("stdout", size, layout);
         FileChannel stdout = new FileOutputStream(FileDescriptor.out).getChannel();
         FileChannel file = null;
-        if (Files.isRegularFile(Path.of("/proc/self/fd/1"))) {
+        DirectWriter direct = null;
+        Path fd1 = Path.of("/proc/self/fd/1");
+        if (Files.isRegularFile(fd1)) {
             if (stdout.size() != 0 || stdout.position() != 0) {
                 throw new IOException("stdout: is a file that already holds " + stdout.size() + " bytes; a qcow2 "
                         + "image starts at the beginning of its file: redirect it to a new file (> FILE)");
             }
-            file = appending() ? null : stdout;
+            if (!appending()) {
+                file = stdout;
+                direct = DirectWriter.open(fd1, 1); // as the random-access writer: data bypasses the page cache
+            }
         }
-        return new Qcow2StreamSink(stdout, file, "stdout", size, layout);
+        return new Qcow2StreamSink(stdout, file, direct, "stdout", size, layout);
     }
 
     /** True if standard output was opened for appending, which makes a positioned write append. */

@@ -11,9 +11,11 @@ import io.extentflow.engine.ForwardingImageSource;
 import io.extentflow.engine.ImageSource;
 import io.extentflow.engine.copy.Copy;
 import io.extentflow.engine.copy.CopyOptions;
+import io.extentflow.engine.io.OpenFile;
 import io.extentflow.engine.qcow2.Qcow2Format;
 import io.extentflow.engine.testing.ExternalTool;
 import io.extentflow.engine.testing.TestImages;
+import io.extentflow.sinks.file.DirectWriter;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -69,8 +71,8 @@ class Qcow2StreamSinkTest {
         List<Arguments> out = new ArrayList<>();
         for (String source : List.of("raw", "qcow2")) {
             for (int clusterSize : new int[] {4 << 10, 64 << 10, 2 << 20}) {
-                for (boolean pipe : new boolean[] {true, false}) {
-                    out.add(Arguments.of(source, clusterSize, pipe));
+                for (String mode : List.of("pipe", "file", "direct")) {
+                    out.add(Arguments.of(source, clusterSize, mode));
                 }
             }
         }
@@ -81,20 +83,27 @@ class Qcow2StreamSinkTest {
         return kind.equals("raw") ? QemuMappedSource.of(sparse, sparse, false) : QemuMappedSource.of(qcow2, qcow2Raw, false);
     }
 
-    /** Streams {@code source} into {@code out}: as into a pipe (no positioned write), or as into a regular file. */
-    private static void stream(ImageSource source, Path out, int clusterSize, boolean pipe) throws IOException {
-        try (FileChannel ch = FileChannel.open(out, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-             Qcow2StreamSink sink = new Qcow2StreamSink(ch, pipe ? null : ch, "file:" + out, source.size(),
-                     Qcow2SinkOptions.defaults().withClusterSize(clusterSize))) {
+    /**
+     * Streams {@code source} into {@code out}: as into a pipe (no positioned write), as into a regular
+     * file, or as into a regular file with aligned data written directly.
+     */
+    private static void stream(ImageSource source, Path out, int clusterSize, String mode) throws IOException {
+        try (OpenFile file = OpenFile.readWrite(out, true);
+             DirectWriter direct = mode.equals("direct") ? DirectWriter.open(out, file.fd()) : null;
+             Qcow2StreamSink sink = new Qcow2StreamSink(file.channel(), mode.equals("pipe") ? null : file.channel(),
+                     direct, "file:" + out, source.size(), Qcow2SinkOptions.defaults().withClusterSize(clusterSize))) {
+            if (mode.equals("direct")) {
+                assertTrue(direct != null, "no direct I/O on the test's file system");
+            }
             Copy.from(source).to(sink).options(CopyOptions.defaults().withRequestSize(256 << 10)
                     .withMaxInFlight(2 << 20)).run().block(TIMEOUT);
         }
     }
 
-    @ParameterizedTest(name = "{0} source, {1}-byte clusters, pipe {2}")
+    @ParameterizedTest(name = "{0} source, {1}-byte clusters, into a {2}")
     @MethodSource("cases")
-    void aStreamedImagePassesCheckAndEqualsItsSource(String kind, int clusterSize, boolean pipe) throws Exception {
-        Path out = dir.resolve(kind + "-" + clusterSize + "-" + pipe + ".qcow2");
+    void aStreamedImagePassesCheckAndEqualsItsSource(String kind, int clusterSize, String mode) throws Exception {
+        Path out = dir.resolve(kind + "-" + clusterSize + "-" + mode + ".qcow2");
         long expectedAllocated = 0;
         try (ImageSource source = source(kind)) {
             // every guest cluster an extent with data touches is allocated, and nothing else
@@ -107,7 +116,7 @@ class Qcow2StreamSinkTest {
             for (long c : clusters) {
                 expectedAllocated += Math.min(clusterSize, SIZE - c * clusterSize);
             }
-            stream(source, out, clusterSize, pipe);
+            stream(source, out, clusterSize, mode);
         }
         ExternalTool.check("qemu-img", "check", out.toString());
         JsonNode info = JSON.readTree(ExternalTool.check("qemu-img", "info", "--output=json", out.toString()));
@@ -127,7 +136,7 @@ class Qcow2StreamSinkTest {
     void anImageCutShortAnywhereFailsCheck() throws Exception {
         Path whole = dir.resolve("whole.qcow2");
         try (ImageSource source = QemuMappedSource.of(sparse, sparse, false)) {
-            stream(source, whole, 4096, true);
+            stream(source, whole, 4096, "pipe");
         }
         ExternalTool.check("qemu-img", "check", whole.toString());
         byte[] bytes = Files.readAllBytes(whole);
@@ -162,7 +171,7 @@ class Qcow2StreamSinkTest {
                             : good.read(offset, target);
                 }
             };
-            Qcow2StreamSink sink = new Qcow2StreamSink(ch, ch, "file:" + out, SIZE, Qcow2SinkOptions.defaults());
+            Qcow2StreamSink sink = new Qcow2StreamSink(ch, ch, null, "file:" + out, SIZE, Qcow2SinkOptions.defaults());
             Exception e = assertThrows(Exception.class, () -> Copy.from(failing).to(sink).run().block(TIMEOUT));
             assertTrue(e.getMessage().contains("disk gone"), e.getMessage());
             // before the close, what was written has no magic
@@ -181,7 +190,7 @@ class Qcow2StreamSinkTest {
                 new Object[] {SIZE, plain.withCompression(Qcow2Compression.ZSTD), "cannot be streamed in one pass"},
                 new Object[] {SIZE, plain.withBacking("base.raw", "raw"), "overlay on a backing file"})) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                    () -> new Qcow2StreamSink(null, null, "stdout", (long) c[0], (Qcow2SinkOptions) c[1]));
+                    () -> new Qcow2StreamSink(null, null, null, "stdout", (long) c[0], (Qcow2SinkOptions) c[1]));
             assertTrue(e.getMessage().contains((String) c[2]) && !e.getMessage().contains("\n"), e.getMessage());
         }
     }
