@@ -5,6 +5,7 @@
 #     redirected to the file, --output-format qcow2), each durable (its final flush) and fast-return
 #     (--no-flush), against qemu-img convert followed by `sync FILE` (durable: qemu-img writes its
 #     target with cache=unsafe and never syncs it) and qemu-img convert as it is (fast-return);
+#   - the random-access and the one-pass writer alone, durable, runs alternated (perf_pair);
 #   - peak RSS of every case (/usr/bin/time -v): an 8 GiB image with 2 GiB of data and an empty
 #     1 TiB one, so that memory growing with the image size would show.
 # Results go to perf/README.md. Usage: [RUNS=5] IMG=... MAKE_IMAGES=... perf/compare-qcow2-out.sh
@@ -63,6 +64,10 @@ for img in sparse-8g.raw empty-1t.qcow2; do
   perf_case "extentflow-copy-no-flush-$tag" "$prep" "$EXTENTFLOW copy --no-progress --no-flush $src $dst"
   perf_case "extentflow-one-pass-no-flush-$tag" "$prep" "$RUN/one-pass.sh --no-flush $src $dst"
 done
+# the two writers alone, runs alternated (perf_pair): which one a file target should take
+src="$IMG/sparse-8g.raw"
+perf_pair "pair-random-access-sparse-8g" "rm -f $dst; $WARM $src" "$EXTENTFLOW copy --no-progress $src $dst" \
+  "pair-one-pass-sparse-8g" "rm -f $dst; $WARM $src" "$RUN/one-pass.sh $src $dst"
 rm -f "$dst"
 
 perf_report compare-qcow2-out "raw/qcow2 → qcow2 (sparse-8g.raw, empty-1t.qcow2): random-access and one-pass writers vs qemu-img convert" \
