@@ -33,6 +33,10 @@ import reactor.core.publisher.MonoSink;
  * number of extents). Zero and skipped ranges inside a cluster that holds data are written as zeros;
  * elsewhere they cost nothing.
  *
+ * <p>On a regular file (standard output redirected to a new file) the same bytes go out in the same
+ * order, but by positioned writes at the place the stream has reached, so that aligned data can
+ * bypass the page cache ({@link DirectWriter}) as the random-access writer's does.
+ *
  * <p>Not offered: compression (compressed sizes, hence every offset after the first compressed
  * cluster, are known only after compressing, which a layout fixed before the first byte cannot wait
  * for) and backing files; both are refused when the sink opens, in one line.
