@@ -36,6 +36,9 @@ final class EndpointFlags {
             String flag = "--" + option.name();
             if (option.isFlag()) {
                 command.flag(flag, option.description(), () -> set(flag, option, "true"));
+            } else if (option.implicitValue() != null) {
+                command.optionalValueOption(flag, option.valueLabel(), option.description(), option.implicitValue(),
+                        v -> set(flag, option, v));
             } else {
                 Object byDefault = option.defaultValue();
                 command.option(flag, option.valueLabel(), option.description(),

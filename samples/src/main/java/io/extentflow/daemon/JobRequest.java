@@ -22,7 +22,8 @@ import java.util.Set;
  * {@code target_is_zero}, {@code flush} (see {@link CopyOptions}); and every endpoint option the
  * providers on the class path declare, by its {@link EndpointOption#jsonName()} ({@code connections},
  * {@code ca_file}, {@code insecure}, {@code top_layer_only}, ...; see {@link Endpoints#options()}), used
- * for both endpoints: a JSON boolean for flags, an integer for numbers, a string otherwise.
+ * for both endpoints: a JSON boolean for flags, an integer for numbers, a string otherwise ({@code true}
+ * also for an option that the command line takes without its value, e.g. {@code "compress": true}).
  *
  * @param source   address to read
  * @param target   address to write
@@ -140,6 +141,9 @@ public record JobRequest(String source, String target, CopyOptions copy, Endpoin
      * type (a boolean for a flag, an integer for a number, a string otherwise) and the option takes it.
      */
     private static String text(EndpointOption<?> option, JsonNode n) {
+        if (option.implicitValue() != null && n.isBoolean() && n.asBoolean()) {
+            return option.implicitValue(); // "compress": true, as the command line's bare --compress
+        }
         boolean fits = option.isFlag() ? n.isBoolean()
                 : option.type() == Integer.class ? n.isIntegralNumber() && n.canConvertToInt()
                 : n.isTextual();

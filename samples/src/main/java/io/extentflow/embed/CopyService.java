@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.extentflow.engine.ImageIoException;
 import io.extentflow.engine.copy.Copy;
 import io.extentflow.engine.copy.CopyProgress;
+import io.extentflow.engine.endpoint.EndpointOption;
 import io.extentflow.engine.endpoint.EndpointOptions;
 import io.extentflow.engine.endpoint.EndpointPair;
 import io.extentflow.engine.endpoint.Endpoints;
@@ -21,7 +22,8 @@ import reactor.netty.http.server.HttpServerResponse;
 
 /**
  * A microservice that embeds the extentflow library (not the daemon): {@code POST /copy} with
- * {@code {"source": ADDRESS, "target": ADDRESS}} runs the copy and streams its progress to the
+ * {@code {"source": ADDRESS, "target": ADDRESS, "options": {...}}} (options optional: endpoint options
+ * by name, see {@link Endpoints#options()}) runs the copy and streams its progress to the
  * caller as NDJSON, one line at most every 200 ms and always the last one; a failure is a last line
  * {@code {"error": ...}}. A caller that hangs up cancels the copy (its source and sink are closed).
  *
@@ -50,8 +52,7 @@ public final class CopyService {
                 .map(CopyService::parse)
                 // both ends open at once, and close when the copy ends, fails or is cancelled
                 .flatMapMany(r -> Flux.usingWhen(
-                        Endpoints.pair(r.get("source").asText(), EndpointOptions.defaults(),
-                                r.get("target").asText(), EndpointOptions.defaults()),
+                        Endpoints.pair(r.get("source").asText(), options(r), r.get("target").asText(), options(r)),
                         p -> Copy.from(p.source()).to(p.sink()).progress(),
                         EndpointPair::closeGracefully))
                 .sample(Duration.ofMillis(200)) // throttled; the last progress is always sent
@@ -70,6 +71,23 @@ public final class CopyService {
         } catch (IOException e) {
             throw new IllegalArgumentException("malformed JSON: " + e.getMessage());
         }
+    }
+
+    /**
+     * The request's {@code "options"}: endpoint options by name, as the command line's flags without their
+     * dashes or the daemon's JSON keys ({@code {"output-format": "qcow2", "cluster_size": "2M"}}).
+     */
+    private static EndpointOptions options(JsonNode r) {
+        EndpointOptions options = EndpointOptions.defaults();
+        for (Map.Entry<String, JsonNode> e : r.path("options").properties()) {
+            EndpointOption<?> option = Endpoints.option(e.getKey());
+            JsonNode v = e.getValue();
+            // a bare flag, or an option given without its value ("compress": true), takes its implicit value
+            String text = v.isBoolean() && v.asBoolean() && option.implicitValue() != null ? option.implicitValue()
+                    : v.asText();
+            options = options.withParsed(option, text);
+        }
+        return options;
     }
 
     private static String line(CopyProgress p) {

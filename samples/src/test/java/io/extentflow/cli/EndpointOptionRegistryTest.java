@@ -9,10 +9,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.extentflow.engine.endpoint.EndpointOption;
 import io.extentflow.engine.endpoint.EndpointOptions;
 import io.extentflow.engine.endpoint.Endpoints;
+import io.extentflow.engine.endpoint.FormatOptions;
 import io.extentflow.engine.endpoint.NetworkOptions;
 import io.extentflow.engine.imageio.HttpOptions;
 import io.extentflow.sinks.ZeroOptions;
 import io.extentflow.sinks.file.FileSinkOptions;
+import io.extentflow.sinks.qcow2.Qcow2Options;
 import io.extentflow.sources.ChainOptions;
 import java.util.List;
 import java.util.Set;
@@ -26,11 +28,12 @@ class EndpointOptionRegistryTest {
     void everyKindDeclaresItsOptionsAndASharedOneIsListedOnce() {
         assertEquals(List.of("cafile", "connections", "http-stream", "insecure", "retries", "top-layer-only"),
                 names(Endpoints.sourceOptions()));
-        assertEquals(List.of("allocate-zeroes", "cafile", "connections", "http-stream", "insecure", "keep-cache",
-                "output-format", "retries"), names(Endpoints.sinkOptions()));
+        assertEquals(List.of("allocate-zeroes", "backing", "backing-format", "cafile", "cluster-size", "compress",
+                "connections", "http-stream", "insecure", "keep-cache", "output-format", "retries"),
+                names(Endpoints.sinkOptions()));
         List<EndpointOption<?>> all = Endpoints.options();
         assertEquals(all.size(), Set.copyOf(names(all)).size(), "each option once: " + names(all));
-        assertEquals(9, all.size(), names(all)::toString);
+        assertEquals(13, all.size(), names(all)::toString);
         // NBD and HTTP, sources and sinks, list one and the same key
         assertEquals(1, all.stream().filter(o -> o == NetworkOptions.CONNECTIONS).count());
         for (EndpointOption<?> o : all) {
@@ -46,6 +49,8 @@ class EndpointOptionRegistryTest {
         assertSame(ChainOptions.TOP_LAYER_ONLY, Endpoints.option("top_layer_only"));
         assertSame(ZeroOptions.ALLOCATE_ZEROES, Endpoints.option("allocate-zeroes"));
         assertSame(FileSinkOptions.KEEP_CACHE, Endpoints.option("keep-cache"));
+        assertSame(FormatOptions.OUTPUT_FORMAT, Endpoints.option("output_format"));
+        assertSame(Qcow2Options.CLUSTER_SIZE, Endpoints.option("cluster_size"));
 
         EndpointOptions byName = EndpointOptions.defaults().withParsed(Endpoints.option("connections"), "3")
                 .withParsed(Endpoints.option("top-layer-only"), "true");
@@ -59,8 +64,9 @@ class EndpointOptionRegistryTest {
     void anUnknownOptionIsAnErrorListingTheKnownOnes() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> Endpoints.option("warp-speed"));
-        assertEquals("unknown option 'warp-speed' (known: allocate-zeroes, cafile, connections, http-stream, "
-                + "insecure, keep-cache, output-format, retries, top-layer-only)", e.getMessage());
+        assertEquals("unknown option 'warp-speed' (known: allocate-zeroes, backing, backing-format, cafile, "
+                + "cluster-size, compress, connections, http-stream, insecure, keep-cache, output-format, retries, "
+                + "top-layer-only)", e.getMessage());
     }
 
     @Test

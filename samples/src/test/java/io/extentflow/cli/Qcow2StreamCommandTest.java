@@ -19,6 +19,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
@@ -59,14 +60,17 @@ class Qcow2StreamCommandTest {
         ExternalTool.check("qemu-img", "compare", source.toString(), image.toString());
     }
 
-    @ParameterizedTest(name = "from {0}")
-    @ValueSource(strings = {"src.raw", "src.qcow2"})
-    void standardOutputRedirectedToAFileIsAQcow2Image(String name) throws Exception {
+    @ParameterizedTest(name = "from {0}, {1} clusters")
+    @CsvSource({"src.raw,4K", "src.raw,64K", "src.raw,2M", "src.qcow2,4K", "src.qcow2,64K", "src.qcow2,2M"})
+    void standardOutputRedirectedToAFileIsAQcow2Image(String name, String clusterSize) throws Exception {
         Path source = dir.resolve(name);
-        Path out = dir.resolve(name + ".stdout.qcow2");
-        ExternalTool.Result r = shell(Cli.shellCommand() + " copy '" + source + "' - --output-format qcow2 > '" + out + "'");
+        Path out = dir.resolve(name + "." + clusterSize + ".stdout.qcow2");
+        ExternalTool.Result r = shell(Cli.shellCommand() + " copy '" + source + "' - --output-format qcow2 --cluster-size "
+                + clusterSize + " > '" + out + "'");
         assertEquals(0, r.exitCode(), r.toString());
         assertWholeImageOf(source, out);
+        JsonNode info = JSON.readTree(ExternalTool.check("qemu-img", "info", "--output=json", out.toString()));
+        assertEquals(Sizes.parse(clusterSize), info.get("cluster-size").asLong());
     }
 
     @ParameterizedTest(name = "from {0}")
@@ -153,6 +157,14 @@ class Qcow2StreamCommandTest {
                 + " copy - - --output-format qcow2 > /dev/null");
         assertNotEquals(0, r.exitCode(), r.toString());
         assertTrue(r.stderr().lines().anyMatch(l -> l.contains("needs its size before the first byte")), r.stderr());
+        // compression and backing files need a file target
+        for (String option : List.of("--compress", "--compress=zlib", "--backing " + raw)) {
+            r = shell(Cli.shellCommand() + " copy '" + raw + "' - --output-format qcow2 " + option + " > /dev/null");
+            assertNotEquals(0, r.exitCode(), r.toString());
+            assertEquals(1, r.stderr().lines().filter(l -> !l.isBlank()).count(), r.stderr());
+            assertTrue(r.stderr().contains(option.startsWith("--compress") ? "cannot be streamed in one pass"
+                    : "overlay on a backing file"), r.stderr());
+        }
         // standard output appended to a file that holds something
         Path full = dir.resolve("full.qcow2");
         Files.writeString(full, "something");

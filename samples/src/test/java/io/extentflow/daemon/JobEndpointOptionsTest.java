@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.extentflow.engine.testing.QemuImg;
 import io.extentflow.engine.testing.TestImages;
 import io.netty.handler.codec.http.HttpMethod;
 import java.nio.file.Files;
@@ -41,6 +42,48 @@ class JobEndpointOptionsTest {
     }
 
     @Test
+    void qcow2OptionsInAJobShapeTheImage() throws Exception {
+        Path src = dir.resolve("src.raw");
+        TestImages.randomSparseRaw(src, SIZE, 13, 50, 256 << 10);
+        Path base = dir.resolve("base.raw");
+        TestImages.randomSparseRaw(base, SIZE, 14, 70, 1 << 20);
+        Path compressed = dir.resolve("compressed.img");
+        Path overlay = dir.resolve("overlay.qcow2");
+        try (DaemonFixture f = new DaemonFixture(dir)) {
+            JsonNode first = f.awaitResult(f.submit(src.toString(), compressed.toString(), JobsClient.JSON
+                    .createObjectNode().put("output_format", "qcow2").put("cluster_size", 2 << 20)
+                    .put("compress", "zlib")));
+            assertEquals("done", first.get("state").asText(), first.toString());
+            JsonNode second = f.awaitResult(f.submit(src.toString(), overlay.toString(), JobsClient.JSON
+                    .createObjectNode().put("backing", "base.raw").put("backing_format", "raw")
+                    .put("cluster_size", 4096).put("compress", true)));
+            assertEquals("done", second.get("state").asText(), second.toString());
+            Path orphan = dir.resolve("orphan.qcow2");
+            JsonNode missing = f.awaitResult(f.submit(src.toString(), orphan.toString(), JobsClient.JSON
+                    .createObjectNode().put("backing", "missing.raw")));
+            assertEquals("failed", missing.get("state").asText(), missing.toString());
+            assertTrue(missing.get("error").asText().contains("backing file missing.raw (" + dir.resolve("missing.raw")
+                    + ") does not exist"), missing.toString());
+            assertTrue(Files.notExists(orphan), missing.toString());
+        }
+        JsonNode check = QemuImg.check(compressed);
+        assertTrue(check.path("compressed-clusters").asLong() > 0, check::toString);
+        QemuImg.compare(src, compressed);
+        JsonNode info = QemuImg.info(compressed);
+        assertEquals("qcow2", info.get("format").asText(), info::toString);
+        assertEquals(2 << 20, info.get("cluster-size").asInt(), info::toString);
+        assertEquals("zlib", info.at("/format-specific/data/compression-type").asText(), info::toString);
+
+        QemuImg.check(overlay);
+        QemuImg.compare(src, overlay);
+        info = QemuImg.info(overlay);
+        assertEquals(4096, info.get("cluster-size").asInt(), info::toString);
+        assertEquals("zstd", info.at("/format-specific/data/compression-type").asText(), info::toString);
+        assertEquals("base.raw", info.get("backing-filename").asText(), info::toString);
+        assertEquals("raw", info.get("backing-filename-format").asText(), info::toString);
+    }
+
+    @Test
     void aValueOfTheWrongTypeOrRangeIsRefusedInTheOptionsTerms() throws Exception {
         Path src = dir.resolve("src.raw");
         TestImages.randomSparseRaw(src, 1 << 20, 12, 50, 64 << 10);
@@ -53,6 +96,9 @@ class JobEndpointOptionsTest {
             assertBad(f, src, dst, "{\"ca_file\":42}", "options.ca_file must be a path, got 42");
             assertBad(f, src, dst, "{\"connections\":65}", "options.connections 65 is more than the daemon allows");
             assertBad(f, src, dst, "{\"cafile\":\"/x.pem\"}", "unknown field \"options.cafile\"");
+            assertBad(f, src, dst, "{\"cluster_size\":3000}",
+                    "options.cluster_size must be a power of two from 4K to 2M, got 3000");
+            assertBad(f, src, dst, "{\"compress\":\"lz4\"}", "options.compress must be one of zlib, zstd, got \"lz4\"");
             assertEquals(0, f.daemon.jobs().list().size());
         }
     }

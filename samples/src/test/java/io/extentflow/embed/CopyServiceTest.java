@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.extentflow.engine.testing.ExternalTool;
+import io.extentflow.engine.testing.QemuImg;
 import io.extentflow.engine.testing.TestImages;
 import io.netty.buffer.Unpooled;
 import java.nio.charset.StandardCharsets;
@@ -55,6 +56,31 @@ class CopyServiceTest {
             assertTrue(failed.get(0).get("error").asText().contains("nope.raw"), failed.toString());
             List<JsonNode> bad = post(server, "{\"source\":");
             assertTrue(bad.get(0).get("error").asText().contains("malformed JSON"), bad.toString());
+        } finally {
+            server.disposeNow();
+        }
+    }
+
+    @Test
+    void endpointOptionsByNameShapeAQcow2Target() throws Exception {
+        Path raw = dir.resolve("src.raw");
+        TestImages.randomSparseRaw(raw, SIZE, 82, 40, 256 << 10);
+        Path target = dir.resolve("dst.img");
+        DisposableServer server = CopyService.start(0);
+        try {
+            List<JsonNode> lines = post(server, "{\"source\":\"" + raw + "\",\"target\":\"" + target
+                    + "\",\"options\":{\"output-format\":\"qcow2\",\"cluster_size\":\"16K\",\"compress\":true}}");
+            assertEquals(SIZE, lines.getLast().get("done").asLong(), lines.toString());
+            JsonNode check = QemuImg.check(target);
+            assertTrue(check.path("compressed-clusters").asLong() > 0, check::toString);
+            QemuImg.compare(raw, target);
+            JsonNode info = QemuImg.info(target);
+            assertEquals(16384, info.get("cluster-size").asInt(), info::toString);
+            assertEquals("zstd", info.at("/format-specific/data/compression-type").asText(), info::toString);
+
+            List<JsonNode> bad = post(server, "{\"source\":\"" + raw + "\",\"target\":\"" + dir.resolve("b.qcow2")
+                    + "\",\"options\":{\"cluster_size\":\"3K\"}}");
+            assertTrue(bad.getLast().get("error").asText().contains("power of two"), bad.toString());
         } finally {
             server.disposeNow();
         }

@@ -1,6 +1,8 @@
 package io.extentflow.engine.endpoint;
 
 import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
 import java.util.Objects;
 import java.util.function.Consumer;
 import java.util.function.Function;
@@ -28,9 +30,16 @@ public final class EndpointOption<T> {
     private final String description;
     private final Function<String, T> parser;
     private final Consumer<T> check;
+    private final String implicitValue;
 
     private EndpointOption(String name, String jsonName, Class<T> type, T defaultValue, String valueLabel,
             String expected, String description, Function<String, T> parser, Consumer<T> check) {
+        this(name, jsonName, type, defaultValue, valueLabel, expected, description, parser, check, null);
+    }
+
+    private EndpointOption(String name, String jsonName, Class<T> type, T defaultValue, String valueLabel,
+            String expected, String description, Function<String, T> parser, Consumer<T> check,
+            String implicitValue) {
         this.name = requireName(name);
         this.jsonName = requireName(jsonName);
         this.type = Objects.requireNonNull(type, "type");
@@ -40,6 +49,7 @@ public final class EndpointOption<T> {
         this.description = Objects.requireNonNull(description, "description");
         this.parser = parser;
         this.check = check;
+        this.implicitValue = implicitValue;
     }
 
     /** An on/off option, off by default; its text form is {@code true} or {@code false}. */
@@ -83,11 +93,32 @@ public final class EndpointOption<T> {
     }
 
     /**
+     * One word out of {@code choices} (lower case), e.g. a codec's name.
+     *
+     * @param defaultValue one of the choices, or null when none is chosen unless given
+     */
+    public static EndpointOption<String> choice(String name, String valueLabel, List<String> choices,
+            String defaultValue, String description) {
+        List<String> words = List.copyOf(choices);
+        String expected = "one of " + String.join(", ", words);
+        Consumer<String> check = v -> {
+            if (!words.contains(v)) {
+                throw new IllegalArgumentException("must be " + expected + ", got '" + v + "'");
+            }
+        };
+        if (defaultValue != null) {
+            check.accept(defaultValue);
+        }
+        return new EndpointOption<>(name, snakeCase(name), String.class, defaultValue, valueLabel, expected,
+                description, text -> text.strip().toLowerCase(Locale.ROOT), check);
+    }
+
+    /**
      * A value of any type that {@code parser} makes from text: for options whose values only their kind
-     * of endpoint knows how to read (a format's name). The parser throws an
+     * of endpoint knows how to read (a cluster size, a format's name). The parser throws an
      * {@link IllegalArgumentException} saying what is wrong, without naming the option.
      *
-     * @param expected what a valid value is, for messages
+     * @param expected what a valid value is, for messages ("a power of two from 4K to 2M")
      */
     public static <T> EndpointOption<T> of(String name, String valueLabel, Class<T> type, T defaultValue,
             String expected, String description, Function<String, T> parser) {
@@ -96,9 +127,26 @@ public final class EndpointOption<T> {
                 parser, v -> { });
     }
 
+    /**
+     * The same option, which may also be given without a value, meaning {@code text} (a command line's
+     * {@code --compress} for {@code --compress=zstd}). A value must then be given as {@code --name=VALUE}.
+     */
+    public EndpointOption<T> withImplicitValue(String text) {
+        T value = parser.apply(text);
+        check.accept(value);
+        return new EndpointOption<>(name, jsonName, type, defaultValue, valueLabel, expected, description, parser,
+                check, text);
+    }
+
+    /** The text a front end takes when the option is given without a value, or null when a value is needed. */
+    public String implicitValue() {
+        return implicitValue;
+    }
+
     /** The same option under another JSON name (for a key whose JSON spelling is not its name in snake case). */
     public EndpointOption<T> withJsonName(String json) {
-        return new EndpointOption<>(name, json, type, defaultValue, valueLabel, expected, description, parser, check);
+        return new EndpointOption<>(name, json, type, defaultValue, valueLabel, expected, description, parser, check,
+                implicitValue);
     }
 
     /** The name, in kebab case: the command line's {@code --name}. */
@@ -174,7 +222,7 @@ public final class EndpointOption<T> {
     }
 
     private static Boolean parseBoolean(String text) {
-        return switch (text.strip().toLowerCase(java.util.Locale.ROOT)) {
+        return switch (text.strip().toLowerCase(Locale.ROOT)) {
             case "true" -> true;
             case "false" -> false;
             default -> throw new IllegalArgumentException("must be true or false, got '" + text + "'");

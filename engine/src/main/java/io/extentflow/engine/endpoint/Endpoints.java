@@ -146,12 +146,36 @@ public final class Endpoints {
      * the returned {@code Mono}, with that error, and whatever it opened is closed.
      */
     public static Mono<ImageSink> sink(String address, Mono<Long> size, EndpointOptions options) {
-        String format = options.get(FormatOptions.OUTPUT_FORMAT);
-        return BlockingIo.call(() -> Providers.SINKS.stream().filter(p -> p.accepts(address, format)).findFirst()
-                        .orElseThrow(() -> format == null || Providers.SINKS.stream().noneMatch(p -> p.accepts(address))
-                                ? unknown(address, sinkAddresses())
-                                : new IllegalArgumentException("'" + address + "' cannot be written as " + format)))
+        return BlockingIo.call(() -> sinkProvider(address, options.get(FormatOptions.OUTPUT_FORMAT)))
                 .flatMap(p -> p.openSink(address, size, options));
+    }
+
+    /** The image formats the sink providers on the class path write, sorted: what {@code --output-format} takes. */
+    public static List<String> formats() {
+        return Providers.SINKS.stream().flatMap(p -> p.formats().stream()).distinct().sorted().toList();
+    }
+
+    /**
+     * The first provider that writes {@code address} in {@code format} (null: the provider's choice);
+     * none is an {@link IllegalArgumentException} saying whether the address or the format is the problem.
+     */
+    private static SinkProvider sinkProvider(String address, String format) {
+        return Providers.SINKS.stream().filter(p -> p.accepts(address, format)).findFirst().orElseThrow(() -> {
+            if (format == null || Providers.SINKS.stream().noneMatch(p -> p.accepts(address))) {
+                return unknown(address, sinkAddresses());
+            }
+            if (!formats().contains(format)) {
+                return new IllegalArgumentException("unknown output format '" + format + "' (known: "
+                        + String.join(", ", formats()) + ")");
+            }
+            List<String> there = formats().stream().filter(f -> writes(address, f)).toList();
+            return new IllegalArgumentException("'" + address + "' cannot be written as " + format
+                    + " (formats written there: " + String.join(", ", there) + ")");
+        });
+    }
+
+    private static boolean writes(String address, String format) {
+        return Providers.SINKS.stream().anyMatch(p -> p.accepts(address, format));
     }
 
     /**

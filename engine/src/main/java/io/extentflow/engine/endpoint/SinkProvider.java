@@ -26,7 +26,7 @@ public interface SinkProvider {
      * True if this provider writes {@code address} in {@code format}, or, when {@code format} is null
      * (none asked for), in the format it chooses for that address. By default: the addresses
      * {@link #accepts(String)} takes, in one of {@link #formats()}. A provider that writes a format only
-     * when asked for it overrides this.
+     * when asked for it, or chooses it by the address's name, overrides this.
      */
     default boolean accepts(String address, String format) {
         return accepts(address) && (format == null || formats().contains(format));

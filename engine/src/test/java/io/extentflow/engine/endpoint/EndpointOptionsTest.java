@@ -81,6 +81,28 @@ class EndpointOptionsTest {
     }
 
     @Test
+    void aChoiceTakesOneOfItsWordsAndMayHaveAnImplicitValue() {
+        EndpointOption<String> codec = EndpointOption.choice("codec", "a|b", java.util.List.of("a", "b"), null, "Codec.")
+                .withImplicitValue("b");
+        assertEquals("a", codec.parse(" A "));
+        assertEquals("b", codec.implicitValue());
+        assertNull(TRIES.implicitValue());
+        assertEquals("must be one of a, b, got 'c'",
+                assertThrows(IllegalArgumentException.class, () -> codec.parse("c")).getMessage());
+        assertThrows(IllegalArgumentException.class, () -> codec.withImplicitValue("c"));
+        EndpointOption<Long> even = EndpointOption.of("even", "N", Long.class, 2L, "an even number", "Even.", t -> {
+            long v = Long.parseLong(t);
+            if (v % 2 != 0) {
+                throw new IllegalArgumentException("must be even, got " + v);
+            }
+            return v;
+        });
+        assertEquals(4L, EndpointOptions.defaults().withParsed(even, "4").get(even));
+        assertEquals(2L, EndpointOptions.defaults().get(even));
+        assertThrows(IllegalArgumentException.class, () -> even.parse("3"));
+    }
+
+    @Test
     void equalOptionsAreEqual() {
         EndpointOptions a = EndpointOptions.defaults().with(LANES, 2).with(FAST, true);
         EndpointOptions b = EndpointOptions.defaults().with(FAST, true).with(LANES, 2);

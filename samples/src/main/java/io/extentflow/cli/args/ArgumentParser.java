@@ -11,7 +11,8 @@ import java.util.function.Consumer;
  * and parameter to its setter, fills in settings and defaults, and rejects what does not fit with a
  * {@link UsageException} that says what was wrong.
  *
- * <p>Accepted forms: {@code --name VALUE}, {@code --name=VALUE}, flags, {@code --no-name} for
+ * <p>Accepted forms: {@code --name VALUE}, {@code --name=VALUE}, flags, {@code --name} alone for an
+ * option whose value may be left out, {@code --no-name} for
  * negatable flags, {@code --} before parameters that start with a dash. A lone {@code -} is a
  * parameter (standard input or output). An option may be given once.
  */
@@ -83,6 +84,8 @@ public final class ArgumentParser {
                     value = Boolean.toString(!(option.negatable() && name.equals(option.negated())));
                 } else if (eq >= 0) {
                     value = arg.substring(eq + 1);
+                } else if (option.implicitValue() != null) {
+                    value = option.implicitValue();
                 } else if (i + 1 < args.size()) {
                     value = args.get(++i);
                 } else {

@@ -78,6 +78,15 @@ public final class CommandSpec {
         return add(new OptionSpec(List.of(name), label, description, defaultValue, false, false, setter));
     }
 
+    /**
+     * Adds an option whose value may be left out: {@code --name} means {@code implicitValue}, and a
+     * value is given as {@code --name=VALUE} (a following word is never taken as its value).
+     */
+    public CommandSpec optionalValueOption(String name, String label, String description, String implicitValue,
+            Consumer<String> setter) {
+        return add(new OptionSpec(List.of(name), label, description, null, false, false, setter, implicitValue));
+    }
+
     /** Adds a valued option the command line must give. */
     public CommandSpec requiredOption(String name, String label, String description, Consumer<String> setter) {
         return add(new OptionSpec(List.of(name), label, description, null, true, false, setter));

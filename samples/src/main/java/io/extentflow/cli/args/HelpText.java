@@ -77,7 +77,7 @@ public final class HelpText {
     private static String names(OptionSpec o) {
         String shortName = o.names().size() > 1 ? o.names().getFirst() + ", " : "    ";
         String longName = o.negatable() ? "--[no-]" + o.longName().substring(2) : o.longName();
-        return shortName + longName + (o.isFlag() ? "" : "=" + o.label());
+        return shortName + longName + (o.isFlag() ? "" : o.implicitValue() != null ? "[=" + o.label() + "]" : "=" + o.label());
     }
 
     private static String describe(OptionSpec o) {

@@ -15,9 +15,17 @@ import java.util.function.Consumer;
  * @param required     whether the command line must give it
  * @param negatable    a flag that also has a {@code --no-} form
  * @param setter       receives the value: the text of a valued option, {@code "true"}/{@code "false"} for a flag
+ * @param implicitValue for a valued option that may be given without its value ({@code --compress} or
+ *                     {@code --compress=zlib}), the value it then has; {@code null} when a value is needed
  */
 public record OptionSpec(List<String> names, String label, String description, String defaultValue,
-        boolean required, boolean negatable, Consumer<String> setter) {
+        boolean required, boolean negatable, Consumer<String> setter, String implicitValue) {
+
+    /** An option whose value, if it takes one, must be given. */
+    public OptionSpec(List<String> names, String label, String description, String defaultValue,
+            boolean required, boolean negatable, Consumer<String> setter) {
+        this(names, label, description, defaultValue, required, negatable, setter, null);
+    }
 
     /** Checks the parts. */
     public OptionSpec {
@@ -27,6 +35,9 @@ public record OptionSpec(List<String> names, String label, String description, S
         }
         Objects.requireNonNull(description, "description");
         Objects.requireNonNull(setter, "setter");
+        if (implicitValue != null && label == null) {
+            throw new IllegalArgumentException("a flag has no value to leave out: " + names);
+        }
     }
 
     /** The longest name, as messages and settings spell it ({@code --request-size}). */

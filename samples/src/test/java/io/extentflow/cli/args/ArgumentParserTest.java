@@ -50,6 +50,23 @@ class ArgumentParserTest {
     }
 
     @Test
+    void anOptionalValueIsTakenOnlyAfterAnEqualsSign() {
+        CommandSpec copy = CommandSpec.named("copy", "Copies.")
+                .parameter("SRC", "From.", v -> seen.add("src=" + v))
+                .optionalValueOption("--compress", "CODEC", "Compress.", "zstd", v -> seen.add("compress=" + v))
+                .action(c -> 0);
+        ArgumentParser.parse(copy, List.of("--compress", "zlib"));
+        assertEquals(List.of("compress=zstd", "src=zlib"), seen, "a following word is a parameter");
+        seen.clear();
+        ArgumentParser.parse(copy, List.of("--compress=zlib", "a"));
+        assertEquals(List.of("compress=zlib", "src=a"), seen);
+        seen.clear();
+        ArgumentParser.parse(copy, List.of("a"));
+        assertEquals(List.of("src=a"), seen, "not given, no value");
+        assertTrue(HelpText.of(copy).contains("--compress[=CODEC]"), HelpText.of(copy));
+    }
+
+    @Test
     void settingsComeBeforeDefaults() {
         CommandSpec root = tree().settings((command, option) -> Map.of("mode", "from-settings").get(option.key()));
         ArgumentParser.parse(root, List.of("copy", "a"));

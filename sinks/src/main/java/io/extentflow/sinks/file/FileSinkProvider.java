@@ -4,6 +4,7 @@ import io.extentflow.engine.ImageSink;
 import io.extentflow.engine.endpoint.EndpointOption;
 import io.extentflow.engine.endpoint.EndpointOptions;
 import io.extentflow.engine.endpoint.FileAddress;
+import io.extentflow.engine.endpoint.FormatOptions;
 import io.extentflow.engine.endpoint.SinkProvider;
 import io.extentflow.sinks.ZeroOptions;
 import java.util.List;
@@ -29,7 +30,7 @@ public final class FileSinkProvider implements SinkProvider {
 
     @Override
     public List<EndpointOption<?>> options() {
-        return List.of(FileSinkOptions.KEEP_CACHE, ZeroOptions.ALLOCATE_ZEROES);
+        return List.of(FormatOptions.OUTPUT_FORMAT, FileSinkOptions.KEEP_CACHE, ZeroOptions.ALLOCATE_ZEROES);
     }
 
     @Override

@@ -1,19 +1,28 @@
 package io.extentflow.sinks.qcow2;
 
 import io.extentflow.engine.ImageSink;
+import io.extentflow.engine.endpoint.EndpointOption;
 import io.extentflow.engine.endpoint.EndpointOptions;
 import io.extentflow.engine.endpoint.FileAddress;
+import io.extentflow.engine.endpoint.FormatOptions;
 import io.extentflow.engine.endpoint.SinkProvider;
+import io.extentflow.engine.endpoint.StreamAddress;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import reactor.core.publisher.Mono;
 
 /**
- * Opens local files named {@code *.qcow2} (plain paths and {@code file:} URIs) as qcow2 targets
- * with {@link Qcow2SinkOptions#defaults()}: 64 KiB clusters, no compression, no backing file. Asked
- * before the raw {@link io.extentflow.sinks.file.FileSinkProvider}, which takes every other file.
+ * Opens local files (plain paths and {@code file:} URIs) as qcow2 targets: those named
+ * {@code *.qcow2}, unless another output format is asked for, and every file when qcow2 is
+ * ({@link FormatOptions#OUTPUT_FORMAT}). The layout comes from {@link Qcow2Options}: 64 KiB clusters,
+ * no compression and no backing file unless given. Asked before the raw
+ * {@link io.extentflow.sinks.file.FileSinkProvider}, which takes every other file.
  */
 public final class Qcow2SinkProvider implements SinkProvider {
+
+    private static final String FORMAT = "qcow2";
 
     @Override
     public boolean accepts(String address) {
@@ -22,8 +31,22 @@ public final class Qcow2SinkProvider implements SinkProvider {
     }
 
     @Override
+    public boolean accepts(String address, String format) {
+        // "-" is standard output, never a file of that name
+        return format == null ? accepts(address)
+                : format.equals(FORMAT) && FileAddress.isFile(address) && !StreamAddress.isStdio(address);
+    }
+
+    @Override
     public Set<String> formats() {
-        return Set.of("qcow2");
+        return Set.of(FORMAT);
+    }
+
+    @Override
+    public List<EndpointOption<?>> options() {
+        List<EndpointOption<?>> all = new ArrayList<>(Qcow2Options.all());
+        all.addFirst(FormatOptions.OUTPUT_FORMAT);
+        return List.copyOf(all);
     }
 
     @Override
@@ -39,7 +62,7 @@ public final class Qcow2SinkProvider implements SinkProvider {
 
     @Override
     public Mono<ImageSink> openSink(String address, long size, EndpointOptions options) {
-        return Mono.defer(() -> Qcow2FileSink.open(FileAddress.toPath(address), size, Qcow2SinkOptions.defaults())
+        return Mono.defer(() -> Qcow2FileSink.open(FileAddress.toPath(address), size, Qcow2Options.of(options))
                 .cast(ImageSink.class));
     }
 }

@@ -17,6 +17,7 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import reactor.core.publisher.Mono;
@@ -72,9 +73,12 @@ public final class Qcow2StreamSinkProvider implements SinkProvider {
         return "- or a named pipe with --output-format qcow2 (a qcow2 image written in one pass)";
     }
 
+    /** The qcow2 file target's options, which this provider reads too (the same keys). */
     @Override
     public List<EndpointOption<?>> options() {
-        return List.of(FormatOptions.OUTPUT_FORMAT);
+        List<EndpointOption<?>> all = new ArrayList<>(Qcow2Options.all());
+        all.addFirst(FormatOptions.OUTPUT_FORMAT);
+        return List.copyOf(all);
     }
 
     /** Before the sparse stream (50), the qcow2 file (90) and the raw file (100) providers. */
@@ -98,12 +102,9 @@ public final class Qcow2StreamSinkProvider implements SinkProvider {
         }).subscribeOn(StreamThreads.scheduler());
     }
 
-    /**
-     * The layout options. Until the qcow2 options ({@code --cluster-size}, {@code --compress},
-     * {@code --backing}) are declared, qemu's defaults: 64 KiB clusters, plain, no backing file.
-     */
+    /** The layout the qcow2 options ask for ({@link Qcow2Options}); compression and backing files are refused. */
     static Qcow2SinkOptions layoutOptions(EndpointOptions options) {
-        return Qcow2SinkOptions.defaults();
+        return Qcow2Options.of(options);
     }
 
     private static ImageSink openStdout(long size, Qcow2SinkOptions layout) throws IOException {
