@@ -8,17 +8,10 @@
 #   - the random-access and the one-pass writer alone, durable, runs alternated (perf_pair);
 #   - peak RSS of every case (/usr/bin/time -v): an 8 GiB image with 2 GiB of data and an empty
 #     1 TiB one, so that memory growing with the image size would show.
+#   - sparse-8g.raw → compressed qcow2 (random-access writer only: a compressed image is not written in
+#     one pass), zstd vs `qemu-img convert -c -o compression_type=zstd` and zlib vs `qemu-img convert -c`,
+#     both durable (`sync FILE` after qemu-img, extentflow with its flush).
 # Results go to perf/README.md. Usage: [RUNS=5] IMG=... MAKE_IMAGES=... perf/compare-qcow2-out.sh
-#
-# TODO (once the qcow2 options are on the command line: --compress[=zlib|zstd]): the compressed
-# rows of issue 23, e.g.
-#   perf_reference qemu-img-convert-zstd-sync
-#   perf_case qemu-img-convert-zstd-sync "$prep" "$RUN/qemu-sync.sh -c -o compression_type=zstd $src $dst"
-#   perf_case extentflow-copy-zstd "$prep" "$EXTENTFLOW copy --no-progress --compress=zstd $src $dst"
-#   perf_reference qemu-img-convert-zlib-sync
-#   perf_case qemu-img-convert-zlib-sync "$prep" "$RUN/qemu-sync.sh -c $src $dst"
-#   perf_case extentflow-copy-zlib "$prep" "$EXTENTFLOW copy --no-progress --compress=zlib $src $dst"
-# (only into a file: a compressed image is not written in one pass).
 source "$(dirname "$0")/lib.sh"
 
 perf_init
@@ -64,11 +57,21 @@ for img in sparse-8g.raw empty-1t.qcow2; do
   perf_case "extentflow-copy-no-flush-$tag" "$prep" "$EXTENTFLOW copy --no-progress --no-flush $src $dst"
   perf_case "extentflow-one-pass-no-flush-$tag" "$prep" "$RUN/one-pass.sh --no-flush $src $dst"
 done
+# compressed, durable: extentflow compresses clusters on its I/O threads, in parallel
+src="$IMG/sparse-8g.raw"
+prep="rm -f $dst; $WARM $src"
+perf_reference qemu-img-convert-zstd-sync-sparse-8g
+perf_case qemu-img-convert-zstd-sync-sparse-8g "$prep" "$RUN/qemu-sync.sh -c -o compression_type=zstd $src $dst"
+perf_case extentflow-copy-zstd-sparse-8g "$prep" "$EXTENTFLOW copy --no-progress --compress=zstd $src $dst"
+perf_reference qemu-img-convert-zlib-sync-sparse-8g
+perf_case qemu-img-convert-zlib-sync-sparse-8g "$prep" "$RUN/qemu-sync.sh -c $src $dst"
+perf_case extentflow-copy-zlib-sparse-8g "$prep" "$EXTENTFLOW copy --no-progress --compress=zlib $src $dst"
+
 # the two writers alone, runs alternated (perf_pair): which one a file target should take
 src="$IMG/sparse-8g.raw"
 perf_pair "pair-random-access-sparse-8g" "rm -f $dst; $WARM $src" "$EXTENTFLOW copy --no-progress $src $dst" \
   "pair-one-pass-sparse-8g" "rm -f $dst; $WARM $src" "$RUN/one-pass.sh $src $dst"
 rm -f "$dst"
 
-perf_report compare-qcow2-out "raw/qcow2 → qcow2 (sparse-8g.raw, empty-1t.qcow2): random-access and one-pass writers vs qemu-img convert" \
+perf_report compare-qcow2-out "raw/qcow2 → qcow2 (sparse-8g.raw, empty-1t.qcow2), plain and compressed: extentflow's writers vs qemu-img convert" \
   "Durable cases: extentflow with its final flush vs \`qemu-img convert -O qcow2\` followed by \`sync FILE\` (qemu-img writes its target with cache=unsafe and does not sync it). Fast-return cases: \`--no-flush\` vs qemu-img as it is; both extentflow writers still sync the file once before they write the magic (crash safety), so --no-flush only drops the final flush. one-pass = \`extentflow copy SRC - --output-format qcow2 > DST\` (through bash, a few ms). extentflow times include JVM start-up."
