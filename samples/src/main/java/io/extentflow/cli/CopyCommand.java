@@ -96,6 +96,7 @@ final class CopyCommand {
 
     private int call(Console console) {
         CopyOptions options = options();
+        refuseInapplicableOptions();
         refuseCopyOntoItself();
         if (StreamAddress.isStdio(target) && Terminal.stdoutIsTerminal()) {
             // as zstd and gzip do: binary frames would only garble the terminal
@@ -126,6 +127,15 @@ final class CopyCommand {
                 // no-op once the size was given; else a target that connected meanwhile closes
                 size.tryEmitError(new IllegalStateException("the source could not be opened"));
             }
+        }
+    }
+
+    /** An endpoint option given for ends that do not take it (--compress to a raw file), before anything opens. */
+    private void refuseInapplicableOptions() {
+        try {
+            Endpoints.requireApplicable(source, target, endpoints.options(), o -> "--" + o.name());
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("extentflow copy", e.getMessage());
         }
     }
 
@@ -231,10 +241,11 @@ final class CopyCommand {
             size.tryEmitValue(src.size());
             ImageSink dst = interruption.await(opening.onErrorMap(Posix.ErrnoException.class,
                     e -> targetOpenFailure(e))).orElseThrow();
+            UnallocatedCount counted = new UnallocatedCount(src);
             try (dst; CopyProgressBar bar = CopyProgressBar.start(showProgress(), "copy", src.size())) {
                 CopyResult result;
                 try {
-                    Copy copy = Copy.from(src).to(dst).options(options).metrics(registry);
+                    Copy copy = Copy.from(counted).to(dst).options(options).metrics(registry);
                     result = interruption.await((verification == null ? copy : copy.observe(verification.observer()))
                             .run(p -> {
                                 last.set(p);
@@ -252,8 +263,9 @@ final class CopyCommand {
                 String checksum = verification == null ? null : verification.check(target, endpoints.options());
                 // with the image on standard output, the summary goes to standard error
                 var out = StreamAddress.isStdio(target) ? console.err() : console.out();
-                out.println(json ? CopySummary.json(source, target, result, checksum)
-                        : CopySummary.line(result) + (checksum == null ? "" : "; verified, blake2b " + checksum));
+                out.println(json ? CopySummary.json(source, target, result, counted.bytes(), checksum)
+                        : CopySummary.line(result, counted.bytes())
+                                + (checksum == null ? "" : "; verified, blake2b " + checksum));
                 out.flush();
             }
         }

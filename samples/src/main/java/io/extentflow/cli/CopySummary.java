@@ -9,18 +9,27 @@ final class CopySummary {
     private CopySummary() {
     }
 
-    /** E.g. {@code copied 8 GiB: 2 GiB data, 6 GiB zero in 1.234 s (6.48 GiB/s)}. */
-    static String line(CopyResult r) {
+    /**
+     * E.g. {@code copied 8 GiB: 2 GiB data, 6 GiB zero in 1.234 s (6.48 GiB/s)}; a copy that left ranges
+     * of its source unallocated ({@code --top-layer-only}: they fall through to a backing chain) says
+     * so apart, {@code copied 100 MiB: 37.3 MiB data, 0 B zero, 62.7 MiB unallocated in ...}, as they
+     * need not read as zeros.
+     *
+     * @param unallocated the bytes of {@code r}'s skipped ones that the source left unallocated
+     */
+    static String line(CopyResult r, long unallocated) {
         return "copied " + Sizes.human(r.size()) + ": " + Sizes.human(r.dataBytes()) + " data, "
-                + Sizes.human(r.zeroedBytes() + r.skippedBytes()) + " zero in " + Decimals.fixed(seconds(r), 3)
-                + " s (" + Sizes.human(r.bytesPerSecond()) + "/s)";
+                + Sizes.human(r.zeroedBytes() + r.skippedBytes() - unallocated) + " zero"
+                + (unallocated > 0 ? ", " + Sizes.human(unallocated) + " unallocated" : "")
+                + " in " + Decimals.fixed(seconds(r), 3) + " s (" + Sizes.human(r.bytesPerSecond()) + "/s)";
     }
 
     /**
      * The result's fields as one JSON object, sizes in bytes, times in seconds; with
-     * {@code checksum} (not null) when the copy was verified.
+     * {@code checksum} (not null) when the copy was verified; {@code unallocatedBytes} is the part of
+     * {@code skippedBytes} that the source left unallocated (see {@link #line}).
      */
-    static String json(String source, String target, CopyResult r, String checksum) {
+    static String json(String source, String target, CopyResult r, long unallocated, String checksum) {
         ObjectNode o = Json.MAPPER.createObjectNode()
                 .put("source", source)
                 .put("target", target)
@@ -28,6 +37,7 @@ final class CopySummary {
                 .put("dataBytes", r.dataBytes())
                 .put("zeroedBytes", r.zeroedBytes())
                 .put("skippedBytes", r.skippedBytes())
+                .put("unallocatedBytes", unallocated)
                 .put("readBytes", r.readBytes())
                 .put("peakBytesInFlight", r.peakBytesInFlight())
                 .put("seconds", seconds(r))

@@ -79,7 +79,7 @@ final class DemoCommand {
                 result = Copy.from(src).to(dst).run().block();
             }
         }
-        out.printf("Copied it to %s%n  %s%n", copy, CopySummary.line(result));
+        out.printf("Copied it to %s%n  %s%n", copy, CopySummary.line(result, 0));
         out.printf("  read %s from the source; the copy has %s allocated (holes kept, written zeros dropped)%n",
                 Sizes.human(result.readBytes()), Sizes.human(Posix.allocatedBytes(copy)));
 

@@ -40,9 +40,12 @@ final class EndpointFlags {
                 command.optionalValueOption(flag, option.valueLabel(), option.description(), option.implicitValue(),
                         v -> set(flag, option, v));
             } else {
+                // The default is shown in help, not handed to the parser: options() then holds only what
+                // the command line gave, so that a copy can refuse an option its ends do not take
+                // (an option's default applies by itself when it is not set).
                 Object byDefault = option.defaultValue();
-                command.option(flag, option.valueLabel(), option.description(),
-                        byDefault == null ? null : byDefault.toString(), v -> set(flag, option, v));
+                command.option(flag, option.valueLabel(), option.description()
+                        + (byDefault == null ? "" : " Default: " + byDefault + "."), null, v -> set(flag, option, v));
             }
         }
     }
@@ -57,7 +60,7 @@ final class EndpointFlags {
         }
     }
 
-    /** The options the command line gave (the rest at their defaults). */
+    /** The options the command line gave, and only those (the rest have their defaults). */
     EndpointOptions options() {
         return options;
     }

@@ -29,6 +29,10 @@ final class Job {
     private volatile String error;
     /** Every byte below this is done and on the target's disk, and the journal says so. */
     private volatile long savedCheckpoint;
+    /** An earlier daemon ran this job and stopped before it ended (read from the journal at start). */
+    private volatile boolean interrupted;
+    /** Times the copy started again from zero after an interruption, its target not resumable. */
+    private volatile int restarts;
     private volatile Instant started;
     private volatile Instant finished;
     /** The running copy, disposed by a cancel. */
@@ -87,6 +91,25 @@ final class Job {
 
     String error() {
         return error;
+    }
+
+    /** Marks the job as left running by an earlier daemon, or (false) as started again since. */
+    void interrupted(boolean value) {
+        interrupted = value;
+    }
+
+    /** True when an earlier daemon ran this job and stopped before it ended, and it has not started since. */
+    boolean interrupted() {
+        return interrupted;
+    }
+
+    /** Times the copy started again from zero after an interruption (its target could not resume). */
+    int restarts() {
+        return restarts;
+    }
+
+    void restarts(int value) {
+        restarts = value;
     }
 
     long savedCheckpoint() {
@@ -170,6 +193,7 @@ final class Job {
             o.put("read_bytes", r.readBytes());
         }
         o.put("checkpoint", savedCheckpoint);
+        o.put("restarts", restarts);
         o.put("fraction", r != null ? 1.0 : p != null ? p.fraction() : 0.0);
         o.put("bytes_per_second", Math.round(throughput()));
         Duration elapsed = r != null ? r.duration() : p != null ? p.elapsed() : Duration.ZERO;

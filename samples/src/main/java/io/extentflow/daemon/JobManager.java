@@ -167,16 +167,26 @@ public final class JobManager {
     }
 
     private void start(Job job) {
+        JobRequest r = job.request;
+        // A target that cannot go on part way (a qcow2 file) and that an earlier daemon was writing
+        // when it stopped holds a partial image that opening refuses: remove it and copy from zero,
+        // counted in the job's record as a restart (not a resume).
+        Mono<Void> fresh = Mono.empty();
+        if (job.interrupted() && !r.resumable()) {
+            job.restarts(job.restarts() + 1);
+            LOG.info("job " + job.id + ": " + r.target() + " cannot resume, restarting the copy from zero");
+            fresh = Endpoints.discardPartial(r.target(), r.endpoint());
+        }
+        job.interrupted(false);
         running++;
         job.state(JobState.RUNNING);
         metrics.started(job);
         store.saveState(job).subscribe(null, e -> LOG.log(Level.SEVERE, "journal write failed", e));
-        JobRequest r = job.request;
         // both ends open at once: a network target connects while the source opens
-        Mono<CopyResult> run = Mono.usingWhen(
+        Mono<CopyResult> run = fresh.then(Mono.usingWhen(
                 Endpoints.pair(r.source(), r.endpoint(), r.target(), r.endpoint()).doOnNext(p -> job.opened()),
                 p -> copy(job, p.source(), p.sink()),
-                p -> closed(job, p.closeGracefully()));
+                p -> closed(job, p.closeGracefully())));
         job.subscription = run.subscribe(result -> finished(job, result, null), e -> finished(job, null, e));
     }
 

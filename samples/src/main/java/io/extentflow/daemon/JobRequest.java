@@ -99,6 +99,8 @@ public record JobRequest(String source, String target, CopyOptions copy, Endpoin
                 throw BadRequest.invalid("options.connections " + connections + " is more than the daemon allows ("
                         + MAX_CONNECTIONS + ")");
             }
+            // an option neither end takes (compress for a raw target) would be ignored without a word
+            Endpoints.requireApplicable(source, target, endpoint, option -> "options." + option.jsonName());
             ObjectNode json = JsonNodeFactory.instance.objectNode();
             json.put("source", source).put("target", target).set("options", o.isObject() ? o.deepCopy()
                     : JsonNodeFactory.instance.objectNode());
@@ -110,11 +112,13 @@ public record JobRequest(String source, String target, CopyOptions copy, Endpoin
 
     /**
      * True when a restarted copy can continue at its checkpoint: not for sparse streams, read or written
-     * in order, whether as files or standard I/O or as imageio images moved as one stream (http_stream).
+     * in order, whether as files or standard I/O or as imageio images moved as one stream (http_stream),
+     * nor for a target whose kind says it cannot go on part way ({@link Endpoints#resumable}: a qcow2
+     * file, whose metadata is written only at the end).
      */
     boolean resumable() {
         return !StreamAddress.isStream(source) && !StreamAddress.isStream(target)
-                && !endpoint.get(HttpOptions.HTTP_STREAM);
+                && !endpoint.get(HttpOptions.HTTP_STREAM) && Endpoints.resumable(target, endpoint);
     }
 
     private static String address(JsonNode body, String field) {

@@ -121,6 +121,7 @@ final class JournalJobStore implements JobStore {
                         if (r.has("result")) {
                             j.succeeded(DaemonJson.result(r.get("result")));
                         }
+                        j.restarts(r.path("restarts").asInt(0));
                         j.state(s);
                     }
                 }
@@ -139,6 +140,8 @@ final class JournalJobStore implements JobStore {
         all.removeAll(finished.subList(0, drop));
         for (Job j : all) {
             if (!j.state().terminal()) {
+                // running when the earlier daemon stopped: its target may hold part of the copy
+                j.interrupted(j.state() == JobState.RUNNING);
                 j.state(JobState.QUEUED);
             }
         }
@@ -170,6 +173,9 @@ final class JournalJobStore implements JobStore {
         o.put("state", job.state().wire());
         if (job.error() != null) {
             o.put("error", job.error());
+        }
+        if (job.restarts() > 0) {
+            o.put("restarts", job.restarts());
         }
         JsonNode result = DaemonJson.result(job);
         if (result != null) {

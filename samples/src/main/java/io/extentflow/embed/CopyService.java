@@ -11,6 +11,7 @@ import io.extentflow.engine.endpoint.EndpointPair;
 import io.extentflow.engine.endpoint.Endpoints;
 import java.io.IOException;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.Map;
 import org.reactivestreams.Publisher;
 import reactor.core.publisher.Flux;
@@ -50,6 +51,7 @@ public final class CopyService {
     private static Publisher<Void> copy(HttpServerRequest req, HttpServerResponse resp) {
         Flux<String> lines = req.receive().aggregate().asString()
                 .map(CopyService::parse)
+                .doOnNext(CopyService::requireApplicable)
                 // both ends open at once, and close when the copy ends, fails or is cancelled
                 .flatMapMany(r -> Flux.usingWhen(
                         Endpoints.pair(r.get("source").asText(), options(r), r.get("target").asText(), options(r)),
@@ -88,6 +90,14 @@ public final class CopyService {
             options = options.withParsed(option, text);
         }
         return options;
+    }
+
+    /** Refuses an option that neither end takes ({@code "compress"} for a raw target), naming it as the caller did. */
+    private static void requireApplicable(JsonNode r) {
+        Map<EndpointOption<?>, String> keys = new HashMap<>();
+        r.path("options").properties().forEach(e -> keys.put(Endpoints.option(e.getKey()), e.getKey()));
+        Endpoints.requireApplicable(r.get("source").asText(), r.get("target").asText(), options(r),
+                option -> "\"" + keys.getOrDefault(option, option.name()) + "\"");
     }
 
     private static String line(CopyProgress p) {

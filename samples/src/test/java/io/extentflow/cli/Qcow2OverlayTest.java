@@ -55,9 +55,16 @@ class Qcow2OverlayTest {
         assertTrue(changedData > 0 && changedData < 4L << 20, "changed " + changedData);
 
         Path delta = dir.resolve("backup-2.qcow2");
-        Cli.Result second = Cli.run("copy", "--top-layer-only", "--backing", previous.getFileName().toString(),
-                "--cluster-size", "64K", changed.toString(), delta.toString());
+        Cli.Result second = Cli.run("copy", "--json", "--top-layer-only", "--backing",
+                previous.getFileName().toString(), "--cluster-size", "64K", changed.toString(), delta.toString());
         assertEquals(0, second.exitCode(), second::toString);
+        // the summary tells the ranges left to the backing file from zeros: they need not read as zeros
+        JsonNode summary = JSON.readTree(second.out());
+        assertEquals(SIZE - topLayerBytes(changed, true) - topLayerBytes(changed, false),
+                summary.get("unallocatedBytes").asLong(), summary::toString);
+        // zeros found in the copied-up clusters count as zero, not as unallocated
+        assertTrue(summary.get("zeroedBytes").asLong() + summary.get("skippedBytes").asLong()
+                - summary.get("unallocatedBytes").asLong() >= topLayerBytes(changed, false), summary::toString);
 
         QemuImg.check(delta);
         // the chain reads as the changed image: the overlay over the previous copy
@@ -114,6 +121,17 @@ class Qcow2OverlayTest {
             }
         }
         return ranges;
+    }
+
+    /** Bytes the top layer of {@code image} holds as data, or as zeros (qemu-img map's entries of depth 0). */
+    private static long topLayerBytes(Path image, boolean data) throws Exception {
+        long bytes = 0;
+        for (JsonNode e : QemuImg.map(image)) {
+            if (e.get("depth").asInt() == 0 && e.get("data").asBoolean() == data) {
+                bytes += e.get("length").asLong();
+            }
+        }
+        return bytes;
     }
 
     /** Bytes the top layer of {@code image} holds as data (qemu-img map's entries of depth 0 with data). */

@@ -1,6 +1,7 @@
 package io.extentflow.daemon;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -99,7 +100,12 @@ class JobEndpointOptionsTest {
             assertBad(f, src, dst, "{\"cluster_size\":3000}",
                     "options.cluster_size must be a power of two from 4K to 2M, got 3000");
             assertBad(f, src, dst, "{\"compress\":\"lz4\"}", "options.compress must be one of zlib, zstd, got \"lz4\"");
+            // an option neither end takes: refused, not ignored (a raw file is never compressed)
+            assertBad(f, src, dst, "{\"compress\":\"zstd\"}", "options.compress does not apply to target " + dst
+                    + " (raw file); it applies to: qcow2 file targets");
+            assertBad(f, src, dst, "{\"cluster_size\":65536}", "options.cluster_size does not apply to target");
             assertEquals(0, f.daemon.jobs().list().size());
+            assertFalse(Files.exists(Path.of(dst)));
         }
     }
 

@@ -1,6 +1,7 @@
 package io.extentflow.embed;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -10,6 +11,7 @@ import io.extentflow.engine.testing.QemuImg;
 import io.extentflow.engine.testing.TestImages;
 import io.netty.buffer.Unpooled;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -81,6 +83,13 @@ class CopyServiceTest {
             List<JsonNode> bad = post(server, "{\"source\":\"" + raw + "\",\"target\":\"" + dir.resolve("b.qcow2")
                     + "\",\"options\":{\"cluster_size\":\"3K\"}}");
             assertTrue(bad.getLast().get("error").asText().contains("power of two"), bad.toString());
+            // an option the target does not take is refused, named as the caller spelt it; nothing is written
+            Path plain = dir.resolve("plain.raw");
+            List<JsonNode> refused = post(server, "{\"source\":\"" + raw + "\",\"target\":\"" + plain
+                    + "\",\"options\":{\"compress\":true}}");
+            assertEquals("\"compress\" does not apply to target " + plain + " (raw file); it applies to: qcow2 file "
+                    + "targets", refused.getLast().get("error").asText(), refused.toString());
+            assertFalse(Files.exists(plain), refused.toString());
         } finally {
             server.disposeNow();
         }

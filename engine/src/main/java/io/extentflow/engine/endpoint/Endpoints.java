@@ -10,6 +10,7 @@ import java.util.Set;
 import java.util.stream.Collectors;
 import java.util.ServiceLoader;
 import java.util.concurrent.CancellationException;
+import java.util.function.Function;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
 
@@ -150,6 +151,24 @@ public final class Endpoints {
                 .flatMap(p -> p.openSink(address, size, options));
     }
 
+    /**
+     * True when a copy into {@code target} that stopped part way can go on at a checkpoint (see
+     * {@link SinkProvider#resumable}); an address no provider takes is not. Nothing is opened.
+     */
+    public static boolean resumable(String target, EndpointOptions options) {
+        SinkProvider p = writer(target, options.get(FormatOptions.OUTPUT_FORMAT));
+        return p != null && p.resumable(target, options);
+    }
+
+    /**
+     * Removes what a copy into {@code target} that is not {@link #resumable} left when it stopped part
+     * way, so that it can start again from zero ({@link SinkProvider#discardPartial}).
+     */
+    public static Mono<Void> discardPartial(String target, EndpointOptions options) {
+        return BlockingIo.call(() -> sinkProvider(target, options.get(FormatOptions.OUTPUT_FORMAT)))
+                .flatMap(p -> p.discardPartial(target, options));
+    }
+
     /** The image formats the sink providers on the class path write, sorted: what {@code --output-format} takes. */
     public static List<String> formats() {
         return Providers.SINKS.stream().flatMap(p -> p.formats().stream()).distinct().sorted().toList();
@@ -174,8 +193,63 @@ public final class Endpoints {
         });
     }
 
+    /** The first provider that writes {@code address} in {@code format} (null: its choice), or null. */
+    private static SinkProvider writer(String address, String format) {
+        return Providers.SINKS.stream().filter(p -> p.accepts(address, format)).findFirst().orElse(null);
+    }
+
     private static boolean writes(String address, String format) {
         return Providers.SINKS.stream().anyMatch(p -> p.accepts(address, format));
+    }
+
+    /**
+     * Refuses an option the user gave that neither end of a copy from {@code source} to {@code target}
+     * takes, as {@code qemu-img} refuses {@code -c} for a raw target: without this a {@code --compress} to
+     * a raw file would write it plain without a word. An option counts when its provider lists it
+     * ({@link SourceProvider#options()}, {@link SinkProvider#options()}); {@link FormatOptions#OUTPUT_FORMAT}
+     * always does, as it chose the target's provider; a flag set to false asks for nothing. Nothing is
+     * opened. An address no provider takes is left to the opening, which names it.
+     *
+     * @param given    the options the user gave (not the ones a front end defaulted)
+     * @param spelling how the user spelt an option ({@code --compress}, {@code options.compress})
+     * @throws IllegalArgumentException one line naming the option, the end(s) it was meant for and the
+     *         kinds of endpoint that take it, e.g. {@code "--compress does not apply to target out.img
+     *         (raw file); it applies to: qcow2 file targets"}
+     */
+    public static void requireApplicable(String source, String target, EndpointOptions given,
+            Function<EndpointOption<?>, String> spelling) {
+        SourceProvider from = Providers.SOURCES.stream().filter(p -> p.accepts(source)).findFirst().orElse(null);
+        SinkProvider to = writer(target, given.get(FormatOptions.OUTPUT_FORMAT));
+        if (from == null || to == null) {
+            return;
+        }
+        for (var entry : given.asMap().entrySet()) {
+            EndpointOption<?> option = entry.getKey();
+            if (Boolean.FALSE.equals(entry.getValue()) || option == FormatOptions.OUTPUT_FORMAT
+                    || lists(from.options(), option) || lists(to.options(), option)) {
+                continue;
+            }
+            List<String> sources = Providers.SOURCES.stream().filter(p -> lists(p.options(), option))
+                    .map(p -> p.kind() + " sources").distinct().toList();
+            List<String> sinks = Providers.SINKS.stream().filter(p -> lists(p.options(), option))
+                    .map(p -> p.kind() + " targets").distinct().toList();
+            List<String> ends = new ArrayList<>();
+            if (!sources.isEmpty()) {
+                ends.add("source " + source + " (" + from.kind() + ")");
+            }
+            if (!sinks.isEmpty()) {
+                ends.add("target " + target + " (" + to.kind() + ")");
+            }
+            List<String> takers = new ArrayList<>(sources);
+            takers.addAll(sinks);
+            throw new IllegalArgumentException(spelling.apply(option) + " does not apply to "
+                    + (ends.isEmpty() ? "this copy" : String.join(" or ", ends))
+                    + (takers.isEmpty() ? "" : "; it applies to: " + String.join(", ", takers)));
+        }
+    }
+
+    private static boolean lists(List<EndpointOption<?>> options, EndpointOption<?> option) {
+        return options.stream().anyMatch(o -> o == option);
     }
 
     /**

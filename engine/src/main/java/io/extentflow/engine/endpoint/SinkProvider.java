@@ -39,11 +39,42 @@ public interface SinkProvider {
     String addresses();
 
     /**
+     * What this kind of endpoint is, in a few words for messages: {@code "raw file"}, {@code "NBD export"}.
+     * An option given for a copy whose ends do not take it is refused naming the target's kind and the kinds
+     * that take it ({@link Endpoints#requireApplicable}). By default the {@link #addresses()}.
+     */
+    default String kind() {
+        return addresses();
+    }
+
+    /**
      * The options this kind of endpoint honours (an option several kinds honour is one shared key).
      * Front ends offer them by iterating the providers ({@link Endpoints#sinkOptions()}); none by default.
      */
     default List<EndpointOption<?>> options() {
         return List.of();
+    }
+
+    /**
+     * True when a copy into {@code address} that stopped part way (its process killed) can go on at a
+     * checkpoint once the target is opened again: what was written and flushed stays, and opening
+     * takes the partial target (a raw file, an NBD export, an imageio ticket: the default). False for
+     * a target that holds part of the image in memory until {@link io.extentflow.engine.ImageSink#finish()}
+     * (a qcow2 file's metadata) or cannot be opened again while partial: such a copy starts again from
+     * zero, after {@link #discardPartial}.
+     */
+    default boolean resumable(String address, EndpointOptions options) {
+        return true;
+    }
+
+    /**
+     * Removes what a copy into {@code address} left when it stopped part way, for a target that is not
+     * {@link #resumable}, so that the copy can start again from zero. Removes only what such a copy
+     * leaves (never a finished image or a target it did not make); nothing there is no error. By
+     * default nothing is done. Blocking work runs on {@link io.extentflow.engine.io.BlockingIo}.
+     */
+    default Mono<Void> discardPartial(String address, EndpointOptions options) {
+        return Mono.empty();
     }
 
     /** Ascending order of asking, as for {@link SourceProvider#order()}. */

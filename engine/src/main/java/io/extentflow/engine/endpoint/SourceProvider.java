@@ -20,6 +20,15 @@ public interface SourceProvider {
     String addresses();
 
     /**
+     * What this kind of endpoint is, in a few words for messages: {@code "raw file"}, {@code "NBD export"}.
+     * An option given for a copy whose ends do not take it is refused naming the source's kind and the kinds
+     * that take it ({@link Endpoints#requireApplicable}). By default the {@link #addresses()}.
+     */
+    default String kind() {
+        return addresses();
+    }
+
+    /**
      * The options this kind of endpoint honours (an option several kinds honour is one shared key).
      * Front ends offer them by iterating the providers ({@link Endpoints#sourceOptions()}); none by default.
      */

@@ -33,6 +33,11 @@ public final class NullSinkProvider implements SinkProvider {
     }
 
     @Override
+    public String kind() {
+        return "discarding sink";
+    }
+
+    @Override
     public Mono<ImageSink> openSink(String address, long size, EndpointOptions options) {
         return Mono.fromCallable(() -> new NullSink(size));
     }

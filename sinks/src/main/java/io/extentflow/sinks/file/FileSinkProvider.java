@@ -29,6 +29,11 @@ public final class FileSinkProvider implements SinkProvider {
     }
 
     @Override
+    public String kind() {
+        return "raw file";
+    }
+
+    @Override
     public List<EndpointOption<?>> options() {
         return List.of(FormatOptions.OUTPUT_FORMAT, FileSinkOptions.KEEP_CACHE, ZeroOptions.ALLOCATE_ZEROES);
     }

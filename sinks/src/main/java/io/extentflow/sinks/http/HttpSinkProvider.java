@@ -22,6 +22,11 @@ public final class HttpSinkProvider implements SinkProvider {
     }
 
     @Override
+    public String kind() {
+        return "imageio ticket";
+    }
+
+    @Override
     public List<EndpointOption<?>> options() {
         return HttpOptions.ALL;
     }

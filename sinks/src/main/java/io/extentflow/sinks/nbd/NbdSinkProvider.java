@@ -25,6 +25,11 @@ public final class NbdSinkProvider implements SinkProvider {
     }
 
     @Override
+    public String kind() {
+        return "NBD export";
+    }
+
+    @Override
     public List<EndpointOption<?>> options() {
         return List.of(NetworkOptions.CONNECTIONS, ZeroOptions.ALLOCATE_ZEROES);
     }

@@ -12,8 +12,11 @@ import io.extentflow.sinks.file.DirectWriter;
 import io.extentflow.sinks.file.TargetPath;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -132,6 +135,32 @@ public final class Qcow2FileSink implements ImageSink {
         }
         OpenFile file = OpenFile.readWrite(path, !existed);
         return new Qcow2FileSink(file, !existed, size, options, backing, DirectWriter.open(path, file.fd()));
+    }
+
+    /**
+     * Removes {@code path} if it is what a killed copy leaves: a regular file without the qcow2 magic
+     * at its start (the sink writes the magic last, once the metadata is durable). A finished image,
+     * a file of another kind (qemu's images start with their magic) or a missing one are left as they are.
+     *
+     * @return true if a file was removed
+     */
+    static boolean removeUnfinished(Path path) throws IOException {
+        if (!Files.isRegularFile(path, LinkOption.NOFOLLOW_LINKS)) {
+            return false;
+        }
+        ByteBuffer head = ByteBuffer.allocate(4);
+        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
+            while (head.hasRemaining() && ch.read(head, head.position()) > 0) {
+                // a short file reads fewer than four bytes
+            }
+        }
+        // until finish() the first cluster is all zeros: anything else is not ours to remove
+        for (int i = 0; i < head.position(); i++) {
+            if (head.get(i) != 0) {
+                return false;
+            }
+        }
+        return Files.deleteIfExists(path);
     }
 
     /** Entries of the L1 table of an image of {@code size} bytes. */

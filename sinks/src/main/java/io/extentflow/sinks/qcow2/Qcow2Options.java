@@ -11,7 +11,8 @@ import java.util.Locale;
  * {@code --cluster-size}, {@code --compress[=zlib|zstd]}, {@code --backing} and
  * {@code --backing-format}, and the daemon's jobs as {@code cluster_size}, {@code compress},
  * {@code backing}, {@code backing_format}. {@link #of(EndpointOptions)} turns them into the
- * {@link Qcow2SinkOptions} a sink is opened with. Other kinds of target ignore them.
+ * {@link Qcow2SinkOptions} a sink is opened with. Other kinds of target do not take them (a copy that
+ * gives one for such a target is refused, see {@link io.extentflow.engine.endpoint.Endpoints#requireApplicable}).
  */
 public final class Qcow2Options {
 

@@ -7,6 +7,7 @@ import io.extentflow.engine.endpoint.FileAddress;
 import io.extentflow.engine.endpoint.FormatOptions;
 import io.extentflow.engine.endpoint.SinkProvider;
 import io.extentflow.engine.endpoint.StreamAddress;
+import io.extentflow.engine.io.BlockingIo;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -54,10 +55,34 @@ public final class Qcow2SinkProvider implements SinkProvider {
         return "a file path ending in .qcow2 (written as qcow2)";
     }
 
+    @Override
+    public String kind() {
+        return "qcow2 file";
+    }
+
     /** Before the raw file provider (100). */
     @Override
     public int order() {
         return 90;
+    }
+
+    /**
+     * No: the image's metadata is in memory until the copy finishes, and a file left by a killed copy
+     * is refused by {@link #openSink} (it is not empty); such a copy starts again from zero.
+     */
+    @Override
+    public boolean resumable(String address, EndpointOptions options) {
+        return false;
+    }
+
+    /**
+     * Removes the file a killed copy left: one without the qcow2 magic, which the sink writes last
+     * ({@link Qcow2FileSink}). A finished image (with its magic) and anything that is not a regular
+     * file are left alone, for the opening to refuse.
+     */
+    @Override
+    public Mono<Void> discardPartial(String address, EndpointOptions options) {
+        return BlockingIo.run(() -> Qcow2FileSink.removeUnfinished(FileAddress.toPath(address)));
     }
 
     @Override

@@ -17,7 +17,6 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import reactor.core.publisher.Mono;
@@ -73,12 +72,25 @@ public final class Qcow2StreamSinkProvider implements SinkProvider {
         return "- or a named pipe with --output-format qcow2 (a qcow2 image written in one pass)";
     }
 
-    /** The qcow2 file target's options, which this provider reads too (the same keys). */
+    @Override
+    public String kind() {
+        return "qcow2 stream";
+    }
+
+    /** A stream is written from its start: a copy that stopped starts again from zero (nothing to remove). */
+    @Override
+    public boolean resumable(String address, EndpointOptions options) {
+        return false;
+    }
+
+    /**
+     * The format and the cluster size, the same keys as the qcow2 file target's. Not compression nor a
+     * backing file, which a stream cannot take: given, they are refused as options this target does not
+     * take, in one line naming the qcow2 file targets that do.
+     */
     @Override
     public List<EndpointOption<?>> options() {
-        List<EndpointOption<?>> all = new ArrayList<>(Qcow2Options.all());
-        all.addFirst(FormatOptions.OUTPUT_FORMAT);
-        return List.copyOf(all);
+        return List.of(FormatOptions.OUTPUT_FORMAT, Qcow2Options.CLUSTER_SIZE);
     }
 
     /** Before the sparse stream (50), the qcow2 file (90) and the raw file (100) providers. */

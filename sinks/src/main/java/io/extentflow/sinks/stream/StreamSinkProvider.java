@@ -34,6 +34,11 @@ public final class StreamSinkProvider implements SinkProvider {
     }
 
     @Override
+    public String kind() {
+        return "sparse stream";
+    }
+
+    @Override
     public Mono<ImageSink> openSink(String address, long size, EndpointOptions options) {
         if (StreamAddress.isStdio(address)) {
             FileChannel stdout = new FileOutputStream(FileDescriptor.out).getChannel();

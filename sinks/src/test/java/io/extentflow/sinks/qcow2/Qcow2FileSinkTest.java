@@ -167,6 +167,35 @@ class Qcow2FileSinkTest {
     }
 
     @Test
+    void aCopyStartingAgainRemovesOnlyWhatAKilledCopyLeft() throws Exception {
+        Path out = dir.resolve("k.qcow2");
+        String address = out.toString();
+        var options = io.extentflow.engine.endpoint.EndpointOptions.defaults();
+        // a qcow2 target cannot go on part way: its metadata is written at the end
+        assertFalse(Endpoints.resumable(address, options));
+        assertTrue(Endpoints.resumable(dir.resolve("k.raw").toString(), options));
+        // what a killed copy leaves: zeros where the magic goes, data further on
+        byte[] partial = new byte[3 << 20];
+        new SplittableRandom(5).nextBytes(partial);
+        java.util.Arrays.fill(partial, 0, 65536, (byte) 0);
+        Files.write(out, partial);
+        Endpoints.discardPartial(address, options).block(TIMEOUT);
+        assertFalse(Files.exists(out));
+        Endpoints.discardPartial(address, options).block(TIMEOUT); // nothing there: nothing to do
+        // a finished image and a file of another kind stay
+        try (ImageSink sink = Endpoints.sink(address, 1 << 20).block(TIMEOUT)) {
+            sink.finish().block(TIMEOUT);
+        }
+        Endpoints.discardPartial(address, options).block(TIMEOUT);
+        assertTrue(Files.size(out) > 0);
+        ExternalTool.check("qemu-img", "check", out.toString());
+        Path other = dir.resolve("other.qcow2");
+        Files.write(other, new byte[] {0, 0, 0, 1});
+        Endpoints.discardPartial(other.toString(), options).block(TIMEOUT);
+        assertTrue(Files.exists(other));
+    }
+
+    @Test
     void aFullFileSystemFailsTheCopyAndLeavesNothing() throws Exception {
         Path mnt = Files.createDirectory(dir.resolve("small"));
         ExternalTool.check("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", mnt.toString());

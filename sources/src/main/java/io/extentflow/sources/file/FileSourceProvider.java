@@ -42,6 +42,11 @@ public final class FileSourceProvider implements SourceProvider {
     }
 
     @Override
+    public String kind() {
+        return "image file";
+    }
+
+    @Override
     public List<EndpointOption<?>> options() {
         return List.of(ChainOptions.TOP_LAYER_ONLY);
     }

@@ -22,6 +22,11 @@ public final class HttpSourceProvider implements SourceProvider {
     }
 
     @Override
+    public String kind() {
+        return "imageio ticket";
+    }
+
+    @Override
     public List<EndpointOption<?>> options() {
         return HttpOptions.ALL;
     }

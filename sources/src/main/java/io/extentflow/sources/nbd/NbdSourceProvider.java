@@ -25,6 +25,11 @@ public final class NbdSourceProvider implements SourceProvider {
     }
 
     @Override
+    public String kind() {
+        return "NBD export";
+    }
+
+    @Override
     public List<EndpointOption<?>> options() {
         return List.of(NetworkOptions.CONNECTIONS, ChainOptions.TOP_LAYER_ONLY);
     }

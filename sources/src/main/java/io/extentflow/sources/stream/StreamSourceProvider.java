@@ -28,6 +28,11 @@ public final class StreamSourceProvider implements SourceProvider {
     }
 
     @Override
+    public String kind() {
+        return "sparse stream";
+    }
+
+    @Override
     public Mono<ImageSource> openSource(String address, EndpointOptions options) {
         if (StreamAddress.isStdio(address)) {
             return Mono.just(new SparseStreamSource(new FileInputStream(FileDescriptor.in).getChannel(), "stdin"));
