@@ -1,7 +1,9 @@
 package io.extentflow.engine;
 
+import io.extentflow.engine.capability.SinkCapability;
 import io.extentflow.engine.io.BlockingIo;
 import java.nio.ByteBuffer;
+import java.util.Optional;
 import reactor.core.publisher.Mono;
 
 /**
@@ -20,6 +22,15 @@ public interface ImageSink extends AutoCloseable {
 
     /** What the target can do and what it already holds. */
     SinkCapabilities capabilities();
+
+    /**
+     * What this sink asks of the copy beyond its requests, by the capability's interface, e.g.
+     * {@code sink.sinkCapability(ExtentPlan.class)}; empty when it asks for nothing (the default). Named
+     * apart from {@link ImageSource#capability(Class)}, so one class can be both a source and a sink.
+     */
+    default <C extends SinkCapability> Optional<C> sinkCapability(Class<C> type) {
+        return Optional.empty();
+    }
 
     /**
      * Writes {@code data.remaining()} bytes at {@code offset}. The buffer is borrowed: the sink must

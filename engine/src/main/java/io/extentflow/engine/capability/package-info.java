@@ -1,6 +1,8 @@
 /**
- * What a source can report beyond its extents, asked for by type
- * ({@link io.extentflow.engine.ImageSource#capability(Class)}) rather than found by testing the
- * source's class: host offsets, allocation status, allocation depth.
+ * What an endpoint offers or asks for beyond reads and writes, found by type rather than by testing
+ * the endpoint's class. Sources report more than their extents
+ * ({@link io.extentflow.engine.ImageSource#capability(Class)}): host offsets, allocation status,
+ * allocation depth. Sinks ask for more than requests
+ * ({@link io.extentflow.engine.ImageSink#sinkCapability(Class)}): the whole extent list up front.
  */
 package io.extentflow.engine.capability;
