@@ -47,9 +47,11 @@ public final class NbdServer {
     private final DisposableServer server;
     private final Set<Connection> connections;
     private final Set<NbdSession> sessions;
+    private final ByteBudget budget;
 
     private NbdServer(NbdServerConfig config, DisposableServer server, Set<Connection> connections,
-                      Set<NbdSession> sessions) {
+                      Set<NbdSession> sessions, ByteBudget budget) {
+        this.budget = budget;
         this.config = config;
         this.server = server;
         this.connections = connections;
@@ -75,6 +77,13 @@ public final class NbdServer {
         AtomicInteger open = new AtomicInteger();
         TcpServer tcp = TcpServer.create()
                 .doOnChannelInit((observer, channel, remote) -> {
+                    if (open.incrementAndGet() > config.maxConnections()) {
+                        open.decrementAndGet();
+                        LOG.info(() -> remote + ": refused, " + config.maxConnections() + " connections are open");
+                        channel.close();
+                        return;
+                    }
+                    channel.closeFuture().addListener(f -> open.decrementAndGet());
                     ClientMessageDecoder decoder = new ClientMessageDecoder(export.maxPayload());
                     NbdSession session = new NbdSession(export, tls, budget, decoder, config.handshakeTimeout(),
                             String.valueOf(remote));
@@ -87,18 +96,12 @@ public final class NbdServer {
                             .addBefore(NettyPipeline.ReactiveBridge, "nbd-session", session);
                 })
                 .doOnConnection(conn -> {
-                    NbdSession session = (NbdSession) conn.channel().pipeline().get("nbd-session");
-                    if (open.incrementAndGet() > config.maxConnections()) {
-                        open.decrementAndGet();
-                        LOG.info(() -> conn.channel().remoteAddress() + ": refused, " + config.maxConnections()
-                                + " connections are open");
-                        conn.dispose();
-                        return;
+                    if (!(conn.channel().pipeline().get("nbd-session") instanceof NbdSession session)) {
+                        return; // refused
                     }
                     connections.add(conn);
                     sessions.add(session);
                     conn.onDispose(() -> {
-                        open.decrementAndGet();
                         connections.remove(conn);
                         sessions.remove(session);
                     });
@@ -109,7 +112,7 @@ public final class NbdServer {
         } else {
             tcp = tcp.host(config.host()).port(config.port());
         }
-        return tcp.bind().map(server -> new NbdServer(config, server, connections, sessions));
+        return tcp.bind().map(server -> new NbdServer(config, server, connections, sessions, budget));
     }
 
     /** Where the server listens. */
@@ -130,6 +133,11 @@ public final class NbdServer {
         }
         String host = config.host().contains(":") ? "[" + config.host() + "]" : config.host();
         return scheme + "://" + host + ":" + port() + "/" + exportName;
+    }
+
+    /** Bytes of request data held now, by all connections (0 when nothing runs). */
+    public long bytesInFlight() {
+        return budget.inUse();
     }
 
     /** Connections open now. */
