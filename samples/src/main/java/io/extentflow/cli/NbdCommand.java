@@ -121,7 +121,7 @@ final class NbdCommand {
             ImageSink sink = null;
             NbdServer server = null;
             try {
-                sink = writableSink(source, interruption);
+                sink = writableSink(source, interruption, console);
                 // Every connection shares the one sink, whose flush covers every completed write; a
                 // local file's reads then see those writes too. Other targets say nothing of that.
                 boolean multiConn = sink == null || sink.endpoint().startsWith("file:");
@@ -144,12 +144,23 @@ final class NbdCommand {
         }
     }
 
-    /** The sink over the source's own address, or null when the export is read-only. */
-    private ImageSink writableSink(ImageSource source, Interruption interruption) {
+    /**
+     * The sink over the source's own address, or null when the export is read-only: asked to be, an
+     * image that is not raw (writing through a qcow2 file is not supported), an address nothing writes
+     * to, or one that refuses writing (a read-only ticket, file or device), which is said on stderr.
+     */
+    private ImageSink writableSink(ImageSource source, Interruption interruption, Console console) {
         if (readOnly || !source.format().equals("raw") || !Endpoints.knowsSink(image)) {
             return null;
         }
-        return interruption.await(Endpoints.sink(image, source.size(), endpoints.options())).orElseThrow();
+        try {
+            return interruption.await(Endpoints.sink(image, source.size(), endpoints.options())).orElseThrow();
+        } catch (Interruption.Interrupted e) {
+            throw e;
+        } catch (RuntimeException e) {
+            console.err().println("extentflow nbd: serving read-only: " + Errors.message(e));
+            return null;
+        }
     }
 
     /** Closes connections, then makes writes durable and releases the image. */
