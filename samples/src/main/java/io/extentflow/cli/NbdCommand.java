@@ -124,7 +124,8 @@ final class NbdCommand {
                 sink = writableSink(source, interruption, console);
                 // Every connection shares the one sink, whose flush covers every completed write; a
                 // local file's reads then see those writes too. Other targets say nothing of that.
-                boolean multiConn = sink == null || sink.endpoint().startsWith("file:");
+                // With one connection allowed, clients must not open several (qemu-nbd -e 1 alike).
+                boolean multiConn = shared > 1 && (sink == null || sink.endpoint().startsWith("file:"));
                 NbdExport export = new NbdExport(exportName, "", source, sink, multiConn);
                 server = interruption.await(NbdServer.start(config, export)).orElseThrow();
                 console.out().println("extentflow nbd: serving " + image + " (" + source.format() + ", "
