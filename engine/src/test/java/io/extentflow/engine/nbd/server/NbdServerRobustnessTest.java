@@ -55,14 +55,17 @@ class NbdServerRobustnessTest {
     }
 
     private void serve(boolean writable, int connections) {
+        serve(writable, NbdServerConfig.defaults().withMaxConnections(connections));
+    }
+
+    private void serve(boolean writable, NbdServerConfig config) {
         data = new byte[SIZE];
         new SplittableRandom(5).nextBytes(data);
         Arrays.fill(data, 4 << 20, 8 << 20, (byte) 0);
         image = MemoryImage.source(data, List.of(Extent.data(0, 4 << 20), Extent.hole(4 << 20, 4 << 20),
                 Extent.data(8 << 20, 8 << 20)));
         socket = dir.resolve("s.sock");
-        server = NbdServer.start(NbdServerConfig.defaults().withSocket(socket).withMaxConnections(connections),
-                new NbdExport("", "", image, writable ? image : null, true)).block(WAIT);
+        server = NbdServer.start(config.withSocket(socket), new NbdExport("", "", image, writable ? image : null, true)).block(WAIT);
     }
 
     /** The server still serves a normal client, whole and correct. */
@@ -204,6 +207,17 @@ class NbdServerRobustnessTest {
             assertEquals(1 << 20, hole.getInt());
             assertTrue(second.done());
         }
+    }
+
+    @Test
+    void aClientSilentInTheHandshakeOrIdleIsDisconnected() throws Exception {
+        serve(false, NbdServerConfig.defaults().withTimeouts(Duration.ofMillis(500), Duration.ofMillis(700)));
+        try (RawNbdClient silent = RawNbdClient.connect(socket);
+             RawNbdClient idle = RawNbdClient.transmission(socket, false)) {
+            assertTrue(silent.closedByServer(), "handshake timeout");
+            assertTrue(idle.closedByServer(), "idle timeout");
+        }
+        Await.until(WAIT, "every connection closed", () -> server.connections() == 0);
     }
 
     @Test
