@@ -42,7 +42,7 @@ final class ByteBudget {
     /** Takes {@code bytes} when they are free; emits what was taken, to be given to {@link #release}. */
     Mono<Long> acquire(long bytes) {
         long n = Math.min(bytes, capacity);
-        return Mono.create(sink -> {
+        return Mono.<Long>create(sink -> {
             Waiter w = new Waiter(n, sink);
             boolean now;
             synchronized (this) {
@@ -58,7 +58,9 @@ final class ByteBudget {
             } else {
                 sink.onCancel(() -> cancel(w));
             }
-        });
+        // a grant that meets a cancel on its way (wakeWaiters has taken the bytes, the subscriber is
+        // gone) is discarded by Reactor: it goes back here instead of being lost
+        }).doOnDiscard(Long.class, this::release);
     }
 
     private void cancel(Waiter w) {
