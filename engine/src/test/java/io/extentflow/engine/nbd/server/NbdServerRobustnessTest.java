@@ -181,6 +181,28 @@ class NbdServerRobustnessTest {
     }
 
     @Test
+    void disconnectAnswersTheRequestsBeforeItThenCloses() throws Exception {
+        serve(false, 8);
+        image.delay(Duration.ofMillis(200));
+        try (RawNbdClient c = RawNbdClient.transmission(socket, false)) {
+            for (int i = 0; i < 4; i++) {
+                c.request(0, NbdProtocol.CMD_READ, i, (long) i << 20, 4096);
+            }
+            c.request(0, NbdProtocol.CMD_DISC, 9, 0, 0);
+            java.util.Set<Long> answered = new java.util.HashSet<>();
+            for (int i = 0; i < 4; i++) {
+                RawNbdClient.Answer a = c.answer();
+                assertEquals(0, a.errorValue());
+                int k = (int) a.cookie();
+                assertArrayEquals(Arrays.copyOfRange(data, k << 20, (k << 20) + 4096), c.data(4096));
+                answered.add(a.cookie());
+            }
+            assertEquals(java.util.Set.of(0L, 1L, 2L, 3L), answered);
+            assertTrue(c.closedByServer());
+        }
+    }
+
+    @Test
     void badRequestMagicClosesThatConnectionOnly() throws Exception {
         serve(false, 8);
         try (RawNbdClient c = RawNbdClient.transmission(socket, false)) {
