@@ -1,21 +1,52 @@
 package io.extentflow.engine.nbd.server;
 
 import java.util.ArrayDeque;
-import reactor.core.publisher.Mono;
-import reactor.core.publisher.MonoSink;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.LongConsumer;
 
 /**
  * The server's bound on bytes in flight, shared by all its connections: a request takes its cost
  * (payload or reply data) before it runs and gives it back once its reply is written. Waiters are
  * served in order, so a large request is not starved by small ones.
+ *
+ * <p>A wait ends exactly once, either granted or cancelled ({@link Wait#cancel()} says which), so no
+ * grant is ever lost to a cancel racing with it: the one that loses the race knows it owns the bytes.
  */
 final class ByteBudget {
 
+    private static final int WAITING = 0;
+    private static final int GRANTED = 1;
+    private static final int CANCELLED = 2;
+
     private final long capacity;
     private long available;
-    private final ArrayDeque<Waiter> waiters = new ArrayDeque<>();
+    private final ArrayDeque<Wait> waiters = new ArrayDeque<>();
 
-    private record Waiter(long bytes, MonoSink<Long> sink) {
+    /** A request waiting for its bytes. */
+    final class Wait {
+        private final long bytes;
+        private final LongConsumer onGrant;
+        private final AtomicInteger state = new AtomicInteger(WAITING);
+
+        private Wait(long bytes, LongConsumer onGrant) {
+            this.bytes = bytes;
+            this.onGrant = onGrant;
+        }
+
+        /**
+         * Stops waiting. True when the bytes were not granted (nothing is held); false when they were
+         * or are being handed to the grant callback, whose owner must release them.
+         */
+        boolean cancel() {
+            if (!state.compareAndSet(WAITING, CANCELLED)) {
+                return false;
+            }
+            synchronized (ByteBudget.this) {
+                waiters.remove(this);
+            }
+            wakeWaiters();
+            return true;
+        }
     }
 
     ByteBudget(long capacity) {
@@ -28,7 +59,7 @@ final class ByteBudget {
 
     /**
      * Takes {@code bytes} (at most the whole budget, so one large request can always run alone) now if
-     * they are free, else returns null.
+     * they are free and nobody waits, else returns null.
      */
     synchronized Long tryAcquire(long bytes) {
         long n = Math.min(bytes, capacity);
@@ -39,37 +70,17 @@ final class ByteBudget {
         return null;
     }
 
-    /** Takes {@code bytes} when they are free; emits what was taken, to be given to {@link #release}. */
-    Mono<Long> acquire(long bytes) {
-        long n = Math.min(bytes, capacity);
-        return Mono.<Long>create(sink -> {
-            Waiter w = new Waiter(n, sink);
-            boolean now;
-            synchronized (this) {
-                now = waiters.isEmpty() && available >= n;
-                if (now) {
-                    available -= n;
-                } else {
-                    waiters.add(w);
-                }
-            }
-            if (now) {
-                sink.success(n);
-            } else {
-                sink.onCancel(() -> cancel(w));
-            }
-        // a grant that meets a cancel on its way (wakeWaiters has taken the bytes, the subscriber is
-        // gone) is discarded by Reactor: it goes back here instead of being lost
-        }).doOnDiscard(Long.class, this::release);
-    }
-
-    private void cancel(Waiter w) {
+    /**
+     * Waits for {@code bytes} (at most the whole budget); {@code onGrant} gets what was taken, on the
+     * thread that freed it, to be given back to {@link #release}.
+     */
+    Wait acquire(long bytes, LongConsumer onGrant) {
+        Wait w = new Wait(Math.min(bytes, capacity), onGrant);
         synchronized (this) {
-            if (!waiters.remove(w)) {
-                return; // granted meanwhile: the grant is released by whoever holds it
-            }
+            waiters.add(w);
         }
         wakeWaiters();
+        return w;
     }
 
     /** Gives back what {@link #acquire} or {@link #tryAcquire} took. */
@@ -82,7 +93,7 @@ final class ByteBudget {
 
     private void wakeWaiters() {
         while (true) {
-            Waiter w;
+            Wait w;
             synchronized (this) {
                 w = waiters.peek();
                 if (w == null || available < w.bytes) {
@@ -91,7 +102,13 @@ final class ByteBudget {
                 waiters.poll();
                 available -= w.bytes;
             }
-            w.sink.success(w.bytes);
+            if (w.state.compareAndSet(WAITING, GRANTED)) {
+                w.onGrant.accept(w.bytes);
+            } else {
+                synchronized (this) {
+                    available += w.bytes; // cancelled meanwhile: the bytes go back
+                }
+            }
         }
     }
 

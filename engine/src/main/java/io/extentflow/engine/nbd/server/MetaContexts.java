@@ -13,8 +13,8 @@ import java.util.Map;
  * which of an export's contexts a query names. A context's id is its place in the export's list, the
  * same on every connection (ids are per connection in the protocol; fixed ones are simplest).
  *
- * <p>Listing with no query lists everything; a namespace alone ({@code base:}, {@code qemu:}) lists
- * that namespace. Setting takes exact names only, and unknown names are ignored, as the spec asks.
+ * <p>Listing with no query lists everything; a query ending in a colon ({@code base:}, {@code qemu:},
+ * {@code qemu:dirty-bitmap:}) lists what it starts. Setting takes exact names only, and unknown names are ignored, as the spec asks.
  */
 final class MetaContexts {
 
@@ -73,7 +73,7 @@ final class MetaContexts {
             return all;
         }
         return all.stream().filter(c -> queries.stream().anyMatch(q -> q.equals(c.name())
-                || (q.endsWith(":") && q.indexOf(':') == q.length() - 1 && c.name().startsWith(q)))).toList();
+                || (q.endsWith(":") && c.name().startsWith(q)))).toList();
     }
 
     /** The contexts a SET selects: exact names only. */

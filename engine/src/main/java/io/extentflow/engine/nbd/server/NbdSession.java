@@ -166,21 +166,24 @@ final class NbdSession extends ChannelInboundHandlerAdapter {
         } else {
             waiting++;
             updateAutoRead();
-            Disposable[] wait = new Disposable[1];
-            wait[0] = budget.acquire(cost)
-                    .doOnCancel(() -> ReferenceCountUtil.release(c.payload()))
-                    .subscribe(g -> ctx.executor().execute(() -> {
-                        running.remove(wait[0]);
-                        waiting--;
-                        if (!ctx.channel().isActive()) {
-                            budget.release(g);
-                            ReferenceCountUtil.release(c.payload());
-                            finished();
-                            return;
-                        }
-                        run(c, g);
-                    }));
-            running.add(wait[0]);
+            ByteBudget.Wait[] wait = new ByteBudget.Wait[1];
+            Disposable cancel = () -> {
+                if (wait[0].cancel()) {
+                    ReferenceCountUtil.release(c.payload()); // else the grant below owns it
+                }
+            };
+            wait[0] = budget.acquire(cost, g -> ctx.executor().execute(() -> {
+                running.remove(cancel);
+                waiting--;
+                if (!ctx.channel().isActive()) {
+                    budget.release(g);
+                    ReferenceCountUtil.release(c.payload());
+                    finished();
+                    return;
+                }
+                run(c, g);
+            }));
+            running.add(cancel);
         }
         updateAutoRead();
     }

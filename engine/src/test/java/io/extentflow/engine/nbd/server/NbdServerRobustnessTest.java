@@ -292,19 +292,22 @@ class NbdServerRobustnessTest {
 
     @Test
     void clientsThatHangUpMidWriteLeaveNothingHeld() throws Exception {
-        serve(true, 8);
+        // a budget of 32 MiB: of 12 writes of 4 MiB, some run on the sink and the others wait for room
+        serve(true, NbdServerConfig.defaults().withBufferMemory(32 << 20));
         image.delay(Duration.ofMillis(300));
-        // one hangs up inside a payload, one while its writes run on the sink
+        // one hangs up inside a payload, one while its writes run or wait
         try (RawNbdClient c = RawNbdClient.transmission(socket, false)) {
             c.request(0, NbdProtocol.CMD_WRITE, 1, 0, 1 << 20);
             c.send(ByteBuffer.allocate(300_000));
         }
         try (RawNbdClient c = RawNbdClient.transmission(socket, true)) {
-            for (int i = 0; i < 8; i++) {
-                c.request(0, NbdProtocol.CMD_WRITE, i, (long) i << 20, 1 << 20);
-                c.send(ByteBuffer.allocate(1 << 20));
+            for (int i = 0; i < 12; i++) {
+                c.request(0, NbdProtocol.CMD_WRITE, i, (long) (i % 4) << 22, 4 << 20);
+                c.send(ByteBuffer.allocate(4 << 20));
+                if (i == 7) {
+                    Await.until(WAIT, "the budget full", () -> server.bytesInFlight() == 32 << 20);
+                }
             }
-            Await.until(WAIT, "writes running", () -> server.bytesInFlight() > 0);
         }
         Await.until(WAIT, "every connection closed", () -> server.connections() == 0);
         Await.until(WAIT, "no request data held", () -> server.bytesInFlight() == 0);
