@@ -15,6 +15,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.logging.Level;
@@ -245,7 +246,7 @@ final class RequestHandler {
     }
 
     private Mono<Void> sendChunks(Request r, ByteBuf buffer, List<Extent> extents) {
-        Mono<Void> last = Mono.empty();
+        List<ByteBuf> frames = new ArrayList<>(extents.size());
         try {
             for (int i = 0; i < extents.size(); i++) {
                 Extent e = extents.get(i);
@@ -253,12 +254,12 @@ final class RequestHandler {
                 Reply chunk = e.zero() ? new HoleChunk(r.cookie(), done, e.start(), e.length())
                         : new DataChunk(r.cookie(), done, e.start(),
                                 buffer.retainedSlice((int) (e.start() - r.offset()), (int) e.length()));
-                last = write(encoder.encode(chunk, r.offset()));
+                frames.add(encoder.encode(chunk, r.offset()));
             }
         } finally {
             buffer.release();
         }
-        return last;
+        return write(frames);
     }
 
     private Mono<Void> blockStatus(Request r) {
@@ -269,14 +270,14 @@ final class RequestHandler {
                         .map(report -> new Object[] {c, report}))
                 .collectList()
                 .flatMap(reports -> {
-                    Mono<Void> last = Mono.empty();
+                    List<ByteBuf> frames = new ArrayList<>(reports.size());
                     for (int i = 0; i < reports.size(); i++) {
                         MetaContexts.Selected c = (MetaContexts.Selected) reports.get(i)[0];
                         BlockStatusReport report = (BlockStatusReport) reports.get(i)[1];
-                        last = write(encoder.encode(new BlockStatusChunk(r.cookie(), i == reports.size() - 1, c.id(),
+                        frames.add(encoder.encode(new BlockStatusChunk(r.cookie(), i == reports.size() - 1, c.id(),
                                 report.lengths(), report.flags()), r.offset()));
                     }
-                    return last;
+                    return write(frames);
                 });
     }
 
@@ -295,6 +296,14 @@ final class RequestHandler {
     private Mono<Void> write(ByteBuf frame) {
         ChannelFuture written = channel.writeAndFlush(frame);
         return Mono.create(sink -> written.addListener(f -> sink.success()));
+    }
+
+    /** The frames of one reply, in order, flushed once after the last. */
+    private Mono<Void> write(List<ByteBuf> frames) {
+        for (int i = 0; i < frames.size() - 1; i++) {
+            channel.write(frames.get(i));
+        }
+        return write(frames.get(frames.size() - 1));
     }
 
     private static String message(Throwable e) {
