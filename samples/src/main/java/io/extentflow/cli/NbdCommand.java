@@ -9,11 +9,20 @@ import io.extentflow.engine.endpoint.Endpoints;
 import io.extentflow.engine.nbd.server.NbdExport;
 import io.extentflow.engine.nbd.server.NbdServer;
 import io.extentflow.engine.nbd.server.NbdServerConfig;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.BindException;
 import java.net.InetAddress;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
 import java.net.UnknownHostException;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.time.Duration;
 import reactor.core.publisher.Mono;
+import reactor.netty.ChannelBindException;
 
 /**
  * {@code extentflow nbd SRC}: serves any address extentflow reads as an NBD export (to qemu, nbdcopy,
@@ -114,8 +123,11 @@ final class NbdCommand {
         }
     }
 
-    private int call(Console console) {
+    private int call(Console console) throws IOException {
         NbdServerConfig config = config();
+        if (socket != null) {
+            refuseSocketInUse(socket);
+        }
         try (Interruption interruption = Interruption.watch()) {
             ImageSource source = interruption.await(Endpoints.source(image, endpoints.options())).orElseThrow();
             ImageSink sink = null;
@@ -140,7 +152,7 @@ final class NbdCommand {
                 return ExitCodes.INTERRUPTED;
             } catch (RuntimeException e) {
                 stop(server, sink, source, console);
-                throw e;
+                throw bindFailure(e);
             }
         }
     }
@@ -164,6 +176,36 @@ final class NbdCommand {
         }
     }
 
+    /**
+     * Another server's socket must not be taken over: its path would be replaced (and removed when
+     * this one ends), leaving that server unreachable. A socket file nobody answers on is stale and
+     * is replaced.
+     */
+    private static void refuseSocketInUse(Path path) throws IOException {
+        if (!Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        try (var channel = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+            channel.connect(UnixDomainSocketAddress.of(path));
+        } catch (IOException nobodyListens) {
+            return;
+        }
+        throw new IOException("socket " + path + " is in use by another server; stop it or give another --socket");
+    }
+
+    /** "Failed to bind on [127.0.0.1:10809]" becomes "port 10809 on 127.0.0.1 is in use". */
+    private static RuntimeException bindFailure(RuntimeException e) {
+        for (Throwable c = e; c != null; c = c.getCause()) {
+            if (c instanceof ChannelBindException b) {
+                String why = b.getCause() instanceof BindException be && be.getMessage() != null
+                        && !be.getMessage().contains("in use") ? ": " + be.getMessage() : " is in use";
+                return new UncheckedIOException(new IOException("port " + b.localPort() + " on " + b.localHost()
+                        + why, e));
+            }
+        }
+        return e;
+    }
+
     /** Closes connections, then makes writes durable and releases the image. */
     private static void stop(NbdServer server, ImageSink sink, ImageSource source, Console console) {
         try {
@@ -172,7 +214,9 @@ final class NbdCommand {
                 stopping = stopping.then(sink.flush()).then(sink.closeGracefully());
             }
             stopping.then(source.closeGracefully()).block(Duration.ofSeconds(15));
-            console.err().println("extentflow nbd: stopped");
+            if (server != null) {
+                console.err().println("extentflow nbd: stopped");
+            }
         } catch (RuntimeException e) {
             console.err().println("extentflow nbd: stopping: " + Errors.message(e));
         }

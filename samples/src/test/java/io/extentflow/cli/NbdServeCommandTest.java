@@ -205,6 +205,27 @@ class NbdServeCommandTest {
     }
 
     @Test
+    void aSocketOrPortInUseIsOneLine() throws Exception {
+        Path image = base();
+        Path socket = dir.resolve("busy.sock");
+        try (NbdCommandProcess first = NbdCommandProcess.start(dir, image.toString(), "--socket", socket.toString(),
+                "--read-only")) {
+            Cli.Result r = Cli.run("nbd", image.toString(), "--socket", socket.toString());
+            assertEquals(ExitCodes.FAILURE, r.exitCode(), r.toString());
+            assertEquals(List.of("extentflow: socket " + socket + " is in use by another server; stop it or give "
+                    + "another --socket"), r.errLines());
+            assertEquals(0, ExternalTool.run("nbdinfo", first.uri()).exitCode(), "the first server still serves");
+        }
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1,
+                java.net.InetAddress.getLoopbackAddress())) {
+            Cli.Result r = Cli.run("nbd", image.toString(), "--port", Integer.toString(taken.getLocalPort()));
+            assertEquals(ExitCodes.FAILURE, r.exitCode(), r.toString());
+            assertEquals(List.of("extentflow: port " + taken.getLocalPort() + " on 127.0.0.1 is in use"),
+                    r.errLines());
+        }
+    }
+
+    @Test
     void plaintextBeyondLoopbackNeedsItsFlag() {
         Cli.Result r = Cli.run("nbd", "--bind", "0.0.0.0", "--port", "0", dir.resolve("none.raw").toString());
         assertEquals(ExitCodes.USAGE, r.exitCode(), r.toString());
