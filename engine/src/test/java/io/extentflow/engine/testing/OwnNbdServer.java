@@ -32,8 +32,13 @@ public final class OwnNbdServer implements AutoCloseable {
 
     /** Serves {@code source} (writable through {@code sink} when not null) on a new socket in {@code dir}. */
     public static OwnNbdServer serve(Path dir, ImageSource source, ImageSink sink) {
+        return serve(dir, source, sink, NbdServerConfig.defaults().maxConnections());
+    }
+
+    /** As {@link #serve(Path, ImageSource, ImageSink)}, serving at most {@code connections} clients at once. */
+    public static OwnNbdServer serve(Path dir, ImageSource source, ImageSink sink, int connections) {
         Path socket = dir.resolve("extentflow-nbd-" + COUNTER.incrementAndGet() + ".sock");
-        NbdServer s = NbdServer.start(NbdServerConfig.defaults().withSocket(socket),
+        NbdServer s = NbdServer.start(NbdServerConfig.defaults().withSocket(socket).withMaxConnections(connections),
                 new NbdExport("", "", source, sink, true)).block(WAIT);
         return new OwnNbdServer(s, source, sink);
     }
