@@ -44,7 +44,7 @@ final class NbdCommand {
     private Integer port;
     private String bind;
     private boolean readOnly;
-    private String exportName;
+    private String exportName = "";
     private int shared;
     private Path tlsCert;
     private Path tlsKey;
@@ -59,7 +59,8 @@ final class NbdCommand {
         return CommandSpec.named("nbd", "Serves IMAGE as an NBD export until interrupted.",
                         "IMAGE is any address extentflow reads: raw or qcow2 file (with its backing chain), NBD, "
                                 + "imageio HTTP. Raw images whose address also opens for writing (files, block "
-                                + "devices) are writable unless --read-only; others are read-only.",
+                                + "devices, NBD exports, writable imageio tickets) are writable unless --read-only; "
+                                + "others are read-only.",
                         "Offers base:allocation and, for images with a backing chain, qemu:allocation-depth, as "
                                 + "'qemu-nbd -A' does. Without TLS only loopback addresses are served unless "
                                 + "--allow-plaintext.")
@@ -69,7 +70,8 @@ final class NbdCommand {
                 .option("--port", "N", "TCP port (default 10809).", null, v -> c.port = Integer.valueOf(v))
                 .option("--bind", "ADDRESS", "TCP address to listen on.", "127.0.0.1", v -> c.bind = v)
                 .flag("--read-only", "Refuse writes even where the image could take them.", () -> c.readOnly = true)
-                .option("--export-name", "NAME", "The export's name.", "", v -> c.exportName = v)
+                .option("--export-name", "NAME", "The export's name (default: the empty name, the default export of "
+                        + "nbd:// URIs).", null, v -> c.exportName = v)
                 .option("--shared", "N", "Connections served at once.", "8", v -> c.shared = Integer.parseInt(v))
                 .option("--tls-cert", "PEM", "PEM certificate chain: require TLS (NBD_OPT_STARTTLS).", null,
                         v -> c.tlsCert = Path.of(v))
