@@ -162,8 +162,14 @@ class NbdServeCommandTest {
     void aQcow2ImageIsServedReadOnly() throws Exception {
         Path image = image("qcow2");
         try (NbdCommandProcess ours = NbdCommandProcess.start(dir, image.toString(), "--socket",
-                dir.resolve("q.sock").toString())) {
+                dir.resolve("q.sock").toString(), "--export-name", "disk")) {
             assertTrue(ours.stdout().contains("read-only"), ours.stdout());
+            assertTrue(ours.uri().startsWith("nbd+unix:///disk?socket="), ours.uri());
+            JsonNode export = Json.MAPPER.readTree(ExternalTool.check("nbdinfo", "--json", ours.uri()))
+                    .get("exports").get(0);
+            assertEquals("disk", export.get("export-name").asText());
+            assertNotEquals(0, ExternalTool.run("nbdinfo", ours.uri().replace("/disk?", "/other?")).exitCode(),
+                    "another name is no export");
             String write = ExternalTool.run("qemu-io", "-f", "raw", "-c", "write -P 1 0 4k", ours.uri()).stdout()
                     + ExternalTool.run("qemu-io", "-f", "raw", "-c", "write -P 1 0 4k", ours.uri()).stderr();
             assertTrue(write.contains("ermission") || write.contains("read-only") || write.contains("read only"),
