@@ -25,6 +25,7 @@ public final class NbdProtocol {
     public static final int OPT_EXPORT_NAME = 1;
     public static final int OPT_ABORT = 2;
     public static final int OPT_LIST = 3;
+    public static final int OPT_STARTTLS = 5;
     public static final int OPT_INFO = 6;
     public static final int OPT_GO = 7;
     public static final int OPT_STRUCTURED_REPLY = 8;
