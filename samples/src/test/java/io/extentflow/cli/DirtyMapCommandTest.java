@@ -19,7 +19,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * {@code extentflow map --context qemu:dirty-bitmap:NAME} of an export from {@code qemu-nbd -r -B NAME}
  * prints exactly what {@code nbdinfo --map=qemu:dirty-bitmap:NAME} prints, on bitmaps of several
  * granularities and write patterns; so does the map of the image's persistent bitmap read by our
- * qcow2 reader, without qemu-nbd.
+ * qcow2 reader, without qemu-nbd, and so does that bitmap served by {@code extentflow nbd --dirty-bitmap}.
  */
 class DirtyMapCommandTest {
 
@@ -67,6 +67,12 @@ class DirtyMapCommandTest {
                 assertEquals(ExitCodes.OK, r.exitCode(), r.toString());
                 assertEquals(expected, r.out(), output + " of " + address);
             }
+        }
+        // the image's bitmap served by extentflow nbd, read by nbdinfo: as qemu-nbd -B serves it
+        try (NbdCommandProcess ours = NbdCommandProcess.start(dir, image.toString(), "--socket",
+                dir.resolve(name + ".sock").toString(), "--read-only", "--dirty-bitmap", "bm")) {
+            assertEquals(ExternalTool.check("nbdinfo", "--map=" + context, "--json", qemu.uri()),
+                    ExternalTool.check("nbdinfo", "--map=" + context, "--json", ours.uri()), "extentflow nbd");
         }
         if (writes.length > 0) {
             assertTrue(ExternalTool.check("nbdinfo", "--map=" + context, qemu.uri()).contains("dirty"),

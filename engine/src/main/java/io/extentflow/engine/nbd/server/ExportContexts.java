@@ -4,6 +4,7 @@ import io.extentflow.engine.Extent;
 import io.extentflow.engine.ImageSource;
 import io.extentflow.engine.capability.AllocationDepth;
 import io.extentflow.engine.capability.AllocationExtents;
+import io.extentflow.engine.capability.DirtyExtents;
 import io.extentflow.engine.capability.HostOffsets;
 import io.extentflow.engine.capability.StatusMap;
 import io.extentflow.engine.map.MapEntry;
@@ -25,6 +26,9 @@ import java.util.Optional;
  *   <li>{@code qemu:allocation-depth}: the source's {@link AllocationDepth} (qcow2 chains, NBD
  *       exports that offer it); else its host map (depth + 1 where allocated, 0 elsewhere, as qemu
  *       counts); else not offered.</li>
+ *   <li>{@code qemu:dirty-bitmap:NAME}: the source's {@link DirtyExtents} when it was opened with a
+ *       named bitmap (an NBD export's or a qcow2 image's, {@code --dirty-bitmap NAME}), as qemu-nbd
+ *       {@code -B NAME} offers it.</li>
  * </ul>
  */
 final class ExportContexts {
@@ -37,6 +41,9 @@ final class ExportContexts {
         Map<String, StatusMap> contexts = new LinkedHashMap<>();
         contexts.put(NbdProtocol.CONTEXT_BASE_ALLOCATION, baseAllocation(source));
         allocationDepth(source).ifPresent(m -> contexts.put(NbdProtocol.CONTEXT_ALLOCATION_DEPTH, m));
+        // a bitmap without a name (imageio's context=dirty) has no qemu:dirty-bitmap:NAME to offer
+        source.capability(DirtyExtents.class).filter(d -> !d.bitmap().isEmpty())
+                .ifPresent(d -> contexts.put(d.context(), d));
         return Collections.unmodifiableMap(contexts);
     }
 
