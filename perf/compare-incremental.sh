@@ -5,12 +5,12 @@
 #     (the issue's yardstick: an incremental copy should take at most 1.5x this);
 #   - in place into a raw full copy (a "synthetic full"), the bitmap read from the qcow2 itself and
 #     from qemu-nbd -r -B;
-#   - into a new qcow2 overlay on the full copy (the library; IncrementalOverlay).
+#   - into a new qcow2 overlay on the full copy (copy --incremental ... --backing), the bitmap read
+#     from the qcow2 itself and from qemu-nbd -r -B.
 # Results go to perf/README.md. Usage: [RUNS=5] perf/compare-incremental.sh
 source "$(dirname "$0")/lib.sh"
 
 perf_init
-perf_jar
 require qemu-img qemu-io qemu-nbd
 
 SIZE=$((8 << 30))
@@ -46,6 +46,7 @@ trap 'kill "$(cat "$pidfile")" 2>/dev/null || true' EXIT
 
 new="$OUT/inc-new.raw"
 overlay="$OUT/inc-overlay.qcow2"
+# the overlay's backing file, next to it: its name goes into the overlay relative to the overlay's folder
 cp --reflink=auto "$full_qcow2" "$OUT/inc-8g-full.qcow2" 2>/dev/null || cp "$full_qcow2" "$OUT/inc-8g-full.qcow2"
 
 perf_reference "dirty-bytes-alone"
@@ -56,10 +57,12 @@ perf_case "in-place-from-qcow2-bitmap" "$WARM $image" \
 perf_case "in-place-from-nbd-bitmap" "$WARM $image" \
   "$EXTENTFLOW copy --no-progress --no-flush --incremental --dirty-bitmap b nbd+unix:///?socket=$sock $full_raw"
 perf_case "overlay-from-qcow2-bitmap" "rm -f $overlay; $WARM $image" \
-  "$JDK_HOME/bin/java --enable-native-access=ALL-UNNAMED -cp $PERF_DIR/target/benchmarks.jar io.extentflow.perf.IncrementalOverlay $image b inc-8g-full.qcow2 $overlay"
+  "$EXTENTFLOW copy --no-progress --no-flush --incremental --dirty-bitmap b $image $overlay --backing inc-8g-full.qcow2"
+perf_case "overlay-from-nbd-bitmap" "rm -f $overlay; $WARM $image" \
+  "$EXTENTFLOW copy --no-progress --no-flush --incremental --dirty-bitmap b nbd+unix:///?socket=$sock $overlay --backing inc-8g-full.qcow2"
 rm -f "$new" "$overlay"
 
 perf_report compare-incremental "Incremental backup: 8 GiB qcow2, 1 % dirty in 64 KiB pieces" \
   "The reference copies the same $PIECES pieces from an image holding only them into a new raw file. \
-The in-place cases apply them to an existing raw full copy; the overlay case writes a new qcow2 on the \
-full copy through the library (its JVM starts without the launcher's start-up cache). No flush anywhere."
+The in-place cases apply them to an existing raw full copy; the overlay cases write a new qcow2 on the \
+full copy (--backing). No flush anywhere."

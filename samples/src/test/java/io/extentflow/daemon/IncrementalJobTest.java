@@ -55,6 +55,43 @@ class IncrementalJobTest {
     }
 
     /**
+     * An incremental job into a new qcow2 overlay on the full copy ({@code "backing"}, as the CLI's
+     * {@code --backing}): the overlay holds only the dirty clusters and reads, with its chain, as the
+     * image; a backing file of another size fails the job and writes nothing.
+     */
+    @Test
+    void incrementalJobWritesAnOverlayOnTheFullCopy() throws Exception {
+        Path image = dir.resolve("disk.qcow2");
+        BitmapImages.create(image, SIZE, "b", null);
+        BitmapImages.io(image, "write -P 1 0 6M");
+        Path full = dir.resolve("full.qcow2");
+        ExternalTool.check("qemu-img", "convert", "-O", "qcow2", image.toString(), full.toString());
+        BitmapImages.clear(image, "b");
+        BitmapImages.io(image, "write -P 2 1M 100k", "write -z 3M 1M", "discard 5M 512k", "write -P 3 12M 64k");
+        Path overlay = dir.resolve("inc.qcow2");
+        try (DaemonFixture f = new DaemonFixture(dir)) {
+            JsonNode done = f.awaitResult(f.submit(image.toString(), overlay.toString(), JobsClient.JSON
+                    .createObjectNode().put("incremental", true).put("dirty_bitmap", "b").put("backing", "full.qcow2")));
+            assertEquals("done", done.get("state").asText(), done.toString());
+            ExternalTool.check("qemu-img", "check", "-q", overlay.toString());
+            assertEquals(0, ExternalTool.run("qemu-img", "compare", "-q", overlay.toString(), image.toString())
+                    .exitCode(), "the overlay with its chain differs from the image");
+            // 100k + 1M + 512k + 64k dirty, rounded out to 64 KiB clusters, plus the overlay's metadata
+            assertTrue(Files.size(overlay) <= (2L << 20) + 8L * 65536, "overlay holds more than the dirty data: "
+                    + Files.size(overlay));
+
+            Path small = dir.resolve("small.qcow2");
+            ExternalTool.check("qemu-img", "create", "-q", "-f", "qcow2", small.toString(), String.valueOf(SIZE / 2));
+            Path refused = dir.resolve("refused.qcow2");
+            JsonNode bad = f.awaitResult(f.submit(image.toString(), refused.toString(), JobsClient.JSON
+                    .createObjectNode().put("incremental", true).put("dirty_bitmap", "b").put("backing", "small.qcow2")));
+            assertEquals("failed", bad.get("state").asText(), bad.toString());
+            assertTrue(bad.get("error").asText().contains("has virtual size"), bad.toString());
+            assertFalse(Files.exists(refused), "nothing is written for a refused backing file");
+        }
+    }
+
+    /**
      * A crashed daemon's incremental job resumes at its checkpoint: below it the changes are in the
      * target already, above it the target holds the old full copy; the resumed job applies the rest.
      */
