@@ -16,10 +16,10 @@ import reactor.core.publisher.Mono;
  * <p>The copy operator completes requests in any order, but a stream is written front to back, so
  * requests wait, keyed by offset, until everything before them is written ({@link InOrderWrites});
  * a write's buffer is only released when its frame is out. Memory is therefore bounded by the
- * copy's bytes in flight.
- * The sink says it is known to be zero, so zero extents arrive as {@link #skip} calls, and runs of
- * zeros, however they arrive, are written as one zero frame. The stop frame follows the frame that
- * reaches the image size (or, for a streamed source of unknown size, {@link #finish()}).
+ * copy's bytes in flight. The sink says it is known to be zero, so zero extents arrive as
+ * {@link #skip} calls, and runs of zeros, however they arrive, are written as one zero frame. The
+ * stop frame follows the frame that reaches the image size (or, for a streamed source of unknown
+ * size, {@link #finish()}).
  */
 public final class SparseStreamSink implements ImageSink {
 
