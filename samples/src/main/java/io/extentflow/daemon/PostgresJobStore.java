@@ -145,8 +145,7 @@ final class PostgresJobStore implements JobStore {
                                 + "WHERE id = $4 AND owner = $5 AND generation = $6 AND state = 'running'")
                         .bind("$1", job.state().wire()).bind("$2", json(job.toJson())).bind("$3", terminal)
                         .bind("$4", job.id).bind("$5", lease.owner()).bind("$6", lease.generation()).execute())
-                .flatMap(rows -> rows == 1 ? Mono.<Void>empty()
-                        : Mono.error(new LeaseLost(job.id, "another daemon took it, or it was cancelled")));
+                .flatMap(rows -> leaseHeld(job, rows));
     }
 
     /**
@@ -163,8 +162,7 @@ final class PostgresJobStore implements JobStore {
                                 + "WHERE id = $4 AND owner = $5 AND generation = $6 AND state = 'running'")
                         .bind("$1", offset).bind("$2", json(view)).bind("$3", leaseTime.toMillis())
                         .bind("$4", job.id).bind("$5", lease.owner()).bind("$6", lease.generation()).execute())
-                .flatMap(rows -> rows == 1 ? Mono.<Void>empty()
-                        : Mono.error(new LeaseLost(job.id, "another daemon took it, or it was cancelled")));
+                .flatMap(rows -> leaseHeld(job, rows));
     }
 
     /**
@@ -178,8 +176,16 @@ final class PostgresJobStore implements JobStore {
                                 + "WHERE id = $2 AND owner = $3 AND generation = $4 AND state = 'running'")
                         .bind("$1", leaseTime.toMillis()).bind("$2", job.id).bind("$3", lease.owner())
                         .bind("$4", lease.generation()).execute())
-                .flatMap(rows -> rows == 1 ? Mono.<Void>empty()
-                        : Mono.error(new LeaseLost(job.id, "another daemon took it, or it was cancelled")));
+                .flatMap(rows -> leaseHeld(job, rows));
+    }
+
+    /**
+     * The answer to an update of a running job's row under its lease: one row changed, or none because
+     * the lease is no longer this daemon's ({@link LeaseLost}).
+     */
+    private static Mono<Void> leaseHeld(Job job, long rows) {
+        return rows == 1 ? Mono.empty()
+                : Mono.error(new LeaseLost(job.id, "another daemon took it, or it was cancelled"));
     }
 
     /**

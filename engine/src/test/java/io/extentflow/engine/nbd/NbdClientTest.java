@@ -10,7 +10,6 @@ import io.extentflow.engine.nbd.message.NbdProtocol;
 import io.extentflow.engine.testing.NbdServers;
 import io.extentflow.engine.testing.MemoryImage;
 import io.extentflow.engine.testing.NettyLeaks;
-import io.extentflow.engine.testing.OwnNbdServer;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -18,7 +17,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -41,14 +39,6 @@ class NbdClientTest {
 
     @TempDir
     Path dir;
-
-    /** extentflow's own servers a test started (the client's suite runs against them too). */
-    private final List<OwnNbdServer> ownServers = new java.util.ArrayList<>();
-
-    @AfterEach
-    void stopOwnServers() {
-        ownServers.forEach(OwnNbdServer::close);
-    }
 
     @Test
     void qemuNbdHandshakeReportsSizeBlockSizesAndContexts() throws Exception {
@@ -82,9 +72,7 @@ class NbdClientTest {
         String uri;
         if (kind.equals("extentflow")) {
             MemoryImage memory = MemoryImage.source(new byte[64 << 20], List.of(Extent.data(0, 64 << 20)));
-            OwnNbdServer own = OwnNbdServer.serve(dir, memory, memory);
-            ownServers.add(own);
-            uri = own.uri();
+            uri = servers.own(dir, memory, memory).uri();
         } else {
             uri = servers.nbdkit(dir, "memory", "64M").uri();
         }
@@ -164,9 +152,8 @@ class NbdClientTest {
         new SplittableRandom(seed).nextBytes(data);
         if (server.equals("extentflow")) {
             MemoryImage image = MemoryImage.source(data, List.of(Extent.data(0, data.length)));
-            OwnNbdServer own = OwnNbdServer.serve(dir, image, null);
-            ownServers.add(own);
-            return NbdClient.connect(NbdAddress.parse(own.uri()), NbdClientOptions.defaults()).block(WAIT);
+            String uri = servers.own(dir, image, null).uri();
+            return NbdClient.connect(NbdAddress.parse(uri), NbdClientOptions.defaults()).block(WAIT);
         }
         Path raw = dir.resolve("random-" + seed + ".raw");
         Files.write(raw, data);
@@ -305,10 +292,8 @@ class NbdClientTest {
         if (kind.equals("qemu-nbd")) {
             uri = servers.qemuNbd(dir, "-r", "-e", "2", "-f", "raw", raw.toString()).uri();
         } else {
-            OwnNbdServer own = OwnNbdServer.serve(dir,
-                    MemoryImage.source(new byte[1 << 20], List.of(Extent.data(0, 1 << 20))), null, 2);
-            ownServers.add(own);
-            uri = own.uri();
+            MemoryImage image = MemoryImage.source(new byte[1 << 20], List.of(Extent.data(0, 1 << 20)));
+            uri = servers.own(dir, image, null, 2).uri();
         }
         long t0 = System.nanoTime();
         NbdClient c = NbdClient.connect(NbdAddress.parse(uri), NbdClientOptions.defaults()).block(WAIT);

@@ -1,5 +1,9 @@
 package io.extentflow.engine.testing;
 
+import io.extentflow.engine.ImageSink;
+import io.extentflow.engine.ImageSource;
+import io.extentflow.engine.endpoint.Endpoints;
+import io.extentflow.engine.nbd.server.NbdServerConfig;
 import java.io.IOException;
 import java.nio.file.ClosedWatchServiceException;
 import java.nio.file.FileSystems;
@@ -19,7 +23,9 @@ import org.junit.jupiter.api.extension.AfterEachCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
 
 /**
- * Starts real NBD servers (qemu-nbd, nbdkit) on Unix sockets for a test and kills them after it.
+ * Starts real NBD servers (qemu-nbd, nbdkit) on Unix sockets for a test and kills them after it;
+ * likewise extentflow's own server in the test's JVM ({@link #own}), so that one client test runs
+ * against qemu-nbd and against it.
  *
  * <pre>{@code
  * @RegisterExtension final NbdServers servers = new NbdServers();
@@ -38,7 +44,10 @@ public final class NbdServers implements AfterEachCallback, AutoCloseable {
     private static final AtomicInteger COUNTER = new AtomicInteger();
     private static final long START_TIMEOUT_SECONDS = 30;
 
+    private static final Duration OPEN_TIMEOUT = Duration.ofSeconds(30);
+
     private final List<Server> started = new ArrayList<>();
+    private final List<OwnNbdServer> ownServers = new ArrayList<>();
 
     /** A running server. */
     public static final class Server implements AutoCloseable {
@@ -250,6 +259,32 @@ public final class NbdServers implements AfterEachCallback, AutoCloseable {
         }
     }
 
+    /**
+     * extentflow's own NBD server in this JVM ({@link OwnNbdServer}) serving {@code source}, writable
+     * through {@code sink} unless it is null; stopped after the test with the others.
+     */
+    public OwnNbdServer own(Path dir, ImageSource source, ImageSink sink) {
+        return own(dir, source, sink, NbdServerConfig.defaults().maxConnections());
+    }
+
+    /** As {@link #own(Path, ImageSource, ImageSink)}, serving at most {@code connections} clients at once. */
+    public synchronized OwnNbdServer own(Path dir, ImageSource source, ImageSink sink, int connections) {
+        OwnNbdServer s = OwnNbdServer.serve(dir, source, sink, connections);
+        ownServers.add(s);
+        return s;
+    }
+
+    /**
+     * The file {@code image} served by {@link #own(Path, ImageSource, ImageSink)} as
+     * {@code qemu-nbd [-r] IMAGE} serves it: read-only, or writable through the same file. The file is
+     * opened through {@link Endpoints}, so with the providers of the module under test.
+     */
+    public OwnNbdServer own(Path dir, Path image, boolean readOnly) {
+        ImageSource source = Endpoints.source(image.toString()).block(OPEN_TIMEOUT);
+        ImageSink sink = readOnly ? null : Endpoints.sink(image.toString(), source.size()).block(OPEN_TIMEOUT);
+        return own(dir, source, sink);
+    }
+
     private static int freePort() throws IOException {
         try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
             return s.getLocalPort();
@@ -269,9 +304,14 @@ public final class NbdServers implements AfterEachCallback, AutoCloseable {
         return s;
     }
 
-    /** Stops every server this instance started: all signalled first, then awaited, so they exit in parallel. */
+    /**
+     * Stops every server this instance started: our own first, then the processes, all signalled
+     * first, then awaited, so they exit in parallel.
+     */
     @Override
     public synchronized void close() {
+        ownServers.forEach(OwnNbdServer::close);
+        ownServers.clear();
         for (Server s : started) {
             // a read-only server has nothing to lose; SIGKILL spares qemu-nbd's 1-2 s shutdown
             s.signal(s.readOnly);

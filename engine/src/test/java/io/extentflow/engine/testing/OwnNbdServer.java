@@ -13,7 +13,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * extentflow's own NBD server in the test's JVM (under BlockHound), for the client tests that run
  * against qemu-nbd to run against it too: {@code qemu-nbd -r -A -e 8 IMAGE} and
  * {@code OwnNbdServer.serve(dir, source, null)} offer the same export. Closing it stops the server
- * and closes the source and sink it was given.
+ * and closes the source and sink it was given; one from {@link NbdServers#own} is closed after the
+ * test.
  */
 public final class OwnNbdServer implements AutoCloseable {
 

@@ -18,7 +18,6 @@ import io.extentflow.engine.testing.ExternalTool;
 import io.extentflow.engine.testing.NbdServers;
 import io.extentflow.engine.testing.NbdkitLog;
 import io.extentflow.engine.testing.NettyLeaks;
-import io.extentflow.engine.testing.OwnNbdServer;
 import io.extentflow.engine.testing.TestImages;
 import io.extentflow.sources.nbd.NbdSource;
 import java.io.RandomAccessFile;
@@ -26,15 +25,12 @@ import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -106,18 +102,7 @@ class NbdCopyTest {
             return servers.qemuNbd(dir, readOnly ? new String[] {"-r", "-A", "-e", "4", "-f", format, image.toString()}
                     : new String[] {"-e", "4", "-f", format, image.toString()}).uri();
         }
-        ImageSource source = Endpoints.source(image.toString()).block(WAIT);
-        ImageSink sink = readOnly ? null : Endpoints.sink(image.toString(), source.size()).block(WAIT);
-        OwnNbdServer own = OwnNbdServer.serve(dir, source, sink);
-        ownServers.add(own);
-        return own.uri();
-    }
-
-    private final List<OwnNbdServer> ownServers = new ArrayList<>();
-
-    @AfterEach
-    void stopOwnServers() {
-        ownServers.forEach(OwnNbdServer::close);
+        return servers.own(dir, image, readOnly).uri();
     }
 
     @ParameterizedTest(name = "{0}")

@@ -1,7 +1,6 @@
 package io.extentflow.sinks.qcow2;
 
 import io.extentflow.engine.Extent;
-import io.extentflow.engine.ImageIoException;
 import io.extentflow.engine.ImageSink;
 import io.extentflow.engine.ImageSource;
 import io.extentflow.engine.SinkCapabilities;
@@ -9,16 +8,14 @@ import io.extentflow.engine.capability.ExtentPlan;
 import io.extentflow.engine.capability.SinkCapability;
 import io.extentflow.engine.io.StreamThreads;
 import io.extentflow.sinks.file.DirectWriter;
+import io.extentflow.sinks.stream.InOrderWrites;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.WritableByteChannel;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.TreeMap;
 import reactor.core.publisher.Mono;
-import reactor.core.publisher.MonoSink;
 
 /**
  * Writes a qcow2 image front to back in one pass, without a seek: to a pipe, standard output or
@@ -27,11 +24,11 @@ import reactor.core.publisher.MonoSink;
  * <p>The sink asks the copy for the source's whole extent list first ({@link ExtentPlan}); from it
  * {@link StreamLayout} places every cluster, and {@link #plan} writes the header, refcount blocks, L1
  * and L2 tables before any data. Then requests arrive concurrently and in any order, but the data
- * clusters must go out in guest order: as in the sparse stream sink, a request waits here, keyed by
- * its offset, until everything before it is written, and its buffer is released only once its bytes
- * are out. Memory is therefore bounded by the copy's bytes in flight, plus the layout (bounded by the
- * number of extents). Zero and skipped ranges inside a cluster that holds data are written as zeros;
- * elsewhere they cost nothing.
+ * clusters must go out in guest order: as in the sparse stream sink, a request waits, keyed by its
+ * offset, until everything before it is written ({@link InOrderWrites}), and its buffer is released
+ * only once its bytes are out. Memory is therefore bounded by the copy's bytes in flight, plus the
+ * layout (bounded by the number of extents). Zero and skipped ranges inside a cluster that holds
+ * data are written as zeros; elsewhere they cost nothing.
  *
  * <p>On a regular file (standard output redirected to a new file) the same bytes go out in the same
  * order, but by positioned writes at the place the stream has reached, so that aligned data can
@@ -74,20 +71,14 @@ public final class Qcow2StreamSink implements ImageSink, ExtentPlan {
     private final long size;
     private final int clusterBits;
     private final Object emitting = new Object();
-
-    private final TreeMap<Long, Pending> pending = new TreeMap<>();
-    private long frontier;
-    private boolean draining;
-    private IOException failure;
+    /** Puts the requests in guest order and hands them to {@link #emit}. */
+    private final InOrderWrites writes;
     private volatile StreamLayout layout;
 
     /** Emission state, under {@link #emitting}: the run of data clusters being written and the host offset reached. */
     private int run;
     private long host;
     private volatile boolean finished;
-
-    private record Pending(long offset, long length, ByteBuffer data, MonoSink<Void> done) {
-    }
 
     /**
      * @param out      where the image goes, front to back; written from {@link StreamThreads} only
@@ -110,6 +101,20 @@ public final class Qcow2StreamSink implements ImageSink, ExtentPlan {
         this.endpoint = endpoint;
         this.size = size;
         this.clusterBits = options.clusterBits();
+        this.writes = new InOrderWrites(endpoint, size, new InOrderWrites.Output() {
+            @Override
+            public void write(long offset, long length, ByteBuffer data) throws IOException {
+                synchronized (emitting) {
+                    emit(offset, length, data);
+                }
+            }
+
+            @Override
+            public RuntimeException notReady() {
+                return layout != null ? null : new IllegalStateException(endpoint + ": a request came before the "
+                        + "image was laid out; the copy must hand this sink its extent plan first");
+            }
+        });
     }
 
     /** What a qcow2 stream cannot do, each as one line. */
@@ -170,91 +175,30 @@ public final class Qcow2StreamSink implements ImageSink, ExtentPlan {
 
     @Override
     public Mono<Void> write(long offset, ByteBuffer data) {
-        return enqueue(offset, data.remaining(), data);
+        return writes.enqueue(offset, data.remaining(), data);
     }
 
     @Override
     public Mono<Void> zero(long offset, long length) {
-        return enqueue(offset, length, null);
+        return writes.enqueue(offset, length, null);
     }
 
     @Override
     public Mono<Void> skip(long offset, long length) {
-        return enqueue(offset, length, null);
+        return writes.enqueue(offset, length, null);
     }
 
-    private Mono<Void> enqueue(long offset, long length, ByteBuffer data) {
-        return Mono.create(done -> {
-            boolean start;
-            IOException failed;
-            synchronized (this) {
-                failed = failure;
-                if (failed == null) {
-                    if (!ImageIoException.fits(offset, length, size)) {
-                        done.error(ImageIoException.outside("write", endpoint, offset, length, size));
-                        return;
-                    }
-                    if (layout == null) {
-                        done.error(new IllegalStateException(endpoint + ": a request came before the image was "
-                                + "laid out; the copy must hand this sink its extent plan first"));
-                        return;
-                    }
-                    if (offset < frontier) {
-                        done.error(new ImageIoException("write", endpoint, offset, length,
-                                "range was already written to the stream", null));
-                        return;
-                    }
-                    pending.put(offset, new Pending(offset, length, data, done));
-                }
-                start = failed == null && !draining;
-                draining |= start;
-            }
-            if (failed != null) {
-                done.error(failed);
-            } else if (start) {
-                StreamThreads.scheduler().schedule(this::drain);
-            }
-        });
-    }
-
-    /** Writes every pending request that continues the image, on a stream thread (it may wait for the reader). */
-    private void drain() {
-        while (true) {
-            Pending p;
-            synchronized (this) {
-                p = pending.remove(frontier);
-                if (p == null) {
-                    draining = false;
-                    return;
-                }
-            }
-            try {
-                synchronized (emitting) {
-                    emit(p);
-                }
-                synchronized (this) {
-                    frontier = p.offset + p.length;
-                }
-                p.done.success();
-            } catch (IOException e) {
-                fail(e);
-                p.done.error(e);
-                return;
-            }
-        }
-    }
-
-    /** Writes the part of {@code p} that falls in data clusters: its bytes, or zeros. */
-    private void emit(Pending p) throws IOException {
+    /** Writes the part of a request that falls in data clusters: its bytes ({@code data}), or zeros (null). */
+    private void emit(long offset, long length, ByteBuffer data) throws IOException {
         StreamLayout l = layout;
-        long pos = p.offset;
-        long end = p.offset + p.length;
+        long pos = offset;
+        long end = offset + length;
         while (pos < end) {
             while (run < l.runs() && l.runEnd(run) <= pos) {
                 run++;
             }
             long runStart = run < l.runs() ? l.runStart(run) : Long.MAX_VALUE;
-            if (p.data != null && runStart > pos) {
+            if (data != null && runStart > pos) {
                 throw new IOException(endpoint + ": data at offset " + pos + " where the source's extents said the "
                         + "image reads as zeros; the source changed during the copy");
             }
@@ -264,9 +208,9 @@ public final class Qcow2StreamSink implements ImageSink, ExtentPlan {
             long from = Math.max(pos, runStart);
             long to = Math.min(end, l.runEnd(run));
             long n = to - from;
-            if (p.data != null) {
-                int at = p.data.position() + (int) (from - p.offset);
-                writeFully(p.data.duplicate().limit(at + (int) n).position(at));
+            if (data != null) {
+                int at = data.position() + (int) (from - offset);
+                writeFully(data.duplicate().limit(at + (int) n).position(at));
             } else {
                 writeZeros(n);
             }
@@ -304,17 +248,6 @@ public final class Qcow2StreamSink implements ImageSink, ExtentPlan {
         written += n;
     }
 
-    private void fail(IOException e) {
-        List<Pending> dropped;
-        synchronized (this) {
-            failure = e;
-            dropped = new ArrayList<>(pending.values());
-            pending.clear();
-            draining = false;
-        }
-        dropped.forEach(d -> d.done.error(e));
-    }
-
     /**
      * Ends the image once every request is written: the end of the last cluster, the refcount table,
      * and on a regular file a sync and then the magic. Called by the copy once, flush or not.
@@ -328,14 +261,10 @@ public final class Qcow2StreamSink implements ImageSink, ExtentPlan {
     }
 
     private void finishNow() throws IOException {
-        synchronized (this) {
-            if (failure != null) {
-                throw failure;
-            }
-            if (!pending.isEmpty() || frontier != size) {
-                throw new IOException(endpoint + ": the image ended at offset " + frontier + " of " + size
-                        + (pending.isEmpty() ? "" : ", with requests outstanding"));
-            }
+        InOrderWrites.Reached reached = writes.reached();
+        if (reached.outstanding() || reached.frontier() != size) {
+            throw new IOException(endpoint + ": the image ended at offset " + reached.frontier() + " of " + size
+                    + (reached.outstanding() ? ", with requests outstanding" : ""));
         }
         synchronized (emitting) {
             if (finished) {

@@ -1,6 +1,5 @@
 package io.extentflow.sinks.stream;
 
-import io.extentflow.engine.ImageIoException;
 import io.extentflow.engine.ImageSink;
 import io.extentflow.engine.SinkCapabilities;
 import io.extentflow.engine.io.StreamThreads;
@@ -9,21 +8,18 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.WritableByteChannel;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.TreeMap;
 import reactor.core.publisher.Mono;
-import reactor.core.publisher.MonoSink;
 
 /**
  * Writes an image as a sparse stream (see {@link SparseFrame}) to a pipe, standard output or a file.
  *
  * <p>The copy operator completes requests in any order, but a stream is written front to back, so
- * requests wait here, keyed by offset, until everything before them is written; a write's buffer is
- * only released when its frame is out. Memory is therefore bounded by the copy's bytes in flight.
- * The sink says it is known to be zero, so zero extents arrive as {@link #skip} calls, and runs of
- * zeros, however they arrive, are written as one zero frame. The stop frame follows the frame that
- * reaches the image size (or, for a streamed source of unknown size, {@link #finish()}).
+ * requests wait, keyed by offset, until everything before them is written ({@link InOrderWrites});
+ * a write's buffer is only released when its frame is out. Memory is therefore bounded by the
+ * copy's bytes in flight. The sink says it is known to be zero, so zero extents arrive as
+ * {@link #skip} calls, and runs of zeros, however they arrive, are written as one zero frame. The
+ * stop frame follows the frame that reaches the image size (or, for a streamed source of unknown
+ * size, {@link #finish()}).
  */
 public final class SparseStreamSink implements ImageSink {
 
@@ -36,17 +32,13 @@ public final class SparseStreamSink implements ImageSink {
     private final boolean durable;
     private final String endpoint;
     private final long size;
+    /** Puts the requests in offset order and hands them to {@link #emit}. */
+    private final InOrderWrites writes;
 
-    private final TreeMap<Long, Pending> pending = new TreeMap<>();
-    private long frontier;
+    /** Frame state, under {@code out}: the run of zeros not written yet, and whether the stop frame is out. */
     private long zeroStart;
     private long zeroLength;
-    private boolean draining;
     private boolean stopped;
-    private IOException failure;
-
-    private record Pending(long offset, long length, ByteBuffer data, MonoSink<Void> done) {
-    }
 
     /**
      * @param out      where frames go; written from {@link StreamThreads} only
@@ -61,6 +53,17 @@ public final class SparseStreamSink implements ImageSink {
         this.durable = durable;
         this.endpoint = endpoint;
         this.size = size;
+        this.writes = new InOrderWrites(endpoint, size, new InOrderWrites.Output() {
+            @Override
+            public void write(long offset, long length, ByteBuffer data) throws IOException {
+                emit(offset, length, data);
+            }
+
+            @Override
+            public void caughtUp() throws IOException {
+                SparseStreamSink.this.caughtUp();
+            }
+        });
     }
 
     @Override
@@ -80,108 +83,48 @@ public final class SparseStreamSink implements ImageSink {
 
     @Override
     public Mono<Void> write(long offset, ByteBuffer data) {
-        return enqueue(offset, data.remaining(), data);
+        return writes.enqueue(offset, data.remaining(), data);
     }
 
     @Override
     public Mono<Void> zero(long offset, long length) {
-        return enqueue(offset, length, null);
+        return writes.enqueue(offset, length, null);
     }
 
     @Override
     public Mono<Void> skip(long offset, long length) {
-        return enqueue(offset, length, null);
+        return writes.enqueue(offset, length, null);
     }
 
-    private Mono<Void> enqueue(long offset, long length, ByteBuffer data) {
-        return Mono.create(done -> {
-            boolean start;
-            IOException failed;
-            synchronized (this) {
-                failed = failure;
-                if (failed == null) {
-                    if (size >= 0 && !ImageIoException.fits(offset, length, size)) {
-                        done.error(ImageIoException.outside("write", endpoint, offset, length, size));
-                        return;
-                    }
-                    if (offset < frontier) {
-                        done.error(new ImageIoException("write", endpoint, offset, length,
-                                "range was already written to the stream", null));
-                        return;
-                    }
-                    pending.put(offset, new Pending(offset, length, data, done));
-                }
-                start = failed == null && !draining;
-                draining |= start;
-            }
-            if (failed != null) {
-                done.error(failed);
-            } else if (start) {
-                StreamThreads.scheduler().schedule(this::drain);
-            }
-        });
-    }
-
-    /** Writes every pending request that continues the stream, on a stream thread (it may wait for the reader). */
-    private void drain() {
-        while (true) {
-            Pending p;
-            synchronized (this) {
-                p = pending.remove(frontier);
-            }
-            if (p == null) {
-                // nothing more to write for now: send what the output has gathered, then stop
-                try {
-                    synchronized (out) {
-                        if (out instanceof java.io.Flushable f) {
-                            f.flush();
-                        }
-                    }
-                } catch (IOException e) {
-                    fail(e);
-                    return;
-                }
-                synchronized (this) {
-                    p = pending.remove(frontier);
-                    if (p == null) {
-                        draining = false;
-                        return;
-                    }
-                }
-            }
-            try {
-                synchronized (out) { // frames are written by one thread at a time: the drain, or the flush
-                    emit(p);
-                }
-                p.done.success();
-            } catch (IOException e) {
-                fail(e);
-                p.done.error(e);
-                return;
+    /** Nothing more to write for now: sends what the output has gathered. */
+    private void caughtUp() throws IOException {
+        synchronized (out) {
+            if (out instanceof java.io.Flushable f) {
+                f.flush();
             }
         }
     }
 
-    private void emit(Pending p) throws IOException {
-        if (p.data == null) {
-            if (zeroLength > 0 && zeroStart + zeroLength == p.offset) {
-                zeroLength += p.length;
+    /** Writes one request, in order; frames are written by one thread at a time: the writes, or the flush. */
+    private void emit(long offset, long length, ByteBuffer data) throws IOException {
+        synchronized (out) {
+            if (data == null) {
+                if (zeroLength > 0 && zeroStart + zeroLength == offset) {
+                    zeroLength += length;
+                } else {
+                    writeZeroRun();
+                    zeroStart = offset;
+                    zeroLength = length;
+                }
             } else {
                 writeZeroRun();
-                zeroStart = p.offset;
-                zeroLength = p.length;
+                writeFully(new SparseFrame(SparseFrame.Kind.DATA, offset, length).header());
+                writeFully(data);
+                writeFully(TERMINATOR.duplicate());
             }
-        } else {
-            writeZeroRun();
-            writeFully(new SparseFrame(SparseFrame.Kind.DATA, p.offset, p.length).header());
-            writeFully(p.data);
-            writeFully(TERMINATOR.duplicate());
-        }
-        synchronized (this) {
-            frontier = p.offset + p.length;
-        }
-        if (frontier == size) {
-            writeStop();
+            if (offset + length == size) {
+                writeStop();
+            }
         }
     }
 
@@ -204,17 +147,6 @@ public final class SparseStreamSink implements ImageSink {
         while (b.hasRemaining()) {
             out.write(b);
         }
-    }
-
-    private void fail(IOException e) {
-        List<Pending> dropped;
-        synchronized (this) {
-            failure = e;
-            dropped = new ArrayList<>(pending.values());
-            pending.clear();
-            draining = false;
-        }
-        dropped.forEach(d -> d.done.error(e));
     }
 
     /**
@@ -243,13 +175,9 @@ public final class SparseStreamSink implements ImageSink {
 
     /** Writes the stop frame (once), failing if the stream failed or requests are still outstanding. */
     private void writeEnd() throws IOException {
-        synchronized (this) {
-            if (failure != null) {
-                throw failure;
-            }
-            if (!pending.isEmpty()) {
-                throw new IOException("stream ended with requests outstanding from offset " + frontier);
-            }
+        InOrderWrites.Reached reached = writes.reached();
+        if (reached.outstanding()) {
+            throw new IOException("stream ended with requests outstanding from offset " + reached.frontier());
         }
         synchronized (out) {
             writeStop();

@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.extentflow.engine.ImageSink;
-import io.extentflow.engine.ImageSource;
 import io.extentflow.engine.endpoint.EndpointOptions;
 import io.extentflow.engine.endpoint.Endpoints;
 import io.extentflow.engine.endpoint.NetworkOptions;
@@ -18,7 +17,6 @@ import io.extentflow.engine.testing.Await;
 import io.extentflow.engine.testing.NbdServers;
 import io.extentflow.engine.testing.NbdkitLog;
 import io.extentflow.engine.testing.NettyLeaks;
-import io.extentflow.engine.testing.OwnNbdServer;
 import io.extentflow.engine.testing.ExternalTool;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
@@ -31,7 +29,6 @@ import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -110,18 +107,7 @@ class NbdSinkTest {
             args.addAll(List.of("-f", "raw", raw.toString()));
             return servers.qemuNbd(dir, args.toArray(String[]::new)).uri();
         }
-        ImageSource source = Endpoints.source(raw.toString()).block(WAIT);
-        ImageSink sink = readOnly ? null : Endpoints.sink(raw.toString(), source.size()).block(WAIT);
-        OwnNbdServer own = OwnNbdServer.serve(dir, source, sink);
-        ownServers.add(own);
-        return own.uri();
-    }
-
-    private final List<OwnNbdServer> ownServers = new ArrayList<>();
-
-    @AfterEach
-    void stopOwnServers() {
-        ownServers.forEach(OwnNbdServer::close);
+        return servers.own(dir, raw, readOnly).uri();
     }
 
     @ParameterizedTest(name = "{0}")

@@ -16,7 +16,6 @@ import io.extentflow.engine.nbd.NbdClientOptions;
 import io.extentflow.engine.testing.ExternalTool;
 import io.extentflow.engine.testing.NbdServers;
 import io.extentflow.engine.testing.NettyLeaks;
-import io.extentflow.engine.testing.OwnNbdServer;
 import io.extentflow.engine.testing.TestImages;
 import io.extentflow.sources.ChainOptions;
 import java.nio.ByteBuffer;
@@ -26,7 +25,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -178,16 +176,7 @@ class NbdSourceTest {
         }
         ImageSource source = Endpoints.source(image.toString()).block(WAIT);
         ForwardingImageSource plain = () -> source;
-        OwnNbdServer own = OwnNbdServer.serve(dir, depth ? source : plain, null);
-        ownServers.add(own);
-        return own.uri();
-    }
-
-    private final List<OwnNbdServer> ownServers = new ArrayList<>();
-
-    @AfterEach
-    void stopOwnServers() {
-        ownServers.forEach(OwnNbdServer::close);
+        return servers.own(dir, depth ? source : plain, null).uri();
     }
 
     @ParameterizedTest(name = "{0}")
