@@ -1,7 +1,9 @@
 package io.extentflow.engine;
 
+import io.extentflow.engine.capability.SinkCapability;
 import io.extentflow.engine.io.BlockingIo;
 import java.nio.ByteBuffer;
+import java.util.Optional;
 import reactor.core.publisher.Mono;
 
 /**
@@ -49,6 +51,16 @@ public interface ImageSink extends AutoCloseable {
      */
     default int preferredRequestSize() {
         return 0;
+    }
+
+    /**
+     * What this sink can do beyond writes and zero requests, asked for by the capability's interface,
+     * e.g. {@code sink.sinkCapability(OffloadedCopy.class)}; named apart from
+     * {@link ImageSource#capability(Class)} so one class can be both; empty when it cannot (the default). A
+     * wrapper (such as a {@link ForwardingImageSink}) offers nothing unless it overrides this.
+     */
+    default <C extends SinkCapability> Optional<C> sinkCapability(Class<C> type) {
+        return Optional.empty();
     }
 
     /**

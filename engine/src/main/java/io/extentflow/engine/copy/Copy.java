@@ -5,6 +5,7 @@ import io.extentflow.engine.ImageIoException;
 import io.extentflow.engine.ImageSink;
 import io.extentflow.engine.ImageSource;
 import io.extentflow.engine.SinkCapabilities;
+import io.extentflow.engine.capability.OffloadedCopy;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
 import java.nio.ByteBuffer;
@@ -21,7 +22,9 @@ import reactor.core.publisher.Mono;
 /**
  * The copy operator: moves an image from an {@link ImageSource} to an {@link ImageSink}, reading only
  * data extents and turning everything that reads as zeros into zero requests (or nothing, on a
- * target known to be zero).
+ * target known to be zero). A sink that can copy data itself ({@link OffloadedCopy}: a local file
+ * from a local file, in the kernel) is offered each data request first; such ranges are not read
+ * here, nor scanned for zeros.
  *
  * <pre>{@code
  * CopyResult r = Copy.from(source).to(sink).options(CopyOptions.defaults()).run().block();
@@ -142,11 +145,17 @@ public final class Copy {
         private final int requestSize;
         private final BufferPool pool;
         private final CopyMetrics metrics;
+        /**
+         * The sink's offloaded copy, or null. Not with an observer, which must see the data: the
+         * kernel's copy never shows it to us.
+         */
+        private final OffloadedCopy offload;
         private final long started = System.nanoTime();
         private long data;
         private long zeroed;
         private long skipped;
         private long read;
+        private long offloaded;
         private long nextExpected = resumeAt;
         /** Every byte below this is done; requests completed above it wait in {@link #completed}. */
         private long checkpoint = resumeAt;
@@ -164,6 +173,7 @@ public final class Copy {
             requestSize = rs >= ZeroDetector.BLOCK_SIZE ? rs - rs % ZeroDetector.BLOCK_SIZE : rs;
             pool = BufferPool.ofBytes(requestSize, options.maxInFlight());
             metrics = new CopyMetrics(registry, kind(source.endpoint()), kind(sink.endpoint()), pool);
+            offload = observer == null && !streaming ? sink.sinkCapability(OffloadedCopy.class).orElse(null) : null;
         }
 
         Mono<CopyResult> execute() {
@@ -234,10 +244,35 @@ public final class Copy {
                         .thenReturn(new Done(0, 0, r.length));
                 case ZERO -> zero(r.offset, r.length).doOnSuccess(v -> observeZero(r.offset, r.length))
                         .thenReturn(new Done(0, r.length, 0));
-                case DATA -> Mono.usingWhen(pool.acquire(),
-                        buffer -> copyData(r.offset, buffer.slice(0, (int) r.length)),
-                        this::release, (b, err) -> release(b), this::release);
+                case DATA -> offload == null ? copyThroughBuffer(r)
+                        : offload(r.offset, r.length).flatMap(done -> done ? Mono.just(new Done(r.length, 0, 0))
+                                : copyThroughBuffer(r));
             };
+        }
+
+        private Mono<Done> copyThroughBuffer(Request r) {
+            return Mono.usingWhen(pool.acquire(),
+                    buffer -> copyData(r.offset, buffer.slice(0, (int) r.length)),
+                    this::release, (b, err) -> release(b), this::release);
+        }
+
+        /**
+         * Offers a data range to the sink's offloaded copy; true if it copied it. The range counts as
+         * read and written data (the kernel read and wrote it), and as offloaded.
+         */
+        private Mono<Boolean> offload(long offset, long length) {
+            return metrics.timeOffload(() -> offload.copyFrom(source, offset, length))
+                    .onErrorMap(t -> ImageIoException.wrap("copy offload", sink.endpoint(), offset, length, t))
+                    .doOnNext(done -> {
+                        if (done) {
+                            metrics.read.increment(length);
+                            metrics.offloaded.increment(length);
+                            synchronized (this) {
+                                read += length;
+                                offloaded += length;
+                            }
+                        }
+                    });
         }
 
         private Mono<Void> release(ByteBuffer b) {
@@ -348,12 +383,14 @@ public final class Copy {
             CopyProgress last = finalProgress();
             onProgress.accept(last);
             long readBytes;
+            long offloadedBytes;
             synchronized (this) {
                 readBytes = read;
+                offloadedBytes = offloaded;
             }
             metrics.duration.record(last.elapsed().toNanos(), TimeUnit.NANOSECONDS);
             return new CopyResult(last.size(), resumeAt, data, zeroed, skipped, readBytes,
-                    (long) pool.peakOutstanding() * requestSize, last.elapsed());
+                    (long) pool.peakOutstanding() * requestSize, last.elapsed(), offloadedBytes);
         }
     }
 

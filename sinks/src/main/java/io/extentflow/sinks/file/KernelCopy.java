@@ -1,0 +1,94 @@
+package io.extentflow.sinks.file;
+
+import io.extentflow.engine.ImageSource;
+import io.extentflow.engine.capability.LocalFileBytes;
+import io.extentflow.engine.capability.OffloadedCopy;
+import io.extentflow.engine.io.BlockingIo;
+import io.extentflow.engine.io.OpenFile;
+import io.extentflow.engine.io.Posix;
+import java.io.IOException;
+import java.util.Optional;
+import reactor.core.publisher.Mono;
+
+/**
+ * A file target's {@link OffloadedCopy}: data from a source that is a local file at the same offsets
+ * ({@link LocalFileBytes}, a raw file) is copied by the kernel with {@code copy_file_range(2)}, as
+ * {@code qemu-img convert -C} does. On XFS ({@code reflink=1}) and btrfs the target then shares the
+ * source's blocks and nothing is read or written; elsewhere the kernel copies through the page cache
+ * without the bytes ever reaching the JVM.
+ *
+ * <p>The calls block, so they run on {@link BlockingIo#scheduler()}. A file system or kernel that
+ * cannot copy between these two files (EXDEV across file systems on kernels before 5.3 and again
+ * since 5.19 when the file systems differ, ENOSYS, EOPNOTSUPP, EINVAL for files it does not handle)
+ * turns the offload off for the rest of the copy: the request and every later one are answered
+ * {@code false} and go through the copy's own reads and writes. Any other failure is an error naming
+ * the source file and offset.
+ */
+final class KernelCopy implements OffloadedCopy {
+
+    /** Largest single call: bounds how long one call holds a file I/O thread. */
+    static final long MAX_CALL = 64L << 20;
+
+    private final OpenFile target;
+    private final WritebackWindow window;
+    private volatile boolean refused;
+
+    KernelCopy(OpenFile target, WritebackWindow window) {
+        this.target = target;
+        this.window = window;
+    }
+
+    @Override
+    public Mono<Boolean> copyFrom(ImageSource source, long offset, long length) {
+        if (refused) {
+            return Mono.just(false);
+        }
+        Optional<LocalFileBytes> from = source.capability(LocalFileBytes.class);
+        if (from.isEmpty()) {
+            return Mono.just(false);
+        }
+        OpenFile in = from.get().file();
+        return BlockingIo.call(() -> copyNow(in, offset, length));
+    }
+
+    /** True once {@code [offset, offset + length)} is copied; false if this pair of files cannot be. */
+    private boolean copyNow(OpenFile in, long offset, long length) throws IOException {
+        if (refused) {
+            return false;
+        }
+        long pos = offset;
+        long end = offset + length;
+        while (pos < end) {
+            long n;
+            try {
+                n = Posix.copyFileRange(in.fd(), pos, target.fd(), pos, Math.min(MAX_CALL, end - pos));
+            } catch (Posix.ErrnoException e) {
+                if (fallsBack(e.errno())) {
+                    // what was copied already is written again, with the same bytes, by the fallback
+                    refused = true;
+                    return false;
+                }
+                throw new IOException("cannot copy " + in.path() + " at offset " + pos + " to " + target.path()
+                        + ": " + e.getMessage(), e);
+            }
+            if (n == 0) {
+                throw new IOException("file " + in.path() + " ended at " + pos + " (was it truncated?)");
+            }
+            pos += n;
+        }
+        // the kernel copied through the target's page cache (unless it shared blocks): write it back
+        // and drop it as the copy goes, as for buffered writes
+        window.written(offset, length);
+        return true;
+    }
+
+    /** The errors that mean "not between these files": the copy then reads and writes itself. */
+    static boolean fallsBack(int errno) {
+        return errno == Posix.EXDEV || errno == Posix.ENOSYS || errno == Posix.EOPNOTSUPP || errno == Posix.EINVAL;
+    }
+
+    /** For tests: whether the offload was turned off by a file system that refused it. */
+    boolean refused() {
+        return refused;
+    }
+}
