@@ -120,6 +120,15 @@ public final class Copy {
         });
     }
 
+    /**
+     * Data requests offered to an offloaded copy are this large (a multiple of the request size):
+     * the kernel shares or copies a range in one call whatever its length, and a request per
+     * request size cost a file system that shares blocks twice the time (perf/README.md, "Copy
+     * offload"). No buffer is held for them; if the sink declines, the range is read and written in
+     * pieces of the request size, one after the other.
+     */
+    static final long OFFLOAD_REQUEST_SIZE = 64L << 20;
+
     /** One request of the copy. */
     private record Request(Kind kind, long offset, long length) {
     }
@@ -150,6 +159,8 @@ public final class Copy {
          * kernel's copy never shows it to us.
          */
         private final OffloadedCopy offload;
+        /** Set once the sink declined an offload: later data requests are cut and copied as usual. */
+        private volatile boolean offloadDeclined;
         private final long started = System.nanoTime();
         private long data;
         private long zeroed;
@@ -227,9 +238,11 @@ public final class Copy {
             } else if (e.zero() || e.hole()) {
                 out.add(new Request(Kind.SKIP, e.start(), e.length()));
             } else {
+                long unit = offload != null && !offloadDeclined
+                        ? requestSize * Math.max(1, OFFLOAD_REQUEST_SIZE / requestSize) : requestSize;
                 long off = e.start();
                 while (off < e.end()) {
-                    long boundary = (off / requestSize + 1) * requestSize;
+                    long boundary = (off / unit + 1) * unit;
                     long next = Math.min(e.end(), boundary);
                     out.add(new Request(Kind.DATA, off, next - off));
                     off = next;
@@ -244,10 +257,24 @@ public final class Copy {
                         .thenReturn(new Done(0, 0, r.length));
                 case ZERO -> zero(r.offset, r.length).doOnSuccess(v -> observeZero(r.offset, r.length))
                         .thenReturn(new Done(0, r.length, 0));
-                case DATA -> offload == null ? copyThroughBuffer(r)
+                case DATA -> offload == null || offloadDeclined ? copyInPieces(r)
                         : offload(r.offset, r.length).flatMap(done -> done ? Mono.just(new Done(r.length, 0, 0))
-                                : copyThroughBuffer(r));
+                                : copyInPieces(r));
             };
+        }
+
+        /** Copies a data request through the buffers, in pieces of the request size if it is larger. */
+        private Mono<Done> copyInPieces(Request r) {
+            if (r.length <= requestSize) {
+                return copyThroughBuffer(r);
+            }
+            List<Request> pieces = new ArrayList<>();
+            for (long off = r.offset; off < r.offset + r.length; off += requestSize) {
+                pieces.add(new Request(Kind.DATA, off, Math.min(requestSize, r.offset + r.length - off)));
+            }
+            return Flux.fromIterable(pieces)
+                    .concatMap(this::copyThroughBuffer)
+                    .reduce((a, b) -> new Done(a.data + b.data, a.zeroed + b.zeroed, a.skipped + b.skipped));
         }
 
         private Mono<Done> copyThroughBuffer(Request r) {
@@ -264,7 +291,9 @@ public final class Copy {
             return metrics.timeOffload(() -> offload.copyFrom(source, offset, length))
                     .onErrorMap(t -> ImageIoException.wrap("copy offload", sink.endpoint(), offset, length, t))
                     .doOnNext(done -> {
-                        if (done) {
+                        if (!done) {
+                            offloadDeclined = true;
+                        } else {
                             metrics.read.increment(length);
                             metrics.offloaded.increment(length);
                             synchronized (this) {

@@ -26,8 +26,12 @@ import reactor.core.publisher.Mono;
  */
 final class KernelCopy implements OffloadedCopy {
 
-    /** Largest single call: bounds how long one call holds a file I/O thread. */
-    static final long MAX_CALL = 64L << 20;
+    /**
+     * Largest single call. Where the kernel copies through the page cache (ext4), each call's range
+     * is handed to the writeback window after it, so this bounds the dirty pages a call leaves (times
+     * the file I/O threads); where it shares blocks, fewer calls cost less.
+     */
+    static final long MAX_CALL = 16L << 20;
 
     private final OpenFile target;
     private final WritebackWindow window;
@@ -59,9 +63,27 @@ final class KernelCopy implements OffloadedCopy {
         long pos = offset;
         long end = offset + length;
         while (pos < end) {
+            long callEnd = Math.min(end, pos + MAX_CALL);
+            if (!copyCall(in, pos, callEnd)) {
+                return false;
+            }
+            // the kernel copied through the target's page cache (unless it shared blocks): write it
+            // back and drop it as the copy goes, as for buffered writes
+            window.written(pos, callEnd - pos);
+            pos = callEnd;
+        }
+        return true;
+    }
+
+    /**
+     * Copies {@code [pos, end)} with as many calls as the kernel needs (it may copy less than asked);
+     * false if the kernel cannot copy between these files.
+     */
+    private boolean copyCall(OpenFile in, long pos, long end) throws IOException {
+        while (pos < end) {
             long n;
             try {
-                n = Posix.copyFileRange(in.fd(), pos, target.fd(), pos, Math.min(MAX_CALL, end - pos));
+                n = Posix.copyFileRange(in.fd(), pos, target.fd(), pos, end - pos);
             } catch (Posix.ErrnoException e) {
                 if (fallsBack(e.errno())) {
                     // what was copied already is written again, with the same bytes, by the fallback
@@ -76,9 +98,6 @@ final class KernelCopy implements OffloadedCopy {
             }
             pos += n;
         }
-        // the kernel copied through the target's page cache (unless it shared blocks): write it back
-        // and drop it as the copy goes, as for buffered writes
-        window.written(offset, length);
         return true;
     }
 
