@@ -14,6 +14,13 @@ import reactor.core.publisher.Mono;
 public interface OffloadedCopy extends SinkCapability {
 
     /**
+     * Whether this sink may be able to copy from {@code source} at all (e.g. it is a local file at
+     * the same offsets), asked once before the copy starts, without blocking. When false the copy
+     * never offers it a request. True does not promise success: {@link #copyFrom} may still decline.
+     */
+    boolean accepts(ImageSource source);
+
+    /**
      * Copies {@code [offset, offset + length)} of {@code source} to the same range of the sink, off
      * the caller's thread. Emits {@code true} once the range is written as a {@code write} would
      * have written it, {@code false} (having written nothing that a normal write of the range would

@@ -184,7 +184,8 @@ public final class Copy {
             requestSize = rs >= ZeroDetector.BLOCK_SIZE ? rs - rs % ZeroDetector.BLOCK_SIZE : rs;
             pool = BufferPool.ofBytes(requestSize, options.maxInFlight());
             metrics = new CopyMetrics(registry, kind(source.endpoint()), kind(sink.endpoint()), pool);
-            offload = observer == null && !streaming ? sink.sinkCapability(OffloadedCopy.class).orElse(null) : null;
+            offload = observer == null && !streaming
+                    ? sink.sinkCapability(OffloadedCopy.class).filter(o -> o.accepts(source)).orElse(null) : null;
         }
 
         Mono<CopyResult> execute() {

@@ -108,6 +108,22 @@ class CopyOffloadTest {
         assertTrue(r.offloadedBytes() > 0, "offloaded " + r.offloadedBytes());
     }
 
+    /** A qcow2 source's guest offsets are not its file's: nothing is offloaded, and the copy is exact. */
+    @Test
+    void aQcow2SourceIsNotOffloaded() throws Exception {
+        Path raw = dir.resolve("src.raw");
+        TestImages.randomSparseRaw(raw, 8L << 20, 31, 50, 1 << 20);
+        Path qcow2 = dir.resolve("src.qcow2");
+        Process p = new ProcessBuilder("qemu-img", "convert", "-f", "raw", "-O", "qcow2", raw.toString(),
+                qcow2.toString()).inheritIO().start();
+        assertEquals(0, p.waitFor(), "qemu-img convert");
+        Path dst = dir.resolve("dst.raw");
+        CopyResult r = copy(qcow2, dst, CopyOptions.defaults().withRequestSize(1 << 20), EndpointOptions.defaults());
+        TestImages.assertSameContent(raw, dst);
+        assertEquals(0, r.offloadedBytes());
+        assertTrue(r.dataBytes() > 0);
+    }
+
     /**
      * A source on another file system (tmpfs in /dev/shm, the target on the disk): since Linux 5.19
      * copy_file_range refuses files of two different file systems (EXDEV), and the copy goes on with

@@ -43,6 +43,11 @@ final class KernelCopy implements OffloadedCopy {
     }
 
     @Override
+    public boolean accepts(ImageSource source) {
+        return !refused && source.capability(LocalFileBytes.class).isPresent();
+    }
+
+    @Override
     public Mono<Boolean> copyFrom(ImageSource source, long offset, long length) {
         if (refused) {
             return Mono.just(false);
