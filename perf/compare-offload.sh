@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # compare-offload.sh - copy offload (copy_file_range) for local raw file -> new raw file, durable:
-# extentflow copy (offload, the default) vs --no-offload vs `cp --sparse=always` then `sync` of the
-# file, and the fixed cost (a copy of an empty file); the four alternated in every round (hyperfine, one run of each per round), medians.
+# extentflow copy --offload (the kernel copies; the default only where the file system shares blocks) vs the
+# default (ext4: no offload) vs --no-offload vs `cp --sparse=always` then `sync` of the
+# file, and the fixed cost (a copy of an empty file); the five alternated in every round (hyperfine, one run of each per round), medians.
 # Usage: [ROUNDS=5] perf/compare-offload.sh SRC.raw OUTDIR
 # SRC is read only; OUTDIR is on the file system to measure (ext4, or a loop-mounted XFS with
 # reflink=1). The source's data is warmed into the page cache before every run.
@@ -23,10 +24,11 @@ rm -f "$empty" && truncate -s 1M "$empty"
 "$EF" copy --no-progress "$SRC" "$dst" >/dev/null # trains the start-up cache once, untimed
 for i in $(seq 1 "$ROUNDS"); do
   prep="sh -c 'rm -f $dst $empty_dst; $warm'"
-  hyperfine -N --runs 1 --prepare "$prep" --prepare "$prep" --prepare "$prep" --prepare "$prep" \
+  hyperfine -N --runs 1 --prepare "$prep" --prepare "$prep" --prepare "$prep" --prepare "$prep" --prepare "$prep" \
     --export-json "$json/round-$i.json" \
     -n start-up "$EF copy --no-progress $empty $empty_dst" \
-    -n offload "$EF copy --no-progress $SRC $dst" \
+    -n offload "$EF copy --no-progress --offload $SRC $dst" \
+    -n default "$EF copy --no-progress $SRC $dst" \
     -n no-offload "$EF copy --no-progress --no-offload $SRC $dst" \
     -n cp-sparse-sync "sh -c 'cp --sparse=always $SRC $dst && sync $dst'" >/dev/null
   cmp "$SRC" "$dst"

@@ -1,6 +1,8 @@
 package io.extentflow.engine;
 
+import io.extentflow.engine.capability.SinkCapability;
 import java.nio.ByteBuffer;
+import java.util.Optional;
 import reactor.core.publisher.Mono;
 
 /**
@@ -25,6 +27,12 @@ public interface ForwardingImageSink extends ImageSink {
     @Override
     default SinkCapabilities capabilities() {
         return delegate().capabilities();
+    }
+
+    /** The delegate's: a wrapper that moves or reshapes ranges must override this. */
+    @Override
+    default <C extends SinkCapability> Optional<C> sinkCapability(Class<C> type) {
+        return delegate().sinkCapability(type);
     }
 
     @Override

@@ -24,6 +24,15 @@ public interface ImageSink extends AutoCloseable {
     SinkCapabilities capabilities();
 
     /**
+     * What this sink asks of the copy beyond its requests, by the capability's interface, e.g.
+     * {@code sink.sinkCapability(ExtentPlan.class)}; empty when it asks for nothing (the default). Named
+     * apart from {@link ImageSource#capability(Class)}, so one class can be both a source and a sink.
+     */
+    default <C extends SinkCapability> Optional<C> sinkCapability(Class<C> type) {
+        return Optional.empty();
+    }
+
+    /**
      * Writes {@code data.remaining()} bytes at {@code offset}. The buffer is borrowed: the sink must
      * be done with it (copied or written) when the returned {@code Mono} completes.
      */

@@ -9,6 +9,7 @@ import io.extentflow.engine.copy.Copy;
 import io.extentflow.engine.copy.CopyOptions;
 import io.extentflow.engine.copy.CopyProgress;
 import io.extentflow.engine.copy.CopyResult;
+import io.extentflow.engine.dirty.IncrementalSource;
 import io.extentflow.engine.endpoint.Endpoints;
 import io.extentflow.engine.endpoint.FileAddress;
 import io.extentflow.engine.endpoint.StreamAddress;
@@ -20,6 +21,7 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Locale;
 import java.util.concurrent.atomic.AtomicReference;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
@@ -47,6 +49,7 @@ final class CopyCommand {
     private boolean json;
     private boolean verify;
     private boolean keepPartial;
+    private boolean incremental;
 
     /** The image size before the source opened (not {@link ImageSource#UNKNOWN_SIZE}: that is a stream's). */
     private static final long UNOPENED = Long.MIN_VALUE;
@@ -88,6 +91,10 @@ final class CopyCommand {
                 .flag("--json", "Print the summary as one JSON object (for scripts).", () -> c.json = true)
                 .flag("--verify", "Checksum the source from the data the copy reads, then read the target back "
                         + "(or ask its imageio server) and fail if the checksums differ.", () -> c.verify = true)
+                .flag("--incremental", "Copy only what changed: the ranges the source's dirty bitmap marks "
+                        + "(--dirty-bitmap NAME of an NBD export or qcow2 image, or an imageio ticket's dirty extents), "
+                        + "into an existing full copy (in place) or a qcow2 overlay on one; clean ranges are left "
+                        + "untouched.", () -> c.incremental = true)
                 .flag("--keep-partial", "On Ctrl-C (SIGINT) or SIGTERM, keep a target file this copy created "
                         + "(by default it is removed; an existing target is never removed).",
                         () -> c.keepPartial = true)
@@ -98,6 +105,7 @@ final class CopyCommand {
         CopyOptions options = options();
         refuseInapplicableOptions();
         refuseCopyOntoItself();
+        refuseIncrementalIntoNewTarget();
         if (StreamAddress.isStdio(target) && Terminal.stdoutIsTerminal()) {
             // as zstd and gzip do: binary frames would only garble the terminal
             throw new IllegalArgumentException("refusing to write a sparse stream to a terminal "
@@ -157,6 +165,55 @@ final class CopyCommand {
             }
         } catch (IOException e) {
             // either cannot be looked at: opening it says why
+        }
+    }
+
+    /**
+     * An incremental copy writes only what changed, so its target must hold the rest already: a
+     * file target that does not exist yet (or is empty) is refused before anything is opened, unless it
+     * is a qcow2 image, which may be an overlay on a full copy (the sink then checks its backing file).
+     */
+    private void refuseIncrementalIntoNewTarget() {
+        if (!incremental) {
+            return;
+        }
+        if (verify) {
+            throw new UsageException("extentflow copy", "--verify checksums the whole image, but --incremental "
+                    + "reads only what changed; verify the result with a full 'extentflow checksum' instead");
+        }
+        if (targetIsZero) {
+            throw new UsageException("extentflow copy", "--target-is-zero would leave dirty zero ranges unwritten; "
+                    + "an incremental target holds an older copy of the image");
+        }
+        if (StreamAddress.isStream(target)) {
+            throw new IllegalArgumentException("--incremental: a sparse stream (" + target + ") cannot carry an "
+                    + "increment: the ranges it has no frame for read as zeros; copy into a full copy or an overlay");
+        }
+        if (!FileAddress.isFile(target)) {
+            return;
+        }
+        Path path = FileAddress.toPath(target);
+        boolean qcow2 = path.getFileName() != null && path.getFileName().toString().toLowerCase(Locale.ROOT)
+                .endsWith(".qcow2");
+        try {
+            if (!qcow2 && (!Files.exists(path) || (Files.isRegularFile(path) && Files.size(path) == 0))) {
+                throw new IllegalArgumentException("--incremental: " + target + " does not exist or is empty: an "
+                        + "incremental copy goes into an existing full copy of " + source
+                        + " or into a qcow2 overlay on one");
+            }
+        } catch (IOException e) {
+            // cannot be looked at: opening it says why
+        }
+    }
+
+    /** The source seen through its dirty bitmap, or a failure saying how to give one. */
+    private ImageSource incrementalView(ImageSource src) {
+        try {
+            return IncrementalSource.of(src);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--incremental needs a dirty source: " + source + " reports no "
+                    + "dirty extents (give --dirty-bitmap NAME for an NBD export or a qcow2 image, or an imageio "
+                    + "ticket with dirty extents)", e);
         }
     }
 
@@ -237,11 +294,19 @@ final class CopyCommand {
         ImageSource src = interruption.await(sourceOpening).orElseThrow();
         try (src) {
             imageSize[0] = src.size();
+            // before the target hears the size: a source without dirty extents writes nothing
+            ImageSource copied = incremental ? incrementalView(src) : src;
             Verification verification = verify ? Verification.of(src, target, endpoints.options()) : null;
             size.tryEmitValue(src.size());
             ImageSink dst = interruption.await(opening.onErrorMap(Posix.ErrnoException.class,
                     e -> targetOpenFailure(e))).orElseThrow();
-            UnallocatedCount counted = new UnallocatedCount(src);
+            if (incremental && dst.capabilities().knownZero()) {
+                dst.close();
+                throw new IllegalArgumentException("--incremental: " + target + " is a new, empty image: an "
+                        + "incremental copy goes into an existing full copy of " + source
+                        + " or into a qcow2 overlay on one");
+            }
+            UnallocatedCount counted = new UnallocatedCount(copied);
             try (dst; CopyProgressBar bar = CopyProgressBar.start(showProgress(), "copy", src.size())) {
                 CopyResult result;
                 try {
@@ -264,6 +329,7 @@ final class CopyCommand {
                 // with the image on standard output, the summary goes to standard error
                 var out = StreamAddress.isStdio(target) ? console.err() : console.out();
                 out.println(json ? CopySummary.json(source, target, result, counted.bytes(), checksum)
+                        : incremental ? CopySummary.incrementalLine(result)
                         : CopySummary.line(result, counted.bytes())
                                 + (checksum == null ? "" : "; verified, blake2b " + checksum));
                 out.flush();

@@ -27,6 +27,16 @@ final class CopySummary {
     }
 
     /**
+     * An incremental copy's line, e.g. {@code applied changes to 8 GiB: 80 MiB data, 1 MiB zeroed,
+     * 7.92 GiB unchanged in 0.9 s}: the skipped bytes are the clean ranges, left as the target had them.
+     */
+    static String incrementalLine(CopyResult r) {
+        return "applied changes to " + Sizes.human(r.size()) + ": " + Sizes.human(r.dataBytes()) + " data, "
+                + Sizes.human(r.zeroedBytes()) + " zeroed, " + Sizes.human(r.skippedBytes()) + " unchanged in "
+                + Decimals.fixed(seconds(r), 3) + " s";
+    }
+
+    /**
      * The result's fields as one JSON object, sizes in bytes, times in seconds; with
      * {@code checksum} (not null) when the copy was verified; {@code unallocatedBytes} is the part of
      * {@code skippedBytes} that the source left unallocated (see {@link #line}).

@@ -43,7 +43,7 @@ public final class Extentflow {
     /** The subcommands, in the order help lists them. */
     static List<CommandSpec> subcommands() {
         return List.of(DemoCommand.spec(), CopyCommand.spec(), MapCommand.spec(), InfoCommand.spec(),
-                ChecksumCommand.spec(), ServeCommand.spec(new ServeCommand()), TicketCommand.spec(),
+                ChecksumCommand.spec(), NbdCommand.spec(), ServeCommand.spec(new ServeCommand()), TicketCommand.spec(),
                 TrainCommand.spec());
     }
 
@@ -115,7 +115,8 @@ public final class Extentflow {
         PrintWriter err = console.err();
         try {
             ArgumentParser.Invocation invocation = ArgumentParser.parse(spec(), List.of(args));
-            if (ownsProcess && !debug && !invocation.command().name().equals("serve")) {
+            if (ownsProcess && !debug && !invocation.command().name().equals("serve")
+                    && !invocation.command().name().equals("nbd")) {
                 // The engine logs each retry (INFO) for servers and daemons, whose logs keep them; a
                 // command's user reads one line about the outcome, and sees the retries with --debug.
                 ENGINE_LOG.setLevel(Level.WARNING);

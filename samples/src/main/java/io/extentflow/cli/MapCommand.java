@@ -5,15 +5,19 @@ import io.extentflow.cli.args.CommandSpec.Console;
 import io.extentflow.cli.args.UsageException;
 import io.extentflow.engine.Extent;
 import io.extentflow.engine.ImageSource;
+import io.extentflow.engine.capability.AllocationDepth;
 import io.extentflow.engine.capability.AllocationExtents;
+import io.extentflow.engine.capability.DirtyExtents;
 import io.extentflow.engine.capability.HostOffsets;
 import io.extentflow.engine.capability.StatusMap;
+import io.extentflow.engine.endpoint.EndpointOptions;
 import io.extentflow.engine.endpoint.Endpoints;
 import io.extentflow.engine.imageio.ImageioJson;
 import io.extentflow.engine.map.MapEntry;
 import io.extentflow.engine.map.QemuMapHuman;
 import io.extentflow.engine.map.QemuMapJson;
 import io.extentflow.engine.nbd.NbdMapFormat;
+import io.extentflow.engine.nbd.message.NbdProtocol;
 import java.io.PrintWriter;
 import java.util.List;
 import java.util.Optional;
@@ -24,9 +28,14 @@ import reactor.core.publisher.Flux;
  * {@code extentflow map IMAGE}: where an image's data is. What is printed depends on what the source
  * can report, asked for as capabilities: sources with {@link HostOffsets} (local raw and qcow2
  * files) print the text {@code qemu-img map} prints; sources with {@link AllocationExtents} (NBD)
- * what {@code nbdinfo --map} prints; the others, and {@code --output=extents}, their extents.
+ * what {@code nbdinfo --map} prints; the others, and {@code --output=extents}, their extents. With
+ * {@code --context CONTEXT} any source that reports that context prints what
+ * {@code nbdinfo --map=CONTEXT} prints (e.g. a dirty bitmap of an NBD export or a qcow2 image).
  */
 final class MapCommand {
+
+    /** The endpoint option that opens a dirty bitmap, found by name: the CLI names no backend's option. */
+    private static final String DIRTY_BITMAP_OPTION = "dirty-bitmap";
 
     /** qemu's raw driver sees a file's size rounded up to whole 512-byte sectors. */
     private static final int QEMU_SECTOR = 512;
@@ -36,6 +45,7 @@ final class MapCommand {
     private String output;
     private long startOffset;
     private Long maxLength;
+    private String context;
 
     /** The command line of a new map command. */
     static CommandSpec spec() {
@@ -54,6 +64,10 @@ final class MapCommand {
                         v -> c.startOffset = Sizes.parse(v))
                 .option("--max-length", "LENGTH", "Bytes to map at most (default: to the end).", null,
                         v -> c.maxLength = Sizes.parse(v))
+                .option("--context", "CONTEXT", "Map this block status context as 'nbdinfo --map=CONTEXT' does: "
+                        + "base:allocation, qemu:allocation-depth or qemu:dirty-bitmap:NAME (which opens the "
+                        + "bitmap NAME of an NBD export or qcow2 image, as --dirty-bitmap NAME).", null,
+                        v -> c.context = v)
                 .action(c::call);
     }
 
@@ -62,13 +76,22 @@ final class MapCommand {
             throw new UsageException("extentflow map",
                     "--output must be json, human or extents, not '" + output + "'");
         }
-        ImageSource source = Endpoints.source(image, endpoints.options()).block();
+        if (context != null && output.equals("extents")) {
+            throw new UsageException("extentflow map", "--context prints json or human, not extents");
+        }
+        EndpointOptions options = endpoints.options();
+        if (context != null && context.startsWith(NbdProtocol.CONTEXT_DIRTY_BITMAP_PREFIX)) {
+            options = options.withParsed(Endpoints.option(DIRTY_BITMAP_OPTION), context);
+        }
+        ImageSource source = Endpoints.source(image, options).block();
         try (source) {
             PrintWriter out = console.out();
             boolean extentsOnly = output.equals("extents");
-            Optional<HostOffsets> hostMap = extentsOnly ? Optional.empty() : source.capability(HostOffsets.class);
-            Optional<AllocationExtents> allocation = extentsOnly || hostMap.isPresent()
-                    ? Optional.empty() : source.capability(AllocationExtents.class);
+            Optional<HostOffsets> hostMap = extentsOnly || context != null ? Optional.empty()
+                    : source.capability(HostOffsets.class);
+            Optional<? extends StatusMap> allocation = extentsOnly || hostMap.isPresent()
+                    ? Optional.empty() : context != null ? Optional.of(statusMap(source))
+                    : source.capability(AllocationExtents.class);
             long size = hostMap.isPresent() ? qemuSize(source) : source.size();
             if (startOffset > size) {
                 throw new IllegalArgumentException("--start-offset " + startOffset + " is past the end of " + image
@@ -88,6 +111,18 @@ final class MapCommand {
             }
         }
         return ExitCodes.OK;
+    }
+
+    /** The source's view of {@link #context}, or a failure naming what it can report. */
+    private StatusMap statusMap(ImageSource source) {
+        Optional<? extends StatusMap> view = context.equals(NbdProtocol.CONTEXT_BASE_ALLOCATION)
+                ? source.capability(AllocationExtents.class)
+                : context.equals(NbdProtocol.CONTEXT_ALLOCATION_DEPTH) ? source.capability(AllocationDepth.class)
+                : context.startsWith(NbdProtocol.CONTEXT_DIRTY_BITMAP_PREFIX) ? source.capability(DirtyExtents.class)
+                : Optional.empty();
+        return view.orElseThrow(() -> new IllegalArgumentException(image + " does not report the context "
+                + context + " (known: " + NbdProtocol.CONTEXT_BASE_ALLOCATION + ", "
+                + NbdProtocol.CONTEXT_ALLOCATION_DEPTH + ", " + NbdProtocol.CONTEXT_DIRTY_BITMAP_PREFIX + "NAME)"));
     }
 
     /**

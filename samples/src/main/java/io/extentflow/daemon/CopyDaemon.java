@@ -12,7 +12,9 @@ import reactor.netty.http.server.HttpServerResponse;
 /**
  * The copy daemon: the image server ({@code extentflow serve}) plus, on the same data port, the
  * jobs API ({@code /v1/copies}, see {@link JobsApi}) and the status page ({@code /}). Copies survive
- * a restart: their records and checkpoints are journaled under {@link DaemonConfig#stateDir()}.
+ * a restart: their records and checkpoints are journaled under {@link DaemonConfig#stateDir()}, or,
+ * with {@link DaemonConfig#jobsDb()}, kept in a PostgreSQL database that a fleet of daemons shares
+ * ({@link FleetJobManager}).
  *
  * <pre>{@code
  * CopyDaemon d = CopyDaemon.start(ServerConfig.defaults().withPort(0),
@@ -24,11 +26,32 @@ import reactor.netty.http.server.HttpServerResponse;
 public final class CopyDaemon implements AutoCloseable {
 
     private final ImageServer server;
+    /** The journal's jobs, or null in fleet mode. */
     private final JobManager jobs;
+    /** The fleet's jobs, or null in journal mode. */
+    private final FleetJobManager fleet;
 
-    private CopyDaemon(ImageServer server, JobManager jobs) {
+    private CopyDaemon(ImageServer server, JobManager jobs, FleetJobManager fleet) {
         this.server = server;
         this.jobs = jobs;
+        this.fleet = fleet;
+    }
+
+    /** The jobs, their store opened: the journal's, or the fleet's when a jobs database is configured. */
+    private record Opened(JobManager journal, FleetJobManager fleet) {
+        JobBoard board() {
+            return journal != null ? journal.board() : fleet.board();
+        }
+
+        Mono<Void> close(Duration grace) {
+            return journal != null ? journal.close(grace) : fleet.close(grace);
+        }
+    }
+
+    private static Mono<Opened> open(DaemonConfig config, MeterRegistry registry) {
+        return config.jobsDb() != null
+                ? FleetJobManager.open(config, registry).map(f -> new Opened(null, f))
+                : JobManager.open(config, registry).map(j -> new Opened(j, null));
     }
 
     /**
@@ -38,10 +61,10 @@ public final class CopyDaemon implements AutoCloseable {
      */
     public static Mono<CopyDaemon> start(ServerConfig serverConfig, DaemonConfig config, MeterRegistry registry,
                                          Supplier<String> scrape) {
-        return Mono.zip(JobManager.open(config, registry), StatusPage.load()).flatMap(t -> {
-            JobManager jobs = t.getT1();
+        return Mono.zip(open(config, registry), StatusPage.load()).flatMap(t -> {
+            Opened jobs = t.getT1();
             StatusPage page = t.getT2();
-            JobsApi api = new JobsApi(jobs, new Auth(config.token()), config.eventInterval());
+            JobsApi api = new JobsApi(jobs.board(), new Auth(config.token()), config.eventInterval());
             ImageServer.ExtraRoutes routes = (HttpServerRequest req, HttpServerResponse resp, String path) -> {
                 if (JobsApi.serves(path)) {
                     return api.handle(req, resp, path);
@@ -51,8 +74,12 @@ public final class CopyDaemon implements AutoCloseable {
             return ImageServer.start(serverConfig, registry, scrape, routes)
                     .onErrorResume(e -> jobs.close(Duration.ofSeconds(5)).then(Mono.error(e)))
                     .map(server -> {
-                        jobs.resumeInterrupted();
-                        return new CopyDaemon(server, jobs);
+                        if (jobs.journal() != null) {
+                            jobs.journal().resumeInterrupted();
+                        } else {
+                            jobs.fleet().start();
+                        }
+                        return new CopyDaemon(server, jobs.journal(), jobs.fleet());
                     });
         });
     }
@@ -62,9 +89,20 @@ public final class CopyDaemon implements AutoCloseable {
         return server;
     }
 
-    /** The copy jobs. */
+    /** The copy jobs of journal mode; fails in fleet mode (see {@link #fleet()}). */
     public JobManager jobs() {
+        if (jobs == null) {
+            throw new IllegalStateException("the daemon keeps its jobs in the fleet's database");
+        }
         return jobs;
+    }
+
+    /** The fleet's jobs, in fleet mode ({@link DaemonConfig#jobsDb()}); fails in journal mode. */
+    public FleetJobManager fleet() {
+        if (fleet == null) {
+            throw new IllegalStateException("the daemon keeps its jobs in its journal");
+        }
+        return fleet;
     }
 
     /** The port of the data API, the jobs API and the status page. */
@@ -77,7 +115,7 @@ public final class CopyDaemon implements AutoCloseable {
      * them), then the server shuts down, giving transfers {@code grace}.
      */
     public Mono<Void> shutdown(Duration grace) {
-        return jobs.close(grace).then(server.shutdown(grace));
+        return (jobs != null ? jobs.close(grace) : fleet.close(grace)).then(server.shutdown(grace));
     }
 
     /** Stops, waiting at most 30 s. Not on an event loop. */

@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.ToLongFunction;
 
 /**
  * The daemon's meters: {@code extentflow.daemon.jobs{state}} (jobs in each state) and
@@ -18,10 +19,11 @@ final class DaemonMetrics {
     private final List<Gauge> states = new ArrayList<>();
     private final Map<String, Gauge> throughput = new ConcurrentHashMap<>();
 
-    DaemonMetrics(MeterRegistry registry, JobManager jobs) {
+    /** {@code count} gives the number of jobs in a state (in fleet mode: of the whole fleet). */
+    DaemonMetrics(MeterRegistry registry, ToLongFunction<JobState> count) {
         this.registry = registry;
         for (JobState s : JobState.values()) {
-            states.add(Gauge.builder("extentflow.daemon.jobs", jobs, j -> j.count(s))
+            states.add(Gauge.builder("extentflow.daemon.jobs", count, c -> c.applyAsLong(s))
                     .description("Copy jobs by state").tag("state", s.wire()).register(registry));
         }
     }

@@ -35,6 +35,8 @@ final class Job {
     private volatile int restarts;
     private volatile Instant started;
     private volatile Instant finished;
+    /** Fleet mode: this daemon's claim on the job while it runs it; null otherwise. */
+    private volatile Lease lease;
     /** The running copy, disposed by a cancel. */
     Disposable subscription;
     /** Open sources and sinks; a cancelled job is released when this is back at 0. */
@@ -110,6 +112,14 @@ final class Job {
 
     void restarts(int value) {
         restarts = value;
+    }
+
+    Lease lease() {
+        return lease;
+    }
+
+    void lease(Lease value) {
+        lease = value;
     }
 
     long savedCheckpoint() {
@@ -200,6 +210,10 @@ final class Job {
         Duration elapsed = r != null ? r.duration() : p != null ? p.elapsed() : Duration.ZERO;
         o.put("elapsed_seconds", elapsed.toMillis() / 1000.0);
         o.put("error", error);
+        Lease l = lease;
+        if (l != null) {
+            o.put("daemon", l.owner());
+        }
         return o;
     }
 }

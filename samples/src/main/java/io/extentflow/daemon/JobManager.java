@@ -1,8 +1,7 @@
 package io.extentflow.daemon;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.extentflow.engine.ImageIoException;
-import io.extentflow.engine.ImageSink;
-import io.extentflow.engine.ImageSource;
 import io.extentflow.engine.copy.Copy;
 import io.extentflow.engine.copy.CopyResult;
 import io.extentflow.engine.endpoint.Endpoints;
@@ -17,12 +16,10 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
-import reactor.core.publisher.Sinks;
 
 /**
  * Runs copy jobs: at most {@link DaemonConfig#maxRunning()} at once, the rest queued in order; keeps
@@ -51,7 +48,7 @@ public final class JobManager {
         this.registry = registry;
         this.store = store;
         store.restored().forEach(j -> jobs.put(j.id, j));
-        this.metrics = new DaemonMetrics(registry, this);
+        this.metrics = new DaemonMetrics(registry, this::count);
     }
 
     /**
@@ -114,6 +111,31 @@ public final class JobManager {
                     }
                     return job;
                 }));
+    }
+
+    /** The jobs as the jobs API shows them. */
+    JobBoard board() {
+        return new JobBoard() {
+            @Override
+            public Mono<ObjectNode> submit(JobRequest request) {
+                return JobManager.this.submit(request).map(Job::toJson);
+            }
+
+            @Override
+            public Mono<ObjectNode> view(String id) {
+                return Mono.fromSupplier(() -> get(id).map(Job::toJson).orElse(null));
+            }
+
+            @Override
+            public Mono<List<ObjectNode>> list() {
+                return Mono.fromSupplier(() -> JobManager.this.list().stream().map(Job::toJson).toList());
+            }
+
+            @Override
+            public Mono<ObjectNode> cancel(String id) {
+                return JobManager.this.cancel(id).map(Job::toJson);
+            }
+        };
     }
 
     /** The job with this id. */
@@ -182,65 +204,16 @@ public final class JobManager {
         job.state(JobState.RUNNING);
         metrics.started(job);
         store.saveState(job).subscribe(null, e -> LOG.log(Level.SEVERE, "journal write failed", e));
-        // both ends open at once: a network target connects while the source opens
-        Mono<CopyResult> run = fresh.then(Mono.usingWhen(
-                Endpoints.pair(r.source(), r.endpoint(), r.target(), r.endpoint()).doOnNext(p -> job.opened()),
-                p -> copy(job, p.source(), p.sink()),
-                p -> closed(job, p.closeGracefully())));
-        job.subscription = run.subscribe(result -> finished(job, result, null), e -> finished(job, null, e));
+        job.subscription = fresh.then(JobRun.run(job, registry, config.checkpointInterval(), this::saveCheckpoint))
+                .subscribe(result -> finished(job, result, null), e -> finished(job, null, e));
     }
 
-    /** An endpoint's closing, counted for the job when it ends (an NBD endpoint's sockets are closed by then). */
-    private static Mono<Void> closed(Job job, Mono<Void> closing) {
-        return closing
-                .onErrorResume(e -> {
-                    LOG.log(Level.WARNING, "job " + job.id + ": closing an endpoint failed", e);
-                    return Mono.empty();
-                })
-                .doFinally(s -> job.closed());
-    }
-
-    /** The copy, with its checkpoint saved every interval while it runs. */
-    private Mono<CopyResult> copy(Job job, ImageSource source, ImageSink sink) {
-        Copy copy = Copy.from(source).to(sink).options(job.request.copy()).metrics(registry);
-        boolean resumable = job.request.resumable();
-        // a target that reads as zeros now (e.g. a file deleted and created anew) lost what the
-        // earlier run wrote: copying from the checkpoint would leave its head empty
-        if (resumable && job.resumeFrom() > 0 && !sink.capabilities().knownZero()) {
-            copy = copy.resumeAt(job.resumeFrom());
-        } else {
-            if (job.resumeFrom() > 0) {
-                LOG.info("job " + job.id + ": target is new, copying from the start instead of " + job.resumeFrom());
-            }
-            job.resumeFrom(0);
-        }
-        Sinks.One<Boolean> stop = Sinks.one();
-        AtomicReference<CopyResult> result = new AtomicReference<>();
-        Mono<Void> copying = copy.run(job::progress)
-                .doOnNext(result::set)
-                .doFinally(s -> stop.tryEmitValue(true))
-                .then();
-        Mono<Void> saving = !resumable ? Mono.empty()
-                : Flux.interval(config.checkpointInterval())
-                        .onBackpressureDrop()
-                        // stops taking ticks when the copy ends, but lets a save in progress finish
-                        .takeUntilOther(stop.asMono())
-                        .concatMap(t -> saveCheckpoint(job, sink), 1)
-                        .then();
-        return Mono.when(copying, saving).then(Mono.fromSupplier(result::get));
-    }
-
-    /** Flushes the target, then stores the checkpoint taken before the flush. */
-    private Mono<Void> saveCheckpoint(Job job, ImageSink sink) {
-        var p = job.progress();
-        long checkpoint = p == null ? 0 : p.checkpoint();
-        if (checkpoint <= job.savedCheckpoint()) {
+    /** Journals a checkpoint that moved on (the target is flushed up to it). */
+    private Mono<Void> saveCheckpoint(Job job, long checkpoint, boolean advanced) {
+        if (!advanced) {
             return Mono.empty();
         }
-        return sink.flush()
-                .onErrorMap(e -> ImageIoException.wrap("flush", sink.endpoint(), 0, checkpoint, e))
-                // deferred: the store writes at once, and the record must not reach the disk before the flush did
-                .then(Mono.defer(() -> store.saveCheckpoint(job, checkpoint)))
+        return store.saveCheckpoint(job, checkpoint)
                 // the API shows only durable checkpoints. (A compaction between the write and this
                 // line keeps the previous checkpoint: a restart would redo one interval more.)
                 .doOnSuccess(v -> job.savedCheckpoint(checkpoint))
@@ -289,7 +262,7 @@ public final class JobManager {
                 .doFinally(s -> metrics.close());
     }
 
-    private static String newId() {
+    static String newId() {
         // not a secret (the token guards the API): time-ordered and unique enough, no blocking entropy source
         return Long.toString(System.currentTimeMillis(), 36) + "-"
                 + Long.toString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE, 36);

@@ -7,9 +7,11 @@ import io.extentflow.engine.copy.CopyOptions;
 import io.extentflow.engine.endpoint.EndpointOption;
 import io.extentflow.engine.endpoint.EndpointOptions;
 import io.extentflow.engine.endpoint.Endpoints;
+import io.extentflow.engine.endpoint.FileAddress;
 import io.extentflow.engine.endpoint.NetworkOptions;
 import io.extentflow.engine.endpoint.StreamAddress;
 import io.extentflow.engine.imageio.HttpOptions;
+import java.nio.file.Files;
 import java.util.Iterator;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -19,7 +21,8 @@ import java.util.Set;
  * What a client asked to copy: {@code {"source": ADDRESS, "target": ADDRESS, "options": {...}}}.
  *
  * <p>Options (all optional): {@code request_size}, {@code max_in_flight} (bytes), {@code detect_zeroes},
- * {@code target_is_zero}, {@code flush} (see {@link CopyOptions}); and every endpoint option the
+ * {@code target_is_zero}, {@code flush} (see {@link CopyOptions}), {@code incremental} (see
+ * {@link #incremental()}); and every endpoint option the
  * providers on the class path declare, by its {@link EndpointOption#jsonName()} ({@code connections},
  * {@code ca_file}, {@code insecure}, {@code top_layer_only}, ...; see {@link Endpoints#options()}), used
  * for both endpoints: a JSON boolean for flags, an integer for numbers, a string otherwise ({@code true}
@@ -40,7 +43,7 @@ public record JobRequest(String source, String target, CopyOptions copy, Endpoin
 
     private static final Set<String> FIELDS = Set.of("source", "target", "options");
     private static final Set<String> COPY_OPTIONS = Set.of("request_size", "max_in_flight", "detect_zeroes",
-            "target_is_zero", "flush");
+            "target_is_zero", "flush", "incremental");
 
     /** Parses and checks a request body; a {@link BadRequest} names what is wrong. */
     static JobRequest parse(JsonNode body) {
@@ -87,6 +90,10 @@ public record JobRequest(String source, String target, CopyOptions copy, Endpoin
                     .withTargetIsZero(bool(o, "target_is_zero", copy.targetIsZero()))
                     // a sparse stream ends with its stop frame, written by the flush
                     .withFlush(bool(o, "flush", copy.flush()) || StreamAddress.isStream(target));
+            if (bool(o, "incremental", false) && copy.targetIsZero()) {
+                throw BadRequest.invalid("options.target_is_zero would leave dirty zero ranges unwritten; an "
+                        + "incremental target holds an older copy of the image");
+            }
             EndpointOptions endpoint = EndpointOptions.defaults();
             for (EndpointOption<?> option : endpointOptions) {
                 JsonNode n = o.get(option.jsonName());
@@ -107,6 +114,29 @@ public record JobRequest(String source, String target, CopyOptions copy, Endpoin
             return new JobRequest(source, target, copy, endpoint, json);
         } catch (IllegalArgumentException e) {
             throw BadRequest.invalid(e.getMessage());
+        }
+    }
+
+    /**
+     * True for an incremental copy ({@code "incremental": true}): only the ranges the source's dirty
+     * bitmap marks are copied (give it with {@code dirty_bitmap}), into an existing full copy or a
+     * qcow2 overlay on one.
+     */
+    boolean incremental() {
+        JsonNode n = json.path("options").path("incremental");
+        return n.isBoolean() && n.asBoolean();
+    }
+
+    /**
+     * Fails when an incremental copy's target is a raw file that does not exist: it would be created
+     * holding only the changes. Blocking (a file system call).
+     */
+    void requireIncrementalTarget() {
+        if (incremental() && FileAddress.isFile(target) && !StreamAddress.isStream(target)
+                && !FileAddress.toPath(target).toString().endsWith(".qcow2")
+                && !Files.exists(FileAddress.toPath(target))) {
+            throw new IllegalArgumentException("incremental: target " + target + " does not exist: an incremental "
+                    + "copy goes into an existing full copy or a qcow2 overlay on one");
         }
     }
 

@@ -35,11 +35,11 @@ final class JobsApi {
     private static final String PREFIX = "/v1/copies";
     private static final int MAX_BODY = 64 << 10;
 
-    private final JobManager jobs;
+    private final JobBoard jobs;
     private final Auth auth;
     private final Duration eventInterval;
 
-    JobsApi(JobManager jobs, Auth auth, Duration eventInterval) {
+    JobsApi(JobBoard jobs, Auth auth, Duration eventInterval) {
         this.jobs = jobs;
         this.auth = auth;
         this.eventInterval = eventInterval;
@@ -56,7 +56,7 @@ final class JobsApi {
             String method = req.method().name();
             if (path.equals(PREFIX) || path.equals(PREFIX + "/")) {
                 return switch (method) {
-                    case "GET" -> json(resp, 200, list());
+                    case "GET" -> list().flatMap(a -> json(resp, 200, a));
                     case "POST" -> submit(req, resp);
                     default -> throw notAllowed(method, path);
                 };
@@ -67,25 +67,21 @@ final class JobsApi {
             String rest = path.substring(PREFIX.length() + 1);
             boolean events = rest.endsWith("/events");
             String id = events ? rest.substring(0, rest.length() - "/events".length()) : rest;
-            Job job = jobs.get(id).orElseThrow(() -> new BadRequest(404, "no such job '" + id + "'"));
-            if (events) {
-                if (!method.equals("GET")) {
-                    throw notAllowed(method, path);
-                }
-                return events(resp, job);
+            if (events && !method.equals("GET") || !events && !method.equals("GET") && !method.equals("DELETE")) {
+                throw notAllowed(method, path);
             }
-            return switch (method) {
-                case "GET" -> json(resp, 200, job.toJson());
-                case "DELETE" -> jobs.cancel(id).flatMap(j -> json(resp, 200, j.toJson()));
-                default -> throw notAllowed(method, path);
-            };
+            Mono<ObjectNode> found = (method.equals("DELETE") ? jobs.cancel(id) : jobs.view(id))
+                    .switchIfEmpty(Mono.error(() -> new BadRequest(404, "no such job '" + id + "'")));
+            return found.flatMap(job -> events ? events(resp, id) : json(resp, 200, job));
         }).onErrorResume(e -> error(req, resp, e));
     }
 
-    private JsonNode list() {
-        ArrayNode a = JsonNodeFactory.instance.arrayNode();
-        jobs.list().forEach(j -> a.add(j.toJson()));
-        return a;
+    private Mono<JsonNode> list() {
+        return jobs.list().map(all -> {
+            ArrayNode a = JsonNodeFactory.instance.arrayNode();
+            all.forEach(a::add);
+            return a;
+        });
     }
 
     private Mono<Void> submit(HttpServerRequest req, HttpServerResponse resp) {
@@ -101,9 +97,10 @@ final class JobsApi {
                 })
                 .flatMap(jobs::submit)
                 .flatMap(job -> {
-                    resp.header(HttpHeaderNames.LOCATION, PREFIX + "/" + job.id);
-                    ObjectNode o = JsonNodeFactory.instance.objectNode().put("id", job.id)
-                            .put("state", job.state().wire());
+                    String id = job.get("id").asText();
+                    resp.header(HttpHeaderNames.LOCATION, PREFIX + "/" + id);
+                    ObjectNode o = JsonNodeFactory.instance.objectNode().put("id", id)
+                            .put("state", job.get("state").asText());
                     return json(resp, 202, o);
                 });
     }
@@ -120,10 +117,11 @@ final class JobsApi {
                 .map(ByteArrayOutputStream::toByteArray);
     }
 
-    private Mono<Void> events(HttpServerResponse resp, Job job) {
+    private Mono<Void> events(HttpServerResponse resp, String id) {
         Flux<String> events = Flux.interval(Duration.ZERO, eventInterval)
                 .onBackpressureDrop()
-                .map(t -> job.toJson())
+                // one look at a time; a look that fails (the fleet's database restarting) is skipped
+                .concatMap(t -> jobs.view(id).onErrorResume(e -> Mono.empty()), 1)
                 .distinctUntilChanged(JsonNode::toString)
                 .takeUntil(o -> JobState.ofWire(o.get("state").asText()).terminal())
                 .map(o -> "event: " + (JobState.ofWire(o.get("state").asText()).terminal() ? "result" : "progress")

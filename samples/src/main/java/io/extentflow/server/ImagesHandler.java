@@ -1,7 +1,8 @@
 package io.extentflow.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.extentflow.engine.Extent;
+import io.extentflow.engine.capability.DirtyExtents;
+import io.extentflow.engine.dirty.DirtyMerge;
 import io.extentflow.engine.imageio.Features;
 import io.extentflow.engine.imageio.ImageOptions;
 import io.extentflow.engine.imageio.ImageioJson;
@@ -15,8 +16,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BiConsumer;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.SignalType;
@@ -321,10 +324,15 @@ final class ImagesHandler {
         Long start = Params.queryInteger(query, "start");
         Long length = Params.queryInteger(query, "length");
         TicketState state = tickets.authorize(id, "read");
-        if (context.equals("dirty")) {
+        boolean dirty = context.equals("dirty");
+        if (dirty && !state.ticket.dirty()) {
             throw ApiError.notFound("Ticket does not support dirty extents");
         }
         return state.backend().flatMap(b -> {
+            Optional<DirtyExtents> bitmap = dirty ? b.source().capability(DirtyExtents.class) : Optional.empty();
+            if (dirty && bitmap.isEmpty()) {
+                throw ApiError.notFound("Ticket does not support dirty extents");
+            }
             long available = available(state, b);
             long from = start == null ? 0 : start;
             if (from > available) {
@@ -333,23 +341,29 @@ final class ImagesHandler {
             long len = length == null ? available - from : Math.min(length, available - from);
             (start == null && length == null ? metrics.extentsWhole : metrics.extentsRange).increment();
             state.begin(TicketState.Kind.READ);
-            Flux<ByteBuf> json = len == 0 ? Flux.just(ascii("[]\n")) : extentsJson(b.source().extents(from, len));
+            Flux<ByteBuf> json = len == 0 ? Flux.just(ascii("[]\n"))
+                    : dirty ? jsonList(DirtyMerge.extents(b.source(), bitmap.get(), from, len),
+                            ImageioJson::appendDirtyExtent)
+                    : jsonList(b.source().extents(from, len), ImageioJson::appendExtent);
             resp.status(200).header(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON);
             return resp.send(Transfers.guard(req, state, json)).then()
                     .doFinally(s -> state.end(TicketState.Kind.READ, 0));
         });
     }
 
-    /** The extents as a JSON list, streamed in chunks so a huge list is never held in memory. */
-    private static Flux<ByteBuf> extentsJson(Flux<Extent> extents) {
+    /**
+     * The extents (zero or dirty context) as a JSON list, streamed in chunks so a huge list is never
+     * held in memory.
+     */
+    private static <T> Flux<ByteBuf> jsonList(Flux<T> extents, BiConsumer<StringBuilder, T> append) {
         boolean[] first = {true};
         return extents.buffer(EXTENTS_PER_CHUNK)
                 .map(batch -> {
                     StringBuilder sb = new StringBuilder(batch.size() * 64);
-                    for (Extent e : batch) {
+                    for (T e : batch) {
                         sb.append(first[0] ? '[' : ',');
                         first[0] = false;
-                        ImageioJson.appendExtent(sb, e);
+                        append.accept(sb, e);
                     }
                     return ascii(sb.toString());
                 })

@@ -1,6 +1,7 @@
 package io.extentflow.server;
 
 import io.extentflow.engine.endpoint.EndpointOptions;
+import io.extentflow.sources.DirtyOptions;
 import io.extentflow.engine.endpoint.Endpoints;
 import io.extentflow.engine.io.BlockingIo;
 import io.extentflow.engine.imageio.Ticket;
@@ -82,11 +83,23 @@ final class TicketState {
         if (ticket.may("write")) {
             // "sparse": false (the default) keeps zeroed ranges allocated, as in ovirt-imageio
             EndpointOptions options = EndpointOptions.defaults().with(ZeroOptions.ALLOCATE_ZEROES, !ticket.sparse());
-            return Endpoints.sink(url, ticket.size(), options).flatMap(sink -> Endpoints.source(url)
+            return Endpoints.sink(url, ticket.size(), options).flatMap(sink -> Endpoints.source(url, sourceOptions())
                     .map(source -> new Backend(source, sink))
                     .doOnError(e -> sink.close()));
         }
-        return Endpoints.source(url).map(source -> new Backend(source, null));
+        return Endpoints.source(url, sourceOptions()).map(source -> new Backend(source, null));
+    }
+
+    /**
+     * A dirty ticket's image opens with its bitmap: the one {@code dirty_bitmap} names, or else the
+     * only one the image (or NBD export) has.
+     */
+    private EndpointOptions sourceOptions() {
+        if (!ticket.dirty()) {
+            return EndpointOptions.defaults();
+        }
+        return EndpointOptions.defaults().with(DirtyOptions.DIRTY_BITMAP,
+                ticket.dirtyBitmap() != null ? ticket.dirtyBitmap() : DirtyOptions.ONLY_BITMAP);
     }
 
     boolean canceled() {
@@ -220,7 +233,10 @@ final class TicketState {
         m.put("ops", ticket.ops().stream().sorted().toList());
         m.put("size", ticket.size());
         m.put("sparse", ticket.sparse());
-        m.put("dirty", false);
+        m.put("dirty", ticket.dirty());
+        if (ticket.dirtyBitmap() != null) {
+            m.put("dirty_bitmap", ticket.dirtyBitmap());
+        }
         m.put("timeout", ticket.timeout());
         m.put("url", ticket.url());
         m.put("uuid", ticket.uuid());

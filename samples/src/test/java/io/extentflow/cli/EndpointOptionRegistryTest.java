@@ -16,6 +16,7 @@ import io.extentflow.sinks.ZeroOptions;
 import io.extentflow.sinks.file.FileSinkOptions;
 import io.extentflow.sinks.qcow2.Qcow2Options;
 import io.extentflow.sources.ChainOptions;
+import io.extentflow.sources.DirtyOptions;
 import java.util.List;
 import java.util.Set;
 import java.util.stream.Collectors;
@@ -26,15 +27,16 @@ class EndpointOptionRegistryTest {
 
     @Test
     void everyKindDeclaresItsOptionsAndASharedOneIsListedOnce() {
-        assertEquals(List.of("cafile", "connections", "http-stream", "insecure", "retries", "top-layer-only"),
+        assertEquals(List.of("cafile", "connections", "dirty-bitmap", "http-stream", "insecure", "retries",
+                        "top-layer-only"),
                 names(Endpoints.sourceOptions()));
         assertEquals(List.of("allocate-zeroes", "backing", "backing-format", "cafile", "cluster-size", "compress",
-                "connections", "http-stream", "insecure", "keep-cache", "no-offload", "output-format",
+                "connections", "http-stream", "insecure", "keep-cache", "no-offload", "offload", "output-format",
                 "retries"),
                 names(Endpoints.sinkOptions()));
         List<EndpointOption<?>> all = Endpoints.options();
         assertEquals(all.size(), Set.copyOf(names(all)).size(), "each option once: " + names(all));
-        assertEquals(14, all.size(), names(all)::toString);
+        assertEquals(16, all.size(), names(all)::toString);
         // NBD and HTTP, sources and sinks, list one and the same key
         assertEquals(1, all.stream().filter(o -> o == NetworkOptions.CONNECTIONS).count());
         for (EndpointOption<?> o : all) {
@@ -52,6 +54,7 @@ class EndpointOptionRegistryTest {
         assertSame(FileSinkOptions.KEEP_CACHE, Endpoints.option("keep-cache"));
         assertSame(FormatOptions.OUTPUT_FORMAT, Endpoints.option("output_format"));
         assertSame(Qcow2Options.CLUSTER_SIZE, Endpoints.option("cluster_size"));
+        assertSame(DirtyOptions.DIRTY_BITMAP, Endpoints.option("dirty_bitmap"));
 
         EndpointOptions byName = EndpointOptions.defaults().withParsed(Endpoints.option("connections"), "3")
                 .withParsed(Endpoints.option("top-layer-only"), "true");
@@ -66,8 +69,8 @@ class EndpointOptionRegistryTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> Endpoints.option("warp-speed"));
         assertEquals("unknown option 'warp-speed' (known: allocate-zeroes, backing, backing-format, cafile, "
-                + "cluster-size, compress, connections, http-stream, insecure, keep-cache, no-offload, output-format, retries, "
-                + "top-layer-only)", e.getMessage());
+                + "cluster-size, compress, connections, dirty-bitmap, http-stream, insecure, keep-cache, no-offload, "
+                + "offload, output-format, retries, top-layer-only)", e.getMessage());
     }
 
     @Test

@@ -1,6 +1,8 @@
 package io.extentflow.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -9,6 +11,7 @@ import io.extentflow.engine.testing.TestImages;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.SplittableRandom;
@@ -18,7 +21,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@code extentflow copy} of a sparse 1 GiB raw file into a new file, with the kernel's copy offload
- * (the default) and with {@code --no-offload}: both targets equal the source byte for byte.
+ * ({@code --offload}; the default only where the file system shares blocks) and with
+ * {@code --no-offload}: both targets equal the source byte for byte.
  */
 class OffloadCommandTest {
 
@@ -57,7 +61,7 @@ class OffloadCommandTest {
     @Test
     void offloadedCopyIsExactAndCountsEveryAllocatedByteAsData() throws Exception {
         Path dst = dir.resolve("offloaded.raw");
-        Cli.Result r = Cli.run("copy", "--json", src.toString(), dst.toString());
+        Cli.Result r = Cli.run("copy", "--json", "--offload", src.toString(), dst.toString());
         assertEquals(0, r.exitCode(), r::toString);
         JsonNode j = JSON.readTree(r.out());
         long allocated = j.get("readBytes").asLong();
@@ -81,9 +85,19 @@ class OffloadCommandTest {
     @Test
     void theSummaryLineSaysWhatWasOffloaded() throws Exception {
         Path dst = dir.resolve("line.raw");
-        Cli.Result r = Cli.run("copy", "--no-progress", src.toString(), dst.toString());
+        Cli.Result r = Cli.run("copy", "--no-progress", "--offload", src.toString(), dst.toString());
         assertEquals(0, r.exitCode(), r::toString);
         assertTrue(r.out().contains(" offloaded), ") || r.err().contains(" offloaded), "), r::toString);
         TestImages.assertSameContent(src, dst);
+    }
+
+    @Test
+    void offloadAndNoOffloadTogetherAreOneLineAndWriteNothing() throws Exception {
+        Path dst = dir.resolve("never.raw");
+        Cli.Result r = Cli.run("copy", "--no-progress", "--offload", "--no-offload", src.toString(), dst.toString());
+        assertNotEquals(0, r.exitCode(), r::toString);
+        assertEquals(1, r.err().strip().lines().count(), r::toString);
+        assertTrue(r.err().contains("--offload and --no-offload contradict"), r::toString);
+        assertFalse(Files.exists(dst), "no target is left");
     }
 }

@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -35,6 +36,12 @@ final class DaemonProcess implements AutoCloseable {
 
     /** Starts {@code extentflow serve --port 0 ARGS...} with the token in the environment; returns once it listens. */
     static DaemonProcess start(Path dir, String token, String... args) throws IOException, InterruptedException {
+        return start(dir, token, Map.of(), args);
+    }
+
+    /** {@link #start(Path, String, String...)} with more environment variables. */
+    static DaemonProcess start(Path dir, String token, Map<String, String> env, String... args)
+            throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
                 Extentflow.class.getName(), "serve", "--port", "0"));
@@ -42,6 +49,7 @@ final class DaemonProcess implements AutoCloseable {
         Path log = Files.createTempFile(dir, "daemon-", ".log");
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(log.toFile());
         pb.environment().put(io.extentflow.daemon.cli.DaemonOptions.TOKEN_VARIABLE, token);
+        pb.environment().putAll(env);
         Process p = pb.start();
         BlockingQueue<String> lines = new LinkedBlockingQueue<>();
         Thread reader = new Thread(() -> {
@@ -77,6 +85,19 @@ final class DaemonProcess implements AutoCloseable {
         process.destroyForcibly();
         if (!process.waitFor(30, TimeUnit.SECONDS)) {
             throw new AssertionError("killed daemon did not exit");
+        }
+    }
+
+    /** The daemon's process id. */
+    long pid() {
+        return process.pid();
+    }
+
+    /** Sends {@code signal} (e.g. STOP, CONT) with kill(1). */
+    void signal(String signal) throws IOException, InterruptedException {
+        Process k = new ProcessBuilder("kill", "-" + signal, Long.toString(process.pid())).inheritIO().start();
+        if (k.waitFor() != 0) {
+            throw new AssertionError("kill -" + signal + " " + process.pid() + " failed");
         }
     }
 

@@ -1,8 +1,9 @@
 /**
- * What a source can report beyond its extents, asked for by type
- * ({@link io.extentflow.engine.ImageSource#capability(Class)}) rather than found by testing the
- * source's class: host offsets, allocation status, allocation depth, the local file holding its
- * bytes. Likewise what a sink can do beyond writes and zero requests
- * ({@link io.extentflow.engine.ImageSink#sinkCapability(Class)}): an offloaded copy.
+ * What an endpoint offers or asks for beyond reads and writes, found by type rather than by testing
+ * the endpoint's class. Sources report more than their extents
+ * ({@link io.extentflow.engine.ImageSource#capability(Class)}): host offsets, allocation status,
+ * allocation depth, the local file holding their bytes. Sinks offer or ask for more than requests
+ * ({@link io.extentflow.engine.ImageSink#sinkCapability(Class)}): an offloaded copy, the whole extent
+ * list up front.
  */
 package io.extentflow.engine.capability;

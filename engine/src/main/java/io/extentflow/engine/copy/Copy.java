@@ -5,14 +5,17 @@ import io.extentflow.engine.ImageIoException;
 import io.extentflow.engine.ImageSink;
 import io.extentflow.engine.ImageSource;
 import io.extentflow.engine.SinkCapabilities;
+import io.extentflow.engine.capability.ExtentPlan;
 import io.extentflow.engine.capability.OffloadedCopy;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
@@ -205,7 +208,7 @@ public final class Copy {
                 return Mono.error(new IllegalArgumentException("cannot resume at " + resumeAt + ": "
                         + (streaming ? "a stream is copied from its start" : "past the end of the image")));
             }
-            return source.extents(resumeAt, streaming ? Long.MAX_VALUE : size - resumeAt)
+            return extents()
                     .concatMapIterable(this::split, 1)
                     .flatMap(r -> perform(r).map(d -> new Completed(r, d)), concurrency, 1)
                     .doOnNext(this::account)
@@ -214,6 +217,29 @@ public final class Copy {
                     .then(flush)
                     .then(Mono.fromSupplier(this::finish))
                     .doFinally(s -> metrics.close());
+        }
+
+        /**
+         * The source's extents. A sink that lays out its target up front ({@link ExtentPlan}) gets
+         * them all first, and the copy then walks the same list (a source is asked once): memory for
+         * one record per extent, bounded by the number of extents, not by the image's bytes.
+         */
+        private Flux<Extent> extents() {
+            Optional<ExtentPlan> plan = sink.sinkCapability(ExtentPlan.class);
+            if (plan.isEmpty()) {
+                return source.extents(resumeAt, streaming ? Long.MAX_VALUE : size - resumeAt);
+            }
+            if (streaming || resumeAt > 0) {
+                return Flux.error(new IllegalArgumentException("target " + sink.endpoint() + " is laid out from "
+                        + "the source's whole extent list before its first byte: "
+                        + (streaming ? "a source of unknown size (a stream) cannot give it; copy the stream to a "
+                                + "file first" : "it is written from its start and cannot be resumed")));
+            }
+            return source.extents(0, size)
+                    .collectList()
+                    .flatMapMany(list -> plan.get().plan(Collections.unmodifiableList(list))
+                            .onErrorMap(t -> ImageIoException.wrap("plan", sink.endpoint(), 0, size, t))
+                            .thenMany(Flux.fromIterable(list)));
         }
 
         private Mono<Void> checkCovered() {

@@ -17,7 +17,7 @@ import java.util.function.Function;
  * (the command line's {@code --name}), a JSON name (the daemon's {@code snake_case} key), the value
  * type, a default, a one-line description, and a parser from text. Keys compare by identity.
  *
- * @param <T> the value type: {@link Boolean} for flags, {@link Integer} or {@link Path} for values
+ * @param <T> the value type: {@link Boolean} for flags, {@link Integer}, {@link Path} or {@link String} for values
  */
 public final class EndpointOption<T> {
 
@@ -141,6 +141,17 @@ public final class EndpointOption<T> {
     /** The text a front end takes when the option is given without a value, or null when a value is needed. */
     public String implicitValue() {
         return implicitValue;
+    }
+
+    /** A text value (such as a name), none by default; it must not be blank. */
+    public static EndpointOption<String> text(String name, String valueLabel, String description) {
+        return new EndpointOption<>(name, snakeCase(name), String.class, null, valueLabel, "a non-empty string",
+                description, text -> {
+                    if (text.isBlank()) {
+                        throw new IllegalArgumentException("must not be empty");
+                    }
+                    return text;
+                }, v -> { });
     }
 
     /** The same option under another JSON name (for a key whose JSON spelling is not its name in snake case). */

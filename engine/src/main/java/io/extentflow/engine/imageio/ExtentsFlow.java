@@ -1,6 +1,7 @@
 package io.extentflow.engine.imageio;
 
 import io.extentflow.engine.Extent;
+import io.extentflow.engine.dirty.DirtyExtent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import java.io.IOException;
 import java.util.List;
@@ -17,16 +18,35 @@ final class ExtentsFlow {
      * not null (our {@code extents-range} extension), else for the whole image.
      */
     static Mono<List<Extent>> extents(ImageioClient client, Long start, Long length) {
-        String query = "/extents?context=zero" + (start == null ? "" : "&start=" + start)
+        return fetch(client, "zero", start, length, ImageioJson::parseExtents);
+    }
+
+    /**
+     * {@code GET .../extents?context=dirty}, for {@code [start, start + length)} when {@code start} is
+     * not null, else for the whole image. A ticket without dirty extents answers 404.
+     */
+    static Mono<List<DirtyExtent>> dirtyExtents(ImageioClient client, Long start, Long length) {
+        return fetch(client, "dirty", start, length, ImageioJson::parseDirtyExtents);
+    }
+
+    /** A reply parser that may fail. */
+    @FunctionalInterface
+    private interface Parser<T> {
+        List<T> parse(byte[] json) throws IOException;
+    }
+
+    private static <T> Mono<List<T>> fetch(ImageioClient client, String context, Long start, Long length,
+                                           Parser<T> parser) {
+        String query = "/extents?context=" + context + (start == null ? "" : "&start=" + start)
                 + (length == null ? "" : "&length=" + length);
         return client.retrying("extents", start == null ? 0 : start, length == null ? 0 : length,
                 client.http().get().uri(client.path() + query).responseSingle((resp, body) -> {
                     if (resp.status().code() != 200) {
                         return ErrorReplies.failure(resp, body.asString());
                     }
-                    return body.asByteArray().defaultIfEmpty(new byte[0]).handle((json, sink) -> {
+                    return body.asByteArray().defaultIfEmpty(new byte[0]).<List<T>>handle((json, sink) -> {
                         try {
-                            sink.next(ImageioJson.parseExtents(json));
+                            sink.next(parser.parse(json));
                         } catch (IOException e) {
                             sink.error(e);
                         }

@@ -2,6 +2,7 @@ package io.extentflow.engine.imageio;
 
 import io.extentflow.engine.Extent;
 import io.extentflow.engine.ImageIoException;
+import io.extentflow.engine.dirty.DirtyExtent;
 import io.extentflow.engine.io.BlockingIo;
 import io.extentflow.engine.io.RetryPolicy;
 import io.netty.buffer.ByteBuf;
@@ -120,6 +121,15 @@ public final class ImageioClient implements AutoCloseable {
      */
     public Mono<List<Extent>> extents(Long start, Long length) {
         return ExtentsFlow.extents(this, start, length);
+    }
+
+    /**
+     * {@code GET .../extents?context=dirty}: what changed since the ticket's checkpoint, for
+     * {@code [start, start + length)} when {@code start} is not null, else for the whole image. Fails
+     * with the server's 404 when the ticket has no dirty extents.
+     */
+    public Mono<List<DirtyExtent>> dirtyExtents(Long start, Long length) {
+        return ExtentsFlow.dirtyExtents(this, start, length);
     }
 
     /**

@@ -4,12 +4,13 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.extentflow.engine.Extent;
+import io.extentflow.engine.dirty.DirtyExtent;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 
-/** JSON of the imageio API: one shared mapper, and the extents list in both directions. */
+/** JSON of the imageio API: one shared mapper, and the extents lists (zero and dirty) in both directions. */
 public final class ImageioJson {
 
     /** Thread-safe once configured; shared by server and client. */
@@ -58,6 +59,43 @@ public final class ImageioJson {
                         n.path("hole").asBoolean(false)));
             } catch (IllegalArgumentException e) {
                 throw new IOException("invalid extent " + n + ": " + e.getMessage(), e);
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Appends one dirty extent in imageio's {@code context=dirty} shape:
+     * {@code {"start":0,"length":65536,"dirty":true,"zero":false}}.
+     */
+    public static StringBuilder appendDirtyExtent(StringBuilder out, DirtyExtent e) {
+        return out.append("{\"start\":").append(e.start())
+                .append(",\"length\":").append(e.length())
+                .append(",\"dirty\":").append(e.dirty())
+                .append(",\"zero\":").append(e.zero())
+                .append('}');
+    }
+
+    /** Parses a {@code context=dirty} reply. {@code zero} defaults to false (imageio before 2.2 omits it). */
+    public static List<DirtyExtent> parseDirtyExtents(byte[] json) throws IOException {
+        JsonNode root = MAPPER.readTree(json);
+        if (root == null || !root.isArray()) {
+            throw new IOException("dirty extents reply is not a JSON list: " + preview(json));
+        }
+        List<DirtyExtent> out = new ArrayList<>(root.size());
+        for (JsonNode n : root) {
+            JsonNode start = n.get("start");
+            JsonNode length = n.get("length");
+            JsonNode dirty = n.get("dirty");
+            if (start == null || length == null || !start.isIntegralNumber() || !length.isIntegralNumber()
+                    || dirty == null || !dirty.isBoolean()) {
+                throw new IOException("dirty extent without integer start and length and boolean dirty: " + n);
+            }
+            try {
+                out.add(new DirtyExtent(start.asLong(), length.asLong(), dirty.asBoolean(),
+                        n.path("zero").asBoolean(false)));
+            } catch (IllegalArgumentException e) {
+                throw new IOException("invalid dirty extent " + n + ": " + e.getMessage(), e);
             }
         }
         return out;

@@ -23,9 +23,15 @@ import java.util.Set;
  *                          ranges allocated, as in ovirt-imageio
  * @param transferId        for logs and error messages
  * @param filename          added to {@code Content-Disposition} on downloads, may be null
+ * @param dirty             {@code GET .../extents?context=dirty} answers from a dirty bitmap of the image
+ *                          (ovirt-imageio's key); without it that request is a 404
+ * @param dirtyBitmap       which bitmap ({@code dirty_bitmap}, our key): a persistent bitmap of a local
+ *                          qcow2 image, or {@code qemu:dirty-bitmap:NAME} of an NBD export; null for the
+ *                          one bitmap the image or export has (ovirt-imageio learns it so from its NBD
+ *                          export, which exports exactly one)
  */
 public record Ticket(String uuid, long size, String url, Set<String> ops, long timeout, long inactivityTimeout,
-                     boolean sparse, String transferId, String filename) {
+                     boolean sparse, String transferId, String filename, boolean dirty, String dirtyBitmap) {
 
     /** Default inactivity timeout of ovirt-imageio, in seconds. */
     public static final long DEFAULT_INACTIVITY_TIMEOUT = 60;
@@ -34,6 +40,15 @@ public record Ticket(String uuid, long size, String url, Set<String> ops, long t
 
     public Ticket {
         ops = Set.copyOf(ops);
+        if (dirtyBitmap != null && !dirty) {
+            throw invalid("'dirty_bitmap' needs \"dirty\": true");
+        }
+    }
+
+    /** A ticket without dirty extents. */
+    public Ticket(String uuid, long size, String url, Set<String> ops, long timeout, long inactivityTimeout,
+                  boolean sparse, String transferId, String filename) {
+        this(uuid, size, url, ops, timeout, inactivityTimeout, sparse, transferId, filename, false, null);
     }
 
     /** True if the ticket allows {@code op}; write implies read. */
@@ -78,6 +93,11 @@ public record Ticket(String uuid, long size, String url, Set<String> ops, long t
         String transferId = string(root, "transfer_id",
                 "(ticket/" + uuid.substring(0, Math.min(18, uuid.length())) + ")", false);
         String filename = string(root, "filename", null, false);
+        boolean dirty = bool(root, "dirty", false);
+        String dirtyBitmap = string(root, "dirty_bitmap", null, false);
+        if (dirtyBitmap != null && dirtyBitmap.isEmpty()) {
+            throw invalid("Invalid value for 'dirty_bitmap': must not be empty");
+        }
         if (uuid.isEmpty()) {
             throw invalid("Invalid value for 'uuid': must not be empty");
         }
@@ -88,7 +108,7 @@ public record Ticket(String uuid, long size, String url, Set<String> ops, long t
             throw invalid("Invalid value for 'timeout': must not be negative");
         }
         checkUrl(url);
-        return new Ticket(uuid, size, url, ops, timeout, inactivity, sparse, transferId, filename);
+        return new Ticket(uuid, size, url, ops, timeout, inactivity, sparse, transferId, filename, dirty, dirtyBitmap);
     }
 
     private static void checkUrl(String url) {
@@ -115,6 +135,10 @@ public record Ticket(String uuid, long size, String url, Set<String> ops, long t
         m.put("transfer_id", transferId);
         if (filename != null) {
             m.put("filename", filename);
+        }
+        m.put("dirty", dirty);
+        if (dirtyBitmap != null) {
+            m.put("dirty_bitmap", dirtyBitmap);
         }
         return m;
     }

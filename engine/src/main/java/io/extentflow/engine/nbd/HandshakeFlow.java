@@ -100,6 +100,10 @@ final class HandshakeFlow {
                         return Mono.error(failure("the server does not offer structured replies ("
                                 + NbdProtocol.optionErrorName(last.type()) + "), which this client needs"));
                     }
+                    return resolveNamespaces(options.metaContexts());
+                })
+                .flatMap(wanted -> {
+                    queries.addAll(wanted);
                     return exchange.exchange(OptionRequest.setMetaContext(address.export(), queries));
                 })
                 .flatMap(replies -> {
@@ -111,9 +115,79 @@ final class HandshakeFlow {
                         }
                     }
                     // An error here only means no block status: everything will read as data.
-                    return exchange.exchange(OptionRequest.go(address.export(), NbdProtocol.INFO_BLOCK_SIZE));
+                    return requireContexts(queries);
                 })
+                .flatMap(v -> exchange.exchange(OptionRequest.go(address.export(), NbdProtocol.INFO_BLOCK_SIZE)))
                 .flatMap(this::acceptGo);
+    }
+
+    /**
+     * The contexts to select: each one asked for by name as it is, and each namespace alone (such as
+     * {@code qemu:dirty-bitmap:}) replaced by the one context the export lists in it; fails when it
+     * lists none or several.
+     */
+    private Mono<List<String>> resolveNamespaces(List<String> wanted) {
+        List<String> resolved = new ArrayList<>();
+        Mono<List<String>> chain = Mono.just(resolved);
+        for (String w : wanted) {
+            if (!w.endsWith(":")) {
+                chain = chain.doOnNext(l -> l.add(w));
+                continue;
+            }
+            chain = chain.flatMap(l -> listContexts(w).flatMap(listed -> {
+                if (listed.size() != 1) {
+                    String which = listed.isEmpty() ? "none" : String.join(", ", listed);
+                    return Mono.error(failure("the export '" + address.export() + "' should list exactly one "
+                            + "context in " + w + " to use without naming it, and lists " + listed.size() + " ("
+                            + which + ")"));
+                }
+                l.add(w + listed.get(0));
+                return Mono.just(l);
+            }));
+        }
+        return chain;
+    }
+
+    /** The names in {@code namespace} that the export lists (NBD_OPT_LIST_META_CONTEXT). */
+    private Mono<List<String>> listContexts(String namespace) {
+        return exchange.exchange(OptionRequest.listMetaContext(address.export(), List.of(namespace)))
+                .map(replies -> {
+                    List<String> listed = new ArrayList<>();
+                    for (OptionReply r : replies) {
+                        if (r.type() == NbdProtocol.REP_META_CONTEXT && r.length() >= 4) {
+                            ByteBuffer d = r.data();
+                            d.getInt();
+                            String name = StandardCharsets.UTF_8.decode(d).toString();
+                            listed.add(name.startsWith(namespace) ? name.substring(namespace.length()) : name);
+                        }
+                    }
+                    return listed;
+                });
+    }
+
+    /**
+     * Fails when the server did not select a context the caller asked for by name, saying which ones
+     * of that namespace the export lists (e.g. its dirty bitmaps).
+     */
+    private Mono<Boolean> requireContexts(List<String> queries) {
+        for (String wanted : queries.subList(queries.size() - options.metaContexts().size(), queries.size())) {
+            if (contextNames.containsValue(wanted)) {
+                continue;
+            }
+            int colon = wanted.lastIndexOf(':');
+            String namespace = wanted.substring(0, colon + 1);
+            return listContexts(namespace)
+                    .flatMap(listed -> {
+                        String what = namespace.equals(NbdProtocol.CONTEXT_DIRTY_BITMAP_PREFIX)
+                                ? "dirty bitmap '" + wanted.substring(namespace.length()) + "'"
+                                : "metadata context '" + wanted + "'";
+                        String has = listed.isEmpty() ? "it lists none"
+                                : "it lists: " + String.join(", ", listed);
+                        return Mono.error(failure("the export '" + address.export() + "' has no " + what + " ("
+                                + has + ")"));
+                    });
+        }
+        return Mono.just(true);
     }
 
     private Mono<Result> acceptGo(List<OptionReply> replies) {

@@ -2,6 +2,8 @@ package io.extentflow.engine.nbd;
 
 import io.extentflow.engine.io.RetryPolicy;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * How an {@link NbdClient} talks to its server. Immutable; start from {@link #defaults()}.
@@ -16,9 +18,12 @@ import java.time.Duration;
  * @param retryBackoff          first delay before a retry; doubles each time
  * @param allocationDepth       ask for {@code qemu:allocation-depth} too (used only when offered)
  * @param extendedHeaders       ask for extended headers (NBD_OPT_EXTENDED_HEADERS; used only when offered)
+ * @param metaContexts          more metadata contexts to select, which the server must offer (e.g.
+ *                              {@code qemu:dirty-bitmap:NAME}); the connection fails naming the ones it lists
  */
 public record NbdClientOptions(int connections, int requestsPerConnection, Duration timeout, int retries,
-                               Duration retryBackoff, boolean allocationDepth, boolean extendedHeaders) {
+                               Duration retryBackoff, boolean allocationDepth, boolean extendedHeaders,
+                               List<String> metaContexts) {
 
     /**
      * One connection per CPU, at most 4 (as nbdcopy chooses). Each connection costs the client an event
@@ -44,6 +49,7 @@ public record NbdClientOptions(int connections, int requestsPerConnection, Durat
     public static final Duration MAX_RETRY_BACKOFF = Duration.ofSeconds(2);
 
     public NbdClientOptions {
+        metaContexts = List.copyOf(metaContexts);
         if (connections <= 0 || requestsPerConnection <= 0 || retries < 0) {
             throw new IllegalArgumentException("connections and requests per connection must be positive, "
                     + "retries not negative");
@@ -59,41 +65,50 @@ public record NbdClientOptions(int connections, int requestsPerConnection, Durat
      */
     public static NbdClientOptions defaults() {
         return new NbdClientOptions(DEFAULT_CONNECTIONS, DEFAULT_REQUESTS_PER_CONNECTION, DEFAULT_TIMEOUT,
-                DEFAULT_RETRIES, DEFAULT_RETRY_BACKOFF, true, true);
+                DEFAULT_RETRIES, DEFAULT_RETRY_BACKOFF, true, true, List.of());
     }
 
     public NbdClientOptions withConnections(int value) {
         return new NbdClientOptions(value, requestsPerConnection, timeout, retries, retryBackoff,
-                allocationDepth, extendedHeaders);
+                allocationDepth, extendedHeaders, metaContexts);
     }
 
     public NbdClientOptions withRequestsPerConnection(int value) {
         return new NbdClientOptions(connections, value, timeout, retries, retryBackoff,
-                allocationDepth, extendedHeaders);
+                allocationDepth, extendedHeaders, metaContexts);
     }
 
     public NbdClientOptions withTimeout(Duration value) {
         return new NbdClientOptions(connections, requestsPerConnection, value, retries, retryBackoff,
-                allocationDepth, extendedHeaders);
+                allocationDepth, extendedHeaders, metaContexts);
     }
 
     public NbdClientOptions withRetries(int value) {
         return new NbdClientOptions(connections, requestsPerConnection, timeout, value, retryBackoff,
-                allocationDepth, extendedHeaders);
+                allocationDepth, extendedHeaders, metaContexts);
     }
 
     public NbdClientOptions withRetryBackoff(Duration value) {
         return new NbdClientOptions(connections, requestsPerConnection, timeout, retries, value,
-                allocationDepth, extendedHeaders);
+                allocationDepth, extendedHeaders, metaContexts);
     }
 
     public NbdClientOptions withAllocationDepth(boolean value) {
-        return new NbdClientOptions(connections, requestsPerConnection, timeout, retries, retryBackoff, value, extendedHeaders);
+        return new NbdClientOptions(connections, requestsPerConnection, timeout, retries, retryBackoff, value, extendedHeaders,
+                metaContexts);
     }
 
     public NbdClientOptions withExtendedHeaders(boolean value) {
         return new NbdClientOptions(connections, requestsPerConnection, timeout, retries, retryBackoff, allocationDepth,
-                value);
+                value, metaContexts);
+    }
+
+    /** These options, also selecting {@code context} (which the server must offer). */
+    public NbdClientOptions withMetaContext(String context) {
+        List<String> more = new ArrayList<>(metaContexts);
+        more.add(context);
+        return new NbdClientOptions(connections, requestsPerConnection, timeout, retries, retryBackoff, allocationDepth,
+                extendedHeaders, more);
     }
 
     /**

@@ -22,6 +22,8 @@
  *   <li>{@link io.extentflow.engine.nbd.message}: the wire format as immutable messages, what a client
  *       sends ({@code message.request}) and what a server sends ({@code message.reply}), and the
  *       decoder that cuts the server's byte stream into them (read data is streamed, never gathered).</li>
+ *   <li>{@link io.extentflow.engine.nbd.server}: the server side, serving any source (and sink) as an
+ *       export, on the same messages.</li>
  *   <li>{@link io.extentflow.engine.nbd.NbdMapFormat}: {@code nbdinfo --map --json} output for
  *       {@code extentflow map}.</li>
  * </ul>

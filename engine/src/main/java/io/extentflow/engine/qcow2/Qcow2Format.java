@@ -64,6 +64,8 @@ public final class Qcow2Format {
     public static final int EXT_FEATURE_NAMES = 0x6803F857;
     /** Header extension: the external data file name. */
     public static final int EXT_DATA_FILE = 0x44415441;
+    /** Persistent dirty bitmaps: {@code nb_bitmaps}, reserved, directory size and offset. */
+    public static final int EXT_BITMAPS = 0x23852875;
 
     /** Longest backing file name qemu accepts. */
     public static final int MAX_BACKING_NAME = 1023;

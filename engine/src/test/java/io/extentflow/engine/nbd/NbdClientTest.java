@@ -5,9 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.extentflow.engine.Extent;
 import io.extentflow.engine.nbd.message.NbdProtocol;
 import io.extentflow.engine.testing.NbdServers;
+import io.extentflow.engine.testing.MemoryImage;
 import io.extentflow.engine.testing.NettyLeaks;
+import io.extentflow.engine.testing.OwnNbdServer;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -15,13 +18,19 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import reactor.core.publisher.Flux;
 
-/** The client against real servers: handshake facts, data round trips, zeroing, block status. */
+/**
+ * The client against real servers (qemu-nbd, nbdkit, and where the case allows, extentflow's own server):
+ * handshake facts, data round trips, zeroing, block status.
+ */
 @ExtendWith(NettyLeaks.class)
 class NbdClientTest {
 
@@ -32,6 +41,14 @@ class NbdClientTest {
 
     @TempDir
     Path dir;
+
+    /** extentflow's own servers a test started (the client's suite runs against them too). */
+    private final List<OwnNbdServer> ownServers = new java.util.ArrayList<>();
+
+    @AfterEach
+    void stopOwnServers() {
+        ownServers.forEach(OwnNbdServer::close);
+    }
 
     @Test
     void qemuNbdHandshakeReportsSizeBlockSizesAndContexts() throws Exception {
@@ -59,10 +76,19 @@ class NbdClientTest {
         }
     }
 
-    @Test
-    void writeReadZeroAndBlockStatusOnNbdkitMemory() throws Exception {
-        var server = servers.nbdkit(dir, "memory", "64M");
-        NbdClient c = NbdClient.connect(NbdAddress.parse(server.uri()), NbdClientOptions.defaults().withConnections(4))
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"nbdkit memory", "extentflow"})
+    void writeReadZeroAndBlockStatusOnAMemoryExport(String kind) throws Exception {
+        String uri;
+        if (kind.equals("extentflow")) {
+            MemoryImage memory = MemoryImage.source(new byte[64 << 20], List.of(Extent.data(0, 64 << 20)));
+            OwnNbdServer own = OwnNbdServer.serve(dir, memory, memory);
+            ownServers.add(own);
+            uri = own.uri();
+        } else {
+            uri = servers.nbdkit(dir, "memory", "64M").uri();
+        }
+        NbdClient c = NbdClient.connect(NbdAddress.parse(uri), NbdClientOptions.defaults().withConnections(4))
                 .block(WAIT);
         try {
             assertTrue(c.info().canMultiConn());
@@ -99,10 +125,11 @@ class NbdClientTest {
         }
     }
 
-    @Test
-    void manyConcurrentReadsOnOneConnectionMatchTheirReplies() throws Exception {
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"qemu-nbd", "extentflow"})
+    void manyConcurrentReadsOnOneConnectionMatchTheirReplies(String server) throws Exception {
         byte[] data = new byte[8 << 20];
-        NbdClient c = serveRandom(data, 3);
+        NbdClient c = serveRandom(server, data, 3);
         try {
             readAllAndCompare(c, data, 64 << 10, 128, ByteBuffer::allocate);
         } finally {
@@ -110,10 +137,11 @@ class NbdClientTest {
         }
     }
 
-    @Test
-    void readsIntoDirectBuffersAreReceivedInPlaceAndIntoHeapBuffersByACopy() throws Exception {
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"qemu-nbd", "extentflow"})
+    void readsIntoDirectBuffersAreReceivedInPlaceAndIntoHeapBuffersByACopy(String server) throws Exception {
         byte[] data = new byte[8 << 20];
-        NbdClient c = serveRandom(data, 5, "-e", "4");
+        NbdClient c = serveRandom(server, data, 5, "-e", "4");
         try {
             readAllAndCompare(c, data, 256 << 10, 32, ByteBuffer::allocateDirect);
             long copied = c.payloadBytesCopied();
@@ -127,16 +155,26 @@ class NbdClientTest {
         }
     }
 
-    /** Fills {@code data} with random bytes, serves them with read-only qemu-nbd and connects to it. */
-    private NbdClient serveRandom(byte[] data, long seed, String... qemuNbdOptions) throws java.io.IOException {
+    /**
+     * Fills {@code data} with random bytes, serves them read-only with qemu-nbd (and these options), or
+     * with extentflow's own server in this JVM, and connects to it.
+     */
+    private NbdClient serveRandom(String server, byte[] data, long seed, String... qemuNbdOptions)
+            throws java.io.IOException {
         new SplittableRandom(seed).nextBytes(data);
+        if (server.equals("extentflow")) {
+            MemoryImage image = MemoryImage.source(data, List.of(Extent.data(0, data.length)));
+            OwnNbdServer own = OwnNbdServer.serve(dir, image, null);
+            ownServers.add(own);
+            return NbdClient.connect(NbdAddress.parse(own.uri()), NbdClientOptions.defaults()).block(WAIT);
+        }
         Path raw = dir.resolve("random-" + seed + ".raw");
         Files.write(raw, data);
         List<String> args = new java.util.ArrayList<>(List.of("-r", "-f", "raw"));
         args.addAll(List.of(qemuNbdOptions));
         args.add(raw.toString());
-        var server = servers.qemuNbd(dir, args.toArray(String[]::new));
-        return NbdClient.connect(NbdAddress.parse(server.uri()), NbdClientOptions.defaults()).block(WAIT);
+        var qemu = servers.qemuNbd(dir, args.toArray(String[]::new));
+        return NbdClient.connect(NbdAddress.parse(qemu.uri()), NbdClientOptions.defaults()).block(WAIT);
     }
 
     /** Reads {@code data} back in blocks, {@code concurrency} at a time, into buffers from {@code buffers}. */
@@ -256,14 +294,24 @@ class NbdClientTest {
         }
     }
 
-    @Test
-    void aServerWithFewerClientSlotsThanConnectionsGetsOnlyWhatItAccepts() throws Exception {
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"qemu-nbd", "extentflow"})
+    void aServerWithFewerClientSlotsThanConnectionsGetsOnlyWhatItAccepts(String kind) throws Exception {
         Path raw = dir.resolve("s.raw");
         Files.write(raw, new byte[1 << 20]);
-        // qemu-nbd -e 2 advertises multi-conn but serves two clients; the others wait unanswered
-        var server = servers.qemuNbd(dir, "-r", "-e", "2", "-f", "raw", raw.toString());
+        // qemu-nbd -e 2 advertises multi-conn but serves two clients; the others wait unanswered.
+        // extentflow's server with two slots closes the others at once.
+        String uri;
+        if (kind.equals("qemu-nbd")) {
+            uri = servers.qemuNbd(dir, "-r", "-e", "2", "-f", "raw", raw.toString()).uri();
+        } else {
+            OwnNbdServer own = OwnNbdServer.serve(dir,
+                    MemoryImage.source(new byte[1 << 20], List.of(Extent.data(0, 1 << 20))), null, 2);
+            ownServers.add(own);
+            uri = own.uri();
+        }
         long t0 = System.nanoTime();
-        NbdClient c = NbdClient.connect(NbdAddress.parse(server.uri()), NbdClientOptions.defaults()).block(WAIT);
+        NbdClient c = NbdClient.connect(NbdAddress.parse(uri), NbdClientOptions.defaults()).block(WAIT);
         try {
             assertEquals(2, c.connections());
             assertTrue(System.nanoTime() - t0 < Duration.ofSeconds(10).toNanos());

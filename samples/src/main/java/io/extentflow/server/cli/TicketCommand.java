@@ -92,6 +92,8 @@ public final class TicketCommand {
         private long timeout;
         private long inactivityTimeout;
         private boolean sparse;
+        private boolean dirty;
+        private String dirtyBitmap;
 
         CommandSpec spec(TicketCommand parent) {
             return CommandSpec.named("add", "Add or replace a ticket.")
@@ -106,10 +108,15 @@ public final class TicketCommand {
                     .option("--inactivity-timeout", "SECONDS", "Seconds without requests until the ticket "
                             + "expires.", "60", v -> inactivityTimeout = Long.parseLong(v))
                     .flag("--sparse", "Zeroing may deallocate.", () -> sparse = true)
+                    .flag("--dirty", "Serve the image's dirty extents (GET .../extents?context=dirty) from its "
+                            + "only dirty bitmap, or the one --dirty-bitmap names.", () -> dirty = true)
+                    .option("--dirty-bitmap", "NAME", "The dirty bitmap of a --dirty ticket: a persistent bitmap "
+                            + "of a local qcow2 image, or qemu:dirty-bitmap:NAME of an NBD export.", null,
+                            v -> dirtyBitmap = v)
                     .action(console -> {
                         String ticketId = id != null ? id : UUID.randomUUID().toString();
                         Ticket t = new Ticket(ticketId, size, url, new LinkedHashSet<>(ops), timeout,
-                                inactivityTimeout, sparse, ticketId, null);
+                                inactivityTimeout, sparse, ticketId, null, dirty || dirtyBitmap != null, dirtyBitmap);
                         int rc = parent.send(console, HttpMethod.PUT, ticketId,
                                 new String(ImageioJson.toBytes(t.toJson()), StandardCharsets.UTF_8));
                         if (rc == 0) {

@@ -37,6 +37,8 @@ class CopyOffloadTest {
 
     private static final Duration TIMEOUT = Duration.ofMinutes(2);
     private static final EndpointOptions NO_OFFLOAD = EndpointOptions.defaults().with(FileSinkOptions.NO_OFFLOAD, true);
+    /** Offload on every file system: the tests' folder may be on one (ext4) where it is not the default. */
+    private static final EndpointOptions OFFLOAD = EndpointOptions.defaults().with(FileSinkOptions.OFFLOAD, true);
 
     @TempDir
     Path dir;
@@ -67,7 +69,7 @@ class CopyOffloadTest {
         CopyOptions options = CopyOptions.defaults().withRequestSize(1 << 20).withMaxInFlight(8 << 20);
 
         Path offloaded = dir.resolve("offloaded.raw");
-        CopyResult on = copy(src, offloaded, options, EndpointOptions.defaults());
+        CopyResult on = copy(src, offloaded, options, OFFLOAD);
         TestImages.assertSameContent(src, offloaded);
         // every allocated range of the source, written zeros included, is data the kernel copied
         assertEquals(allRuns(runs), on.offloadedBytes(), "offloaded bytes");
@@ -90,7 +92,7 @@ class CopyOffloadTest {
         new SplittableRandom(8).nextBytes(bytes);
         Files.write(src, bytes);
         Path dst = dir.resolve("odd.copy");
-        CopyResult r = copy(src, dst, CopyOptions.defaults().withRequestSize(1 << 20), EndpointOptions.defaults());
+        CopyResult r = copy(src, dst, CopyOptions.defaults().withRequestSize(1 << 20), OFFLOAD);
         TestImages.assertSameContent(src, dst);
         assertEquals(bytes.length, r.offloadedBytes());
     }
@@ -103,7 +105,7 @@ class CopyOffloadTest {
         byte[] junk = new byte[16 << 20];
         new SplittableRandom(12).nextBytes(junk);
         Files.write(dst, junk);
-        CopyResult r = copy(src, dst, CopyOptions.defaults(), EndpointOptions.defaults());
+        CopyResult r = copy(src, dst, CopyOptions.defaults(), OFFLOAD);
         TestImages.assertSameContent(src, dst);
         assertTrue(r.offloadedBytes() > 0, "offloaded " + r.offloadedBytes());
     }
@@ -118,7 +120,7 @@ class CopyOffloadTest {
                 qcow2.toString()).inheritIO().start();
         assertEquals(0, p.waitFor(), "qemu-img convert");
         Path dst = dir.resolve("dst.raw");
-        CopyResult r = copy(qcow2, dst, CopyOptions.defaults().withRequestSize(1 << 20), EndpointOptions.defaults());
+        CopyResult r = copy(qcow2, dst, CopyOptions.defaults().withRequestSize(1 << 20), OFFLOAD);
         TestImages.assertSameContent(raw, dst);
         assertEquals(0, r.offloadedBytes());
         assertTrue(r.dataBytes() > 0);
@@ -137,7 +139,7 @@ class CopyOffloadTest {
             List<TestImages.Run> runs = TestImages.randomSparseRaw(src, (24L << 20) + 4095, 21, 50, 2 << 20);
             Path dst = dir.resolve("dst.raw");
             boolean kernelRefuses = refusesCopyBetween(src, dir);
-            CopyResult r = copy(src, dst, CopyOptions.defaults().withRequestSize(1 << 20), EndpointOptions.defaults());
+            CopyResult r = copy(src, dst, CopyOptions.defaults().withRequestSize(1 << 20), OFFLOAD);
             TestImages.assertSameContent(src, dst);
             if (kernelRefuses) {
                 assertEquals(0, r.offloadedBytes(), "the kernel refused: nothing may count as offloaded");
@@ -145,6 +147,36 @@ class CopyOffloadTest {
             } else {
                 assertEquals(allRuns(runs), r.offloadedBytes());
             }
+        } finally {
+            try (Stream<Path> files = Files.walk(shm)) {
+                for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
+                    Files.deleteIfExists(p);
+                }
+            }
+        }
+    }
+
+    /**
+     * By default the kernel copies only where that is cheap (block sharing, server-side copy): tmpfs
+     * copies the bytes itself, so a copy there reads, scans and writes as without offload, and
+     * {@code --offload} (OFFLOAD) makes the kernel copy anyway.
+     */
+    @Test
+    void byDefaultAFileSystemThatCopiesTheBytesItselfIsNotOffloaded() throws Exception {
+        Path shm = Files.createTempDirectory(Path.of("/dev/shm"), "extentflow-offload-");
+        try {
+            Path src = shm.resolve("src.raw");
+            List<TestImages.Run> runs = TestImages.randomSparseRaw(src, 8L << 20, 41, 50, 1 << 20);
+            Path byDefault = shm.resolve("default.raw");
+            CopyResult d = copy(src, byDefault, CopyOptions.defaults().withRequestSize(1 << 20),
+                    EndpointOptions.defaults());
+            TestImages.assertSameContent(src, byDefault);
+            assertEquals(0, d.offloadedBytes(), "tmpfs copies the bytes itself: not offloaded by default");
+            assertEquals(nonZeroRuns(runs), d.dataBytes(), "zeros are detected as without offload");
+            Path forced = shm.resolve("forced.raw");
+            CopyResult f = copy(src, forced, CopyOptions.defaults().withRequestSize(1 << 20), OFFLOAD);
+            TestImages.assertSameContent(src, forced);
+            assertEquals(allRuns(runs), f.offloadedBytes(), "--offload: the kernel copies every data run");
         } finally {
             try (Stream<Path> files = Files.walk(shm)) {
                 for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {

@@ -18,6 +18,7 @@ import io.extentflow.engine.testing.ExternalTool;
 import io.extentflow.engine.testing.NbdServers;
 import io.extentflow.engine.testing.NbdkitLog;
 import io.extentflow.engine.testing.NettyLeaks;
+import io.extentflow.engine.testing.OwnNbdServer;
 import io.extentflow.engine.testing.TestImages;
 import io.extentflow.sources.nbd.NbdSource;
 import java.io.RandomAccessFile;
@@ -25,22 +26,27 @@ import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
 import reactor.test.StepVerifier;
 
 /**
- * Copies between NBD exports (qemu-nbd, nbdkit) and raw files, compared byte for byte with the
+ * Copies between NBD exports (qemu-nbd, nbdkit, extentflow's own server) and raw files, compared byte for byte with the
  * original or with what nbdcopy writes; and copies that fail part way.
  */
 @ExtendWith(NettyLeaks.class)
@@ -90,17 +96,42 @@ class NbdCopyTest {
         }
     }
 
-    @Test
-    void rawFileToQemuNbdAndBack() throws Exception {
+    /**
+     * {@code image} served by {@code server}: {@code qemu-nbd -e 4 [-r] -f FORMAT [-A]}, or extentflow's own
+     * server in this JVM (writable over the same file unless read-only), so the client's copies are
+     * checked against both.
+     */
+    private String serve(String server, Path image, String format, boolean readOnly) throws Exception {
+        if (server.equals("qemu-nbd")) {
+            return servers.qemuNbd(dir, readOnly ? new String[] {"-r", "-A", "-e", "4", "-f", format, image.toString()}
+                    : new String[] {"-e", "4", "-f", format, image.toString()}).uri();
+        }
+        ImageSource source = Endpoints.source(image.toString()).block(WAIT);
+        ImageSink sink = readOnly ? null : Endpoints.sink(image.toString(), source.size()).block(WAIT);
+        OwnNbdServer own = OwnNbdServer.serve(dir, source, sink);
+        ownServers.add(own);
+        return own.uri();
+    }
+
+    private final List<OwnNbdServer> ownServers = new ArrayList<>();
+
+    @AfterEach
+    void stopOwnServers() {
+        ownServers.forEach(OwnNbdServer::close);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"qemu-nbd", "extentflow"})
+    void rawFileToAServerAndBack(String server) throws Exception {
         Path original = dir.resolve("a.raw");
         TestImages.randomSparseRaw(original, 24 << 20, 21, 40, 1 << 20);
         Path target = dirtyTarget("target.raw", 24 << 20);
-        var s = servers.qemuNbd(dir, "-e", "4", "-f", "raw", target.toString());
-        copy(original.toString(), s.uri());
+        String uri = serve(server, target, "raw", false);
+        copy(original.toString(), uri);
         TestImages.assertSameContent(original, target);
 
         Path back = dir.resolve("back.raw");
-        copy(s.uri(), back.toString());
+        copy(uri, back.toString());
         TestImages.assertSameContent(original, back);
     }
 
@@ -142,26 +173,28 @@ class NbdCopyTest {
                 .map(m -> Long.parseLong(m.group(1), 16)).collect(Collectors.toSet());
     }
 
-    @Test
-    void nbdToNbd() throws Exception {
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"qemu-nbd", "extentflow"})
+    void nbdToNbd(String server) throws Exception {
         Path original = dir.resolve("a.raw");
         TestImages.randomSparseRaw(original, 16 << 20, 23, 50, 256 << 10);
-        var src = servers.qemuNbd(dir, "-r", "-e", "4", "-f", "raw", original.toString());
+        String src = serve(server, original, "raw", true);
         Path target = dirtyTarget("t.raw", 16 << 20);
         var dst = servers.nbdkit(dir, "file", target.toString());
-        copy(src.uri(), dst.uri());
+        copy(src, dst.uri());
         TestImages.assertSameContent(original, target);
     }
 
-    @Test
-    void qcow2ServedByQemuNbdToFileEqualsQemuImgConvert() throws Exception {
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"qemu-nbd", "extentflow"})
+    void qcow2ServedToFileEqualsQemuImgConvert(String server) throws Exception {
         Path raw = dir.resolve("a.raw");
         TestImages.randomSparseRaw(raw, 16 << 20, 24, 30, 256 << 10);
         Path qcow2 = dir.resolve("a.qcow2");
         ExternalTool.check("qemu-img", "convert", "-f", "raw", "-O", "qcow2", raw.toString(), qcow2.toString());
-        var s = servers.qemuNbd(dir, "-A", "-r", "-f", "qcow2", qcow2.toString());
+        String uri = serve(server, qcow2, "qcow2", true);
         Path out = dir.resolve("out.raw");
-        copy(s.uri(), out.toString());
+        copy(uri, out.toString());
         TestImages.assertSameContent(raw, out);
     }
 

@@ -36,7 +36,7 @@ public final class FileSinkProvider implements SinkProvider {
     @Override
     public List<EndpointOption<?>> options() {
         return List.of(FormatOptions.OUTPUT_FORMAT, FileSinkOptions.KEEP_CACHE, FileSinkOptions.NO_OFFLOAD,
-                ZeroOptions.ALLOCATE_ZEROES);
+                FileSinkOptions.OFFLOAD, ZeroOptions.ALLOCATE_ZEROES);
     }
 
     @Override

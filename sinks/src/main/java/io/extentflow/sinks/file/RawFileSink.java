@@ -47,8 +47,9 @@ import reactor.core.publisher.Mono;
  * allocate it again ({@code fallocate(0)}, what qemu does); if that is refused too, zeros are written.
  *
  * <p>From a local raw file, a regular file target copies data in the kernel ({@link KernelCopy},
- * {@code copy_file_range}), offered to the copy as an {@link OffloadedCopy}, unless
- * {@link FileSinkOptions#NO_OFFLOAD}.
+ * {@code copy_file_range}), offered to the copy as an {@link OffloadedCopy}, where the target's file
+ * system makes that cheap, or always with {@link FileSinkOptions#OFFLOAD}, never with
+ * {@link FileSinkOptions#NO_OFFLOAD} ({@link KernelCopy#wanted}).
  */
 public final class RawFileSink implements ImageSink {
 
@@ -179,7 +180,7 @@ public final class RawFileSink implements ImageSink {
             boolean cached = options.get(FileSinkOptions.KEEP_CACHE);
             WritebackWindow window = cached ? WritebackWindow.disabled() : new WritebackWindow(fd, cacheLimit);
             DirectWriter direct = cached ? null : DirectWriter.open(path, fd);
-            boolean offload = !options.get(FileSinkOptions.NO_OFFLOAD);
+            boolean offload = KernelCopy.wanted(path, options);
             return new RawFileSink(file, size, knownZero, device, allocateZeroes, window, direct, offload);
         } catch (IOException | RuntimeException e) {
             file.close();

@@ -56,22 +56,9 @@ final class MetadataWriter {
     RefcountTable writeRefcounts(HostSpace space) throws IOException {
         long entriesPerBlock = clusterSize / 2; // 16-bit refcounts
         long entriesPerTableCluster = clusterSize / 8;
-        long used = space.end() >>> clusterBits;
-        long blocks = 0;
-        long tableClusters = 0;
-        while (true) {
-            long total = used + blocks + tableClusters;
-            long needBlocks = ceilDiv(total, entriesPerBlock);
-            long needTable = ceilDiv(needBlocks, entriesPerTableCluster);
-            if (needBlocks == blocks && needTable == tableClusters) {
-                break;
-            }
-            blocks = needBlocks;
-            tableClusters = needTable;
-        }
-        if (tableClusters > Integer.MAX_VALUE) {
-            throw new IOException("refcount table of " + tableClusters + " clusters is too large");
-        }
+        RefcountSize sizes = refcountSize(space.end() >>> clusterBits, clusterBits);
+        long blocks = sizes.blocks();
+        long tableClusters = sizes.tableClusters();
         long firstBlock = space.clusters(blocks);
         long tableOffset = space.clusters(tableClusters);
         ByteBuffer block = ByteBuffer.allocate(clusterSize);
@@ -92,6 +79,35 @@ final class MetadataWriter {
             writeFully(tableCluster.flip(), tableOffset + (t << clusterBits));
         }
         return new RefcountTable(tableOffset, (int) tableClusters);
+    }
+
+    /** How many clusters the refcount blocks and the refcount table take. */
+    record RefcountSize(long blocks, long tableClusters) {
+    }
+
+    /**
+     * The refcount blocks and table that count {@code used} clusters and themselves (16-bit
+     * refcounts): the fixed point of "blocks for all clusters, table for all blocks".
+     */
+    static RefcountSize refcountSize(long used, int clusterBits) throws IOException {
+        long entriesPerBlock = (1L << clusterBits) / 2;
+        long entriesPerTableCluster = (1L << clusterBits) / 8;
+        long blocks = 0;
+        long tableClusters = 0;
+        while (true) {
+            long total = used + blocks + tableClusters;
+            long needBlocks = ceilDiv(total, entriesPerBlock);
+            long needTable = ceilDiv(needBlocks, entriesPerTableCluster);
+            if (needBlocks == blocks && needTable == tableClusters) {
+                break;
+            }
+            blocks = needBlocks;
+            tableClusters = needTable;
+        }
+        if (tableClusters > Integer.MAX_VALUE) {
+            throw new IOException("refcount table of " + tableClusters + " clusters is too large");
+        }
+        return new RefcountSize(blocks, tableClusters);
     }
 
     private static long ceilDiv(long a, long b) {

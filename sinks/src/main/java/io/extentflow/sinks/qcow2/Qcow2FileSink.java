@@ -163,7 +163,8 @@ public final class Qcow2FileSink implements ImageSink {
         return Files.deleteIfExists(path);
     }
 
-    private static long l1Entries(long size, int clusterBits) {
+    /** Entries of the L1 table of an image of {@code size} bytes. */
+    static long l1Entries(long size, int clusterBits) {
         int l1Shift = clusterBits + clusterBits - 3; // guest bytes one L2 table maps, log2
         return (size >>> l1Shift) + ((size & ((1L << l1Shift) - 1)) != 0 ? 1 : 0);
     }

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.extentflow.engine.ImageSink;
+import io.extentflow.engine.ImageSource;
 import io.extentflow.engine.endpoint.EndpointOptions;
 import io.extentflow.engine.endpoint.Endpoints;
 import io.extentflow.engine.endpoint.NetworkOptions;
@@ -17,20 +18,26 @@ import io.extentflow.engine.testing.Await;
 import io.extentflow.engine.testing.NbdServers;
 import io.extentflow.engine.testing.NbdkitLog;
 import io.extentflow.engine.testing.NettyLeaks;
+import io.extentflow.engine.testing.OwnNbdServer;
 import io.extentflow.engine.testing.ExternalTool;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import reactor.core.publisher.Sinks;
 import reactor.test.StepVerifier;
 
@@ -89,11 +96,39 @@ class NbdSinkTest {
         assertEquals(0, sink.client().openConnections());
     }
 
-    @Test
-    void writesZeroesAndFlushesThroughQemuNbd() throws Exception {
+    /**
+     * {@code raw} served by {@code server}: {@code qemu-nbd [-r] -f raw} (with {@code qemuArgs}), or
+     * extentflow's own server in this JVM, writable through the file sink unless read-only, so the
+     * sink is checked against both.
+     */
+    private String serve(String server, Path raw, boolean readOnly, String... qemuArgs) throws Exception {
+        if (server.equals("qemu-nbd")) {
+            List<String> args = new ArrayList<>(List.of(qemuArgs));
+            if (readOnly) {
+                args.add("-r");
+            }
+            args.addAll(List.of("-f", "raw", raw.toString()));
+            return servers.qemuNbd(dir, args.toArray(String[]::new)).uri();
+        }
+        ImageSource source = Endpoints.source(raw.toString()).block(WAIT);
+        ImageSink sink = readOnly ? null : Endpoints.sink(raw.toString(), source.size()).block(WAIT);
+        OwnNbdServer own = OwnNbdServer.serve(dir, source, sink);
+        ownServers.add(own);
+        return own.uri();
+    }
+
+    private final List<OwnNbdServer> ownServers = new ArrayList<>();
+
+    @AfterEach
+    void stopOwnServers() {
+        ownServers.forEach(OwnNbdServer::close);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"qemu-nbd", "extentflow"})
+    void writesZeroesAndFlushesThroughAServer(String server) throws Exception {
         Path raw = patterned();
-        var s = servers.qemuNbd(dir, "-e", "4", "-f", "raw", raw.toString());
-        writeZeroFlushAndCheck(s.uri(), raw);
+        writeZeroFlushAndCheck(serve(server, raw, false, "-e", "4"), raw);
     }
 
     @Test
@@ -106,11 +141,12 @@ class NbdSinkTest {
         writeZeroFlushAndCheck(s.uri(), raw);
     }
 
-    @Test
-    void noHoleKeepsZeroedRangesAllocated() throws Exception {
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"qemu-nbd", "extentflow"})
+    void noHoleKeepsZeroedRangesAllocated(String server) throws Exception {
         Path raw = patterned();
-        var s = servers.qemuNbd(dir, "-f", "raw", raw.toString());
-        NbdSink sink = NbdSink.open(NbdAddress.parse(s.uri()), SIZE, NbdClientOptions.defaults(), true).block(WAIT);
+        String uri = serve(server, raw, false);
+        NbdSink sink = NbdSink.open(NbdAddress.parse(uri), SIZE, NbdClientOptions.defaults(), true).block(WAIT);
         try {
             sink.zero(0, SIZE).block(WAIT);
             sink.flush().block(WAIT);
@@ -123,15 +159,17 @@ class NbdSinkTest {
         assertTrue(Arrays.equals(new byte[SIZE], Files.readAllBytes(raw)));
     }
 
-    @Test
-    void readOnlyExportIsRefusedBeforeAnyDataMoves() throws Exception {
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"qemu-nbd", "extentflow"})
+    void readOnlyExportIsRefusedBeforeAnyDataMoves(String server) throws Exception {
         Path raw = patterned();
-        var s = servers.qemuNbd(dir, "-r", "-f", "raw", raw.toString());
-        StepVerifier.create(Endpoints.sink(s.uri(), SIZE))
+        String uri = serve(server, raw, true);
+        String socket = uri.substring(uri.indexOf("socket=") + "socket=".length());
+        StepVerifier.create(Endpoints.sink(uri, SIZE))
                 .expectErrorSatisfies(t -> {
                     NbdException e = assertInstanceOf(NbdException.class, t);
                     assertTrue(e.getMessage().contains("read-only"), e.getMessage());
-                    assertTrue(e.getMessage().contains(s.socket().toString()), e.getMessage());
+                    assertTrue(e.getMessage().contains(socket), e.getMessage());
                 })
                 .verify(WAIT);
     }

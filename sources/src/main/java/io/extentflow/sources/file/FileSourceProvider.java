@@ -8,6 +8,7 @@ import io.extentflow.engine.endpoint.SourceProvider;
 import io.extentflow.engine.io.BlockingIo;
 import io.extentflow.engine.io.FileProbe;
 import io.extentflow.sources.ChainOptions;
+import io.extentflow.sources.DirtyOptions;
 import io.extentflow.sources.qcow2.Qcow2Source;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -20,7 +21,8 @@ import reactor.core.publisher.Mono;
 /**
  * Opens local files (plain paths and {@code file:} URIs), choosing the format by magic: qcow2 files
  * start with {@code QFI\xfb} and open as {@link Qcow2Source} (with their backing chain, or only the top
- * layer when {@link ChainOptions#TOP_LAYER_ONLY}), anything else is raw.
+ * layer when {@link ChainOptions#TOP_LAYER_ONLY}, and its dirty bitmap with
+ * {@link DirtyOptions#DIRTY_BITMAP}), anything else is raw.
  */
 public final class FileSourceProvider implements SourceProvider {
 
@@ -48,7 +50,7 @@ public final class FileSourceProvider implements SourceProvider {
 
     @Override
     public List<EndpointOption<?>> options() {
-        return List.of(ChainOptions.TOP_LAYER_ONLY);
+        return List.of(ChainOptions.TOP_LAYER_ONLY, DirtyOptions.DIRTY_BITMAP);
     }
 
     @Override
@@ -59,8 +61,14 @@ public final class FileSourceProvider implements SourceProvider {
     private static ImageSource openNow(Path path, EndpointOptions options) throws IOException {
         FileProbe.requireReadable(path);
         String format = detect(path);
+        String bitmap = options.get(DirtyOptions.DIRTY_BITMAP);
         if (format.equals("qcow2")) {
-            return Qcow2Source.openNow(path, options.get(ChainOptions.TOP_LAYER_ONLY));
+            return Qcow2Source.openNow(path, options.get(ChainOptions.TOP_LAYER_ONLY),
+                    bitmap == null ? null : DirtyOptions.bitmapName(bitmap));
+        }
+        if (bitmap != null) {
+            throw new IOException(path + ": a raw file has no dirty bitmaps (--dirty-bitmap " + bitmap
+                    + " needs a qcow2 image or an NBD export)");
         }
         return RawFileSource.openNow(path, RawFileSource.DEFAULT_WINDOW);
     }

@@ -3,6 +3,8 @@ package io.extentflow.sources.http;
 import io.extentflow.engine.Extent;
 import io.extentflow.engine.ImageIoException;
 import io.extentflow.engine.ImageSource;
+import io.extentflow.engine.capability.DirtyExtents;
+import io.extentflow.engine.capability.SourceCapability;
 import io.extentflow.engine.checksum.RemoteChecksum;
 import io.extentflow.engine.endpoint.EndpointOptions;
 import io.extentflow.engine.extent.ExtentWindows;
@@ -16,6 +18,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicReference;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
@@ -33,6 +36,7 @@ import reactor.core.publisher.Mono;
  *       memory;</li>
  *   <li>no extents at all: the image is one data extent.</li>
  * </ul>
+ * Dirty extents ({@code context=dirty}, for incremental copies) come through {@link HttpDirtyExtents}.
  * Reads are {@code GET}s with a {@code Range}, streamed into the caller's buffer, over up to
  * {@code min(connections, max_readers)} keep-alive connections.
  */
@@ -47,12 +51,14 @@ public final class HttpSource implements ImageSource, RemoteChecksum {
     private final long window;
     /** The whole-image list, once fetched (servers that cannot answer for a range). */
     private final AtomicReference<Mono<List<Extent>>> whole = new AtomicReference<>();
+    private final HttpDirtyExtents dirty;
 
     private HttpSource(ImageioClient client, ImageOptions options, long size, long window, List<Extent> known) {
         this.client = client;
         this.options = options;
         this.size = size;
         this.window = window;
+        this.dirty = new HttpDirtyExtents(client, options, size);
         if (known != null) {
             whole.set(Mono.just(known));
         }
@@ -180,6 +186,16 @@ public final class HttpSource implements ImageSource, RemoteChecksum {
             out.add(list.get(i).clip(from, to));
         }
         return out;
+    }
+
+    /**
+     * {@link DirtyExtents}: the ticket's {@code context=dirty} extents, offered whenever the server
+     * has extents; a ticket without them fails the first request (404).
+     */
+    @Override
+    public <C extends SourceCapability> Optional<C> capability(Class<C> type) {
+        return type == DirtyExtents.class && options.has(Features.EXTENTS) ? Optional.of(type.cast(dirty))
+                : Optional.empty();
     }
 
     @Override

@@ -6,6 +6,7 @@ import io.extentflow.engine.ImageSource;
 import io.extentflow.engine.capability.AllocationDepth;
 import io.extentflow.engine.capability.AllocationExtents;
 import io.extentflow.engine.capability.Capabilities;
+import io.extentflow.engine.capability.DirtyExtents;
 import io.extentflow.engine.capability.SourceCapability;
 import io.extentflow.engine.extent.ExtentWindows;
 import io.extentflow.engine.nbd.ExportInfo;
@@ -43,7 +44,9 @@ import reactor.core.publisher.Mono;
  * <p>Capabilities: {@link AllocationExtents}, the export's {@code base:allocation} as the server sends
  * it (what {@code nbdinfo --map} prints; it fails naming the context when the server did not select
  * it, as nbdinfo does), and {@link AllocationDepth} when the server selected
- * {@code qemu:allocation-depth}.
+ * {@code qemu:allocation-depth}, and {@link DirtyExtents} when it was opened with a dirty bitmap
+ * ({@code qemu:dirty-bitmap:NAME}, selected beside {@code base:allocation}; its descriptors come in the
+ * same block status replies).
  */
 public final class NbdSource implements ImageSource {
 
@@ -69,6 +72,22 @@ public final class NbdSource implements ImageSource {
         if (client.info().hasContext(NbdProtocol.CONTEXT_ALLOCATION_DEPTH)) {
             offered = offered.with(AllocationDepth.class,
                     (start, length) -> client.map(NbdProtocol.CONTEXT_ALLOCATION_DEPTH, start, length));
+        }
+        for (String context : client.info().contexts()) {
+            if (context.startsWith(NbdProtocol.CONTEXT_DIRTY_BITMAP_PREFIX)) {
+                String name = context.substring(NbdProtocol.CONTEXT_DIRTY_BITMAP_PREFIX.length());
+                offered = offered.with(DirtyExtents.class, new DirtyExtents() {
+                    @Override
+                    public String bitmap() {
+                        return name;
+                    }
+
+                    @Override
+                    public Flux<NbdExtent> map(long start, long length) {
+                        return client.map(context, start, length);
+                    }
+                });
+            }
         }
         this.capabilities = offered;
     }

@@ -32,11 +32,28 @@ import java.util.TreeMap;
  * @param backingFile       backing file name as stored, or null
  * @param backingFormat     backing format from the header extension, or null
  * @param snapshots         number of internal snapshots (ignored: the active L1 is read)
+ * @param autoclear         autoclear feature bits (v3; bit 0: the bitmaps extension is consistent)
+ * @param bitmaps           the bitmaps header extension, or null when the image has none
  */
 public record Qcow2Header(int version, int clusterBits, long size, int l1Size, long l1TableOffset,
                           long refcountTableOffset, int refcountTableClusters,
                           long incompatible, long compatible, int refcountOrder, int compressionType,
-                          String backingFile, String backingFormat, int snapshots) {
+                          String backingFile, String backingFormat, int snapshots, long autoclear,
+                          BitmapsExtension bitmaps) {
+
+    /**
+     * The bitmaps header extension ({@code qemu-img bitmap --add} writes it): where the bitmap
+     * directory is.
+     *
+     * @param count           {@code nb_bitmaps}
+     * @param directorySize   bytes of the bitmap directory
+     * @param directoryOffset host offset of the bitmap directory
+     */
+    public record BitmapsExtension(long count, long directorySize, long directoryOffset) {
+    }
+
+    /** Autoclear bit 0: the bitmaps extension is consistent (cleared by programs that do not know it). */
+    static final long AUTOCLEAR_BITMAPS = 1L;
 
     /** {@code QFI\xfb}. */
     public static final int MAGIC = Qcow2Format.MAGIC;
@@ -115,6 +132,7 @@ public record Qcow2Header(int version, int clusterBits, long size, int l1Size, l
 
         long incompatible = 0;
         long compatible = 0;
+        long autoclear = 0;
         int refcountOrder = 4;
         int headerLength = V2_HEADER_LENGTH;
         int compressionType = 0;
@@ -124,6 +142,7 @@ public record Qcow2Header(int version, int clusterBits, long size, int l1Size, l
             }
             incompatible = h.getLong(72);
             compatible = h.getLong(80);
+            autoclear = h.getLong(HEADER_AUTOCLEAR_FEATURES);
             refcountOrder = h.getInt(96);
             headerLength = h.getInt(100);
             if (headerLength < V3_HEADER_LENGTH || headerLength > headerBytes || headerLength % 8 != 0) {
@@ -200,10 +219,11 @@ public record Qcow2Header(int version, int clusterBits, long size, int l1Size, l
             }
         }
         return new Qcow2Header(version, clusterBits, size, (int) l1Size, l1Offset, h.getLong(48), h.getInt(56), incompatible, compatible,
-                refcountOrder, compressionType, backingFile, ext.backingFormat, h.getInt(60));
+                refcountOrder, compressionType, backingFile, ext.backingFormat, h.getInt(60), autoclear, ext.bitmaps);
     }
 
-    private record Extensions(String backingFormat, String dataFile, Map<Integer, String> featureNames) {
+    private record Extensions(String backingFormat, String dataFile, Map<Integer, String> featureNames,
+                              BitmapsExtension bitmaps) {
     }
 
     /** Walks the header extensions in {@code [start, end)}; unknown types are skipped. */
@@ -211,6 +231,7 @@ public record Qcow2Header(int version, int clusterBits, long size, int l1Size, l
         String backingFormat = null;
         String dataFile = null;
         Map<Integer, String> names = new TreeMap<>();
+        BitmapsExtension bitmaps = null;
         long pos = start;
         while (pos + 8 <= end) {
             int type = h.getInt((int) pos);
@@ -234,13 +255,21 @@ public record Qcow2Header(int version, int clusterBits, long size, int l1Size, l
                         }
                     }
                 }
+                case EXT_BITMAPS -> {
+                    if (len < 24) {
+                        throw new Qcow2FormatException(image, "bitmaps header extension is " + len
+                                + " bytes, shorter than its 24");
+                    }
+                    bitmaps = new BitmapsExtension(Integer.toUnsignedLong(h.getInt(p)), h.getLong(p + 8),
+                            h.getLong(p + 16));
+                }
                 default -> {
-                    // unknown or irrelevant to a reader (bitmaps, encryption pointer): skip
+                    // unknown or irrelevant to a reader (encryption pointer): skip
                 }
             }
             pos += (len + 7) & ~7L;
         }
-        return new Extensions(backingFormat, dataFile, names);
+        return new Extensions(backingFormat, dataFile, names, bitmaps);
     }
 
     /** A string field, ending at its first NUL (padding may look like one). */

@@ -276,6 +276,11 @@ final class Qcow2Layer implements Layer {
         return buf;
     }
 
+    /** The file's size when it was opened. */
+    long fileSize() {
+        return fileSize;
+    }
+
     Qcow2FormatException corrupt(String problem) {
         return new Qcow2FormatException(path, "corrupt image: " + problem);
     }

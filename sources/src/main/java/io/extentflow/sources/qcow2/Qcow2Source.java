@@ -5,6 +5,7 @@ import io.extentflow.engine.ImageIoException;
 import io.extentflow.engine.ImageSource;
 import io.extentflow.engine.capability.AllocationDepth;
 import io.extentflow.engine.capability.Capabilities;
+import io.extentflow.engine.capability.DirtyExtents;
 import io.extentflow.engine.capability.HostOffsets;
 import io.extentflow.engine.capability.SourceCapability;
 import io.extentflow.engine.extent.ExtentWindows;
@@ -36,7 +37,8 @@ import reactor.core.publisher.Mono;
  *
  * <p>Capabilities: {@link HostOffsets} ({@link #map} answers exactly what {@code qemu-img map
  * --output=json} prints; qemu 7.2: no "compressed" field) and {@link AllocationDepth} (what qemu-nbd
- * reports as {@code qemu:allocation-depth}), both over the whole chain.
+ * reports as {@code qemu:allocation-depth}), both over the whole chain; {@link DirtyExtents} when
+ * opened with the name of one of the top image's persistent dirty bitmaps ({@link Qcow2Bitmap}).
  *
  * <p>Metadata comes from an in-memory L1 table and a bounded L2 cache; lookups that need no file
  * read run on the caller's thread, the rest on {@link BlockingIo#scheduler()}. Errors from corrupt
@@ -58,7 +60,9 @@ public final class Qcow2Source implements ImageSource, HostOffsets {
     private final Capabilities capabilities;
     private final AtomicBoolean closed = new AtomicBoolean();
 
-    private Qcow2Source(Path path, Qcow2Chain chain, boolean topLayerOnly) {
+    private final List<String> bitmaps;
+
+    private Qcow2Source(Path path, Qcow2Chain chain, boolean topLayerOnly, Qcow2Bitmap bitmap) {
         this.path = path;
         this.endpoint = "file:" + path;
         this.chain = chain;
@@ -66,9 +70,11 @@ public final class Qcow2Source implements ImageSource, HostOffsets {
         this.topLayerOnly = topLayerOnly;
         this.size = chain.top().statusSize();
         this.window = Math.max(MIN_WINDOW, chain.granularity() * GRANULES_PER_WINDOW);
-        this.capabilities = Capabilities.none()
+        Capabilities offered = Capabilities.none()
                 .with(HostOffsets.class, this)
                 .with(AllocationDepth.class, this::allocationDepth);
+        this.capabilities = bitmap == null ? offered : offered.with(DirtyExtents.class, bitmap);
+        this.bitmaps = Qcow2Bitmap.describe((Qcow2Layer) chain.top()); // one directory read, on the opener's thread
     }
 
     /** Opens {@code path} and its backing chain on the file I/O scheduler. */
@@ -84,7 +90,25 @@ public final class Qcow2Source implements ImageSource, HostOffsets {
      * @throws IOException naming the image: not qcow2, corrupt, refused feature, backing file missing
      */
     public static Qcow2Source openNow(Path path, boolean topLayerOnly) throws IOException {
-        return new Qcow2Source(path, Qcow2Chain.open(path), topLayerOnly);
+        return openNow(path, topLayerOnly, null);
+    }
+
+    /**
+     * Opens {@code path} and its backing chain like {@link #openNow(Path, boolean)}, and with
+     * {@code bitmap} not null its persistent dirty bitmap of that name, offered as {@link DirtyExtents}.
+     *
+     * @throws IOException also when the image has no such bitmap (naming the ones it has) or the bitmap
+     *                     is inconsistent (in use) or corrupt
+     */
+    public static Qcow2Source openNow(Path path, boolean topLayerOnly, String bitmap) throws IOException {
+        Qcow2Chain chain = Qcow2Chain.open(path);
+        try {
+            Qcow2Bitmap dirty = bitmap == null ? null : Qcow2Bitmap.load((Qcow2Layer) chain.top(), bitmap);
+            return new Qcow2Source(path, chain, topLayerOnly, dirty);
+        } catch (IOException | RuntimeException e) {
+            chain.close();
+            throw e;
+        }
     }
 
     @Override
@@ -256,6 +280,9 @@ public final class Qcow2Source implements ImageSource, HostOffsets {
             d.put("backing chain", List.copyOf(backing));
         }
         d.put("top layer only", topLayerOnly);
+        if (!bitmaps.isEmpty()) {
+            d.put("bitmaps", bitmaps);
+        }
         return d;
     }
 

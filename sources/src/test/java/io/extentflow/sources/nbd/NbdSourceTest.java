@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.extentflow.engine.Extent;
+import io.extentflow.engine.ForwardingImageSource;
 import io.extentflow.engine.ImageSource;
 import io.extentflow.engine.endpoint.EndpointOptions;
 import io.extentflow.engine.endpoint.Endpoints;
@@ -15,6 +16,7 @@ import io.extentflow.engine.nbd.NbdClientOptions;
 import io.extentflow.engine.testing.ExternalTool;
 import io.extentflow.engine.testing.NbdServers;
 import io.extentflow.engine.testing.NettyLeaks;
+import io.extentflow.engine.testing.OwnNbdServer;
 import io.extentflow.engine.testing.TestImages;
 import io.extentflow.sources.ChainOptions;
 import java.nio.ByteBuffer;
@@ -24,13 +26,16 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * Extents of NBD sources equal {@code nbdinfo --map --json} (whole exports and random windows), read
+ * Extents of NBD sources (qemu-nbd, nbdkit, extentflow's own server) equal {@code nbdinfo --map --json} (whole exports and random windows), read
  * data equals the served file, and allocation depth turns into holes.
  */
 @ExtendWith(NettyLeaks.class)
@@ -160,14 +165,40 @@ class NbdSourceTest {
         }
     }
 
-    @Test
-    void qemuNbdRawExtentsMatchNbdinfoAndDataMatchesTheFile() throws Exception {
+    /**
+     * {@code image} served read-only by {@code server}: {@code qemu-nbd -e 4 -r -f FORMAT} ({@code -A} with
+     * {@code depth}), or extentflow's own server in this JVM, so the source is checked against both.
+     * Without {@code depth} our server gets the file behind a plain wrapper, which hides the host map
+     * it would offer {@code qemu:allocation-depth} from, as qemu-nbd without {@code -A} offers none.
+     */
+    private String serve(String server, Path image, String format, boolean depth) throws Exception {
+        if (server.equals("qemu-nbd")) {
+            return (depth ? servers.qemuNbd(dir, "-A", "-e", "4", "-r", "-f", format, image.toString())
+                    : servers.qemuNbd(dir, "-e", "4", "-r", "-f", format, image.toString())).uri();
+        }
+        ImageSource source = Endpoints.source(image.toString()).block(WAIT);
+        ForwardingImageSource plain = () -> source;
+        OwnNbdServer own = OwnNbdServer.serve(dir, depth ? source : plain, null);
+        ownServers.add(own);
+        return own.uri();
+    }
+
+    private final List<OwnNbdServer> ownServers = new ArrayList<>();
+
+    @AfterEach
+    void stopOwnServers() {
+        ownServers.forEach(OwnNbdServer::close);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"qemu-nbd", "extentflow"})
+    void rawExtentsMatchNbdinfoAndDataMatchesTheFile(String server) throws Exception {
         Path raw = dir.resolve("a.raw");
         TestImages.randomSparseRaw(raw, 24 << 20, 9, 35, 512 << 10);
-        var s = servers.qemuNbd(dir, "-e", "4", "-r", "-f", "raw", raw.toString());
-        assertExtentsMatchNbdinfo(s.uri(), 1 << 20);
+        String uri = serve(server, raw, "raw", false);
+        assertExtentsMatchNbdinfo(uri, 1 << 20);
 
-        try (ImageSource src = Endpoints.source(s.uri()).block(WAIT);
+        try (ImageSource src = Endpoints.source(uri).block(WAIT);
              FileChannel file = FileChannel.open(raw)) {
             assertEquals("raw", src.format());
             ByteBuffer got = ByteBuffer.allocateDirect(24 << 20);
@@ -180,8 +211,10 @@ class NbdSourceTest {
         }
     }
 
-    @Test
-    void allocationDepthMakesUnallocatedClustersHolesAndBackingRangesSkippableForTopLayerOnly() throws Exception {
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"qemu-nbd", "extentflow"})
+    void allocationDepthMakesUnallocatedClustersHolesAndBackingRangesSkippableForTopLayerOnly(String server)
+            throws Exception {
         Path base = dir.resolve("base.qcow2");
         Path top = dir.resolve("top.qcow2");
         ExternalTool.check("qemu-img", "create", "-q", "-f", "qcow2", base.toString(), "4M");
@@ -190,14 +223,14 @@ class NbdSourceTest {
                 top.toString());
         ExternalTool.check("qemu-io", "-f", "qcow2", "-c", "write -P 2 512k 64k", "-c", "write -z 2M 64k",
                 top.toString());
-        var s = servers.qemuNbd(dir, "-A", "-e", "4", "-r", "-f", "qcow2", top.toString());
+        String uri = serve(server, top, "qcow2", true);
 
-        try (ImageSource whole = Endpoints.source(s.uri()).block(WAIT)) {
+        try (ImageSource whole = Endpoints.source(uri).block(WAIT)) {
             assertEquals(List.of(Extent.data(0, 1 << 20), Extent.hole(1 << 20, 1 << 20),
                             Extent.zero(2 << 20, 64 << 10), Extent.hole((2 << 20) + (64 << 10), (2 << 20) - (64 << 10))),
                     whole.extents(0, whole.size()).collectList().block(WAIT));
         }
-        try (ImageSource topOnly = Endpoints.source(s.uri(), EndpointOptions.defaults().with(ChainOptions.TOP_LAYER_ONLY, true))
+        try (ImageSource topOnly = Endpoints.source(uri, EndpointOptions.defaults().with(ChainOptions.TOP_LAYER_ONLY, true))
                 .block(WAIT)) {
             Extent backing = new Extent(0, 512 << 10, false, true);
             Extent backing2 = new Extent((512 << 10) + (64 << 10), (512 << 10) - (64 << 10), false, true);

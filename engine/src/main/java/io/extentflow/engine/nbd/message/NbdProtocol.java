@@ -25,6 +25,7 @@ public final class NbdProtocol {
     public static final int OPT_EXPORT_NAME = 1;
     public static final int OPT_ABORT = 2;
     public static final int OPT_LIST = 3;
+    public static final int OPT_STARTTLS = 5;
     public static final int OPT_INFO = 6;
     public static final int OPT_GO = 7;
     public static final int OPT_STRUCTURED_REPLY = 8;
@@ -115,6 +116,10 @@ public final class NbdProtocol {
     // Meta contexts and their status bits
     public static final String CONTEXT_BASE_ALLOCATION = "base:allocation";
     public static final String CONTEXT_ALLOCATION_DEPTH = "qemu:allocation-depth";
+    /** The namespace of qemu's dirty bitmaps: {@code qemu:dirty-bitmap:NAME}; also the query listing them. */
+    public static final String CONTEXT_DIRTY_BITMAP_PREFIX = "qemu:dirty-bitmap:";
+    /** {@code qemu:dirty-bitmap:NAME}: bit 0 set where the range changed since the bitmap was cleared. */
+    public static final int STATE_DIRTY = 1;
     public static final int STATE_HOLE = 1;
     public static final int STATE_ZERO = 2;
 

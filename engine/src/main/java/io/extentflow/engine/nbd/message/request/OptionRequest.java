@@ -43,6 +43,18 @@ public final class OptionRequest {
 
     /** {@code NBD_OPT_SET_META_CONTEXT} for {@code export} with the given queries. */
     public static OptionRequest setMetaContext(String export, List<String> queries) {
+        return metaContext(NbdProtocol.OPT_SET_META_CONTEXT, export, queries);
+    }
+
+    /**
+     * {@code NBD_OPT_LIST_META_CONTEXT} for {@code export}: a query naming a namespace
+     * ({@code qemu:dirty-bitmap:}) lists every context in it.
+     */
+    public static OptionRequest listMetaContext(String export, List<String> queries) {
+        return metaContext(NbdProtocol.OPT_LIST_META_CONTEXT, export, queries);
+    }
+
+    private static OptionRequest metaContext(int option, String export, List<String> queries) {
         byte[] name = export.getBytes(StandardCharsets.UTF_8);
         List<byte[]> qs = queries.stream().map(q -> q.getBytes(StandardCharsets.UTF_8)).toList();
         ByteBuffer b = ByteBuffer.allocate(4 + name.length + 4 + qs.stream().mapToInt(q -> 4 + q.length).sum());
@@ -50,7 +62,7 @@ public final class OptionRequest {
         for (byte[] q : qs) {
             b.putInt(q.length).put(q);
         }
-        return new OptionRequest(NbdProtocol.OPT_SET_META_CONTEXT, b.array());
+        return new OptionRequest(option, b.array());
     }
 
     /** The option code. */

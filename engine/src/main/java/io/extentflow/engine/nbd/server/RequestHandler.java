@@ -1,0 +1,313 @@
+package io.extentflow.engine.nbd.server;
+
+import io.extentflow.engine.Extent;
+import io.extentflow.engine.ImageSink;
+import io.extentflow.engine.nbd.message.NbdProtocol;
+import io.extentflow.engine.nbd.message.reply.BlockStatusChunk;
+import io.extentflow.engine.nbd.message.reply.DataChunk;
+import io.extentflow.engine.nbd.message.reply.ErrorChunk;
+import io.extentflow.engine.nbd.message.reply.HoleChunk;
+import io.extentflow.engine.nbd.message.reply.NoneChunk;
+import io.extentflow.engine.nbd.message.reply.Reply;
+import io.extentflow.engine.nbd.message.reply.SimpleReply;
+import io.extentflow.engine.nbd.message.request.Request;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+
+/**
+ * The transmission phase of one connection: checks each request as proto.md asks (flags, range,
+ * read-only, sizes) and serves it from the export's source or sink, answering every failure with an
+ * error reply, never by hanging up. Each returned {@code Mono} completes once the request's replies
+ * are written to the socket (so whoever bounds the bytes in flight can release them then).
+ *
+ * <ul>
+ *   <li>READ: with structured replies, data chunks for the data and OFFSET_HOLE chunks for ranges the
+ *       source reports as zeros (the whole range as one data chunk with DF); else a simple reply and
+ *       the bytes.</li>
+ *   <li>WRITE, WRITE_ZEROES, TRIM: to the sink; FUA flushes it before the reply. WRITE_ZEROES without
+ *       NO_HOLE and TRIM use the sink's zeroing (a punched hole on a file); with NO_HOLE zeros are
+ *       written, so FAST_ZERO with NO_HOLE fails at once with ENOTSUP, as the spec lets it.</li>
+ *   <li>BLOCK_STATUS: one chunk per selected context ({@link BlockStatusReport}).</li>
+ *   <li>FLUSH flushes the sink; CACHE is accepted and does nothing (a hint).</li>
+ * </ul>
+ */
+final class RequestHandler {
+
+    private static final Logger LOG = Logger.getLogger(RequestHandler.class.getName());
+    /** Zeros written for WRITE_ZEROES with NO_HOLE, a piece at a time. */
+    private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(1 << 20).asReadOnlyBuffer();
+    /** Data extents of one READ read at once. */
+    private static final int READ_CONCURRENCY = 4;
+
+    private final NbdExport export;
+    private final Channel channel;
+    private final boolean structured;
+    private final List<MetaContexts.Selected> contexts;
+    private final ReplyEncoder encoder;
+
+    RequestHandler(NbdExport export, Channel channel, boolean structured, boolean extended,
+                   List<MetaContexts.Selected> contexts) {
+        this.export = export;
+        this.channel = channel;
+        this.structured = structured;
+        this.contexts = contexts;
+        this.encoder = new ReplyEncoder(channel.alloc(), extended);
+    }
+
+    /** The bytes a request holds while it runs: its payload or reply data (block status: its descriptors). */
+    static long cost(Request r, int maxPayload) {
+        return switch (r.command()) {
+            case NbdProtocol.CMD_READ, NbdProtocol.CMD_WRITE -> Math.max(1, Math.min(r.length(), maxPayload));
+            case NbdProtocol.CMD_BLOCK_STATUS -> 64 * 1024;
+            default -> 1;
+        };
+    }
+
+    /**
+     * Serves {@code r}; {@code payload} (a WRITE's, or null) is released here.
+     *
+     * @param tooLarge the payload was beyond the maximum and was discarded
+     */
+    Mono<Void> handle(Request r, ByteBuf payload, boolean tooLarge) {
+        AtomicBoolean released = new AtomicBoolean();
+        Runnable release = () -> {
+            if (payload != null && released.compareAndSet(false, true)) {
+                payload.release();
+            }
+        };
+        return Mono.defer(() -> {
+                    int refused = check(r, tooLarge);
+                    if (refused != 0) {
+                        return reply(error(r, refused, refusalMessage(r, refused)), r);
+                    }
+                    return serve(r, payload)
+                            .onErrorResume(e -> {
+                                int value = ErrorValues.of(e);
+                                LOG.log(Level.FINE, e, () -> NbdProtocol.commandName(r.command()) + " at " + r.offset()
+                                        + " failed");
+                                return reply(error(r, value, message(e)), r);
+                            });
+                })
+                .doFinally(s -> release.run());
+    }
+
+    private Mono<Void> serve(Request r, ByteBuf payload) {
+        ImageSink sink = export.sink();
+        return switch (r.command()) {
+            case NbdProtocol.CMD_READ -> read(r);
+            case NbdProtocol.CMD_WRITE -> changed(sink.write(r.offset(), payload.nioBuffer()), r);
+            case NbdProtocol.CMD_WRITE_ZEROES -> (r.flags() & NbdProtocol.CMD_FLAG_NO_HOLE) != 0
+                    ? changed(writeZeros(sink, r.offset(), r.length()), r)
+                    : changed(zero(sink, r.offset(), r.length()), r);
+            case NbdProtocol.CMD_TRIM -> changed(zero(sink, r.offset(), r.length()), r);
+            case NbdProtocol.CMD_FLUSH -> (sink == null ? Mono.<Void>empty() : sink.flush())
+                    .then(Mono.defer(() -> reply(new SimpleReply(r.cookie(), 0), r)));
+            case NbdProtocol.CMD_CACHE -> reply(new SimpleReply(r.cookie(), 0), r);
+            case NbdProtocol.CMD_BLOCK_STATUS -> blockStatus(r);
+            default -> reply(error(r, NbdProtocol.EINVAL, "unknown command " + r.command()), r);
+        };
+    }
+
+    /**
+     * The proto.md checks, in the order qemu-nbd makes them; 0 when the request may run. Writes past
+     * the end get ENOSPC, other requests past the end EINVAL.
+     */
+    private int check(Request r, boolean tooLarge) {
+        int command = r.command();
+        int allowed = switch (command) {
+            case NbdProtocol.CMD_READ -> structured ? NbdProtocol.CMD_FLAG_DF : 0;
+            case NbdProtocol.CMD_WRITE -> NbdProtocol.CMD_FLAG_FUA | NbdProtocol.CMD_FLAG_PAYLOAD_LEN;
+            case NbdProtocol.CMD_TRIM -> NbdProtocol.CMD_FLAG_FUA;
+            case NbdProtocol.CMD_WRITE_ZEROES -> NbdProtocol.CMD_FLAG_FUA | NbdProtocol.CMD_FLAG_NO_HOLE
+                    | NbdProtocol.CMD_FLAG_FAST_ZERO;
+            case NbdProtocol.CMD_BLOCK_STATUS -> NbdProtocol.CMD_FLAG_REQ_ONE;
+            case NbdProtocol.CMD_FLUSH, NbdProtocol.CMD_CACHE -> 0;
+            default -> -1;
+        };
+        if (allowed < 0 || (r.flags() & ~allowed) != 0 || tooLarge) {
+            return NbdProtocol.EINVAL;
+        }
+        boolean writing = command == NbdProtocol.CMD_WRITE || command == NbdProtocol.CMD_WRITE_ZEROES
+                || command == NbdProtocol.CMD_TRIM;
+        if (writing && export.readOnly()) {
+            return NbdProtocol.EPERM;
+        }
+        if (command == NbdProtocol.CMD_FLUSH) {
+            return 0;
+        }
+        long size = export.size();
+        if (r.offset() < 0 || r.offset() > size || r.length() > size - r.offset()) {
+            return command == NbdProtocol.CMD_WRITE || command == NbdProtocol.CMD_WRITE_ZEROES
+                    ? NbdProtocol.ENOSPC : NbdProtocol.EINVAL;
+        }
+        if (command == NbdProtocol.CMD_READ && r.length() > export.maxPayload()) {
+            return NbdProtocol.EINVAL;
+        }
+        if (command == NbdProtocol.CMD_BLOCK_STATUS && (!structured || contexts.isEmpty() || r.length() == 0)) {
+            return NbdProtocol.EINVAL;
+        }
+        if (command == NbdProtocol.CMD_WRITE_ZEROES
+                && (r.flags() & (NbdProtocol.CMD_FLAG_FAST_ZERO | NbdProtocol.CMD_FLAG_NO_HOLE))
+                == (NbdProtocol.CMD_FLAG_FAST_ZERO | NbdProtocol.CMD_FLAG_NO_HOLE)) {
+            return NbdProtocol.ENOTSUP; // zeros that stay allocated are written: not faster than a write
+        }
+        return 0;
+    }
+
+    private String refusalMessage(Request r, int value) {
+        String what = NbdProtocol.commandName(r.command()) + " at offset " + Long.toUnsignedString(r.offset())
+                + " length " + Long.toUnsignedString(r.length());
+        return switch (value) {
+            case NbdProtocol.EPERM -> what + ": the export is read-only";
+            case NbdProtocol.ENOSPC -> what + ": past the end of the export (" + export.size() + " bytes)";
+            case NbdProtocol.ENOTSUP -> what + ": fast zero is not possible with NO_HOLE";
+            default -> what + ": invalid request";
+        };
+    }
+
+    private Mono<Void> changed(Mono<Void> change, Request r) {
+        Mono<Void> durable = (r.flags() & NbdProtocol.CMD_FLAG_FUA) != 0 ? change.then(export.sink().flush()) : change;
+        return durable
+                .doFinally(s -> export.extents().invalidate())
+                .then(Mono.defer(() -> reply(new SimpleReply(r.cookie(), 0), r)));
+    }
+
+    private static Mono<Void> zero(ImageSink sink, long offset, long length) {
+        long piece = sink.capabilities().maxZeroSize();
+        return Flux.range(0, (int) ((length + piece - 1) / piece))
+                .concatMap(i -> {
+                    long from = offset + i * piece;
+                    return sink.zero(from, Math.min(piece, offset + length - from));
+                })
+                .then();
+    }
+
+    private static Mono<Void> writeZeros(ImageSink sink, long offset, long length) {
+        long piece = ZEROS.capacity();
+        return Flux.range(0, (int) ((length + piece - 1) / piece))
+                .concatMap(i -> {
+                    long from = offset + i * piece;
+                    return sink.write(from, ZEROS.duplicate().limit((int) Math.min(piece, offset + length - from)));
+                })
+                .then();
+    }
+
+    private Mono<Void> read(Request r) {
+        int length = (int) r.length();
+        if (length == 0) {
+            return reply(structured ? new NoneChunk(r.cookie(), true) : new SimpleReply(r.cookie(), 0), r);
+        }
+        boolean oneChunk = !structured || (r.flags() & NbdProtocol.CMD_FLAG_DF) != 0;
+        return Mono.defer(() -> {
+            ByteBuf buffer = channel.alloc().directBuffer(length, length);
+            AtomicBoolean handedOver = new AtomicBoolean();
+            return export.extents().extents(r.offset(), length).collectList()
+                    .flatMap(extents -> fill(buffer, extents, r.offset()).thenReturn(extents))
+                    .flatMap(extents -> {
+                        handedOver.set(true);
+                        return oneChunk ? sendWhole(r, buffer) : sendChunks(r, buffer, extents);
+                    })
+                    .doFinally(s -> {
+                        if (!handedOver.get()) {
+                            buffer.release();
+                        }
+                    });
+        });
+    }
+
+    /** Reads the data extents into {@code buffer}, zeros the rest, and marks it full. */
+    private Mono<Void> fill(ByteBuf buffer, List<Extent> extents, long offset) {
+        return Flux.fromIterable(extents)
+                .flatMap(e -> {
+                    int at = (int) (e.start() - offset);
+                    if (e.zero()) {
+                        buffer.setZero(at, (int) e.length());
+                        return Mono.empty();
+                    }
+                    return export.source().read(e.start(), buffer.nioBuffer(at, (int) e.length()));
+                }, READ_CONCURRENCY)
+                .then(Mono.fromRunnable(() -> buffer.writerIndex(buffer.capacity())));
+    }
+
+    private Mono<Void> sendWhole(Request r, ByteBuf buffer) {
+        if (!structured) {
+            return write(encoder.simpleRead(r.cookie(), buffer));
+        }
+        return write(encoder.encode(new DataChunk(r.cookie(), true, r.offset(), buffer), r.offset()));
+    }
+
+    private Mono<Void> sendChunks(Request r, ByteBuf buffer, List<Extent> extents) {
+        List<ByteBuf> frames = new ArrayList<>(extents.size());
+        try {
+            for (int i = 0; i < extents.size(); i++) {
+                Extent e = extents.get(i);
+                boolean done = i == extents.size() - 1;
+                Reply chunk = e.zero() ? new HoleChunk(r.cookie(), done, e.start(), e.length())
+                        : new DataChunk(r.cookie(), done, e.start(),
+                                buffer.retainedSlice((int) (e.start() - r.offset()), (int) e.length()));
+                frames.add(encoder.encode(chunk, r.offset()));
+            }
+        } finally {
+            buffer.release();
+        }
+        return write(frames);
+    }
+
+    private Mono<Void> blockStatus(Request r) {
+        long length = Math.min(r.length(), export.size() - r.offset());
+        boolean reqOne = (r.flags() & NbdProtocol.CMD_FLAG_REQ_ONE) != 0;
+        return Flux.fromIterable(contexts)
+                .concatMap(c -> BlockStatusReport.of(c.map(), r.offset(), length, reqOne)
+                        .map(report -> new Object[] {c, report}))
+                .collectList()
+                .flatMap(reports -> {
+                    List<ByteBuf> frames = new ArrayList<>(reports.size());
+                    for (int i = 0; i < reports.size(); i++) {
+                        MetaContexts.Selected c = (MetaContexts.Selected) reports.get(i)[0];
+                        BlockStatusReport report = (BlockStatusReport) reports.get(i)[1];
+                        frames.add(encoder.encode(new BlockStatusChunk(r.cookie(), i == reports.size() - 1, c.id(),
+                                report.lengths(), report.flags()), r.offset()));
+                    }
+                    return write(frames);
+                });
+    }
+
+    private Reply error(Request r, int value, String message) {
+        return structured ? new ErrorChunk(r.cookie(), true, value, message, -1) : new SimpleReply(r.cookie(), value);
+    }
+
+    private Mono<Void> reply(Reply reply, Request r) {
+        return write(encoder.encode(reply, r.offset()));
+    }
+
+    /**
+     * Writes and flushes {@code frame} now (in call order, so a reply's chunks stay in order);
+     * the result completes once it is on the socket, or the socket is gone.
+     */
+    private Mono<Void> write(ByteBuf frame) {
+        ChannelFuture written = channel.writeAndFlush(frame);
+        return Mono.create(sink -> written.addListener(f -> sink.success()));
+    }
+
+    /** The frames of one reply, in order, flushed once after the last. */
+    private Mono<Void> write(List<ByteBuf> frames) {
+        for (int i = 0; i < frames.size() - 1; i++) {
+            channel.write(frames.get(i));
+        }
+        return write(frames.get(frames.size() - 1));
+    }
+
+    private static String message(Throwable e) {
+        String m = e.getMessage();
+        return m == null ? e.getClass().getSimpleName() : m;
+    }
+}

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# compare-incremental.sh - incremental backup of an 8 GiB qcow2 with 1 % dirty in 64 KiB pieces spread
+# over the whole disk (a persistent bitmap, as qemu-img bitmap --add --enable keeps it):
+#   - the dirty bytes alone: extentflow copy of an image holding just those pieces into a new raw file
+#     (the issue's yardstick: an incremental copy should take at most 1.5x this);
+#   - in place into a raw full copy (a "synthetic full"), the bitmap read from the qcow2 itself and
+#     from qemu-nbd -r -B;
+#   - into a new qcow2 overlay on the full copy (copy --incremental ... --backing), the bitmap read
+#     from the qcow2 itself and from qemu-nbd -r -B.
+# Results go to perf/README.md. Usage: [RUNS=5] perf/compare-incremental.sh
+source "$(dirname "$0")/lib.sh"
+
+perf_init
+require qemu-img qemu-io qemu-nbd
+
+SIZE=$((8 << 30))
+PIECE=$((64 << 10))
+PIECES=$((SIZE / 100 / PIECE))            # 1 % of the disk: 1310 pieces of 64 KiB
+STRIDE=$(((SIZE / PIECES) / PIECE * PIECE))
+image="$IMG/inc-8g.qcow2"
+dirty_only="$IMG/inc-8g-dirty-only.qcow2"
+full_qcow2="$IMG/inc-8g-full.qcow2"
+full_raw="$OUT/inc-8g-full.raw"
+
+if [ ! -f "$image" ] || [ ! -f "$dirty_only" ] || [ ! -f "$full_qcow2" ]; then
+  echo "making $image: 1 GiB of data, then a bitmap and $PIECES dirty pieces of 64 KiB" >&2
+  rm -f "$image" "$dirty_only" "$full_qcow2"
+  qemu-img create -q -f qcow2 "$image" "$SIZE"
+  qemu-io -f qcow2 -c "write -P 1 0 512M" -c "write -P 2 4G 512M" "$image" >/dev/null
+  qemu-img convert -O qcow2 "$image" "$full_qcow2"      # the previous backup, before the change
+  qemu-img bitmap --add --enable "$image" b
+  qemu-img create -q -f qcow2 "$dirty_only" "$SIZE"
+  cmds=()
+  for i in $(seq 0 $((PIECES - 1))); do
+    cmds+=(-c "write -P $((i % 250 + 3)) $((i * STRIDE)) $PIECE")
+  done
+  qemu-io -f qcow2 "${cmds[@]}" "$image" >/dev/null
+  qemu-io -f qcow2 "${cmds[@]}" "$dirty_only" >/dev/null
+fi
+[ -f "$full_raw" ] || qemu-img convert -O raw "$full_qcow2" "$full_raw"
+
+sock="$OUT/inc-nbd.sock"
+pidfile="$OUT/inc-nbd.pid"
+qemu-nbd -r -t -e 8 --fork --pid-file="$pidfile" -k "$sock" -f qcow2 -B b "$image"
+trap 'kill "$(cat "$pidfile")" 2>/dev/null || true' EXIT
+
+new="$OUT/inc-new.raw"
+overlay="$OUT/inc-overlay.qcow2"
+# the overlay's backing file, next to it: its name goes into the overlay relative to the overlay's folder
+cp --reflink=auto "$full_qcow2" "$OUT/inc-8g-full.qcow2" 2>/dev/null || cp "$full_qcow2" "$OUT/inc-8g-full.qcow2"
+
+perf_reference "dirty-bytes-alone"
+perf_case "dirty-bytes-alone" "rm -f $new; $WARM $dirty_only" \
+  "$EXTENTFLOW copy --no-progress --no-flush $dirty_only $new"
+perf_case "in-place-from-qcow2-bitmap" "$WARM $image" \
+  "$EXTENTFLOW copy --no-progress --no-flush --incremental --dirty-bitmap b $image $full_raw"
+perf_case "in-place-from-nbd-bitmap" "$WARM $image" \
+  "$EXTENTFLOW copy --no-progress --no-flush --incremental --dirty-bitmap b nbd+unix:///?socket=$sock $full_raw"
+perf_case "overlay-from-qcow2-bitmap" "rm -f $overlay; $WARM $image" \
+  "$EXTENTFLOW copy --no-progress --no-flush --incremental --dirty-bitmap b $image $overlay --backing inc-8g-full.qcow2"
+perf_case "overlay-from-nbd-bitmap" "rm -f $overlay; $WARM $image" \
+  "$EXTENTFLOW copy --no-progress --no-flush --incremental --dirty-bitmap b nbd+unix:///?socket=$sock $overlay --backing inc-8g-full.qcow2"
+rm -f "$new" "$overlay"
+
+perf_report compare-incremental "Incremental backup: 8 GiB qcow2, 1 % dirty in 64 KiB pieces" \
+  "The reference copies the same $PIECES pieces from an image holding only them into a new raw file. \
+The in-place cases apply them to an existing raw full copy; the overlay cases write a new qcow2 on the \
+full copy (--backing). No flush anywhere."

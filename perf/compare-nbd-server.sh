@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# compare-nbd-server.sh - extentflow's NBD server against qemu-nbd and nbdkit, nbdcopy as the client:
+#   sparse-8g.qcow2 read:  extentflow nbd (read-only) vs qemu-nbd -r
+#   sparse-8g.raw read:    extentflow nbd (read-only) vs nbdkit file
+#   writes:                nbdcopy sparse-8g.raw into each server's writable raw export
+#                          (extentflow nbd vs qemu-nbd, an emptied 8 GiB file before every run)
+#   block status:          nbdinfo --map of empty-1t.qcow2, extentflow nbd vs qemu-nbd
+# Every server is a long-lived process started once on a Unix socket in perf/out/ (warmed up before
+# the timed runs: the JVM is measured as it runs in production) and stopped when the script exits.
+# The servers' own peak RSS (VmHWM) is printed at the end and goes into the report's note.
+# Results go to perf/README.md. Usage: [RUNS=5] perf/compare-nbd-server.sh
+source "$(dirname "$0")/lib.sh"
+
+perf_init
+require qemu-nbd nbdkit nbdcopy nbdinfo
+make_images abd
+
+SOCKS="$PERF_DIR/out/nbd-server"
+mkdir -p "$SOCKS"
+rm -f "$SOCKS"/*.sock
+raw="$IMG/sparse-8g.raw"
+qcow2="$IMG/sparse-8g.qcow2"
+empty="$IMG/empty-1t.qcow2"
+dst="$OUT/nbd-server-copy.raw"
+target="$OUT/nbd-server-target.raw"
+rm -f "$target"
+truncate -s 8G "$target"
+
+# serve_ours NAME ARGS...: extentflow nbd on $SOCKS/NAME.sock, its pid in OURS[NAME]
+declare -A OURS
+serve_ours() {
+  local name="$1"
+  shift
+  start_bg "$EXTENTFLOW" nbd "$@" --socket "$SOCKS/$name.sock"
+  OURS[$name]=$!
+  wait_for test -S "$SOCKS/$name.sock"
+}
+serve_ours qcow2 "$qcow2" --read-only
+serve_ours raw "$raw" --read-only
+serve_ours empty "$empty" --read-only
+serve_ours writable "$target"
+start_bg qemu-nbd -t -r -e 8 -f qcow2 -k "$SOCKS/qemu-qcow2.sock" "$qcow2"
+start_bg qemu-nbd -t -e 8 -f raw -k "$SOCKS/qemu-writable.sock" "$target"
+start_bg qemu-nbd -t -r -e 8 -f qcow2 -k "$SOCKS/qemu-empty.sock" "$empty"
+start_bg nbdkit -f -U "$SOCKS/nbdkit-raw.sock" file "$raw"
+for s in qemu-qcow2 qemu-writable qemu-empty nbdkit-raw; do wait_for test -S "$SOCKS/$s.sock"; done
+uri() { echo "nbd+unix:///?socket=$SOCKS/$1.sock"; }
+
+for s in qcow2 raw empty; do warm_server nbdinfo --map "$(uri "$s")"; done
+warm_server nbdcopy "$(uri qcow2)" null:
+warm_server nbdcopy "$(uri raw)" null:
+warm_server nbdcopy "$raw" "$(uri writable)"
+
+perf_pair qemu-nbd-qcow2-to-file "rm -f $dst; $WARM $qcow2" "nbdcopy $(uri qemu-qcow2) $dst" \
+  extentflow-nbd-qcow2-to-file "rm -f $dst; $WARM $qcow2" "nbdcopy $(uri qcow2) $dst"
+perf_pair nbdkit-file-raw-to-file "rm -f $dst; $WARM $raw" "nbdcopy $(uri nbdkit-raw) $dst" \
+  extentflow-nbd-raw-to-file "rm -f $dst; $WARM $raw" "nbdcopy $(uri raw) $dst"
+# the target keeps its size (the servers hold it open); punching it empty drops the last run's data
+empty_target="fallocate -p -o 0 -l 8G $target; $WARM $raw"
+perf_pair qemu-nbd-raw-writes "$empty_target" "nbdcopy $raw $(uri qemu-writable)" \
+  extentflow-nbd-raw-writes "$empty_target" "nbdcopy $raw $(uri writable)"
+perf_pair qemu-nbd-map-empty-1t "true" "nbdinfo --map $(uri qemu-empty)" \
+  extentflow-nbd-map-empty-1t "true" "nbdinfo --map $(uri empty)"
+rm -f "$dst"
+
+rss=""
+for s in qcow2 raw empty writable; do
+  kb="$(awk '/VmHWM/ {print $2}' "/proc/${OURS[$s]}/status" 2>/dev/null || echo '?')"
+  rss="$rss $s: $((kb / 1024)) MiB;"
+done
+echo "extentflow nbd servers' peak RSS:$rss" >&2
+
+perf_report compare-nbd-server "extentflow nbd against qemu-nbd and nbdkit (nbdcopy and nbdinfo as clients, Unix sockets)" \
+  "Servers run for the whole script (warmed up with 3 untimed runs each); times are the client's wall clock, peak RSS the client's. The extentflow servers' own peak RSS (VmHWM) after all runs:$rss Reads go to a new file (nbdcopy's default: no flush); writes go into an 8 GiB raw file emptied (holes punched) before every run."

@@ -1,0 +1,435 @@
+package io.extentflow.daemon;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.extentflow.engine.ImageIoException;
+import io.extentflow.engine.copy.CopyResult;
+import io.extentflow.engine.endpoint.Endpoints;
+import io.extentflow.engine.io.BlockingIo;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.net.InetAddress;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.EnumMap;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+import reactor.core.Disposable;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.core.publisher.Sinks;
+import reactor.util.retry.Retry;
+
+/**
+ * Runs copy jobs of a fleet: the jobs live in PostgreSQL ({@link PostgresJobStore}), and every daemon
+ * of the fleet takes work from them.
+ *
+ * <ul>
+ *   <li><b>Claiming.</b> While fewer than {@link DaemonConfig#maxRunning()} jobs run here, the daemon
+ *       claims the oldest queued job (or one whose lease expired) and runs it from its checkpoint.
+ *       It looks when told of a new job (notification), when a job of its own ends, and every
+ *       poll interval (expired leases are noticed that way).</li>
+ *   <li><b>Leases.</b> Every {@link DaemonConfig#checkpointInterval()} the running job's target is
+ *       flushed and its checkpoint recorded in the statement that renews the lease; while no
+ *       checkpoint renewed it for one and a half intervals (endpoints opening, a slow flush), a
+ *       heartbeat renews the lease alone. A renewal that
+ *       fails leaves the lease as it was; once {@link DaemonConfig#leaseTime()} passed since the last
+ *       renewal began, the daemon stops the copy itself, as another daemon may have taken it by then.</li>
+ *   <li><b>Fencing.</b> Every write of a running job's state names the lease's owner and
+ *       generation; the database refuses it once the job is another's ({@link LeaseLost}), and the
+ *       daemon then stops the copy and records nothing.</li>
+ *   <li><b>Cancel.</b> Any daemon cancels a job in the database and notifies
+ *       ({@code NOTIFY}) the fleet; the daemon running it stops the copy when told, or at its next
+ *       renewal if the notification was lost.</li>
+ * </ul>
+ */
+public final class FleetJobManager {
+
+    private static final Logger LOG = Logger.getLogger("io.extentflow.daemon");
+
+    private final DaemonConfig config;
+    private final MeterRegistry registry;
+    private final PostgresJobStore store;
+    private final String owner;
+    private final DaemonMetrics metrics;
+    private final FleetMetrics fleet;
+    private final Gauge runningHere;
+    private final Duration pollInterval;
+    /** The jobs running on this daemon. */
+    private final Map<String, Job> running = new ConcurrentHashMap<>();
+    /** Per running job: the {@link System#nanoTime()} by which its lease may have expired. */
+    private final Map<String, Long> deadlines = new ConcurrentHashMap<>();
+    /** Per running job: the ticks that renew its lease when no checkpoint did for a while. */
+    private final Map<String, Disposable> heartbeats = new ConcurrentHashMap<>();
+    private final Sinks.Many<Long> wakeups = Sinks.many().multicast().onBackpressureBuffer(16, false);
+    private volatile Map<JobState, Long> counts = Map.of();
+    private volatile long countsAt;
+    private volatile boolean claimFailing;
+    private volatile boolean closed;
+    private Disposable claiming;
+    private Disposable listening;
+
+    private FleetJobManager(DaemonConfig config, MeterRegistry registry, PostgresJobStore store, String owner) {
+        this.config = config;
+        this.registry = registry;
+        this.store = store;
+        this.owner = owner;
+        this.metrics = new DaemonMetrics(registry, s -> counts.getOrDefault(s, 0L));
+        this.fleet = new FleetMetrics(registry);
+        this.runningHere = Gauge.builder("extentflow.daemon.fleet.running", running, Map::size)
+                .description("Jobs of the fleet running on this daemon").register(registry);
+        // an expired lease is found within a quarter of the lease time, at most a second
+        long quarter = config.leaseTime().toMillis() / 4;
+        this.pollInterval = Duration.ofMillis(Math.max(100, Math.min(1000, quarter)));
+    }
+
+    /**
+     * Connects to the fleet's database and brings its schema up to date; fails with one line naming
+     * the database when it cannot be reached. The daemon claims jobs once {@link #start()} is called.
+     */
+    public static Mono<FleetJobManager> open(DaemonConfig config, MeterRegistry registry) {
+        Duration statementTimeout = Duration.ofMillis(Math.max(1000, Math.min(10_000,
+                config.leaseTime().toMillis() / 2)));
+        Database db = new Database(config.jobsDb(), statementTimeout);
+        return Migrations.apply(db)
+                .then(BlockingIo.call(() -> {
+                    // loads the endpoint providers (ServiceLoader reads files) here, not on an event loop
+                    Endpoints.knowsSource("/");
+                    return ownerName();
+                }))
+                .map(name -> new FleetJobManager(config, registry, new PostgresJobStore(db, config.leaseTime(),
+                        config.maxPerSourceHost()), name))
+                .doOnError(e -> db.close());
+    }
+
+    /** This daemon's name in the fleet: host, process and a random part (a restarted daemon is another). */
+    private static String ownerName() throws java.io.IOException {
+        String host = InetAddress.getLocalHost().getHostName();
+        return host + ":" + ProcessHandle.current().pid() + ":"
+                + HexFormat.of().toHexDigits((short) ThreadLocalRandom.current().nextInt());
+    }
+
+    /** This daemon's name in the fleet, as jobs' {@code daemon} field shows it. */
+    public String owner() {
+        return owner;
+    }
+
+    /** Starts listening to the fleet and claiming jobs. */
+    public synchronized void start() {
+        LOG.info("fleet daemon " + owner + " on " + config.jobsDb().address());
+        claiming = Flux.merge(Flux.interval(Duration.ZERO, pollInterval), wakeups.asFlux())
+                // a wake-up during a claim is kept (the latest), so a job queued meanwhile is seen
+                .onBackpressureLatest()
+                .concatMap(t -> claimWhileFree().then(refreshCounts()), 1)
+                .subscribe();
+        listening = store.database().listen(List.of(PostgresJobStore.QUEUED, PostgresJobStore.CANCELLED), this::wake)
+                .subscribe(n -> {
+                    if (PostgresJobStore.CANCELLED.equals(n.getName())) {
+                        stopCancelled(n.getParameter());
+                    } else {
+                        wake();
+                    }
+                });
+    }
+
+    private void wake() {
+        wakeups.tryEmitNext(0L); // a failed emit means another is being emitted: a wake-up happens anyway
+    }
+
+    /** Claims jobs while a slot is free and a job is claimable. */
+    private Mono<Void> claimWhileFree() {
+        return Mono.defer(() -> {
+            if (closed || running.size() >= config.maxRunning()) {
+                return Mono.empty();
+            }
+            long sent = System.nanoTime();
+            return store.claim(owner)
+                    .doOnNext(c -> claimFailing = false)
+                    .flatMap(c -> {
+                        begin(c, sent);
+                        return claimWhileFree();
+                    });
+        }).onErrorResume(e -> {
+            if (!claimFailing) {
+                claimFailing = true;
+                LOG.warning("claiming jobs failed: " + Database.reason(e) + " (trying again every "
+                        + pollInterval.toMillis() + " ms)");
+            }
+            return Mono.empty();
+        });
+    }
+
+    /** The fleet's job counts of the state gauges, at most once per poll interval. */
+    private Mono<Void> refreshCounts() {
+        if (System.nanoTime() - countsAt < pollInterval.toNanos()) {
+            return Mono.empty();
+        }
+        countsAt = System.nanoTime();
+        return store.counts().doOnNext(c -> {
+            Map<JobState, Long> m = new EnumMap<>(JobState.class);
+            m.putAll(c);
+            counts = m;
+        }).onErrorResume(e -> Mono.empty()).then();
+    }
+
+    private void begin(PostgresJobStore.Claim claim, long sent) {
+        Job job = claim.job();
+        fleet.claims.increment();
+        if (claim.takenOver()) {
+            fleet.takeovers.increment();
+            LOG.info("job " + job.id + ": taken over from a daemon whose lease expired, at checkpoint "
+                    + job.resumeFrom());
+        }
+        synchronized (this) {
+            if (closed) {
+                store.release(job).subscribe(null, e -> { });
+                return;
+            }
+            deadlines.put(job.id, sent + config.leaseTime().toNanos());
+            running.put(job.id, job);
+            job.state(JobState.RUNNING);
+            metrics.started(job);
+            if (job.error() != null) {
+                finished(job, null, new IllegalStateException(job.error()));
+                return;
+            }
+            // while its endpoints open, and while a slow flush holds up a checkpoint, the lease is
+            // renewed alone: only a daemon that stopped running loses it
+            heartbeats.put(job.id, Flux.interval(config.checkpointInterval())
+                    .onBackpressureDrop()
+                    .concatMap(t -> heartbeat(job), 1)
+                    .subscribe());
+            // a target that cannot go on part way (a qcow2 file) that an earlier claim was writing holds
+            // a partial image that opening refuses: remove it and copy from zero, as the journal mode does
+            Mono<Void> fresh = Mono.empty();
+            if (job.lease().generation() > 1 && !job.request.resumable()) {
+                job.restarts(job.restarts() + 1);
+                job.resumeFrom(0);
+                fresh = Endpoints.discardPartial(job.request.target(), job.request.endpoint());
+            }
+            job.subscription = fresh.then(JobRun.run(job, registry, config.checkpointInterval(), this::renew))
+                    .subscribe(result -> finished(job, result, null), e -> finished(job, null, e));
+        }
+    }
+
+    /** Renews the lease alone when no renewal was sent for one and a half checkpoint intervals. */
+    private Mono<Void> heartbeat(Job job) {
+        Long deadline = deadlines.get(job.id);
+        if (deadline == null) {
+            return Mono.empty();
+        }
+        long lastSent = deadline - config.leaseTime().toNanos();
+        if (System.nanoTime() - lastSent < config.checkpointInterval().toNanos() * 3 / 2) {
+            return Mono.empty();
+        }
+        return renewing(job, store.renewLease(job)).onErrorResume(LeaseLost.class, lost -> {
+            abandon(job, lost);
+            return Mono.empty();
+        });
+    }
+
+    /** Stops a job whose lease is gone, recording nothing. */
+    private void abandon(Job job, LeaseLost lost) {
+        synchronized (this) {
+            if (!running.remove(job.id, job)) {
+                return;
+            }
+            forget(job);
+            if (job.subscription != null) {
+                job.subscription.dispose();
+            }
+        }
+        lost(lost);
+        wake();
+    }
+
+    /** Drops a job that stopped running here from the lease bookkeeping. Called with the lock held. */
+    private void forget(Job job) {
+        deadlines.remove(job.id);
+        Disposable beat = heartbeats.remove(job.id);
+        if (beat != null) {
+            beat.dispose();
+        }
+        metrics.stopped(job);
+    }
+
+    /** Renews the job's lease and records its checkpoint (called every checkpoint interval). */
+    private Mono<Void> renew(Job job, long checkpoint, boolean advanced) {
+        return renewing(job, store.saveCheckpoint(job, checkpoint));
+    }
+
+    /**
+     * Sends a renewal ({@code write}) unless the lease may have expired already, and moves the job's
+     * deadline on when it succeeds. A write that fails (the database is away) is counted and
+     * forgiven while the lease lasts; {@link LeaseLost} once it may not.
+     */
+    private Mono<Void> renewing(Job job, Mono<Void> write) {
+        return Mono.defer(() -> {
+            long sent = System.nanoTime();
+            Long deadline = deadlines.get(job.id);
+            if (deadline == null) {
+                return Mono.error(new LeaseLost(job.id, "the job stopped here"));
+            }
+            if (sent - deadline > 0) {
+                // e.g. the daemon was paused: another daemon may run the job by now
+                return Mono.error(new LeaseLost(job.id, "not renewed within " + config.leaseTime().toMillis() + " ms"));
+            }
+            long renewed = sent + config.leaseTime().toNanos();
+            return write
+                    .doOnSuccess(v -> deadlines.computeIfPresent(job.id, (k, d) -> renewed - d > 0 ? renewed : d))
+                    .onErrorResume(e -> !(e instanceof LeaseLost), e -> {
+                        fleet.renewFailures.increment();
+                        long left = deadlines.getOrDefault(job.id, sent) - System.nanoTime();
+                        LOG.warning("job " + job.id + ": renewing its lease failed: " + Database.reason(e)
+                                + (left > 0 ? " (the lease holds " + left / 1_000_000 + " ms more)" : ""));
+                        return left > 0 ? Mono.empty()
+                                : Mono.error(new LeaseLost(job.id, "not renewed in time: " + Database.reason(e)));
+                    });
+        });
+    }
+
+    private void finished(Job job, CopyResult result, Throwable error) {
+        synchronized (this) {
+            if (!running.remove(job.id, job)) {
+                return; // cancelled (or stopped at shutdown) meanwhile
+            }
+            forget(job);
+        }
+        wake();
+        LeaseLost lost = leaseLost(error);
+        if (lost != null) {
+            lost(lost);
+            return;
+        }
+        if (error != null) {
+            job.failed(ImageIoException.reason(error));
+            job.state(JobState.FAILED);
+            LOG.info("job " + job.id + " failed: " + job.error());
+        } else {
+            job.succeeded(result);
+            job.state(JobState.DONE);
+        }
+        // the final state, once: retried while the database is away, refused once the job is another's
+        store.saveState(job)
+                .retryWhen(Retry.backoff(Long.MAX_VALUE, Duration.ofMillis(200)).maxBackoff(Duration.ofSeconds(5))
+                        .filter(e -> !(e instanceof LeaseLost) && !closed))
+                .subscribe(null, e -> {
+                    if (e instanceof LeaseLost l) {
+                        lost(l);
+                    } else {
+                        LOG.log(Level.WARNING, "job " + job.id + ": its final state was not recorded: "
+                                + Database.reason(e) + "; another daemon will run it again");
+                    }
+                });
+    }
+
+    private void lost(LeaseLost lost) {
+        fleet.leaseLost.increment();
+        LOG.warning(lost.getMessage() + "; stopped, nothing recorded");
+    }
+
+    private static LeaseLost leaseLost(Throwable error) {
+        for (Throwable t = error; t != null; t = t.getCause()) {
+            if (t instanceof LeaseLost l) {
+                return l;
+            }
+        }
+        return null;
+    }
+
+    /** Stops the job if it runs here (it was cancelled in the database); returns it, or null. */
+    private Job stopCancelled(String id) {
+        Job job;
+        synchronized (this) {
+            job = running.remove(id);
+            if (job == null) {
+                return null;
+            }
+            forget(job);
+            job.state(JobState.CANCELLED);
+            if (job.subscription != null) {
+                job.subscription.dispose();
+            }
+        }
+        LOG.info("job " + id + " cancelled; its copy stopped");
+        wake();
+        return job;
+    }
+
+    /** The jobs API's view: every job of the fleet, from any daemon. */
+    JobBoard board() {
+        return new JobBoard() {
+            @Override
+            public Mono<ObjectNode> submit(JobRequest request) {
+                if (closed) {
+                    return Mono.error(new IllegalStateException("the daemon is shutting down"));
+                }
+                Job job = new Job(JobManager.newId(), request, Instant.now());
+                return store.add(job).then(Mono.fromSupplier(job::toJson));
+            }
+
+            @Override
+            public Mono<ObjectNode> view(String id) {
+                Job here = running.get(id);
+                // a job running here is shown live; others as of their last write
+                return here != null ? Mono.fromSupplier(here::toJson) : store.view(id);
+            }
+
+            @Override
+            public Mono<List<ObjectNode>> list() {
+                return store.list().map(all -> all.stream().map(o -> {
+                    Job here = running.get(o.path("id").asText());
+                    return here != null ? here.toJson() : o;
+                }).toList());
+            }
+
+            @Override
+            public Mono<ObjectNode> cancel(String id) {
+                return store.cancel(id).flatMap(view -> {
+                    Job here = stopCancelled(id);
+                    if (here == null) {
+                        return Mono.just(view);
+                    }
+                    return here.released().timeout(Duration.ofSeconds(30)).onErrorResume(e -> Mono.empty())
+                            .then(Mono.fromSupplier(here::toJson));
+                });
+            }
+        };
+    }
+
+    /**
+     * Stops claiming, stops the copies running here and gives their jobs back to the queue at their
+     * checkpoints (another daemon continues them at once), then closes the database connections.
+     */
+    public Mono<Void> close(Duration grace) {
+        List<Job> stopped;
+        synchronized (this) {
+            closed = true;
+            if (claiming != null) {
+                claiming.dispose();
+            }
+            stopped = List.copyOf(running.values());
+            running.clear();
+            stopped.forEach(this::forget);
+            stopped.forEach(Job::stop);
+        }
+        return Flux.fromIterable(stopped)
+                .flatMap(j -> j.released().timeout(grace).onErrorResume(e -> Mono.empty())
+                        .then(store.release(j).timeout(Duration.ofSeconds(5)).onErrorResume(e -> Mono.empty())))
+                .then(Mono.<Void>fromRunnable(() -> {
+                    if (listening != null) {
+                        listening.dispose();
+                    }
+                    store.close();
+                }))
+                .doFinally(s -> {
+                    metrics.close();
+                    fleet.close();
+                    registry.remove(runningHere);
+                });
+    }
+}

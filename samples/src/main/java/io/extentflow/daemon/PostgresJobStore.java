@@ -1,0 +1,272 @@
+package io.extentflow.daemon;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.r2dbc.postgresql.api.PostgresqlConnection;
+import io.r2dbc.postgresql.api.PostgresqlResult;
+import io.r2dbc.postgresql.codec.Json;
+import io.r2dbc.spi.Row;
+import java.io.UncheckedIOException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
+import java.util.stream.Collectors;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+
+/**
+ * The fleet's jobs in PostgreSQL, table {@code extentflow_jobs} (see {@code db/V1__jobs.sql}): the
+ * {@link JobStore} of a daemon in fleet mode, plus what a fleet needs beyond it: claiming a job
+ * under a lease, and reading or cancelling any daemon's job.
+ *
+ * <p>Each method is one SQL statement, atomic on its own. A running job's writes carry its
+ * {@link Lease}: they change the row only while the job is running under that owner and generation,
+ * and fail with {@link LeaseLost} otherwise, so a daemon that lost a job writes nothing to it.
+ * Channel {@value #QUEUED} is notified of new jobs, {@value #CANCELLED} of cancelled ones (the
+ * payload is the job's id).
+ */
+final class PostgresJobStore implements JobStore {
+
+    /** Notified with a job id when a job is queued. */
+    static final String QUEUED = "extentflow_job_queued";
+    /** Notified with a job id when a job is cancelled. */
+    static final String CANCELLED = "extentflow_job_cancelled";
+
+    /** The advisory lock that makes claims under a per-host limit take turns across the fleet. */
+    private static final long CLAIM_LOCK = 0x657866636c61696dL; // "exfclaim"
+
+    private final Database db;
+    private final Duration leaseTime;
+    private final int maxPerSourceHost;
+
+    /**
+     * @param maxPerSourceHost most jobs running at once, fleet-wide, that read from one network host
+     *                         ({@link SourceHost}); 0 for no limit
+     */
+    PostgresJobStore(Database db, Duration leaseTime, int maxPerSourceHost) {
+        this.db = db;
+        this.leaseTime = leaseTime;
+        this.maxPerSourceHost = maxPerSourceHost;
+    }
+
+    Database database() {
+        return db;
+    }
+
+    /** A job this daemon claimed, and whether another daemon ran it until its lease expired. */
+    record Claim(Job job, boolean takenOver) {
+    }
+
+    /** Nothing: in a fleet no daemon owns jobs at start; it claims them. */
+    @Override
+    public List<Job> restored() {
+        return List.of();
+    }
+
+    @Override
+    public Mono<Void> add(Job job) {
+        String host = SourceHost.of(job.request.source());
+        return db.update(c -> {
+            var insert = c.createStatement("WITH j AS (INSERT INTO extentflow_jobs (id, created, request, "
+                            + "state, view, source_host) VALUES ($1, $2, $3, 'queued', $4, $5) RETURNING id) "
+                            + "SELECT pg_notify('" + QUEUED + "', id) FROM j")
+                    .bind("$1", job.id).bind("$2", job.created).bind("$3", json(job.request.json()))
+                    .bind("$4", json(job.toJson()));
+            return (host == null ? insert.bindNull("$5", String.class) : insert.bind("$5", host)).execute();
+        }).then();
+    }
+
+    /**
+     * Claims the oldest job that is queued or whose lease expired, for {@code owner}: the job comes
+     * back running under a new lease, at the checkpoint its last owner recorded; empty when no job
+     * is free. {@code SKIP LOCKED}: daemons claiming at once take different jobs without waiting. A job
+     * whose source host already has the limit's number of running jobs is passed over for the next.
+     */
+    Mono<Claim> claim(String owner) {
+        if (maxPerSourceHost <= 0) {
+            return db.execute(c -> claimStatement(c, owner)).next();
+        }
+        // under a per-host limit, claims take turns: a claim counts the jobs running on its host, and
+        // two claims counting at once could both see room for one more. The lock is the transaction's.
+        return db.transaction(c -> c.createStatement("SELECT pg_advisory_xact_lock(" + CLAIM_LOCK + ")").execute()
+                        .concatMap(PostgresqlResult::getRowsUpdated)
+                        .thenMany(claimStatement(c, owner)))
+                .next();
+    }
+
+    private Flux<Claim> claimStatement(PostgresqlConnection c, String owner) {
+        String hostLimit = maxPerSourceHost <= 0 ? ""
+                : "AND (q.source_host IS NULL OR (SELECT count(*) FROM extentflow_jobs r WHERE r.state = 'running' "
+                        + "AND r.lease_expires >= now() AND r.source_host = q.source_host) < " + maxPerSourceHost + ") ";
+        return c.createStatement("UPDATE extentflow_jobs j SET state = 'running', owner = $1, "
+                        + "generation = j.generation + 1, claims = j.claims + 1, updated = now(), "
+                        + "lease_expires = now() + $2 * interval '1 millisecond' "
+                        + "FROM (SELECT q.id, q.state AS was FROM extentflow_jobs q "
+                        + "WHERE (q.state = 'queued' OR (q.state = 'running' AND q.lease_expires < now())) "
+                        + hostLimit
+                        + "ORDER BY q.seq LIMIT 1 FOR UPDATE SKIP LOCKED) c "
+                        + "WHERE j.id = c.id "
+                        + "RETURNING j.id, j.created, j.request, j.generation, j.checkpoint, c.was")
+                .bind("$1", owner).bind("$2", leaseTime.toMillis()).execute()
+                .concatMap(r -> r.map((row, meta) -> claimOf(row, owner)));
+    }
+
+    private static Claim claimOf(Row row, String owner) {
+        String id = row.get("id", String.class);
+        ObjectNode json = parse(row.get("request", String.class));
+        JobRequest request;
+        String problem = null;
+        try {
+            request = JobRequest.parse(json);
+        } catch (BadRequest e) {
+            // e.g. an endpoint kind this daemon does not have: the job fails, saying why
+            problem = "cannot run job here: " + e.getMessage();
+            request = new JobRequest(json.path("source").asText(), json.path("target").asText(), null, null, json);
+        }
+        Job job = new Job(id, request, row.get("created", Instant.class));
+        job.resumeFrom(row.get("checkpoint", Long.class));
+        if (problem != null) {
+            job.failed(problem);
+        }
+        job.lease(new Lease(owner, row.get("generation", Long.class)));
+        return new Claim(job, "running".equals(row.get("was", String.class)));
+    }
+
+    /** Records the job's state (a final one ends the lease); {@link LeaseLost} unless still the owner's. */
+    @Override
+    public Mono<Void> saveState(Job job) {
+        Lease lease = job.lease();
+        boolean terminal = job.state().terminal();
+        return db.update(c -> c.createStatement("UPDATE extentflow_jobs SET state = $1, view = $2, updated = now(), "
+                                + "finished_by = CASE WHEN $3 THEN owner END, "
+                                + "lease_expires = CASE WHEN $3 THEN NULL ELSE lease_expires END "
+                                + "WHERE id = $4 AND owner = $5 AND generation = $6 AND state = 'running'")
+                        .bind("$1", job.state().wire()).bind("$2", json(job.toJson())).bind("$3", terminal)
+                        .bind("$4", job.id).bind("$5", lease.owner()).bind("$6", lease.generation()).execute())
+                .flatMap(rows -> rows == 1 ? Mono.<Void>empty()
+                        : Mono.error(new LeaseLost(job.id, "another daemon took it, or it was cancelled")));
+    }
+
+    /**
+     * Renews the job's lease and records its checkpoint and progress, in one statement;
+     * {@link LeaseLost} unless the job is still running under this lease.
+     */
+    @Override
+    public Mono<Void> saveCheckpoint(Job job, long offset) {
+        Lease lease = job.lease();
+        ObjectNode view = job.toJson().put("checkpoint", offset);
+        return db.update(c -> c.createStatement("UPDATE extentflow_jobs SET checkpoint = GREATEST(checkpoint, $1), "
+                                + "view = $2, updated = now(), "
+                                + "lease_expires = now() + $3 * interval '1 millisecond' "
+                                + "WHERE id = $4 AND owner = $5 AND generation = $6 AND state = 'running'")
+                        .bind("$1", offset).bind("$2", json(view)).bind("$3", leaseTime.toMillis())
+                        .bind("$4", job.id).bind("$5", lease.owner()).bind("$6", lease.generation()).execute())
+                .flatMap(rows -> rows == 1 ? Mono.<Void>empty()
+                        : Mono.error(new LeaseLost(job.id, "another daemon took it, or it was cancelled")));
+    }
+
+    /**
+     * Renews the job's lease alone (no checkpoint: the copy has none to record, or its flush is slow);
+     * {@link LeaseLost} unless the job is still running under this lease.
+     */
+    Mono<Void> renewLease(Job job) {
+        Lease lease = job.lease();
+        return db.update(c -> c.createStatement("UPDATE extentflow_jobs SET updated = now(), "
+                                + "lease_expires = now() + $1 * interval '1 millisecond' "
+                                + "WHERE id = $2 AND owner = $3 AND generation = $4 AND state = 'running'")
+                        .bind("$1", leaseTime.toMillis()).bind("$2", job.id).bind("$3", lease.owner())
+                        .bind("$4", lease.generation()).execute())
+                .flatMap(rows -> rows == 1 ? Mono.<Void>empty()
+                        : Mono.error(new LeaseLost(job.id, "another daemon took it, or it was cancelled")));
+    }
+
+    /**
+     * Gives a job back to the queue at its checkpoint (a daemon stopping gracefully), so that another
+     * daemon takes it at once instead of after its lease expired. Nothing when the lease was lost.
+     */
+    Mono<Void> release(Job job) {
+        Lease lease = job.lease();
+        return db.update(c -> c.createStatement("UPDATE extentflow_jobs SET state = 'queued', owner = NULL, "
+                                + "lease_expires = NULL, updated = now(), "
+                                + "view = jsonb_set(view, '{state}', '\"queued\"') "
+                                + "WHERE id = $1 AND owner = $2 AND generation = $3 AND state = 'running'")
+                        .bind("$1", job.id).bind("$2", lease.owner()).bind("$3", lease.generation()).execute())
+                .then();
+    }
+
+    /**
+     * Cancels a queued or running job, whichever daemon runs it (told through {@value #CANCELLED});
+     * emits the job as it is then, empty when there is no such job.
+     */
+    Mono<ObjectNode> cancel(String id) {
+        return db.update(c -> c.createStatement("WITH j AS (UPDATE extentflow_jobs SET state = 'cancelled', "
+                                + "lease_expires = NULL, updated = now(), "
+                                + "view = jsonb_set(jsonb_set(view, '{state}', '\"cancelled\"'), '{finished}', "
+                                + "to_jsonb($2::text)) "
+                                + "WHERE id = $1 AND state IN ('queued', 'running') RETURNING id) "
+                                + "SELECT pg_notify('" + CANCELLED + "', id) FROM j")
+                        .bind("$1", id).bind("$2", Instant.now().toString()).execute())
+                .then(view(id));
+    }
+
+    /** The job as the API shows it, as of its last write; empty when unknown. */
+    Mono<ObjectNode> view(String id) {
+        return db.execute(c -> c.createStatement("SELECT state, owner, view FROM extentflow_jobs WHERE id = $1")
+                        .bind("$1", id).execute()
+                        .concatMap(r -> r.map((row, meta) -> viewOf(row))))
+                .next();
+    }
+
+    /** Every job, oldest first. */
+    Mono<List<ObjectNode>> list() {
+        return db.execute(c -> c.createStatement("SELECT state, owner, view FROM extentflow_jobs ORDER BY seq")
+                        .execute()
+                        .concatMap(r -> r.map((row, meta) -> viewOf(row))))
+                .collectList();
+    }
+
+    /** The number of jobs in each state, fleet-wide. */
+    Mono<Map<JobState, Long>> counts() {
+        return db.execute(c -> c.createStatement("SELECT state, count(*) AS n FROM extentflow_jobs GROUP BY state")
+                        .execute()
+                        .concatMap(r -> r.map((row, meta) -> Map.entry(JobState.ofWire(row.get("state", String.class)),
+                                row.get("n", Long.class)))))
+                .collect(Collectors.toMap(Map.Entry::getKey, Map.Entry::getValue));
+    }
+
+    private static ObjectNode viewOf(Row row) {
+        ObjectNode o = parse(row.get("view", String.class));
+        // the row's state is the truth: a claim or a cancel by another daemon changes it first
+        o.put("state", row.get("state", String.class));
+        String owner = row.get("owner", String.class);
+        if (owner != null) {
+            o.put("daemon", owner);
+        }
+        return o;
+    }
+
+    /** Old finished jobs stay in the table; an operator deletes them (docs/fleet.md). */
+    @Override
+    public Mono<Void> compactIfLarge(int jobCount, Supplier<List<Job>> keep) {
+        return Mono.empty();
+    }
+
+    @Override
+    public void close() {
+        db.close();
+    }
+
+    private static Json json(ObjectNode o) {
+        return Json.of(o.toString());
+    }
+
+    private static ObjectNode parse(String text) {
+        try {
+            return (ObjectNode) Journal.JSON.readTree(text);
+        } catch (JsonProcessingException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}
