@@ -62,12 +62,18 @@ final class KernelCopy implements OffloadedCopy {
      * Blocks (reads the mount table): call it on {@link BlockingIo#scheduler()}.
      */
     static boolean wanted(Path target, EndpointOptions options) throws IOException {
-        boolean never = options.get(FileSinkOptions.NO_OFFLOAD);
-        boolean always = options.get(FileSinkOptions.OFFLOAD);
-        if (never && always) {
+        checkFlags(options);
+        if (options.get(FileSinkOptions.NO_OFFLOAD)) {
+            return false;
+        }
+        return options.get(FileSinkOptions.OFFLOAD) || CHEAP_COPY.contains(Files.getFileStore(target).type());
+    }
+
+    /** Refuses {@link FileSinkOptions#OFFLOAD} and {@link FileSinkOptions#NO_OFFLOAD} given together. */
+    static void checkFlags(EndpointOptions options) {
+        if (options.get(FileSinkOptions.NO_OFFLOAD) && options.get(FileSinkOptions.OFFLOAD)) {
             throw new IllegalArgumentException("--offload and --no-offload contradict each other; give one");
         }
-        return !never && (always || CHEAP_COPY.contains(Files.getFileStore(target).type()));
     }
 
     @Override

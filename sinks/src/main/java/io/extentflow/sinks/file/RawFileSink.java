@@ -135,6 +135,7 @@ public final class RawFileSink implements ImageSink {
     static RawFileSink openNow(Path path, long size, EndpointOptions options, long cacheLimit)
             throws IOException {
         boolean allocateZeroes = options.get(ZeroOptions.ALLOCATE_ZEROES);
+        KernelCopy.checkFlags(options); // before anything is created
         boolean growable = size == ImageSource.UNKNOWN_SIZE;
         if (size < 0 && !growable) {
             throw new IllegalArgumentException("negative image size " + size);
