@@ -24,9 +24,10 @@ public interface ImageSink extends AutoCloseable {
     SinkCapabilities capabilities();
 
     /**
-     * What this sink asks of the copy beyond its requests, by the capability's interface, e.g.
-     * {@code sink.sinkCapability(ExtentPlan.class)}; empty when it asks for nothing (the default). Named
-     * apart from {@link ImageSource#capability(Class)}, so one class can be both a source and a sink.
+     * What this sink can do beyond writes and zero requests, or asks of the copy beyond its requests, by
+     * the capability's interface, e.g. {@code sink.sinkCapability(OffloadedCopy.class)} or
+     * {@code sink.sinkCapability(ExtentPlan.class)}; empty when it has none (the default). Named apart
+     * from {@link ImageSource#capability(Class)}, so one class can be both a source and a sink.
      */
     default <C extends SinkCapability> Optional<C> sinkCapability(Class<C> type) {
         return Optional.empty();

@@ -13,12 +13,14 @@ final class CopySummary {
      * E.g. {@code copied 8 GiB: 2 GiB data, 6 GiB zero in 1.234 s (6.48 GiB/s)}; a copy that left ranges
      * of its source unallocated ({@code --top-layer-only}: they fall through to a backing chain) says
      * so apart, {@code copied 100 MiB: 37.3 MiB data, 0 B zero, 62.7 MiB unallocated in ...}, as they
-     * need not read as zeros.
+     * need not read as zeros. Data the kernel copied ({@code copy_file_range}) is data, and said so:
+     * {@code 2 GiB data (2 GiB offloaded)}.
      *
      * @param unallocated the bytes of {@code r}'s skipped ones that the source left unallocated
      */
     static String line(CopyResult r, long unallocated) {
-        return "copied " + Sizes.human(r.size()) + ": " + Sizes.human(r.dataBytes()) + " data, "
+        return "copied " + Sizes.human(r.size()) + ": " + Sizes.human(r.dataBytes()) + " data"
+                + (r.offloadedBytes() > 0 ? " (" + Sizes.human(r.offloadedBytes()) + " offloaded)" : "") + ", "
                 + Sizes.human(r.zeroedBytes() + r.skippedBytes() - unallocated) + " zero"
                 + (unallocated > 0 ? ", " + Sizes.human(unallocated) + " unallocated" : "")
                 + " in " + Decimals.fixed(seconds(r), 3) + " s (" + Sizes.human(r.bytesPerSecond()) + "/s)";
@@ -49,6 +51,7 @@ final class CopySummary {
                 .put("skippedBytes", r.skippedBytes())
                 .put("unallocatedBytes", unallocated)
                 .put("readBytes", r.readBytes())
+                .put("offloadedBytes", r.offloadedBytes())
                 .put("peakBytesInFlight", r.peakBytesInFlight())
                 .put("seconds", seconds(r))
                 .put("bytesPerSecond", Math.round(r.bytesPerSecond()));

@@ -21,6 +21,7 @@ final class DaemonJson {
         ObjectNode o = JsonNodeFactory.instance.objectNode();
         o.put("size", r.size()).put("resumed", r.resumedBytes()).put("data", r.dataBytes())
                 .put("zeroed", r.zeroedBytes()).put("skipped", r.skippedBytes()).put("read", r.readBytes())
+                .put("offloaded", r.offloadedBytes())
                 .put("peak_in_flight", r.peakBytesInFlight()).put("duration_ns", r.duration().toNanos());
         return o;
     }
@@ -29,6 +30,7 @@ final class DaemonJson {
     static CopyResult result(JsonNode o) {
         return new CopyResult(o.path("size").asLong(), o.path("resumed").asLong(), o.path("data").asLong(),
                 o.path("zeroed").asLong(), o.path("skipped").asLong(), o.path("read").asLong(),
-                o.path("peak_in_flight").asLong(), Duration.ofNanos(o.path("duration_ns").asLong()));
+                o.path("peak_in_flight").asLong(), Duration.ofNanos(o.path("duration_ns").asLong()),
+                o.path("offloaded").asLong());
     }
 }

@@ -201,6 +201,7 @@ final class Job {
         o.put("skipped_bytes", r != null ? r.skippedBytes() : p != null ? p.skippedBytes() : 0);
         if (r != null) {
             o.put("read_bytes", r.readBytes());
+            o.put("offloaded_bytes", r.offloadedBytes());
         }
         o.put("checkpoint", savedCheckpoint);
         o.put("restarts", restarts);

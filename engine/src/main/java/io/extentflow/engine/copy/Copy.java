@@ -6,6 +6,7 @@ import io.extentflow.engine.ImageSink;
 import io.extentflow.engine.ImageSource;
 import io.extentflow.engine.SinkCapabilities;
 import io.extentflow.engine.capability.ExtentPlan;
+import io.extentflow.engine.capability.OffloadedCopy;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
 import java.nio.ByteBuffer;
@@ -24,7 +25,9 @@ import reactor.core.publisher.Mono;
 /**
  * The copy operator: moves an image from an {@link ImageSource} to an {@link ImageSink}, reading only
  * data extents and turning everything that reads as zeros into zero requests (or nothing, on a
- * target known to be zero).
+ * target known to be zero). A sink that can copy data itself ({@link OffloadedCopy}: a local file
+ * from a local file, in the kernel) is offered each data request first; such ranges are not read
+ * here, nor scanned for zeros.
  *
  * <pre>{@code
  * CopyResult r = Copy.from(source).to(sink).options(CopyOptions.defaults()).run().block();
@@ -120,6 +123,15 @@ public final class Copy {
         });
     }
 
+    /**
+     * Data requests offered to an offloaded copy are this large (a multiple of the request size):
+     * the kernel shares or copies a range in one call whatever its length, and a request per
+     * request size cost a file system that shares blocks twice the time (perf/README.md, "Copy
+     * offload"). No buffer is held for them; if the sink declines, the range is read and written in
+     * pieces of the request size, one after the other.
+     */
+    static final long OFFLOAD_REQUEST_SIZE = 64L << 20;
+
     /** One request of the copy. */
     private record Request(Kind kind, long offset, long length) {
     }
@@ -145,11 +157,19 @@ public final class Copy {
         private final int requestSize;
         private final BufferPool pool;
         private final CopyMetrics metrics;
+        /**
+         * The sink's offloaded copy, or null. Not with an observer, which must see the data: the
+         * kernel's copy never shows it to us.
+         */
+        private final OffloadedCopy offload;
+        /** Set once the sink declined an offload: later data requests are cut and copied as usual. */
+        private volatile boolean offloadDeclined;
         private final long started = System.nanoTime();
         private long data;
         private long zeroed;
         private long skipped;
         private long read;
+        private long offloaded;
         private long nextExpected = resumeAt;
         /** Every byte below this is done; requests completed above it wait in {@link #completed}. */
         private long checkpoint = resumeAt;
@@ -167,6 +187,8 @@ public final class Copy {
             requestSize = rs >= ZeroDetector.BLOCK_SIZE ? rs - rs % ZeroDetector.BLOCK_SIZE : rs;
             pool = BufferPool.ofBytes(requestSize, options.maxInFlight());
             metrics = new CopyMetrics(registry, kind(source.endpoint()), kind(sink.endpoint()), pool);
+            offload = observer == null && !streaming
+                    ? sink.sinkCapability(OffloadedCopy.class).filter(o -> o.accepts(source)).orElse(null) : null;
         }
 
         Mono<CopyResult> execute() {
@@ -243,9 +265,11 @@ public final class Copy {
             } else if (e.zero() || e.hole()) {
                 out.add(new Request(Kind.SKIP, e.start(), e.length()));
             } else {
+                long unit = offload != null && !offloadDeclined
+                        ? requestSize * Math.max(1, OFFLOAD_REQUEST_SIZE / requestSize) : requestSize;
                 long off = e.start();
                 while (off < e.end()) {
-                    long boundary = (off / requestSize + 1) * requestSize;
+                    long boundary = (off / unit + 1) * unit;
                     long next = Math.min(e.end(), boundary);
                     out.add(new Request(Kind.DATA, off, next - off));
                     off = next;
@@ -260,10 +284,51 @@ public final class Copy {
                         .thenReturn(new Done(0, 0, r.length));
                 case ZERO -> zero(r.offset, r.length).doOnSuccess(v -> observeZero(r.offset, r.length))
                         .thenReturn(new Done(0, r.length, 0));
-                case DATA -> Mono.usingWhen(pool.acquire(),
-                        buffer -> copyData(r.offset, buffer.slice(0, (int) r.length)),
-                        this::release, (b, err) -> release(b), this::release);
+                case DATA -> offload == null || offloadDeclined ? copyInPieces(r)
+                        : offload(r.offset, r.length).flatMap(done -> done ? Mono.just(new Done(r.length, 0, 0))
+                                : copyInPieces(r));
             };
+        }
+
+        /** Copies a data request through the buffers, in pieces of the request size if it is larger. */
+        private Mono<Done> copyInPieces(Request r) {
+            if (r.length <= requestSize) {
+                return copyThroughBuffer(r);
+            }
+            List<Request> pieces = new ArrayList<>();
+            for (long off = r.offset; off < r.offset + r.length; off += requestSize) {
+                pieces.add(new Request(Kind.DATA, off, Math.min(requestSize, r.offset + r.length - off)));
+            }
+            return Flux.fromIterable(pieces)
+                    .concatMap(this::copyThroughBuffer)
+                    .reduce((a, b) -> new Done(a.data + b.data, a.zeroed + b.zeroed, a.skipped + b.skipped));
+        }
+
+        private Mono<Done> copyThroughBuffer(Request r) {
+            return Mono.usingWhen(pool.acquire(),
+                    buffer -> copyData(r.offset, buffer.slice(0, (int) r.length)),
+                    this::release, (b, err) -> release(b), this::release);
+        }
+
+        /**
+         * Offers a data range to the sink's offloaded copy; true if it copied it. The range counts as
+         * read and written data (the kernel read and wrote it), and as offloaded.
+         */
+        private Mono<Boolean> offload(long offset, long length) {
+            return metrics.timeOffload(() -> offload.copyFrom(source, offset, length))
+                    .onErrorMap(t -> ImageIoException.wrap("copy offload", sink.endpoint(), offset, length, t))
+                    .doOnNext(done -> {
+                        if (!done) {
+                            offloadDeclined = true;
+                        } else {
+                            metrics.read.increment(length);
+                            metrics.offloaded.increment(length);
+                            synchronized (this) {
+                                read += length;
+                                offloaded += length;
+                            }
+                        }
+                    });
         }
 
         private Mono<Void> release(ByteBuffer b) {
@@ -374,12 +439,14 @@ public final class Copy {
             CopyProgress last = finalProgress();
             onProgress.accept(last);
             long readBytes;
+            long offloadedBytes;
             synchronized (this) {
                 readBytes = read;
+                offloadedBytes = offloaded;
             }
             metrics.duration.record(last.elapsed().toNanos(), TimeUnit.NANOSECONDS);
             return new CopyResult(last.size(), resumeAt, data, zeroed, skipped, readBytes,
-                    (long) pool.peakOutstanding() * requestSize, last.elapsed());
+                    (long) pool.peakOutstanding() * requestSize, last.elapsed(), offloadedBytes);
         }
     }
 

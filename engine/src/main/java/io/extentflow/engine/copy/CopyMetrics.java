@@ -11,8 +11,9 @@ import reactor.core.publisher.Mono;
  * The copy's Micrometer meters, tagged by source and sink endpoint kind (file, nbd, http, ...).
  *
  * <ul>
- *   <li>{@code extentflow.copy.bytes} (counter) by {@code kind}: read, written, zeroed, skipped</li>
- *   <li>{@code extentflow.copy.requests} (timer) by {@code op}: read, write, zero, flush, with the
+ *   <li>{@code extentflow.copy.bytes} (counter) by {@code kind}: read, written, zeroed, skipped,
+ *       offloaded (data the sink's offloaded copy moved, also counted as read and written)</li>
+ *   <li>{@code extentflow.copy.requests} (timer) by {@code op}: read, write, zero, flush, offload, with the
  *       latency of each request</li>
  *   <li>{@code extentflow.copy.inflight.bytes} (gauge): buffer bytes held</li>
  *   <li>{@code extentflow.copy.duration} (timer): whole copies</li>
@@ -24,9 +25,11 @@ final class CopyMetrics {
     final Counter written;
     final Counter zeroed;
     final Counter skipped;
+    final Counter offloaded;
     private final Timer readTimer;
     private final Timer writeTimer;
     private final Timer zeroTimer;
+    private final Timer offloadTimer;
     private final Timer flushTimer;
     final Timer duration;
     private final Gauge inFlight;
@@ -39,9 +42,11 @@ final class CopyMetrics {
         written = counter(registry, "written", tags);
         zeroed = counter(registry, "zeroed", tags);
         skipped = counter(registry, "skipped", tags);
+        offloaded = counter(registry, "offloaded", tags);
         readTimer = timer(registry, "read", tags);
         writeTimer = timer(registry, "write", tags);
         zeroTimer = timer(registry, "zero", tags);
+        offloadTimer = timer(registry, "offload", tags);
         flushTimer = timer(registry, "flush", tags);
         duration = Timer.builder("extentflow.copy.duration").tags(tags)
                 .description("wall time of whole copies").register(registry);
@@ -71,11 +76,15 @@ final class CopyMetrics {
         return timed(zeroTimer, call);
     }
 
+    <T> Mono<T> timeOffload(Supplier<Mono<T>> call) {
+        return timed(offloadTimer, call);
+    }
+
     Mono<Void> timeFlush(Supplier<Mono<Void>> call) {
         return timed(flushTimer, call);
     }
 
-    private static Mono<Void> timed(Timer timer, Supplier<Mono<Void>> call) {
+    private static <T> Mono<T> timed(Timer timer, Supplier<Mono<T>> call) {
         return Mono.defer(() -> {
             long t0 = System.nanoTime();
             return call.get().doOnSuccess(v -> timer.record(System.nanoTime() - t0,

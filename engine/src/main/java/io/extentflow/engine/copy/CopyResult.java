@@ -13,9 +13,17 @@ import java.time.Duration;
  * @param readBytes         bytes read from the source (data extents, before zero detection)
  * @param peakBytesInFlight the most buffer bytes held at once
  * @param duration          wall time of the copy including the final flush
+ * @param offloadedBytes    of {@code dataBytes} (and {@code readBytes}), those the sink copied itself
+ *                          ({@link io.extentflow.engine.capability.OffloadedCopy}, e.g. in the kernel)
  */
 public record CopyResult(long size, long resumedBytes, long dataBytes, long zeroedBytes, long skippedBytes, long readBytes,
-                         long peakBytesInFlight, Duration duration) {
+                         long peakBytesInFlight, Duration duration, long offloadedBytes) {
+
+    /** A result with nothing offloaded. */
+    public CopyResult(long size, long resumedBytes, long dataBytes, long zeroedBytes, long skippedBytes,
+                      long readBytes, long peakBytesInFlight, Duration duration) {
+        this(size, resumedBytes, dataBytes, zeroedBytes, skippedBytes, readBytes, peakBytesInFlight, duration, 0);
+    }
 
     /** Source bytes processed per second (the image size over the wall time). */
     public double bytesPerSecond() {

@@ -25,6 +25,7 @@ public final class ExtentflowBlockHoundIntegration implements BlockHoundIntegrat
                 .markAsBlocking(Posix.class, "fdatasync", "(I)V")
                 .markAsBlocking(Posix.class, "ftruncate", "(IJ)V")
                 .markAsBlocking(Posix.class, "allocatedBytes", "(Ljava/nio/file/Path;)J")
+                .markAsBlocking(Posix.class, "copyFileRange", "(IJIJJ)J")
                 .allowBlockingCallsInside("io.netty.buffer.AdaptivePoolingAllocator$Magazine", "free");
     }
 }

@@ -13,7 +13,8 @@ import java.lang.invoke.MethodHandle;
 /**
  * The few Linux system calls the JDK does not offer, made through the FFM API: sparse-file queries
  * ({@code lseek} SEEK_DATA/SEEK_HOLE), {@code fallocate}, {@code fdatasync} and page-cache control
- * ({@code sync_file_range}, {@code posix_fadvise}) on a file descriptor we own. Every file call
+ * ({@code sync_file_range}, {@code posix_fadvise}) on a file descriptor we own, and in-kernel copies
+ * between two files ({@code copy_file_range}). Every file call
  * blocks: call those only from {@link BlockingIo#scheduler()}. The memory calls ({@link #mapAnonymous},
  * {@link #adviseHugePages}, {@link #unmap}) do not wait for I/O and may be made from any thread.
  *
@@ -50,6 +51,8 @@ public final class Posix {
 
     public static final int ENOENT = 2;
     public static final int EINTR = 4;
+    public static final int EBADF = 9;
+    public static final int EXDEV = 18;
     public static final int ENXIO = 6;
     public static final int EINVAL = 22;
     public static final int ENOSPC = 28;
@@ -86,15 +89,16 @@ public final class Posix {
                 LONG, LONG, LONG), CAPTURE, Linker.Option.firstVariadicArg(1));
         /** Call numbers, in the order of {@link Call}: they differ between x86-64 and the generic table. */
         static final long[] NUMBERS = switch (System.getProperty("os.arch")) {
-            case "amd64", "x86_64" -> new long[] {257, 3, 8, 285, 77, 75, 332, 277, 221, 9, 11, 28};
-            case "aarch64", "riscv64" -> new long[] {56, 57, 62, 47, 46, 83, 291, 84, 223, 222, 215, 233};
+            case "amd64", "x86_64" -> new long[] {257, 3, 8, 285, 77, 75, 332, 277, 221, 9, 11, 28, 326};
+            case "aarch64", "riscv64" -> new long[] {56, 57, 62, 47, 46, 83, 291, 84, 223, 222, 215, 233, 285};
             default -> null;
         };
     }
 
     /** The system calls used, indexing {@link Kernel#NUMBERS}. */
     private enum Call {
-        OPENAT, CLOSE, LSEEK, FALLOCATE, FTRUNCATE, FDATASYNC, STATX, SYNC_FILE_RANGE, FADVISE64, MMAP, MUNMAP, MADVISE
+        OPENAT, CLOSE, LSEEK, FALLOCATE, FTRUNCATE, FDATASYNC, STATX, SYNC_FILE_RANGE, FADVISE64, MMAP, MUNMAP, MADVISE,
+        COPY_FILE_RANGE
     }
 
     private static final class Strerror {
@@ -229,6 +233,30 @@ public final class Posix {
     /** {@code posix_fadvise(fd, offset, length, advice)}. */
     public static void fadvise(int fd, long offset, long length, int advice) throws ErrnoException {
         syscall("fadvise64", 0, state -> kernel(state, Call.FADVISE64, fd, offset, length, advice, 0));
+    }
+
+    /**
+     * Where each thread's {@link #copyFileRange} passes its two offsets ({@code loff_t *}): allocated
+     * once per thread, as the errno state is.
+     */
+    private static final ThreadLocal<MemorySegment> OFFSETS_OF_THREAD =
+            ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(16, 8));
+
+    /**
+     * {@code copy_file_range(in, &inOffset, out, &outOffset, length, 0)}: copies up to {@code length}
+     * bytes between two files inside the kernel, sharing blocks where the file system can (a reflink
+     * on XFS or btrfs). Returns the bytes copied, which may be fewer than asked (0 at the end of
+     * {@code in}); the callers' file offsets are left alone. Blocking.
+     */
+    public static long copyFileRange(int in, long inOffset, int out, long outOffset, long length)
+            throws ErrnoException {
+        MemorySegment offsets = OFFSETS_OF_THREAD.get();
+        offsets.set(ValueLayout.JAVA_LONG, 0, inOffset);
+        offsets.set(ValueLayout.JAVA_LONG, 8, outOffset);
+        long in64 = offsets.address();
+        long out64 = in64 + 8;
+        return syscall("copy_file_range", 0, state -> kernel(state, Call.COPY_FILE_RANGE, in, in64, out, out64,
+                length, 0));
     }
 
     /**

@@ -4,6 +4,8 @@ import io.extentflow.engine.ImageIoException;
 import io.extentflow.engine.ImageSink;
 import io.extentflow.engine.ImageSource;
 import io.extentflow.engine.SinkCapabilities;
+import io.extentflow.engine.capability.OffloadedCopy;
+import io.extentflow.engine.capability.SinkCapability;
 import io.extentflow.engine.endpoint.EndpointOptions;
 import io.extentflow.engine.io.BlockingIo;
 import io.extentflow.engine.io.FileProbe;
@@ -14,6 +16,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 import reactor.core.publisher.Mono;
@@ -42,6 +45,11 @@ import reactor.core.publisher.Mono;
  * <p>Opened to allocate zeroes (ovirt-imageio's {@code "sparse": false} tickets), a regular file keeps
  * zeroed ranges allocated instead: {@code fallocate(ZERO_RANGE)}; if refused, punch a hole and
  * allocate it again ({@code fallocate(0)}, what qemu does); if that is refused too, zeros are written.
+ *
+ * <p>From a local raw file, a regular file target copies data in the kernel ({@link KernelCopy},
+ * {@code copy_file_range}), offered to the copy as an {@link OffloadedCopy}, where the target's file
+ * system makes that cheap, or always with {@link FileSinkOptions#OFFLOAD}, never with
+ * {@link FileSinkOptions#NO_OFFLOAD} ({@link KernelCopy#wanted}).
  */
 public final class RawFileSink implements ImageSink {
 
@@ -74,9 +82,11 @@ public final class RawFileSink implements ImageSink {
     private final WritebackWindow window;
     /** Aligned writes bypass the page cache through this; null to write everything through the cache. */
     private final DirectWriter direct;
+    /** The kernel's copy from a local file, or null (turned off, or a device). */
+    private final KernelCopy kernelCopy;
 
     private RawFileSink(OpenFile file, long size, boolean knownZero, boolean device,
-                        boolean allocateZeroes, WritebackWindow window, DirectWriter direct) {
+                        boolean allocateZeroes, WritebackWindow window, DirectWriter direct, boolean offload) {
         this.file = file;
         this.endpoint = "file:" + file.path();
         this.size = size;
@@ -85,6 +95,8 @@ public final class RawFileSink implements ImageSink {
         this.allocateZeroes = allocateZeroes;
         this.window = window;
         this.direct = direct;
+        // a device is never offloaded: copy_file_range takes regular files only
+        this.kernelCopy = offload && !device ? new KernelCopy(file, window) : null;
         this.zeroMethod = this.device ? ZeroMethod.WRITE
                 : allocateZeroes ? ZeroMethod.ZERO_RANGE : ZeroMethod.PUNCH_HOLE;
     }
@@ -123,6 +135,7 @@ public final class RawFileSink implements ImageSink {
     static RawFileSink openNow(Path path, long size, EndpointOptions options, long cacheLimit)
             throws IOException {
         boolean allocateZeroes = options.get(ZeroOptions.ALLOCATE_ZEROES);
+        KernelCopy.checkFlags(options); // before anything is created
         boolean growable = size == ImageSource.UNKNOWN_SIZE;
         if (size < 0 && !growable) {
             throw new IllegalArgumentException("negative image size " + size);
@@ -168,7 +181,8 @@ public final class RawFileSink implements ImageSink {
             boolean cached = options.get(FileSinkOptions.KEEP_CACHE);
             WritebackWindow window = cached ? WritebackWindow.disabled() : new WritebackWindow(fd, cacheLimit);
             DirectWriter direct = cached ? null : DirectWriter.open(path, fd);
-            return new RawFileSink(file, size, knownZero, device, allocateZeroes, window, direct);
+            boolean offload = KernelCopy.wanted(path, options);
+            return new RawFileSink(file, size, knownZero, device, allocateZeroes, window, direct, offload);
         } catch (IOException | RuntimeException e) {
             file.close();
             throw e;
@@ -188,6 +202,11 @@ public final class RawFileSink implements ImageSink {
     @Override
     public SinkCapabilities capabilities() {
         return new SinkCapabilities(knownZero, MAX_WRITE, MAX_ZERO, 4);
+    }
+
+    @Override
+    public <C extends SinkCapability> Optional<C> sinkCapability(Class<C> type) {
+        return type == OffloadedCopy.class && kernelCopy != null ? Optional.of(type.cast(kernelCopy)) : Optional.empty();
     }
 
     /** True if {@code [offset, offset + length)} fits the image; a growable file records its new end. */

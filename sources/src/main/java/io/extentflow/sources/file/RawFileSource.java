@@ -5,6 +5,7 @@ import io.extentflow.engine.ImageIoException;
 import io.extentflow.engine.ImageSource;
 import io.extentflow.engine.capability.Capabilities;
 import io.extentflow.engine.capability.HostOffsets;
+import io.extentflow.engine.capability.LocalFileBytes;
 import io.extentflow.engine.capability.SourceCapability;
 import io.extentflow.engine.extent.ExtentWindows;
 import io.extentflow.engine.io.BlockingIo;
@@ -38,7 +39,7 @@ public final class RawFileSource implements ImageSource, HostOffsets {
     private final long size;
     private final boolean seekable;
     private final long window;
-    /** Host offsets: a raw file's data is at its guest offsets. */
+    /** Host offsets and the file itself: a raw file's data is at its guest offsets. */
     private final Capabilities capabilities;
 
     private RawFileSource(OpenFile file, long size, boolean seekable, long window) {
@@ -47,7 +48,8 @@ public final class RawFileSource implements ImageSource, HostOffsets {
         this.size = size;
         this.seekable = seekable;
         this.window = window;
-        this.capabilities = Capabilities.none().with(HostOffsets.class, this);
+        this.capabilities = Capabilities.none().with(HostOffsets.class, this)
+                .with(LocalFileBytes.class, () -> file);
     }
 
     /** Opens {@code path} read-only, on the file I/O scheduler. */
