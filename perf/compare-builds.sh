@@ -76,7 +76,8 @@ http_pair() {   # http_pair NAME PREPARE ARGS... with @URL@ standing for the bui
 http_pair http-download "rm -f $dst; $WARM $src" copy --no-progress --no-flush @URL@/src "$dst"
 http_pair http-download-stream "rm -f $dst; $WARM $src" copy --no-progress --no-flush --http-stream @URL@/src "$dst"
 http_pair http-upload "$WARM $src" copy --no-progress --no-flush "$src" @URL@/dst
-http_pair http-upload-stream "$WARM $src" copy --no-progress --no-flush --http-stream "$src" @URL@/dst
+# flushed: the previous main's streamed upload lost its end with --no-flush (fixed since: #20)
+http_pair http-upload-stream "$WARM $src" copy --no-progress --http-stream "$src" @URL@/dst
 http_pair http-frag-per-extent "rm -f $dst; $WARM $frag" copy --no-progress --no-flush @URL@/frag "$dst"
 http_pair http-frag-stream "rm -f $dst; $WARM $frag" copy --no-progress --no-flush --http-stream @URL@/frag "$dst"
 
@@ -90,4 +91,4 @@ perf_pair base-frag-to-stdout "$WARM $frag" "$SOCKS/base-to-null.sh $frag" \
 rm -f "$dst" "$upload"
 
 perf_report compare-builds "This build against another (BASE), the same copies alternated" \
-  "Each pair runs the other build (base-*) and this one (this-*) alternately; ratio = this / base. NBD copies as in compare-nbd.sh (no flush), the file copy with its final flush, the checksum of a warm sparse-8g.raw, qcow2 → raw and HTTP copies without flush, each build's HTTP client against a warmed server of the same build; frag-to-stdout is \`copy frag-4g.raw - > /dev/null\`."
+  "Each pair runs the other build (base-*) and this one (this-*) alternately; ratio = this / base. NBD copies as in compare-nbd.sh (no flush), the file copy with its final flush, the checksum of a warm sparse-8g.raw, qcow2 → raw and HTTP copies without flush (the streamed upload with it), each build's HTTP client against a warmed server of the same build; frag-to-stdout is \`copy frag-4g.raw - > /dev/null\`."

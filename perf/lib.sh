@@ -161,6 +161,10 @@ case_rss() {
 # spell and all of the other in a slow one; alternated, a drift slows both alike.
 perf_pair() {
   local names=("$1" "$4") prepares=("$2" "$5") commands=("$3" "$6") i k
+  # ONLY=REGEX runs just the pairs whose second name matches (e.g. ONLY='frag' to redo those)
+  if [ -n "${ONLY:-}" ] && ! [[ "$4" =~ $ONLY ]]; then
+    return 0
+  fi
   perf_reference "$1"
   for k in 0 1; do
     case_begin "${names[k]}" "${prepares[k]}" "${commands[k]}" "$1"
@@ -177,8 +181,12 @@ perf_pair() {
 import json, os, sys
 results, name, runs = sys.argv[1], sys.argv[2], int(sys.argv[3])
 files = [os.path.join(results, f"{name}.run-{i}.json") for i in range(1, runs + 1)]
-if all(os.path.exists(f) for f in files):
+# a failed run leaves no file, or one without results: the case is then reported as failed
+try:
     rs = [json.load(open(f))["results"][0] for f in files]
+except (OSError, ValueError, KeyError, IndexError):
+    rs = None
+if rs:
     merged = {"times": [t for r in rs for t in r["times"]],
               "user": sum(r["user"] for r in rs) / len(rs), "system": sum(r["system"] for r in rs) / len(rs)}
     json.dump({"results": [merged]}, open(os.path.join(results, name + ".json"), "w"))
