@@ -203,15 +203,9 @@ public final class FleetJobManager {
                     .onBackpressureDrop()
                     .concatMap(t -> heartbeat(job), 1)
                     .subscribe());
-            // a target that cannot go on part way (a qcow2 file) that an earlier claim was writing holds
-            // a partial image that opening refuses: remove it and copy from zero, as the journal mode does
-            Mono<Void> fresh = Mono.empty();
-            if (job.lease().generation() > 1 && !job.request.resumable()) {
-                job.restarts(job.restarts() + 1);
-                job.resumeFrom(0);
-                fresh = Endpoints.discardPartial(job.request.target(), job.request.endpoint());
-            }
-            job.subscription = fresh.then(JobRun.run(job, registry, config.checkpointInterval(), this::renew))
+            // an earlier claim of the job ran it (a daemon died or gave it back)
+            job.subscription = JobRun.run(job, job.lease().generation() > 1, registry, config.checkpointInterval(),
+                            this::renew)
                     .subscribe(result -> finished(job, result, null), e -> finished(job, null, e));
         }
     }

@@ -189,23 +189,15 @@ public final class JobManager {
     }
 
     private void start(Job job) {
-        JobRequest r = job.request;
-        // A target that cannot go on part way (a qcow2 file) and that an earlier daemon was writing
-        // when it stopped holds a partial image that opening refuses: remove it and copy from zero,
-        // counted in the job's record as a restart (not a resume).
-        Mono<Void> fresh = Mono.empty();
-        if (job.interrupted() && !r.resumable()) {
-            job.restarts(job.restarts() + 1);
-            LOG.info("job " + job.id + ": " + r.target() + " cannot resume, restarting the copy from zero");
-            fresh = Endpoints.discardPartial(r.target(), r.endpoint());
-        }
+        // assembled first: a restart from zero is counted in the record saved below
+        Mono<CopyResult> run = JobRun.run(job, job.interrupted(), registry, config.checkpointInterval(),
+                this::saveCheckpoint);
         job.interrupted(false);
         running++;
         job.state(JobState.RUNNING);
         metrics.started(job);
         store.saveState(job).subscribe(null, e -> LOG.log(Level.SEVERE, "journal write failed", e));
-        job.subscription = fresh.then(JobRun.run(job, registry, config.checkpointInterval(), this::saveCheckpoint))
-                .subscribe(result -> finished(job, result, null), e -> finished(job, null, e));
+        job.subscription = run.subscribe(result -> finished(job, result, null), e -> finished(job, null, e));
     }
 
     /** Journals a checkpoint that moved on (the target is flushed up to it). */

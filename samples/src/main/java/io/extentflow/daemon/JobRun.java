@@ -46,16 +46,29 @@ final class JobRun {
     /**
      * The job's copy, subscribed to by the caller; {@code job.opened()} and {@code job.closed()}
      * count its endpoints. Resumable jobs call {@code checkpointer} every {@code interval}.
+     *
+     * @param ranBefore an earlier run of the job stopped before it ended (a daemon died, or gave it back)
      */
-    static Mono<CopyResult> run(Job job, MeterRegistry registry, Duration interval, Checkpointer checkpointer) {
+    static Mono<CopyResult> run(Job job, boolean ranBefore, MeterRegistry registry, Duration interval,
+                                Checkpointer checkpointer) {
         JobRequest r = job.request;
+        // A target that cannot go on part way (a qcow2 file) that an earlier run was writing holds a
+        // partial image that opening refuses: remove it and copy from zero, counted in the job's
+        // record as a restart (not a resume).
+        Mono<Void> fresh = Mono.empty();
+        if (ranBefore && !r.resumable()) {
+            job.restarts(job.restarts() + 1);
+            job.resumeFrom(0);
+            LOG.info("job " + job.id + ": " + r.target() + " cannot resume, restarting the copy from zero");
+            fresh = Endpoints.discardPartial(r.target(), r.endpoint());
+        }
         // both ends open at once: a network target connects while the source opens
-        return Mono.usingWhen(
+        return fresh.then(Mono.usingWhen(
                 BlockingIo.run(r::requireIncrementalTarget)
                         .then(Endpoints.pair(r.source(), r.endpoint(), r.target(), r.endpoint()))
                         .doOnNext(p -> job.opened()),
                 p -> copy(job, p.source(), p.sink(), registry, interval, checkpointer),
-                p -> closed(job, p.closeGracefully()));
+                p -> closed(job, p.closeGracefully())));
     }
 
     /** An endpoint's closing, counted for the job when it ends (an NBD endpoint's sockets are closed by then). */

@@ -148,11 +148,7 @@ class CopyOffloadTest {
                 assertEquals(allRuns(runs), r.offloadedBytes());
             }
         } finally {
-            try (Stream<Path> files = Files.walk(shm)) {
-                for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
-                    Files.deleteIfExists(p);
-                }
-            }
+            deleteTree(shm);
         }
     }
 
@@ -178,11 +174,7 @@ class CopyOffloadTest {
             TestImages.assertSameContent(src, forced);
             assertEquals(allRuns(runs), f.offloadedBytes(), "--offload: the kernel copies every data run");
         } finally {
-            try (Stream<Path> files = Files.walk(shm)) {
-                for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
-                    Files.deleteIfExists(p);
-                }
-            }
+            deleteTree(shm);
         }
     }
 
@@ -210,6 +202,15 @@ class CopyOffloadTest {
         Path b = Files.write(dir.resolve("b"), new byte[4096]);
         try (OpenFile in = OpenFile.readOnly(a); OpenFile out = OpenFile.readWrite(b, false)) {
             BlockHoundChecks.caughtOnParallel(() -> Posix.copyFileRange(in.fd(), 0, out.fd(), 0, 4096));
+        }
+    }
+
+    /** Removes a folder made outside the test's temporary folder (tmpfs in /dev/shm) with what it holds. */
+    private static void deleteTree(Path dir) throws IOException {
+        try (Stream<Path> files = Files.walk(dir)) {
+            for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
         }
     }
 }
