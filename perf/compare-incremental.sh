@@ -6,7 +6,14 @@
 #   - in place into a raw full copy (a "synthetic full"), the bitmap read from the qcow2 itself and
 #     from qemu-nbd -r -B;
 #   - into a new qcow2 overlay on the full copy (copy --incremental ... --backing), the bitmap read
-#     from the qcow2 itself and from qemu-nbd -r -B.
+#     from the qcow2 itself and from qemu-nbd -r -B;
+#   - the fixed cost: a copy of an empty 8 GiB qcow2 (start-up, no data), so the figures can be read
+#     as "start-up plus k x the dirty bytes";
+#   - side by side with qemu: the same changes kept by qemu as a top layer on the full copy, written
+#     into a new overlay by `qemu-img convert -B FULL` (it copies the top layer's clusters only: qemu's
+#     own way to turn a chain into an incremental overlay), alternated run by run with our overlay
+#     copy from the bitmap, in both modes: fast-return (--no-flush vs qemu-img as it is) and durable
+#     (our flush vs qemu-img followed by `sync` of the overlay).
 # Results go to perf/README.md. Usage: [RUNS=5] perf/compare-incremental.sh
 source "$(dirname "$0")/lib.sh"
 
@@ -21,22 +28,27 @@ image="$IMG/inc-8g.qcow2"
 dirty_only="$IMG/inc-8g-dirty-only.qcow2"
 full_qcow2="$IMG/inc-8g-full.qcow2"
 full_raw="$OUT/inc-8g-full.raw"
+top="$IMG/inc-8g-top.qcow2"               # the same changes as a qcow2 layer on the full copy
+empty="$IMG/inc-8g-empty.qcow2"
 
-if [ ! -f "$image" ] || [ ! -f "$dirty_only" ] || [ ! -f "$full_qcow2" ]; then
+if [ ! -f "$image" ] || [ ! -f "$dirty_only" ] || [ ! -f "$full_qcow2" ] || [ ! -f "$top" ]; then
   echo "making $image: 1 GiB of data, then a bitmap and $PIECES dirty pieces of 64 KiB" >&2
-  rm -f "$image" "$dirty_only" "$full_qcow2"
+  rm -f "$image" "$dirty_only" "$full_qcow2" "$top"
   qemu-img create -q -f qcow2 "$image" "$SIZE"
   qemu-io -f qcow2 -c "write -P 1 0 512M" -c "write -P 2 4G 512M" "$image" >/dev/null
   qemu-img convert -O qcow2 "$image" "$full_qcow2"      # the previous backup, before the change
   qemu-img bitmap --add --enable "$image" b
   qemu-img create -q -f qcow2 "$dirty_only" "$SIZE"
+  qemu-img create -q -f qcow2 -b "$(basename "$full_qcow2")" -F qcow2 "$top"
   cmds=()
   for i in $(seq 0 $((PIECES - 1))); do
     cmds+=(-c "write -P $((i % 250 + 3)) $((i * STRIDE)) $PIECE")
   done
   qemu-io -f qcow2 "${cmds[@]}" "$image" >/dev/null
   qemu-io -f qcow2 "${cmds[@]}" "$dirty_only" >/dev/null
+  qemu-io -f qcow2 "${cmds[@]}" "$top" >/dev/null
 fi
+[ -f "$empty" ] || qemu-img create -q -f qcow2 "$empty" "$SIZE"
 [ -f "$full_raw" ] || qemu-img convert -O raw "$full_qcow2" "$full_raw"
 
 sock="$OUT/inc-nbd.sock"
@@ -49,6 +61,22 @@ overlay="$OUT/inc-overlay.qcow2"
 # the overlay's backing file, next to it: its name goes into the overlay relative to the overlay's folder
 cp --reflink=auto "$full_qcow2" "$OUT/inc-8g-full.qcow2" 2>/dev/null || cp "$full_qcow2" "$OUT/inc-8g-full.qcow2"
 
+RUN="$PERF_DIR/out/incremental"
+mkdir -p "$RUN"
+# qemu-img convert, then the overlay made durable: the like-for-like of our copy with its flush
+cat > "$RUN/qemu-sync.sh" <<'SH'
+#!/usr/bin/env bash
+set -e
+n=$#
+dst="${!n}"
+qemu-img convert "$@"
+sync "$dst"
+SH
+chmod +x "$RUN/qemu-sync.sh"
+peer="$OUT/inc-peer.qcow2"
+
+perf_reference "start-up"
+perf_case "start-up" "rm -f $new" "$EXTENTFLOW copy --no-progress --no-flush $empty $new"
 perf_reference "dirty-bytes-alone"
 perf_case "dirty-bytes-alone" "rm -f $new; $WARM $dirty_only" \
   "$EXTENTFLOW copy --no-progress --no-flush $dirty_only $new"
@@ -60,9 +88,21 @@ perf_case "overlay-from-qcow2-bitmap" "rm -f $overlay; $WARM $image" \
   "$EXTENTFLOW copy --no-progress --no-flush --incremental --dirty-bitmap b $image $overlay --backing inc-8g-full.qcow2"
 perf_case "overlay-from-nbd-bitmap" "rm -f $overlay; $WARM $image" \
   "$EXTENTFLOW copy --no-progress --no-flush --incremental --dirty-bitmap b nbd+unix:///?socket=$sock $overlay --backing inc-8g-full.qcow2"
-rm -f "$new" "$overlay"
+perf_pair "qemu-img-convert-B-top" "rm -f $peer; $WARM $top" \
+  "qemu-img convert -O qcow2 -B inc-8g-full.qcow2 -F qcow2 $top $peer" \
+  "overlay-from-qcow2-bitmap-vs-qemu" "rm -f $overlay; $WARM $image" \
+  "$EXTENTFLOW copy --no-progress --no-flush --incremental --dirty-bitmap b $image $overlay --backing inc-8g-full.qcow2"
+perf_pair "qemu-img-convert-B-top-sync" "rm -f $peer; $WARM $top" \
+  "$RUN/qemu-sync.sh -O qcow2 -B inc-8g-full.qcow2 -F qcow2 $top $peer" \
+  "overlay-from-qcow2-bitmap-durable" "rm -f $overlay; $WARM $image" \
+  "$EXTENTFLOW copy --no-progress --incremental --dirty-bitmap b $image $overlay --backing inc-8g-full.qcow2"
+rm -f "$new" "$overlay" "$peer"
 
 perf_report compare-incremental "Incremental backup: 8 GiB qcow2, 1 % dirty in 64 KiB pieces" \
   "The reference copies the same $PIECES pieces from an image holding only them into a new raw file. \
 The in-place cases apply them to an existing raw full copy; the overlay cases write a new qcow2 on the \
-full copy (--backing). No flush anywhere."
+full copy (--backing). No flush in the first six cases. start-up is the fixed cost (an empty 8 GiB \
+qcow2 → raw); each incremental case reads as start-up + k × (dirty-bytes-alone − start-up). \
+The qemu-img pairs write the same changes, kept by qemu as a top layer on the full copy, into a new \
+overlay with convert -B (the top layer's clusters only), against our overlay copy from the bitmap: \
+fast-return (both as they are) and durable (qemu-img + sync of the overlay, ours with its flush)."
