@@ -45,11 +45,12 @@ final class Fleet implements AutoCloseable {
         return f;
     }
 
-    /** Starts one more daemon on the fleet's database. */
-    DaemonProcess startDaemon() throws IOException, InterruptedException {
+    /** Starts one more daemon on the fleet's database, given {@code more} after the fleet's arguments. */
+    DaemonProcess startDaemon(String... more) throws IOException, InterruptedException {
         List<String> args = new ArrayList<>(List.of("--jobs-db", pg.address(), "--control-socket",
                 dir.resolve("ctl-" + daemons.size() + ".sock").toString()));
         args.addAll(daemonArgs);
+        args.addAll(List.of(more));
         DaemonProcess d = DaemonProcess.start(dir, JobsClient.TOKEN, env(), args.toArray(String[]::new));
         daemons.add(d);
         return d;

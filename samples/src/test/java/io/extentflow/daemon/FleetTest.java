@@ -143,13 +143,24 @@ class FleetTest {
         TestImages.randomSparseRaw(src, 24L << 20, 7, 100, 1 << 20);
         var slow = servers.nbdkit(dir, "--filter=delay", "file", src.toString(), "rdelay=60ms");
         Path dst = dir.resolve("dst.raw");
-        try (Fleet fleet = Fleet.start(dir, 2, "--max-jobs", "1", "--checkpoint-interval", "200ms",
-                "--lease-time", "2s")) {
-            String id = fleet.client(0).submit(slow.uri(), dst.toString(), slowly());
-            String first = fleet.awaitQuery(Duration.ofMinutes(1), "the job running with a checkpoint",
-                    "SELECT owner FROM extentflow_jobs WHERE id = '" + id + "' AND state = 'running' AND checkpoint > 0");
-            DaemonProcess paused = fleet.byOwner(first);
-            DaemonProcess other = fleet.daemons.stream().filter(d -> d != paused).findFirst().orElseThrow();
+        try (Fleet fleet = Fleet.start(dir, 0, "--max-jobs", "1", "--checkpoint-interval", "200ms")) {
+            // a short lease for the daemon that is paused, so that it lapses while it is stopped; a long
+            // one for the daemon that takes over, so that no stall of a busy machine hands the job on
+            // a third time (generation 3) before the assertions below. The other daemon is held
+            // (SIGSTOP) until the first one runs the job, so the job starts where the short lease is.
+            DaemonProcess paused = fleet.startDaemon("--lease-time", "2s");
+            DaemonProcess other = fleet.startDaemon("--lease-time", "60s");
+            other.signal("STOP");
+            String id;
+            String first;
+            try {
+                id = fleet.client(0).submit(slow.uri(), dst.toString(), slowly());
+                first = fleet.awaitQuery(Duration.ofMinutes(1), "the job running with a checkpoint",
+                        "SELECT owner FROM extentflow_jobs WHERE id = '" + id + "' AND state = 'running' AND checkpoint > 0");
+            } finally {
+                other.signal("CONT");
+            }
+            assertEquals(paused, fleet.byOwner(first));
             paused.signal("STOP");
             try {
                 // the lease expires and the other daemon takes the job over
