@@ -30,7 +30,8 @@ import reactor.util.retry.Retry;
  *
  * <ul>
  *   <li><b>Claiming.</b> While fewer than {@link DaemonConfig#maxRunning()} jobs run here, the daemon
- *       claims the oldest queued job (or one whose lease expired) and runs it from its checkpoint.
+ *       claims the oldest queued jobs (or ones whose lease expired), as many as slots are free in one
+ *       statement, and runs each from its checkpoint.
  *       It looks when told of a new job (notification), when a job of its own ends, and every
  *       poll interval (expired leases are noticed that way).</li>
  *   <li><b>Leases.</b> Every {@link DaemonConfig#checkpointInterval()} the running job's target is
@@ -79,7 +80,7 @@ public final class FleetJobManager {
         this.store = store;
         this.owner = owner;
         this.metrics = new DaemonMetrics(registry, s -> counts.getOrDefault(s, 0L));
-        this.fleet = new FleetMetrics(registry);
+        this.fleet = new FleetMetrics(registry, store.database());
         this.runningHere = Gauge.builder("extentflow.daemon.fleet.running", running, Map::size)
                 .description("Jobs of the fleet running on this daemon").register(registry);
         // an expired lease is found within a quarter of the lease time, at most a second
@@ -140,19 +141,24 @@ public final class FleetJobManager {
         wakeups.tryEmitNext(0L); // a failed emit means another is being emitted: a wake-up happens anyway
     }
 
-    /** Claims jobs while a slot is free and a job is claimable. */
+    /**
+     * Claims as many jobs as slots are free, in one statement. Without a per-host limit, fewer jobs
+     * than asked for means the queue had no more: the daemon waits for the next wake-up (a job
+     * queued, one of its own ended, the poll) instead of asking again. Under a limit, jobs passed
+     * over for their busy host may have hidden claimable ones: it asks again while claims come back.
+     */
     private Mono<Void> claimWhileFree() {
         return Mono.defer(() -> {
-            if (closed || running.size() >= config.maxRunning()) {
+            int free = config.maxRunning() - running.size();
+            if (closed || free <= 0) {
                 return Mono.empty();
             }
             long sent = System.nanoTime();
-            return store.claim(owner)
-                    .doOnNext(c -> claimFailing = false)
-                    .flatMap(c -> {
-                        begin(c, sent);
-                        return claimWhileFree();
-                    });
+            return store.claim(owner, free)
+                    .doOnNext(c -> begin(c, sent))
+                    .count()
+                    .doOnNext(n -> claimFailing = false)
+                    .flatMap(n -> n > 0 && config.maxPerSourceHost() > 0 ? claimWhileFree() : Mono.empty());
         }).onErrorResume(e -> {
             if (!claimFailing) {
                 claimFailing = true;

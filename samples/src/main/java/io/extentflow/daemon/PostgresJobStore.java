@@ -2,15 +2,15 @@ package io.extentflow.daemon;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.r2dbc.postgresql.api.PostgresqlConnection;
-import io.r2dbc.postgresql.api.PostgresqlResult;
 import io.r2dbc.postgresql.codec.Json;
 import io.r2dbc.spi.Row;
 import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.Supplier;
 import java.util.stream.Collectors;
 import reactor.core.publisher.Flux;
@@ -56,7 +56,7 @@ final class PostgresJobStore implements JobStore {
     }
 
     /** A job this daemon claimed, and whether another daemon ran it until its lease expired. */
-    record Claim(Job job, boolean takenOver) {
+    record Claim(Job job, boolean takenOver, long seq) {
     }
 
     /** Nothing: in a fleet no daemon owns jobs at start; it claims them. */
@@ -79,38 +79,78 @@ final class PostgresJobStore implements JobStore {
     }
 
     /**
-     * Claims the oldest job that is queued or whose lease expired, for {@code owner}: the job comes
-     * back running under a new lease, at the checkpoint its last owner recorded; empty when no job
-     * is free. {@code SKIP LOCKED}: daemons claiming at once take different jobs without waiting. A job
-     * whose source host already has the limit's number of running jobs is passed over for the next.
+     * Claims up to {@code max} of the oldest jobs that are queued or whose lease expired, for
+     * {@code owner}, in one statement (one round trip, one commit): each comes back running under a
+     * new lease, at the checkpoint its last owner recorded, oldest first; none when no job is free.
+     * {@code SKIP LOCKED}: daemons claiming at once take different jobs without waiting. Under a
+     * per-host limit a job whose source host has no room left, counting the jobs of its host
+     * claimed by this same statement, is passed over for the next ({@link #claimSql}).
      */
-    Mono<Claim> claim(String owner) {
-        if (maxPerSourceHost <= 0) {
-            return db.execute(c -> claimStatement(c, owner)).next();
+    Flux<Claim> claim(String owner, int max) {
+        if (max <= 0) {
+            return Flux.empty();
         }
-        // under a per-host limit, claims take turns: a claim counts the jobs running on its host, and
-        // two claims counting at once could both see room for one more. The lock is the transaction's.
-        return db.transaction(c -> c.createStatement("SELECT pg_advisory_xact_lock(" + CLAIM_LOCK + ")").execute()
-                        .concatMap(PostgresqlResult::getRowsUpdated)
-                        .thenMany(claimStatement(c, owner)))
-                .next();
+        if (maxPerSourceHost <= 0) {
+            return db.execute(c -> c.createStatement(claimSql("$1", "$2", "$3"))
+                            .bind("$1", owner).bind("$2", leaseTime.toMillis()).bind("$3", max).execute()
+                            .concatMap(r -> r.map((row, meta) -> claimOf(row, owner))))
+                    .sort(OLDEST_FIRST);
+        }
+        // Under a per-host limit, claims take turns: a claim counts the jobs running on each host,
+        // and two claims counting at once could both see room for one more. The advisory lock and
+        // the claim are two statements of one query message: PostgreSQL runs them as one implicit
+        // transaction that holds the lock until its commit, and the claim, a statement after the
+        // lock was granted, counts with a snapshot that sees every earlier claim's commit. A query
+        // message carries no parameters, hence the literals (the owner quoted).
+        String sql = "SELECT pg_advisory_xact_lock(" + CLAIM_LOCK + "); "
+                + claimSql(literal(owner), Long.toString(leaseTime.toMillis()), Integer.toString(max));
+        return db.execute(c -> c.createStatement(sql).execute()
+                        .concatMap(r -> r.map((row, meta) -> meta.contains("was")
+                                ? Optional.of(claimOf(row, owner)) : Optional.<Claim>empty())))
+                .flatMap(Mono::justOrEmpty)
+                .sort(OLDEST_FIRST);
     }
 
-    private Flux<Claim> claimStatement(PostgresqlConnection c, String owner) {
-        String hostLimit = maxPerSourceHost <= 0 ? ""
-                : "AND (q.source_host IS NULL OR (SELECT count(*) FROM extentflow_jobs r WHERE r.state = 'running' "
-                        + "AND r.lease_expires >= now() AND r.source_host = q.source_host) < " + maxPerSourceHost + ") ";
-        return c.createStatement("UPDATE extentflow_jobs j SET state = 'running', owner = $1, "
-                        + "generation = j.generation + 1, claims = j.claims + 1, updated = now(), "
-                        + "lease_expires = now() + $2 * interval '1 millisecond' "
-                        + "FROM (SELECT q.id, q.state AS was FROM extentflow_jobs q "
-                        + "WHERE (q.state = 'queued' OR (q.state = 'running' AND q.lease_expires < now())) "
-                        + hostLimit
-                        + "ORDER BY q.seq LIMIT 1 FOR UPDATE SKIP LOCKED) c "
-                        + "WHERE j.id = c.id "
-                        + "RETURNING j.id, j.created, j.request, j.generation, j.checkpoint, c.was")
-                .bind("$1", owner).bind("$2", leaseTime.toMillis()).execute()
-                .concatMap(r -> r.map((row, meta) -> claimOf(row, owner)));
+    private static final Comparator<Claim> OLDEST_FIRST = Comparator.comparingLong(Claim::seq);
+
+    /**
+     * The claim. Without a per-host limit: the oldest claimable rows, at most {@code max}, locked
+     * ({@code SKIP LOCKED}: rows another claim holds are passed over). Under a limit, the rows are
+     * first picked: each claimable row is numbered within its host in queue order, and one is taken
+     * while its host's running jobs with a live lease plus its number stay within the limit (so a
+     * claim counts the jobs of a host it takes itself); then the picked rows are locked. (PostgreSQL
+     * allows no window function beside {@code FOR UPDATE}, hence the two steps; the numbering reads
+     * every claimable row, which is what the limit costs.)
+     */
+    private String claimSql(String owner, String leaseMillis, String max) {
+        String claimable = "(q.state = 'queued' OR (q.state = 'running' AND q.lease_expires < now()))";
+        String rows;
+        if (maxPerSourceHost <= 0) {
+            rows = "c AS (SELECT q.id, q.state AS was FROM extentflow_jobs q WHERE " + claimable + " "
+                    + "ORDER BY q.seq LIMIT " + max + " FOR UPDATE SKIP LOCKED) ";
+        } else {
+            rows = "busy AS (SELECT source_host, count(*) AS n FROM extentflow_jobs WHERE state = 'running' "
+                    + "AND lease_expires >= now() AND source_host IS NOT NULL GROUP BY source_host), "
+                    + "numbered AS (SELECT q.id, q.seq, q.source_host, "
+                    + "row_number() OVER (PARTITION BY q.source_host ORDER BY q.seq) AS nth "
+                    + "FROM extentflow_jobs q WHERE " + claimable + "), "
+                    + "picked AS (SELECT p.id FROM numbered p LEFT JOIN busy b ON b.source_host = p.source_host "
+                    + "WHERE p.source_host IS NULL OR coalesce(b.n, 0) + p.nth <= " + maxPerSourceHost + " "
+                    + "ORDER BY p.seq LIMIT " + max + "), "
+                    + "c AS (SELECT q.id, q.state AS was FROM extentflow_jobs q "
+                    + "WHERE q.id IN (SELECT id FROM picked) AND " + claimable + " FOR UPDATE SKIP LOCKED) ";
+        }
+        return "WITH " + rows
+                + "UPDATE extentflow_jobs j SET state = 'running', owner = " + owner + ", "
+                + "generation = j.generation + 1, claims = j.claims + 1, updated = now(), "
+                + "lease_expires = now() + " + leaseMillis + " * interval '1 millisecond' "
+                + "FROM c WHERE j.id = c.id "
+                + "RETURNING j.id, j.seq, j.created, j.request, j.generation, j.checkpoint, c.was";
+    }
+
+    /** {@code s} as an SQL string literal (standard_conforming_strings: only quotes are doubled). */
+    private static String literal(String s) {
+        return "'" + s.replace("'", "''") + "'";
     }
 
     private static Claim claimOf(Row row, String owner) {
@@ -131,7 +171,7 @@ final class PostgresJobStore implements JobStore {
             job.failed(problem);
         }
         job.lease(new Lease(owner, row.get("generation", Long.class)));
-        return new Claim(job, "running".equals(row.get("was", String.class)));
+        return new Claim(job, "running".equals(row.get("was", String.class)), row.get("seq", Long.class));
     }
 
     /** Records the job's state (a final one ends the lease); {@link LeaseLost} unless still the owner's. */
