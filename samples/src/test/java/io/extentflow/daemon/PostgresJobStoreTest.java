@@ -11,6 +11,7 @@ import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
@@ -119,8 +120,8 @@ class PostgresJobStoreTest {
             Database dbA = new Database(DatabaseConfig.parse(pg.address(), pg.password), Duration.ofSeconds(10));
             Database dbB = new Database(DatabaseConfig.parse(pg.address(), pg.password), Duration.ofSeconds(10));
             Migrations.apply(dbA).block(TIMEOUT);
-            PostgresJobStore a = new PostgresJobStore(dbA, Duration.ofMillis(300), 0);
-            PostgresJobStore b = new PostgresJobStore(dbB, Duration.ofMillis(300), 0);
+            PostgresJobStore a = new PostgresJobStore(dbA, Duration.ofSeconds(60), 0);
+            PostgresJobStore b = new PostgresJobStore(dbB, Duration.ofSeconds(60), 0);
             for (int i = 1; i <= 6; i++) {
                 a.add(job("j" + i)).block(TIMEOUT);
             }
@@ -142,10 +143,11 @@ class PostgresJobStoreTest {
             assertEquals("running|3|daemon-a,running|3|daemon-b", pg.query("SELECT state || '|' || count(*) || '|' "
                     + "|| owner FROM extentflow_jobs GROUP BY state, owner ORDER BY owner").replace('\n', ','));
 
-            // daemon-a stops renewing: daemon-b takes its three jobs over in one claim, under generation 2,
-            // and daemon-a's late writes to each of them are refused
-            Await.until(TIMEOUT, "daemon-a's leases to expire", () -> query(pg, "SELECT count(*) FROM extentflow_jobs "
-                    + "WHERE owner = 'daemon-a' AND lease_expires < now()").equals("3"));
+            // daemon-a stops renewing and its leases run out (set in the past here rather than waited for:
+            // a short lease would also run out between the claims above on a slow machine): daemon-b
+            // takes its three jobs over in one claim, under generation 2, and daemon-a's late writes to
+            // each of them are refused
+            pg.query("UPDATE extentflow_jobs SET lease_expires = now() - interval '1 second' WHERE owner = 'daemon-a'");
             List<PostgresJobStore.Claim> taken = b.claim("daemon-b", 5).collectList().block(TIMEOUT);
             assertEquals(List.of("j3", "j4", "j5"), ids(taken));
             taken.forEach(c -> {
@@ -198,6 +200,42 @@ class PostgresJobStoreTest {
                     "room for one of host-a once n1 ended, the oldest");
             dbA.close();
             dbB.close();
+        }
+    }
+
+    @Test
+    void oneExchangeWritesFinalStatesUnderTheirLeasesAndFillsTheFreedSlots() throws Exception {
+        try (PostgresServer pg = PostgresServer.start()) {
+            Database db = new Database(DatabaseConfig.parse(pg.address(), pg.password), Duration.ofSeconds(10));
+            Migrations.apply(db).block(TIMEOUT);
+            PostgresJobStore store = new PostgresJobStore(db, Duration.ofSeconds(60), 1);
+            store.add(job("n1", "nbd://host-a/d1")).block(TIMEOUT);
+            store.add(job("f1", "/it's a file.raw")).block(TIMEOUT); // a quote in the request, as a literal
+            store.add(job("n2", "nbd://host-a/d2")).block(TIMEOUT);
+            store.add(job("f2", "/b.raw")).block(TIMEOUT);
+            List<PostgresJobStore.Claim> first = store.claim("daemon-a", 2).collectList().block(TIMEOUT);
+            assertEquals(List.of("n1", "f1"), ids(first));
+            assertEquals("/it's a file.raw", first.get(1).job().request.source());
+
+            // n1 ends here (failed, its error holding a quote and a backslash); f1's lease is stale
+            // (as if another claim of it happened meanwhile)
+            Job n1 = first.get(0).job();
+            n1.failed("it's \\ over");
+            n1.state(JobState.FAILED);
+            Job f1 = first.get(1).job();
+            f1.lease(new Lease("daemon-a", 0));
+            f1.state(JobState.DONE);
+            long before = db.roundTrips();
+            PostgresJobStore.Settled settled = store.settle("daemon-a", List.of(n1, f1), 2).block(TIMEOUT);
+            assertEquals(1, db.roundTrips() - before, "final states and claims in one round trip");
+            assertEquals(Set.of("n1"), settled.finished(), "f1's stale generation is refused");
+            assertEquals(List.of("n2", "f2"), ids(settled.claims()),
+                    "n2 claimed as n1 ends: host-a's running job is the one this exchange ends");
+            assertEquals("n1|failed|daemon-a|true,f1|running|-|false,n2|running|-|false,f2|running|-|false",
+                    pg.query("SELECT id || '|' || state || '|' || coalesce(finished_by, '-') || '|' "
+                            + "|| (lease_expires IS NULL) FROM extentflow_jobs ORDER BY seq").replace('\n', ','));
+            assertEquals("it's \\ over", store.view("n1").block(TIMEOUT).get("error").asText());
+            db.close();
         }
     }
 
