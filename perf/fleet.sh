@@ -231,7 +231,8 @@ prepare() { # as perf/lib.sh's prepare steps: target gone, source's data in the 
   $WARM "$SRC"
   sleep "$SETTLE"
 }
-wall() { # PORT -> client wall seconds (POST to seen done), the job's finished - created, its elapsed_seconds
+wall() { # PORT -> client wall seconds (POST to seen done), the job's finished - created, its elapsed_seconds,
+        #         its started - created (queue and claim)
   local id t0 t1 j
   t0=$(date +%s.%N)
   id=$(submit "$1" "$SRC" "$TARGET")
@@ -245,7 +246,8 @@ wall() { # PORT -> client wall seconds (POST to seen done), the job's finished -
 import json, sys, datetime
 j = json.load(sys.stdin)
 t = lambda s: datetime.datetime.fromisoformat(s.replace("Z", "+00:00"))
-print(round(float(sys.argv[2]) - float(sys.argv[1]), 3), round((t(j["finished"]) - t(j["created"])).total_seconds(), 3), j["elapsed_seconds"])' "$t0" "$t1"
+print(round(float(sys.argv[2]) - float(sys.argv[1]), 3), round((t(j["finished"]) - t(j["created"])).total_seconds(), 3),
+      j["elapsed_seconds"], round((t(j["started"]) - t(j["created"])).total_seconds(), 4))' "$t0" "$t1"
 }
 echo "walltime: $SRC -> file, $RUNS runs per mode, alternated (load average $(cut -d' ' -f1 /proc/loadavg))"
 for port in "$PORT_journal" "$PORT_fleet"; do prepare; wall "$port" >/dev/null; done   # warm both daemons once
@@ -271,7 +273,8 @@ jr, fr = parse(args[:cut]), parse(args[cut + 1:])
 med = lambda rows, k: statistics.median(r[k] for r in rows)
 for name, rows in (("journal", jr), ("fleet", fr)):
     print(f"  {name:8} client wall median {med(rows, 0):.3f} s (min {min(r[0] for r in rows):.3f}, max {max(r[0] for r in rows):.3f}); "
-          f"job finished - created {med(rows, 1):.3f} s; copy {med(rows, 2):.3f} s")
+          f"job finished - created {med(rows, 1):.3f} s; copy {med(rows, 2):.3f} s; "
+          f"start (started - created) {1000 * med(rows, 3):.1f} ms")
     print(f"           walls: " + " ".join(f"{r[0]:.3f}" for r in rows))
 print(f"  fleet / journal: client wall {med(fr, 0) / med(jr, 0):.3f}, job {med(fr, 1) / med(jr, 1):.3f}, copy {med(fr, 2) / med(jr, 2):.3f}")
 PY
