@@ -20,6 +20,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.logging.Logger;
 import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
@@ -32,8 +34,10 @@ import reactor.core.publisher.Sinks;
  *
  * <ul>
  *   <li><b>Claiming.</b> While fewer than {@link DaemonConfig#maxRunning()} jobs run here, the daemon
- *       claims the oldest queued jobs (or ones whose lease expired), as many as slots are free in one
- *       statement, and runs each from its checkpoint.
+ *       claims the oldest queued jobs (or ones whose lease expired), as many as slots are free, in
+ *       the statement that also writes the final states of its jobs that ended ({@link #exchange()}),
+ *       and runs each from its checkpoint. A job submitted here while a slot is free and no older
+ *       job waits is claimed by the statement that records it.
  *       It looks when told of a new job (notification), when a job of its own ends, and every
  *       poll interval (expired leases are noticed that way).</li>
  *   <li><b>Leases.</b> Every {@link DaemonConfig#checkpointInterval()} the running job's target is
@@ -70,6 +74,8 @@ public final class FleetJobManager {
     private final Map<String, Disposable> heartbeats = new ConcurrentHashMap<>();
     /** Jobs that ended here, whose final state the next {@link #exchange()} writes. */
     private final Queue<Job> finals = new ConcurrentLinkedQueue<>();
+    /** Free slots taken by claims in flight ({@link #reserve}). */
+    private final AtomicInteger reserved = new AtomicInteger();
     private final Sinks.Many<Long> wakeups = Sinks.many().multicast().onBackpressureBuffer(16, false);
     private volatile Map<JobState, Long> counts = Map.of();
     private volatile long countsAt;
@@ -161,15 +167,25 @@ public final class FleetJobManager {
     private Mono<Void> exchange() {
         return Mono.defer(() -> {
             List<Job> ending = drainFinals();
-            int free = closed ? 0 : config.maxRunning() - running.size();
+            int free = reserve(config.maxRunning());
             if (ending.isEmpty() && free <= 0) {
                 return Mono.empty();
             }
             long sent = System.nanoTime();
+            AtomicBoolean held = new AtomicBoolean(true);
+            Runnable unreserve = () -> {
+                if (held.getAndSet(false)) {
+                    reserved.addAndGet(-free);
+                }
+            };
             return store.settle(owner, ending, free)
                     // stopped at shutdown before the answer came: close() tries them once more
-                    .doOnCancel(() -> finals.addAll(ending))
+                    .doOnCancel(() -> {
+                        unreserve.run();
+                        finals.addAll(ending);
+                    })
                     .onErrorResume(e -> {
+                        unreserve.run();
                         finals.addAll(ending);
                         if (!claimFailing) {
                             claimFailing = true;
@@ -187,11 +203,29 @@ public final class FleetJobManager {
                             }
                         }
                         settled.claims().forEach(c -> begin(c, sent));
+                        unreserve.run(); // the claimed jobs hold their slots in running now
                         boolean again = !finals.isEmpty()
                                 || (!settled.claims().isEmpty() && config.maxPerSourceHost() > 0);
                         return again ? exchange() : Mono.empty();
                     });
         });
+    }
+
+    /**
+     * Takes up to {@code want} free slots for claims in flight (an exchange, a submit claiming its own
+     * job), so that two of them never fill the same slot; given back once the claimed jobs run.
+     */
+    private int reserve(int want) {
+        while (true) {
+            int taken = reserved.get();
+            int free = closed ? 0 : Math.min(want, config.maxRunning() - running.size() - taken);
+            if (free <= 0) {
+                return 0;
+            }
+            if (reserved.compareAndSet(taken, taken + free)) {
+                return free;
+            }
+        }
     }
 
     /** The jobs whose final state waits to be written, taken out of the queue. */
@@ -395,7 +429,15 @@ public final class FleetJobManager {
                     return Mono.error(new IllegalStateException("the daemon is shutting down"));
                 }
                 Job job = new Job(JobManager.newId(), request, Instant.now());
-                return store.add(job).then(Mono.fromSupplier(job::toJson));
+                if (reserve(1) == 0) {
+                    return store.add(job).then(Mono.fromSupplier(job::toJson));
+                }
+                // a free slot here: the job is claimed as it is recorded, unless older ones wait
+                long sent = System.nanoTime();
+                return store.addClaimed(job, owner)
+                        .doOnNext(c -> begin(c, sent))
+                        .doFinally(s -> reserved.decrementAndGet())
+                        .then(Mono.fromSupplier(job::toJson));
             }
 
             @Override

@@ -83,6 +83,42 @@ final class PostgresJobStore implements JobStore {
     }
 
     /**
+     * Records a new job submitted to {@code owner}, a daemon with a free slot, and claims it for
+     * {@code owner} in the same statement when no older job waits (none queued, no lease expired) and
+     * no per-host limit applies: the job then starts without the notification's hop and a claim's round
+     * trip. Emits the claim (generation 1), or empty when the job was queued (and the fleet notified)
+     * like {@link #add}. Under a per-host limit it is always queued: the claim counts under the
+     * limit's lock.
+     */
+    Mono<Claim> addClaimed(Job job, String owner) {
+        if (maxPerSourceHost > 0) {
+            return add(job).then(Mono.empty());
+        }
+        String host = SourceHost.of(job.request.source());
+        return db.execute(c -> {
+            var insert = c.createStatement("WITH free AS (SELECT NOT EXISTS (SELECT 1 FROM extentflow_jobs q "
+                            + "WHERE q.state = 'queued' OR (q.state = 'running' AND q.lease_expires < now())) AS mine), "
+                            + "j AS (INSERT INTO extentflow_jobs (id, created, request, state, view, source_host, owner, "
+                            + "generation, claims, lease_expires) "
+                            + "SELECT $1, $2, $3, CASE WHEN mine THEN 'running' ELSE 'queued' END, $4, $5, "
+                            + "CASE WHEN mine THEN $6 END, CASE WHEN mine THEN 1 ELSE 0 END, "
+                            + "CASE WHEN mine THEN 1 ELSE 0 END, "
+                            + "CASE WHEN mine THEN now() + $7 * interval '1 millisecond' END FROM free "
+                            + "RETURNING seq, state) "
+                            + "SELECT seq, state, CASE WHEN state = 'queued' THEN pg_notify('" + QUEUED + "', $1) END "
+                            + "AS notified FROM j")
+                    .bind("$1", job.id).bind("$2", job.created).bind("$3", json(job.request.json()))
+                    .bind("$4", json(job.toJson())).bind("$6", owner).bind("$7", leaseTime.toMillis());
+            return (host == null ? insert.bindNull("$5", String.class) : insert.bind("$5", host)).execute()
+                    .concatMap(r -> r.map((row, meta) -> "running".equals(row.get("state", String.class))
+                            ? Optional.of(row.get("seq", Long.class)) : Optional.<Long>empty()));
+        }).next().flatMap(Mono::justOrEmpty).map(seq -> {
+            job.lease(new Lease(owner, 1));
+            return new Claim(job, false, seq);
+        });
+    }
+
+    /**
      * Claims up to {@code max} of the oldest jobs that are queued or whose lease expired, for
      * {@code owner}, in one statement: {@link #settle} with no final state to write.
      */

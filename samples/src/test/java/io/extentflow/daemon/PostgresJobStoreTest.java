@@ -239,6 +239,35 @@ class PostgresJobStoreTest {
         }
     }
 
+    @Test
+    void aJobSubmittedToADaemonWithAFreeSlotIsClaimedAsItIsRecordedUnlessOlderJobsWait() throws Exception {
+        try (PostgresServer pg = PostgresServer.start()) {
+            Database db = new Database(DatabaseConfig.parse(pg.address(), pg.password), Duration.ofSeconds(10));
+            Migrations.apply(db).block(TIMEOUT);
+            PostgresJobStore store = new PostgresJobStore(db, Duration.ofSeconds(60), 0);
+            long before = db.roundTrips();
+            PostgresJobStore.Claim mine = store.addClaimed(job("s1"), "daemon-a").block(TIMEOUT);
+            assertEquals(1, db.roundTrips() - before, "recorded and claimed in one round trip");
+            assertEquals(new Lease("daemon-a", 1), mine.job().lease());
+            assertEquals("running|daemon-a|1|1|true", pg.query("SELECT state || '|' || owner || '|' || generation || '|' "
+                    + "|| claims || '|' || (lease_expires > now()) FROM extentflow_jobs WHERE id = 's1'"));
+
+            store.add(job("q1")).block(TIMEOUT); // queued: an older job waits
+            assertNull(store.addClaimed(job("s2"), "daemon-a").block(TIMEOUT), "queued behind q1");
+            assertEquals(List.of("q1", "s2"), ids(store.claim("daemon-b", 5).collectList().block(TIMEOUT)),
+                    "s2 was queued, in order, for any daemon");
+
+            // daemon-a's late write to s1 under a stale generation is refused as any other
+            Job stale = job("s1");
+            stale.lease(new Lease("daemon-a", 0));
+            stale.state(JobState.DONE);
+            assertThrows(LeaseLost.class, () -> store.saveState(stale).block(TIMEOUT));
+            mine.job().state(JobState.DONE);
+            assertEquals(Set.of("s1"), store.settle("daemon-a", List.of(mine.job()), 0).block(TIMEOUT).finished());
+            db.close();
+        }
+    }
+
     private static List<String> ids(List<PostgresJobStore.Claim> claims) {
         return claims.stream().map(c -> c.job().id).toList();
     }
