@@ -3,32 +3,31 @@
 # starts itself (initdb + pg_ctl in $WORK, as nobody when run as root, pg_stat_statements loaded).
 #
 #   claims:   N (default 1000) queued jobs copying a zero-length image, drained by 3 daemons
-#             (--max-jobs 4 each): jobs per second from the first claim to the last final state,
-#             the jobs' own mean copy time, and the daemons' database statements per job
-#             (pg_stat_statements: every statement is one round trip). The jobs are queued with SQL,
-#             as copies of one job submitted through the API, before the daemons start, so the
-#             figure is the queue's and not the submitting client's.
-#   walltime: one job copying a sparse image of $SIZE_MIB MiB holding $DATA_MIB MiB of random data,
-#             RUNS times in journal mode (--state-dir) and in fleet mode (--jobs-db), alternated; the
-#             wall time of each job is its "finished" minus its "created" (queueing and claiming
-#             included, no polling jitter).
+#             (--max-jobs 4 each), in fleet mode (one database) and in journal mode (each daemon its
+#             own --state-dir, N/3 jobs each): jobs per second from the first job started to the last
+#             finished, in both modes ("limited by the copies": fleet about as fast as journal, where
+#             no queue is shared), the jobs' own mean copy time, how busy the 12 slots were, and the
+#             fleet daemons' database round trips per job (counted by the daemons:
+#             extentflow_daemon_fleet_db_round_trips_total) with the statements and commits behind them
+#             (pg_stat_statements, pg_stat_database). The jobs are queued before the daemons start (SQL
+#             rows copied from one job submitted through the API; journal records), so the figures are
+#             the queue's and not the submitting client's.
+#   walltime: one realistic job, $IMG/sparse-8g.raw (8 GiB raw, ~2 GiB of data; made with
+#             MAKE_IMAGES when missing) copied to a new file (flushed before the job is done), RUNS
+#             times in journal mode (--state-dir) and in fleet mode (--jobs-db), alternated (each mode
+#             first every other round), each run after a prepare step (target deleted, source warmed
+#             into the page cache, SETTLE seconds of rest, as perf/lib.sh does). Wall = from the POST to
+#             the client seeing the job done (polled every 20 ms), and the job's own finished - created.
 #
-# Usage: [N=1000] [RUNS=5] [SIZE_MIB=4096] [DATA_MIB=1024] [PARTS="claims walltime"] perf/fleet.sh
+# Usage: [IMG=perf/images] [MAKE_IMAGES=...] [N=1000] [RUNS=5] [SETTLE=3] [PARTS="claims walltime"] perf/fleet.sh
 # Work files go to $WORK (default perf/out/fleet).
 set -euo pipefail
 
-PERF_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-ROOT="$(cd "$PERF_DIR/.." && pwd)"
-EXTENTFLOW="$ROOT/extentflow"
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"   # IMG, RUNS, SETTLE, WARM, make_images, die
 N="${N:-1000}"
-RUNS="${RUNS:-5}"
-SIZE_MIB="${SIZE_MIB:-4096}"
-DATA_MIB="${DATA_MIB:-1024}"
 WORK="${WORK:-$PERF_DIR/out/fleet}"
 PARTS="${PARTS:-claims walltime}"
 TOKEN="perf-$RANDOM$RANDOM"
-
-die() { echo "$(basename "$0"): $*" >&2; exit 2; }
 for t in curl python3; do
   command -v "$t" >/dev/null || die "needs $t"
 done
@@ -98,9 +97,40 @@ await_done() { # PORT ID -> the job's JSON once it finished
 }
 stop() { local pid; eval "pid=\$PID_$1"; kill "$pid"; wait "$pid" 2>/dev/null || true; }
 
+metric() { # PORT NAME -> the value of a counter on the daemon's /metrics
+  api "http://127.0.0.1:$1/metrics" | awk -v m="$2" '$1 == m { printf "%d\n", $2 }'
+}
+# rate LIST_OF_JOB_JSON_FILES...: "span jobs/s mean-copy-ms slots-busy-%" of the jobs, from the first
+# started to the last finished (both modes alike: the job's own timestamps)
+rate() {
+  python3 - "$@" <<'PY'
+import json, sys, datetime
+t = lambda s: datetime.datetime.fromisoformat(s.replace("Z", "+00:00"))
+jobs = [j for f in sys.argv[1:] for j in json.load(open(f))]
+bad = [j for j in jobs if j["state"] != "done"]
+if bad:
+    sys.exit(f"{len(bad)} jobs not done, e.g. {bad[0]}")
+start = min(t(j["started"]) for j in jobs)
+span = (max(t(j["finished"]) for j in jobs) - start).total_seconds()
+busy = sum((t(j["finished"]) - t(j["started"])).total_seconds() for j in jobs)
+copy = sum(j["elapsed_seconds"] for j in jobs) / len(jobs)
+print(f"{span:.2f} {len(jobs) / span:.0f} {copy * 1000:.1f} {100 * busy / (12 * span):.0f}")
+PY
+}
+list_jobs() { # PORT FILE: the daemon's jobs, as its API lists them (the bench ones)
+  api "http://127.0.0.1:$1/v1/copies" | python3 -c '
+import json, sys
+o = json.load(sys.stdin)
+jobs = o if isinstance(o, list) else o.get("jobs", o.get("copies", []))
+json.dump([j for j in jobs if j["id"].startswith("bench-")], open(sys.argv[1], "w"))' "$2"
+}
+
 # --- claims
 if [[ " $PARTS " == *" claims "* ]]; then
 truncate -s 0 "$WORK/empty.raw"
+echo "claims: $N jobs copying an empty image, 3 daemons with --max-jobs 4 each (load average $(cut -d' ' -f1 /proc/loadavg))"
+
+# fleet mode: the jobs are rows of one database
 serve one --jobs-db "$DB_ADDRESS"
 first=$(submit "$PORT_one" "$WORK/empty.raw" "$WORK/t/first.raw")
 await_done "$PORT_one" "$first" >/dev/null
@@ -110,78 +140,141 @@ psql "INSERT INTO extentflow_jobs (id, created, request, state, view)
              jsonb_set(jsonb_set(view, '{id}', to_jsonb('bench-' || i)), '{state}', '\"queued\"')
       FROM extentflow_jobs, generate_series(1, $N) i WHERE id = '$first'" >/dev/null
 psql "SELECT pg_stat_statements_reset()" >/dev/null
+commits0=$(psql "SELECT xact_commit FROM pg_stat_database WHERE datname = 'jobs'")
 for d in a b c; do launch "$d" --jobs-db "$DB_ADDRESS" --max-jobs 4; done
 for d in a b c; do await_listening "$d"; done
-wait_all=0
+waited=0
 while [ "$(psql "SELECT count(*) FROM extentflow_jobs WHERE id LIKE 'bench-%' AND state IN ('done', 'failed')")" != "$N" ]; do
   sleep 0.2
-  wait_all=$((wait_all + 1))
-  [ "$wait_all" -lt 3000 ] || die "the jobs did not finish in 10 minutes"
+  waited=$((waited + 1))
+  [ "$waited" -lt 3000 ] || die "the jobs did not finish in 10 minutes"
 done
-failed=$(psql "SELECT count(*) FROM extentflow_jobs WHERE id LIKE 'bench-%' AND state = 'failed'")
-read -r span rate copy_ms daemons <<<"$(psql "SELECT round(extract(epoch FROM max(updated) - min((view->>'started')::timestamptz))::numeric, 2),
-       round(($N / extract(epoch FROM max(updated) - min((view->>'started')::timestamptz)))::numeric, 0),
-       round(avg((view->>'elapsed_seconds')::numeric) * 1000, 1), count(DISTINCT finished_by)
-     FROM extentflow_jobs WHERE id LIKE 'bench-%'" | tr '|' ' ')"
-statements=$(psql "SELECT sum(calls) FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat_statements%' AND query NOT LIKE '%id LIKE%'")
-echo "claims: $N jobs on 3 daemons (--max-jobs 4) in $span s: $rate jobs/s; $failed failed; finished by $daemons daemons;"
-echo "        mean copy time of a job $copy_ms ms; $statements daemon statements: $(python3 -c "print(round($statements / $N, 2))") per job (+1 for the submit)"
-echo "        statements by kind (calls, first words):"
-psql "SELECT calls || '  ' || left(regexp_replace(query, '\s+', ' ', 'g'), 90) FROM pg_stat_statements
-      WHERE query NOT LIKE '%pg_stat_statements%' AND query NOT LIKE '%id LIKE%' ORDER BY calls DESC LIMIT 8" | sed 's/^/          /'
+round_trips=0
+exchanges=0
+exchange_s=0
+for d in a b c; do
+  eval "port=\$PORT_$d"
+  round_trips=$((round_trips + $(metric "$port" extentflow_daemon_fleet_db_round_trips_total)))
+  exchanges=$((exchanges + $(metric "$port" extentflow_daemon_fleet_exchange_seconds_count)))
+  exchange_s=$(python3 -c "print($exchange_s + $(api "http://127.0.0.1:$port/metrics" | awk '$1 == "extentflow_daemon_fleet_exchange_seconds_sum" { print $2 }'))")
+done
+commits=$(($(psql "SELECT xact_commit FROM pg_stat_database WHERE datname = 'jobs'") - commits0))
+psql "SELECT coalesce(json_agg(view || jsonb_build_object('state', state)), '[]') FROM extentflow_jobs WHERE id LIKE 'bench-%'" > "$WORK/fleet-jobs.json"
+read -r f_span f_rate f_copy f_busy <<<"$(rate "$WORK/fleet-jobs.json")"
+daemons=$(psql "SELECT count(DISTINCT finished_by) FROM extentflow_jobs WHERE id LIKE 'bench-%'")
+statements=$(psql "SELECT sum(calls) FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat_statements%' AND query NOT LIKE '%id LIKE%' AND query NOT LIKE '%xact_commit%'")
+final_ms=$(psql "SELECT round(avg(extract(epoch FROM updated - (view->>'finished')::timestamptz)) * 1000, 1) FROM extentflow_jobs WHERE id LIKE 'bench-%'")
 for d in a b c; do stop "$d"; done
+
+# journal mode: the same daemons, each with N/3 of the jobs queued in its own journal
+python3 - "$WORK" "$N" <<'PY'
+import json, os, sys, datetime
+work, n = sys.argv[1], int(sys.argv[2])
+def crc32c(data, table=[]):
+    if not table:
+        for i in range(256):
+            c = i
+            for _ in range(8):
+                c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
+            table.append(c)
+    c = 0xFFFFFFFF
+    for b in data:
+        c = table[(c ^ b) & 0xFF] ^ (c >> 8)
+    return c ^ 0xFFFFFFFF
+now = datetime.datetime.now(datetime.timezone.utc).isoformat().replace("+00:00", "Z")
+os.makedirs(f"{work}/tj", exist_ok=True)
+for k, d in enumerate("abc"):
+    os.makedirs(f"{work}/state-{d}", exist_ok=True)
+    with open(f"{work}/state-{d}/jobs.journal", "wb") as f:
+        for i in range(k + 1, n + 1, 3):
+            rec = json.dumps({"op": "submit", "id": f"bench-{i}", "created": now,
+                              "request": {"source": f"{work}/empty.raw", "target": f"{work}/tj/{i}.raw"}},
+                             separators=(",", ":")).encode()
+            f.write(b"%08x " % crc32c(rec) + rec + b"\n")
+PY
+for d in a b c; do launch "j$d" --state-dir "$WORK/state-$d" --max-jobs 4; done
+for d in a b c; do await_listening "j$d"; done
+for d in a b c; do
+  eval "port=\$PORT_j$d"
+  while :; do
+    list_jobs "$port" "$WORK/journal-$d.json"
+    python3 -c 'import json, sys; sys.exit(any(j["state"] in ("queued", "running") for j in json.load(open(sys.argv[1]))))' \
+      "$WORK/journal-$d.json" && break
+    sleep 0.2
+  done
+done
+read -r j_span j_rate j_copy j_busy <<<"$(rate "$WORK"/journal-[abc].json)"
+for d in a b c; do stop "j$d"; done
+
+echo "  fleet:   $N jobs in $f_span s: $f_rate jobs/s; finished by $daemons daemons; mean copy $f_copy ms; slots busy $f_busy %"
+echo "  journal: $N jobs in $j_span s: $j_rate jobs/s; mean copy $j_copy ms; slots busy $j_busy %"
+echo "  fleet / journal rate: $(python3 -c "print(round($f_rate / $j_rate, 2))")"
+echo "  fleet database round trips (counted by the daemons, idle polls included): $round_trips, $(python3 -c "print(round($round_trips / $N, 2))") per job (+1 for the submit)"
+echo "  fleet exchanges (final states + claims in one statement): $exchanges, $(python3 -c "print(round($N / $exchanges, 2))") jobs each, $(python3 -c "print(round(1000 * $exchange_s / $exchanges, 1))") ms each (sent to answered, in the daemon)"
+echo "  fleet statements $statements ($(python3 -c "print(round($statements / $N, 2))") per job), commits $commits ($(python3 -c "print(round($commits / $N, 2))") per job); a final state committed $final_ms ms after its job finished"
+echo "  statements by kind (calls, mean ms in the server, first words):"
+psql "SELECT calls || '  ' || round(mean_exec_time::numeric, 2) || '  ' || left(regexp_replace(query, '\s+', ' ', 'g'), 80) FROM pg_stat_statements
+      WHERE query NOT LIKE '%pg_stat_statements%' AND query NOT LIKE '%id LIKE%' AND query NOT LIKE '%xact_commit%' ORDER BY calls DESC LIMIT 6" | sed 's/^/    /'
 fi
 
 [[ " $PARTS " == *" walltime "* ]] || exit 0
 
 # --- walltime
-python3 - "$WORK/sparse.raw" "$SIZE_MIB" "$DATA_MIB" <<'PY'
-import os, sys
-path, size, data = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-step = max(1, size // data)
-with open(path, "wb") as f:
-    f.truncate(size << 20)
-    for i in range(data):
-        f.seek((i * step) << 20)
-        f.write(os.urandom(1 << 20))
-PY
-serve journal --state-dir "$WORK/state" --max-jobs 1
+SRC="$IMG/sparse-8g.raw"
+[ -f "$SRC" ] || make_images a
+TARGET="$WORK/t/sparse-copy.raw"
+serve journal --state-dir "$WORK/state-walltime" --max-jobs 1
 serve fleet --jobs-db "$DB_ADDRESS" --max-jobs 1
-wall() { # PORT -> seconds from created to finished, and the copy's own elapsed seconds
-  rm -f "$WORK/t/sparse-copy.raw"
+prepare() { # as perf/lib.sh's prepare steps: target gone, source's data in the page cache, settled
+  rm -f "$TARGET"
   sync
-  local id
-  id=$(submit "$1" "$WORK/sparse.raw" "$WORK/t/sparse-copy.raw")
-  await_done "$1" "$id" | python3 -c '
+  $WARM "$SRC"
+  sleep "$SETTLE"
+}
+wall() { # PORT -> client wall seconds (POST to seen done), the job's finished - created, its elapsed_seconds,
+        #         its started - created (queue and claim)
+  local id t0 t1 j
+  t0=$(date +%s.%N)
+  id=$(submit "$1" "$SRC" "$TARGET")
+  while :; do
+    j=$(api "http://127.0.0.1:$1/v1/copies/$id")
+    case "$j" in *'"state":"done"'*) break ;; *'"state":"failed"'*|*'"state":"cancelled"'*) die "job $id: $j" ;; esac
+    sleep 0.02
+  done
+  t1=$(date +%s.%N)
+  echo "$j" | python3 -c '
 import json, sys, datetime
 j = json.load(sys.stdin)
 t = lambda s: datetime.datetime.fromisoformat(s.replace("Z", "+00:00"))
-print(round((t(j["finished"]) - t(j["created"])).total_seconds(), 3), j["elapsed_seconds"])'
+print(round(float(sys.argv[2]) - float(sys.argv[1]), 3), round((t(j["finished"]) - t(j["created"])).total_seconds(), 3),
+      j["elapsed_seconds"], round((t(j["started"]) - t(j["created"])).total_seconds(), 4))' "$t0" "$t1"
 }
-wall "$PORT_journal" >/dev/null   # warm both daemons once
-wall "$PORT_fleet" >/dev/null
+echo "walltime: $SRC -> file, $RUNS runs per mode, alternated (load average $(cut -d' ' -f1 /proc/loadavg))"
+for port in "$PORT_journal" "$PORT_fleet"; do prepare; wall "$port" >/dev/null; done   # warm both daemons once
 journal=()
 fleet=()
 for r in $(seq 1 "$RUNS"); do
-  if [ $((r % 2)) = 1 ]; then   # alternated, each mode first every other round
-    journal+=("$(wall "$PORT_journal")")
-    fleet+=("$(wall "$PORT_fleet")")
+  if [ $((r % 2)) = 1 ]; then
+    prepare; journal+=("$(wall "$PORT_journal")")
+    prepare; fleet+=("$(wall "$PORT_fleet")")
   else
-    fleet+=("$(wall "$PORT_fleet")")
-    journal+=("$(wall "$PORT_journal")")
+    prepare; fleet+=("$(wall "$PORT_fleet")")
+    prepare; journal+=("$(wall "$PORT_journal")")
   fi
 done
+qemu-img compare -q "$SRC" "$TARGET" 2>/dev/null || cmp -s "$SRC" "$TARGET" || die "the last copy differs from $SRC"
 python3 - "${journal[@]}" -- "${fleet[@]}" <<'PY'
 import statistics, sys
 args = sys.argv[1:]
 cut = args.index("--")
 def parse(xs):
-    return [float(x.split()[0]) for x in xs], [float(x.split()[1]) for x in xs]
-(jw, jc), (fw, fc) = parse(args[:cut]), parse(args[cut + 1:])
-print(f"walltime: one job, {len(jw)} runs each, alternated (each mode first every other round); wall = finished - created, copy = the job's elapsed_seconds")
-print(f"  journal: wall median {statistics.median(jw):.3f} s (min {min(jw):.3f}, max {max(jw):.3f}), copy median {statistics.median(jc):.3f} s")
-print(f"  fleet:   wall median {statistics.median(fw):.3f} s (min {min(fw):.3f}, max {max(fw):.3f}), copy median {statistics.median(fc):.3f} s")
-print("  journal walls: " + " ".join(f"{x:.2f}" for x in jw))
-print("  fleet walls:   " + " ".join(f"{x:.2f}" for x in fw))
-print(f"  fleet / journal: wall {statistics.median(fw) / statistics.median(jw):.3f}, copy {statistics.median(fc) / statistics.median(jc):.3f}")
+    return [[float(v) for v in x.split()] for x in xs]
+jr, fr = parse(args[:cut]), parse(args[cut + 1:])
+med = lambda rows, k: statistics.median(r[k] for r in rows)
+for name, rows in (("journal", jr), ("fleet", fr)):
+    print(f"  {name:8} client wall median {med(rows, 0):.3f} s (min {min(r[0] for r in rows):.3f}, max {max(r[0] for r in rows):.3f}); "
+          f"job finished - created {med(rows, 1):.3f} s; copy {med(rows, 2):.3f} s; "
+          f"start (started - created) {1000 * med(rows, 3):.1f} ms")
+    print(f"           walls: " + " ".join(f"{r[0]:.3f}" for r in rows))
+print(f"  fleet / journal: client wall {med(fr, 0) / med(jr, 0):.3f}, job {med(fr, 1) / med(jr, 1):.3f}, copy {med(fr, 2) / med(jr, 2):.3f}")
 PY

@@ -12,6 +12,7 @@ import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 import java.util.logging.Level;
@@ -27,9 +28,9 @@ import reactor.util.retry.Retry;
  * The fleet's PostgreSQL database, through the reactive R2DBC driver (r2dbc-postgresql, on Reactor
  * Netty: no thread waits for the database).
  *
- * <p>Every job-state write of the fleet is one statement, atomic on its own, so the daemon shares one
- * connection for all of them (the driver queues statements on it) and needs no pool; the claim
- * under a per-host limit, the one transaction, has a connection of its own. A connection
+ * <p>Every job-state write and every claim of the fleet is one query message, atomic on its own, so
+ * the daemon shares one connection for all of them (the driver queues statements on it) and needs
+ * no pool. A connection
  * that broke (the server restarted, the network failed) is dropped, and the next statement opens a
  * new one: the daemon rides out a database restart without being told. Notifications
  * ({@code LISTEN}) take a connection of their own, opened again whenever it is lost.
@@ -44,8 +45,8 @@ final class Database implements AutoCloseable {
     private final Duration statementTimeout;
     /** The connection shared by single statements. */
     private final Lane statements = new Lane();
-    /** The connection of transactions (claims under a per-host limit). */
-    private final Lane transactions = new Lane();
+    /** Statements sent ({@link #execute}), each one exchange with the server: a round trip. */
+    private final AtomicLong roundTrips = new AtomicLong();
 
     Database(DatabaseConfig config, Duration statementTimeout) {
         this.config = config;
@@ -73,27 +74,26 @@ final class Database implements AutoCloseable {
 
     /**
      * Runs one statement's work on the shared connection and emits what it maps. A connection that
-     * broke is dropped (the error goes to the caller, who decides whether to try again).
+     * broke is dropped (the error goes to the caller, who decides whether to try again). The work
+     * is one query message to the server and its answer (one statement, or several in one message):
+     * one round trip, counted in {@link #roundTrips()}.
      */
     <T> Flux<T> execute(Function<PostgresqlConnection, Publisher<T>> work) {
-        return statements.execute(work);
+        return statements.execute(work).doOnSubscribe(s -> roundTrips.incrementAndGet());
+    }
+
+    /**
+     * Round trips to the database so far: statements sent by {@link #execute} and {@link #update}
+     * (logins and {@code LISTEN} not counted: a few per connection, not per job).
+     */
+    long roundTrips() {
+        return roundTrips.get();
     }
 
     /** Rows a single statement changed. */
     Mono<Long> update(Function<PostgresqlConnection, Publisher<PostgresqlResult>> statement) {
         return execute(c -> Flux.from(statement.apply(c)).concatMap(PostgresqlResult::getRowsUpdated))
                 .reduce(0L, Long::sum);
-    }
-
-    /**
-     * Runs {@code work} in one transaction, on a connection of its own (a transaction on the shared
-     * connection would take in other callers' statements). One caller at a time: the claim loop.
-     */
-    <T> Flux<T> transaction(Function<PostgresqlConnection, Publisher<T>> work) {
-        return transactions.execute(c -> c.beginTransaction()
-                .thenMany(work.apply(c))
-                .concatWith(c.commitTransaction().then(Mono.empty()))
-                .onErrorResume(e -> c.rollbackTransaction().onErrorResume(x -> Mono.empty()).then(Mono.error(e))));
     }
 
     /** A connection kept open for one kind of use, opened again after it broke. */
@@ -208,7 +208,6 @@ final class Database implements AutoCloseable {
     @Override
     public void close() {
         statements.close();
-        transactions.close();
     }
 
     /** The database cannot be reached, or a connection to it broke. */

@@ -10,19 +10,23 @@ import io.micrometer.core.instrument.MeterRegistry;
 import java.net.InetAddress;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
+import java.util.Queue;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.logging.Level;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.logging.Logger;
 import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
-import reactor.util.retry.Retry;
 
 /**
  * Runs copy jobs of a fleet: the jobs live in PostgreSQL ({@link PostgresJobStore}), and every daemon
@@ -30,7 +34,10 @@ import reactor.util.retry.Retry;
  *
  * <ul>
  *   <li><b>Claiming.</b> While fewer than {@link DaemonConfig#maxRunning()} jobs run here, the daemon
- *       claims the oldest queued job (or one whose lease expired) and runs it from its checkpoint.
+ *       claims the oldest queued jobs (or ones whose lease expired), as many as slots are free, in
+ *       the statement that also writes the final states of its jobs that ended ({@link #exchange()}),
+ *       and runs each from its checkpoint. A job submitted here while a slot is free and no older
+ *       job waits is claimed by the statement that records it.
  *       It looks when told of a new job (notification), when a job of its own ends, and every
  *       poll interval (expired leases are noticed that way).</li>
  *   <li><b>Leases.</b> Every {@link DaemonConfig#checkpointInterval()} the running job's target is
@@ -65,6 +72,10 @@ public final class FleetJobManager {
     private final Map<String, Long> deadlines = new ConcurrentHashMap<>();
     /** Per running job: the ticks that renew its lease when no checkpoint did for a while. */
     private final Map<String, Disposable> heartbeats = new ConcurrentHashMap<>();
+    /** Jobs that ended here, whose final state the next {@link #exchange()} writes. */
+    private final Queue<Job> finals = new ConcurrentLinkedQueue<>();
+    /** Free slots taken by claims in flight ({@link #reserve}). */
+    private final AtomicInteger reserved = new AtomicInteger();
     private final Sinks.Many<Long> wakeups = Sinks.many().multicast().onBackpressureBuffer(16, false);
     private volatile Map<JobState, Long> counts = Map.of();
     private volatile long countsAt;
@@ -79,7 +90,7 @@ public final class FleetJobManager {
         this.store = store;
         this.owner = owner;
         this.metrics = new DaemonMetrics(registry, s -> counts.getOrDefault(s, 0L));
-        this.fleet = new FleetMetrics(registry);
+        this.fleet = new FleetMetrics(registry, store.database());
         this.runningHere = Gauge.builder("extentflow.daemon.fleet.running", running, Map::size)
                 .description("Jobs of the fleet running on this daemon").register(registry);
         // an expired lease is found within a quarter of the lease time, at most a second
@@ -124,7 +135,7 @@ public final class FleetJobManager {
         claiming = Flux.merge(Flux.interval(Duration.ZERO, pollInterval), wakeups.asFlux())
                 // a wake-up during a claim is kept (the latest), so a job queued meanwhile is seen
                 .onBackpressureLatest()
-                .concatMap(t -> claimWhileFree().then(refreshCounts()), 1)
+                .concatMap(t -> exchange().then(refreshCounts()), 1)
                 .subscribe();
         listening = store.database().listen(List.of(PostgresJobStore.QUEUED, PostgresJobStore.CANCELLED), this::wake)
                 .subscribe(n -> {
@@ -140,27 +151,90 @@ public final class FleetJobManager {
         wakeups.tryEmitNext(0L); // a failed emit means another is being emitted: a wake-up happens anyway
     }
 
-    /** Claims jobs while a slot is free and a job is claimable. */
-    private Mono<Void> claimWhileFree() {
+    /**
+     * One exchange with the queue, repeated while it has work: in one statement, writes the final
+     * states of the jobs that ended here since the last exchange and claims as many jobs as slots are
+     * free ({@link PostgresJobStore#settle}). A job that ends frees its slot and queues its final
+     * state; the next exchange records it and fills the slot in the same round trip and commit, and
+     * while one exchange is in flight the jobs ending meanwhile gather for the next.
+     *
+     * <p>Without a per-host limit, fewer jobs than asked for means the queue had no more: the daemon
+     * waits for the next wake-up (a job queued, one of its own ended, the poll) instead of asking
+     * again. Under a limit, jobs passed over for their busy host may have hidden claimable ones: it
+     * asks again while claims come back. A failed exchange (the database is away) keeps its final
+     * states for the next one, which the poll brings at the latest.
+     */
+    private Mono<Void> exchange() {
         return Mono.defer(() -> {
-            if (closed || running.size() >= config.maxRunning()) {
+            List<Job> ending = drainFinals();
+            int free = reserve(config.maxRunning());
+            if (ending.isEmpty() && free <= 0) {
                 return Mono.empty();
             }
             long sent = System.nanoTime();
-            return store.claim(owner)
-                    .doOnNext(c -> claimFailing = false)
-                    .flatMap(c -> {
-                        begin(c, sent);
-                        return claimWhileFree();
+            AtomicBoolean held = new AtomicBoolean(true);
+            Runnable unreserve = () -> {
+                if (held.getAndSet(false)) {
+                    reserved.addAndGet(-free);
+                }
+            };
+            return store.settle(owner, ending, free)
+                    // stopped at shutdown before the answer came: close() tries them once more
+                    .doOnCancel(() -> {
+                        unreserve.run();
+                        finals.addAll(ending);
+                    })
+                    .onErrorResume(e -> {
+                        unreserve.run();
+                        finals.addAll(ending);
+                        if (!claimFailing) {
+                            claimFailing = true;
+                            LOG.warning("writing final states and claiming jobs failed: " + Database.reason(e)
+                                    + " (trying again every " + pollInterval.toMillis() + " ms)");
+                        }
+                        return Mono.empty();
+                    })
+                    .flatMap(settled -> {
+                        fleet.exchanges.record(System.nanoTime() - sent, TimeUnit.NANOSECONDS);
+                        claimFailing = false;
+                        for (Job j : ending) {
+                            if (!settled.finished().contains(j.id)) {
+                                lost(new LeaseLost(j.id, "another daemon took it, or it was cancelled"));
+                            }
+                        }
+                        settled.claims().forEach(c -> begin(c, sent));
+                        unreserve.run(); // the claimed jobs hold their slots in running now
+                        boolean again = !finals.isEmpty()
+                                || (!settled.claims().isEmpty() && config.maxPerSourceHost() > 0);
+                        return again ? exchange() : Mono.empty();
                     });
-        }).onErrorResume(e -> {
-            if (!claimFailing) {
-                claimFailing = true;
-                LOG.warning("claiming jobs failed: " + Database.reason(e) + " (trying again every "
-                        + pollInterval.toMillis() + " ms)");
-            }
-            return Mono.empty();
         });
+    }
+
+    /**
+     * Takes up to {@code want} free slots for claims in flight (an exchange, a submit claiming its own
+     * job), so that two of them never fill the same slot; given back once the claimed jobs run.
+     */
+    private int reserve(int want) {
+        while (true) {
+            int taken = reserved.get();
+            int free = closed ? 0 : Math.min(want, config.maxRunning() - running.size() - taken);
+            if (free <= 0) {
+                return 0;
+            }
+            if (reserved.compareAndSet(taken, taken + free)) {
+                return free;
+            }
+        }
+    }
+
+    /** The jobs whose final state waits to be written, taken out of the queue. */
+    private List<Job> drainFinals() {
+        List<Job> out = new ArrayList<>();
+        for (Job j = finals.poll(); j != null; j = finals.poll()) {
+            out.add(j);
+        }
+        return out;
     }
 
     /** The fleet's job counts of the state gauges, at most once per poll interval. */
@@ -293,10 +367,10 @@ public final class FleetJobManager {
             }
             forget(job);
         }
-        wake();
         LeaseLost lost = leaseLost(error);
         if (lost != null) {
             lost(lost);
+            wake(); // its slot is free
             return;
         }
         if (error != null) {
@@ -307,18 +381,10 @@ public final class FleetJobManager {
             job.succeeded(result);
             job.state(JobState.DONE);
         }
-        // the final state, once: retried while the database is away, refused once the job is another's
-        store.saveState(job)
-                .retryWhen(Retry.backoff(Long.MAX_VALUE, Duration.ofMillis(200)).maxBackoff(Duration.ofSeconds(5))
-                        .filter(e -> !(e instanceof LeaseLost) && !closed))
-                .subscribe(null, e -> {
-                    if (e instanceof LeaseLost l) {
-                        lost(l);
-                    } else {
-                        LOG.log(Level.WARNING, "job " + job.id + ": its final state was not recorded: "
-                                + Database.reason(e) + "; another daemon will run it again");
-                    }
-                });
+        // the final state, once, by the next exchange (with the claim that fills the slot); kept
+        // for the one after while the database is away, refused once the job is another's
+        finals.add(job);
+        wake();
     }
 
     private void lost(LeaseLost lost) {
@@ -363,7 +429,15 @@ public final class FleetJobManager {
                     return Mono.error(new IllegalStateException("the daemon is shutting down"));
                 }
                 Job job = new Job(JobManager.newId(), request, Instant.now());
-                return store.add(job).then(Mono.fromSupplier(job::toJson));
+                if (reserve(1) == 0) {
+                    return store.add(job).then(Mono.fromSupplier(job::toJson));
+                }
+                // a free slot here: the job is claimed as it is recorded, unless older ones wait
+                long sent = System.nanoTime();
+                return store.addClaimed(job, owner)
+                        .doOnNext(c -> begin(c, sent))
+                        .doFinally(s -> reserved.decrementAndGet())
+                        .then(Mono.fromSupplier(job::toJson));
             }
 
             @Override
@@ -414,6 +488,9 @@ public final class FleetJobManager {
         return Flux.fromIterable(stopped)
                 .flatMap(j -> j.released().timeout(grace).onErrorResume(e -> Mono.empty())
                         .then(store.release(j).timeout(Duration.ofSeconds(5)).onErrorResume(e -> Mono.empty())))
+                // final states not yet written: once more, else another daemon runs those jobs again
+                .then(Mono.defer(() -> store.settle(owner, drainFinals(), 0)).timeout(Duration.ofSeconds(5))
+                        .onErrorResume(e -> Mono.empty()))
                 .then(Mono.<Void>fromRunnable(() -> {
                     if (listening != null) {
                         listening.dispose();

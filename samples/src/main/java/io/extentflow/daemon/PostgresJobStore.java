@@ -1,16 +1,20 @@
 package io.extentflow.daemon;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.r2dbc.postgresql.api.PostgresqlConnection;
-import io.r2dbc.postgresql.api.PostgresqlResult;
 import io.r2dbc.postgresql.codec.Json;
 import io.r2dbc.spi.Row;
 import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
 import java.util.function.Supplier;
 import java.util.stream.Collectors;
 import reactor.core.publisher.Flux;
@@ -56,7 +60,7 @@ final class PostgresJobStore implements JobStore {
     }
 
     /** A job this daemon claimed, and whether another daemon ran it until its lease expired. */
-    record Claim(Job job, boolean takenOver) {
+    record Claim(Job job, boolean takenOver, long seq) {
     }
 
     /** Nothing: in a fleet no daemon owns jobs at start; it claims them. */
@@ -79,38 +83,166 @@ final class PostgresJobStore implements JobStore {
     }
 
     /**
-     * Claims the oldest job that is queued or whose lease expired, for {@code owner}: the job comes
-     * back running under a new lease, at the checkpoint its last owner recorded; empty when no job
-     * is free. {@code SKIP LOCKED}: daemons claiming at once take different jobs without waiting. A job
-     * whose source host already has the limit's number of running jobs is passed over for the next.
+     * Records a new job submitted to {@code owner}, a daemon with a free slot, and claims it for
+     * {@code owner} in the same statement when no older job waits (none queued, no lease expired) and
+     * no per-host limit applies: the job then starts without the notification's hop and a claim's round
+     * trip. Emits the claim (generation 1), or empty when the job was queued (and the fleet notified)
+     * like {@link #add}. Under a per-host limit it is always queued: the claim counts under the
+     * limit's lock.
      */
-    Mono<Claim> claim(String owner) {
-        if (maxPerSourceHost <= 0) {
-            return db.execute(c -> claimStatement(c, owner)).next();
+    Mono<Claim> addClaimed(Job job, String owner) {
+        if (maxPerSourceHost > 0) {
+            return add(job).then(Mono.empty());
         }
-        // under a per-host limit, claims take turns: a claim counts the jobs running on its host, and
-        // two claims counting at once could both see room for one more. The lock is the transaction's.
-        return db.transaction(c -> c.createStatement("SELECT pg_advisory_xact_lock(" + CLAIM_LOCK + ")").execute()
-                        .concatMap(PostgresqlResult::getRowsUpdated)
-                        .thenMany(claimStatement(c, owner)))
-                .next();
+        String host = SourceHost.of(job.request.source());
+        return db.execute(c -> {
+            var insert = c.createStatement("WITH free AS (SELECT NOT EXISTS (SELECT 1 FROM extentflow_jobs q "
+                            + "WHERE q.state = 'queued' OR (q.state = 'running' AND q.lease_expires < now())) AS mine), "
+                            + "j AS (INSERT INTO extentflow_jobs (id, created, request, state, view, source_host, owner, "
+                            + "generation, claims, lease_expires) "
+                            + "SELECT $1, $2, $3, CASE WHEN mine THEN 'running' ELSE 'queued' END, $4, $5, "
+                            + "CASE WHEN mine THEN $6 END, CASE WHEN mine THEN 1 ELSE 0 END, "
+                            + "CASE WHEN mine THEN 1 ELSE 0 END, "
+                            + "CASE WHEN mine THEN now() + $7 * interval '1 millisecond' END FROM free "
+                            + "RETURNING seq, state) "
+                            + "SELECT seq, state, CASE WHEN state = 'queued' THEN pg_notify('" + QUEUED + "', $1) END "
+                            + "AS notified FROM j")
+                    .bind("$1", job.id).bind("$2", job.created).bind("$3", json(job.request.json()))
+                    .bind("$4", json(job.toJson())).bind("$6", owner).bind("$7", leaseTime.toMillis());
+            return (host == null ? insert.bindNull("$5", String.class) : insert.bind("$5", host)).execute()
+                    .concatMap(r -> r.map((row, meta) -> "running".equals(row.get("state", String.class))
+                            ? Optional.of(row.get("seq", Long.class)) : Optional.<Long>empty()));
+        }).next().flatMap(Mono::justOrEmpty).map(seq -> {
+            job.lease(new Lease(owner, 1));
+            return new Claim(job, false, seq);
+        });
     }
 
-    private Flux<Claim> claimStatement(PostgresqlConnection c, String owner) {
-        String hostLimit = maxPerSourceHost <= 0 ? ""
-                : "AND (q.source_host IS NULL OR (SELECT count(*) FROM extentflow_jobs r WHERE r.state = 'running' "
-                        + "AND r.lease_expires >= now() AND r.source_host = q.source_host) < " + maxPerSourceHost + ") ";
-        return c.createStatement("UPDATE extentflow_jobs j SET state = 'running', owner = $1, "
+    /**
+     * Claims up to {@code max} of the oldest jobs that are queued or whose lease expired, for
+     * {@code owner}, in one statement: {@link #settle} with no final state to write.
+     */
+    Flux<Claim> claim(String owner, int max) {
+        return settle(owner, List.of(), max).flatMapIterable(Settled::claims);
+    }
+
+    /** What {@link #settle} did: the jobs whose final state it wrote, and the jobs it claimed, oldest first. */
+    record Settled(Set<String> finished, List<Claim> claims) {
+    }
+
+    /**
+     * One exchange of a daemon with the queue, in one statement (one round trip, one commit): writes
+     * the final state of the {@code finals} ({@code done} or {@code failed}, each only while the job
+     * still runs under its lease: owner and generation, as {@link #saveState}; a job missing from
+     * {@link Settled#finished()} was no longer this daemon's) and claims up to {@code max} of the oldest
+     * jobs that are queued or whose lease expired: each comes back running under a new lease, at the
+     * checkpoint its last owner recorded. {@code SKIP LOCKED}: daemons claiming at once take different
+     * jobs without waiting. Under a per-host limit a job whose source host has no room left, counting
+     * the jobs of its host this statement claims and not those it ends, is passed over for the next
+     * ({@link #settleSql}).
+     */
+    Mono<Settled> settle(String owner, List<Job> finals, int max) {
+        if (finals.isEmpty() && max <= 0) {
+            return Mono.just(new Settled(Set.of(), List.of()));
+        }
+        boolean limited = maxPerSourceHost > 0 && max > 0;
+        // Under a per-host limit, claims take turns: a claim counts the jobs running on each host,
+        // and two claims counting at once could both see room for one more. The advisory lock and
+        // the claim are two statements of one query message: PostgreSQL runs them as one implicit
+        // transaction that holds the lock until its commit, and the claim, a statement after the
+        // lock was granted, counts with a snapshot that sees every earlier claim's commit. A query
+        // message of several statements carries no parameters: hence literals, for every case alike.
+        String sql = (limited ? "SELECT pg_advisory_xact_lock(" + CLAIM_LOCK + "); " : "")
+                + settleSql(literal(owner), finalsLiteral(finals), max);
+        return db.execute(c -> c.createStatement(sql).execute()
+                        // the advisory lock's result has no kind: skipped
+                        .concatMap(r -> r.map((row, meta) -> meta.contains("kind") ? outcome(row, owner) : NOTHING)))
+                .filter(o -> o != NOTHING)
+                .collectList()
+                .map(outcomes -> new Settled(
+                        outcomes.stream().map(Outcome::finished).filter(Objects::nonNull).collect(Collectors.toSet()),
+                        outcomes.stream().map(Outcome::claimed).filter(Objects::nonNull)
+                                .sorted(Comparator.comparingLong(Claim::seq)).toList()));
+    }
+
+    /** A row of {@link #settle}'s answer: a job whose final state was written, or a job claimed. */
+    private record Outcome(String finished, Claim claimed) {
+    }
+
+    private static final Outcome NOTHING = new Outcome(null, null);
+
+    private static Outcome outcome(Row row, String owner) {
+        return "finished".equals(row.get("kind", String.class)) ? new Outcome(row.get("id", String.class), null)
+                : new Outcome(null, claimOf(row, owner));
+    }
+
+    /**
+     * The statement of {@link #settle}. The finals: an update of the rows named in a JSON array, each
+     * under its owner and generation. The claim, without a per-host limit: the oldest claimable rows
+     * (not one of the finals, whose lease may have run out), at most {@code max}, locked
+     * ({@code SKIP LOCKED}: rows another claim holds are passed over). Under a limit, the rows are first
+     * picked: each claimable row is numbered within its host in queue order, and one is taken while its
+     * host's running jobs with a live lease (less the finals) plus its number stay within the limit, so
+     * a claim counts the jobs of a host it takes itself; then the picked rows are locked. (PostgreSQL
+     * allows no window function beside {@code FOR UPDATE}, hence the two steps; the numbering reads
+     * every claimable row, which is what the limit costs.)
+     */
+    private String settleSql(String owner, String finalsJson, int max) {
+        String claimable = "(q.state = 'queued' OR (q.state = 'running' AND q.lease_expires < now())) "
+                + "AND q.id NOT IN (SELECT id FROM f)";
+        String rows;
+        if (max <= 0) {
+            rows = "";
+        } else if (maxPerSourceHost <= 0) {
+            rows = "c AS (SELECT q.id, q.state AS was FROM extentflow_jobs q WHERE " + claimable + " "
+                    + "ORDER BY q.seq LIMIT " + max + " FOR UPDATE SKIP LOCKED), ";
+        } else {
+            rows = "busy AS (SELECT source_host, count(*) AS n FROM extentflow_jobs r WHERE r.state = 'running' "
+                    + "AND r.lease_expires >= now() AND r.source_host IS NOT NULL AND NOT (r.owner = " + owner
+                    + " AND (r.id, r.generation) IN (SELECT id, generation FROM f)) GROUP BY source_host), "
+                    + "numbered AS (SELECT q.id, q.seq, q.source_host, "
+                    + "row_number() OVER (PARTITION BY q.source_host ORDER BY q.seq) AS nth "
+                    + "FROM extentflow_jobs q WHERE " + claimable + "), "
+                    + "picked AS (SELECT p.id FROM numbered p LEFT JOIN busy b ON b.source_host = p.source_host "
+                    + "WHERE p.source_host IS NULL OR coalesce(b.n, 0) + p.nth <= " + maxPerSourceHost + " "
+                    + "ORDER BY p.seq LIMIT " + max + "), "
+                    + "c AS (SELECT q.id, q.state AS was FROM extentflow_jobs q "
+                    + "WHERE q.id IN (SELECT id FROM picked) AND " + claimable + " FOR UPDATE SKIP LOCKED), ";
+        }
+        String claimed = max <= 0 ? ""
+                : "claimed AS (UPDATE extentflow_jobs j SET state = 'running', owner = " + owner + ", "
                         + "generation = j.generation + 1, claims = j.claims + 1, updated = now(), "
-                        + "lease_expires = now() + $2 * interval '1 millisecond' "
-                        + "FROM (SELECT q.id, q.state AS was FROM extentflow_jobs q "
-                        + "WHERE (q.state = 'queued' OR (q.state = 'running' AND q.lease_expires < now())) "
-                        + hostLimit
-                        + "ORDER BY q.seq LIMIT 1 FOR UPDATE SKIP LOCKED) c "
-                        + "WHERE j.id = c.id "
-                        + "RETURNING j.id, j.created, j.request, j.generation, j.checkpoint, c.was")
-                .bind("$1", owner).bind("$2", leaseTime.toMillis()).execute()
-                .concatMap(r -> r.map((row, meta) -> claimOf(row, owner)));
+                        + "lease_expires = now() + " + leaseTime.toMillis() + " * interval '1 millisecond' "
+                        + "FROM c WHERE j.id = c.id "
+                        + "RETURNING j.id, j.seq, j.created, j.request, j.generation, j.checkpoint, c.was), ";
+        return "WITH f AS (SELECT * FROM jsonb_to_recordset(" + finalsJson + "::jsonb) "
+                + "AS f(id text, generation bigint, state text, view jsonb)), "
+                + rows + claimed
+                + "fin AS (UPDATE extentflow_jobs j SET state = f.state, view = f.view, updated = now(), "
+                + "finished_by = j.owner, lease_expires = NULL "
+                + "FROM f WHERE j.id = f.id AND j.owner = " + owner + " AND j.generation = f.generation "
+                + "AND j.state = 'running' RETURNING j.id) "
+                + (max <= 0 ? "" : "SELECT 'claimed' AS kind, id, seq, created, request, generation, checkpoint, was "
+                        + "FROM claimed UNION ALL ")
+                + "SELECT 'finished' AS kind, id, NULL, NULL, NULL, NULL, NULL, NULL FROM fin";
+    }
+
+    /** The final states as a JSON array of {id, generation, state, view}, an SQL literal. */
+    private static String finalsLiteral(List<Job> finals) {
+        ArrayNode a = JsonNodeFactory.instance.arrayNode();
+        for (Job j : finals) {
+            a.addObject().put("id", j.id).put("generation", j.lease().generation()).put("state", j.state().wire())
+                    .set("view", j.toJson());
+        }
+        return literal(a.toString());
+    }
+
+    /**
+     * {@code s} as an SQL string literal: an escape string ({@code E'...'}), whose meaning does not
+     * depend on the server's {@code standard_conforming_strings}.
+     */
+    private static String literal(String s) {
+        return "E'" + s.replace("\\", "\\\\").replace("'", "\\'") + "'";
     }
 
     private static Claim claimOf(Row row, String owner) {
@@ -131,7 +263,7 @@ final class PostgresJobStore implements JobStore {
             job.failed(problem);
         }
         job.lease(new Lease(owner, row.get("generation", Long.class)));
-        return new Claim(job, "running".equals(row.get("was", String.class)));
+        return new Claim(job, "running".equals(row.get("was", String.class)), row.get("seq", Long.class));
     }
 
     /** Records the job's state (a final one ends the lease); {@link LeaseLost} unless still the owner's. */
