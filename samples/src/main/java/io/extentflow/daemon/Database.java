@@ -41,7 +41,17 @@ final class Database implements AutoCloseable {
 
     private final DatabaseConfig config;
     private final PostgresqlConnectionFactory factory;
-    /** How long one statement may take before its connection is given up. */
+    /**
+     * How long a statement that a user's request waits on (submit, cancel, a job's view, the list)
+     * may take: it holds no lease, so it may wait as long as an HTTP client does, also while the
+     * statements of a busy daemon queue up on the shared connection.
+     */
+    static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(30);
+
+    /**
+     * How long a statement of the leases (claim, renewal, checkpoint, final state) may take before its
+     * connection is given up: less than the lease, whose renewal would otherwise come too late.
+     */
     private final Duration statementTimeout;
     /** The connection shared by single statements. */
     private final Lane statements = new Lane();
@@ -79,7 +89,12 @@ final class Database implements AutoCloseable {
      * one round trip, counted in {@link #roundTrips()}.
      */
     <T> Flux<T> execute(Function<PostgresqlConnection, Publisher<T>> work) {
-        return statements.execute(work).doOnSubscribe(s -> roundTrips.incrementAndGet());
+        return execute(statementTimeout, work);
+    }
+
+    /** Like {@link #execute(Function)}, given up after {@code timeout} (e.g. {@link #REQUEST_TIMEOUT}). */
+    <T> Flux<T> execute(Duration timeout, Function<PostgresqlConnection, Publisher<T>> work) {
+        return statements.execute(timeout, work).doOnSubscribe(s -> roundTrips.incrementAndGet());
     }
 
     /**
@@ -92,7 +107,12 @@ final class Database implements AutoCloseable {
 
     /** Rows a single statement changed. */
     Mono<Long> update(Function<PostgresqlConnection, Publisher<PostgresqlResult>> statement) {
-        return execute(c -> Flux.from(statement.apply(c)).concatMap(PostgresqlResult::getRowsUpdated))
+        return update(statementTimeout, statement);
+    }
+
+    /** Like {@link #update(Function)}, given up after {@code timeout}. */
+    Mono<Long> update(Duration timeout, Function<PostgresqlConnection, Publisher<PostgresqlResult>> statement) {
+        return execute(timeout, c -> Flux.from(statement.apply(c)).concatMap(PostgresqlResult::getRowsUpdated))
                 .reduce(0L, Long::sum);
     }
 
@@ -101,11 +121,11 @@ final class Database implements AutoCloseable {
 
         private final AtomicReference<Mono<PostgresqlConnection>> current = new AtomicReference<>();
 
-        <T> Flux<T> execute(Function<PostgresqlConnection, Publisher<T>> work) {
+        <T> Flux<T> execute(Duration timeout, Function<PostgresqlConnection, Publisher<T>> work) {
             return Flux.defer(() -> {
                 Mono<PostgresqlConnection> connection = connection();
                 return connection.flatMapMany(c -> Flux.from(work.apply(c))
-                        .timeout(statementTimeout)
+                        .timeout(timeout)
                         .onErrorResume(e -> dropIfBroken(connection, c, e).then(Mono.error(e))));
             });
         }

@@ -72,7 +72,7 @@ final class PostgresJobStore implements JobStore {
     @Override
     public Mono<Void> add(Job job) {
         String host = SourceHost.of(job.request.source());
-        return db.update(c -> {
+        return db.update(Database.REQUEST_TIMEOUT, c -> {
             var insert = c.createStatement("WITH j AS (INSERT INTO extentflow_jobs (id, created, request, "
                             + "state, view, source_host) VALUES ($1, $2, $3, 'queued', $4, $5) RETURNING id) "
                             + "SELECT pg_notify('" + QUEUED + "', id) FROM j")
@@ -95,7 +95,8 @@ final class PostgresJobStore implements JobStore {
             return add(job).then(Mono.empty());
         }
         String host = SourceHost.of(job.request.source());
-        return db.execute(c -> {
+        // a request waits on it; the lease it may take is counted from before the statement was sent
+        return db.execute(Database.REQUEST_TIMEOUT, c -> {
             var insert = c.createStatement("WITH free AS (SELECT NOT EXISTS (SELECT 1 FROM extentflow_jobs q "
                             + "WHERE q.state = 'queued' OR (q.state = 'running' AND q.lease_expires < now())) AS mine), "
                             + "j AS (INSERT INTO extentflow_jobs (id, created, request, state, view, source_host, owner, "
@@ -339,7 +340,7 @@ final class PostgresJobStore implements JobStore {
      * emits the job as it is then, empty when there is no such job.
      */
     Mono<ObjectNode> cancel(String id) {
-        return db.update(c -> c.createStatement("WITH j AS (UPDATE extentflow_jobs SET state = 'cancelled', "
+        return db.update(Database.REQUEST_TIMEOUT, c -> c.createStatement("WITH j AS (UPDATE extentflow_jobs SET state = 'cancelled', "
                                 + "lease_expires = NULL, updated = now(), "
                                 + "view = jsonb_set(jsonb_set(view, '{state}', '\"cancelled\"'), '{finished}', "
                                 + "to_jsonb($2::text)) "
@@ -351,7 +352,7 @@ final class PostgresJobStore implements JobStore {
 
     /** The job as the API shows it, as of its last write; empty when unknown. */
     Mono<ObjectNode> view(String id) {
-        return db.execute(c -> c.createStatement("SELECT state, owner, view FROM extentflow_jobs WHERE id = $1")
+        return db.execute(Database.REQUEST_TIMEOUT, c -> c.createStatement("SELECT state, owner, view FROM extentflow_jobs WHERE id = $1")
                         .bind("$1", id).execute()
                         .concatMap(r -> r.map((row, meta) -> viewOf(row))))
                 .next();
@@ -359,7 +360,7 @@ final class PostgresJobStore implements JobStore {
 
     /** Every job, oldest first. */
     Mono<List<ObjectNode>> list() {
-        return db.execute(c -> c.createStatement("SELECT state, owner, view FROM extentflow_jobs ORDER BY seq")
+        return db.execute(Database.REQUEST_TIMEOUT, c -> c.createStatement("SELECT state, owner, view FROM extentflow_jobs ORDER BY seq")
                         .execute()
                         .concatMap(r -> r.map((row, meta) -> viewOf(row))))
                 .collectList();
@@ -367,7 +368,7 @@ final class PostgresJobStore implements JobStore {
 
     /** The number of jobs in each state, fleet-wide. */
     Mono<Map<JobState, Long>> counts() {
-        return db.execute(c -> c.createStatement("SELECT state, count(*) AS n FROM extentflow_jobs GROUP BY state")
+        return db.execute(Database.REQUEST_TIMEOUT, c -> c.createStatement("SELECT state, count(*) AS n FROM extentflow_jobs GROUP BY state")
                         .execute()
                         .concatMap(r -> r.map((row, meta) -> Map.entry(JobState.ofWire(row.get("state", String.class)),
                                 row.get("n", Long.class)))))
