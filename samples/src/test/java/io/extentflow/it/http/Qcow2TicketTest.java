@@ -174,7 +174,7 @@ class Qcow2TicketTest {
     }
 
     @Test
-    void compressionAndBackingFilesAreRefusedNamingTheTargetsThatTakeThem() throws Exception {
+    void compressionBackingFilesAndVerifyAreRefusedBeforeAnythingIsSent() throws Exception {
         Path file = ticketFile("c.img", 64L << 20);
         try (ServerFixture f = new ServerFixture(dir)) {
             String url = f.addTicket("c", file, 64L << 20, "read", "write");
@@ -190,6 +190,12 @@ class Qcow2TicketTest {
                 assertTrue(lines.get(0).contains("does not apply to target " + url + " (qcow2 imageio ticket)")
                         && lines.get(0).contains("qcow2 file targets"), lines.get(0));
             }
+            // --verify would read the ticket back as a disk, but it holds the qcow2 file's bytes
+            Run verify = cli("copy", "--no-progress", "--verify", raw.toString(), url, "--output-format", "qcow2");
+            assertNotEquals(0, verify.code(), verify.toString());
+            List<String> lines = verify.err().lines().filter(l -> !l.isBlank()).toList();
+            assertEquals(1, lines.size(), verify.err());
+            assertTrue(lines.get(0).contains("--verify reads " + url + " back as a disk"), lines.get(0));
             assertEquals(0.0, f.counter("extentflow.server.requests", "op", "PUT"), "no PUT was sent");
         }
         assertEquals(0, TestImages.allocatedBytes(file));
