@@ -116,7 +116,9 @@ class Qcow2TicketTest {
             throws Exception {
         String source = images.resolve(name).toString();
         long need = required(source, "--cluster-size", clusterSize);
-        Path file = ticketFile("ticket.img", need); // exactly the size measure gave: not a byte to spare
+        // exactly the size measure gave, not a byte to spare; named as the image it receives (the server
+        // writes the bytes it is sent, whatever the name)
+        Path file = ticketFile("ticket.qcow2", need);
         try (ServerFixture f = new ServerFixture(dir)) {
             String url = f.addTicket("q", file, need, "read", "write");
             Run copy = cli("copy", "--no-progress", source, url, "--output-format", "qcow2", "--cluster-size",
@@ -153,6 +155,22 @@ class Qcow2TicketTest {
         assertEquals(need, checked(file));
         ExternalTool.check("qemu-img", "compare", sparse.toString(), file.toString());
         assertTrue(need < size / 10, "the image holds the data and its metadata only: " + need);
+    }
+
+    @Test
+    void aWriteTicketOnAQcow2ImageIsRefused() throws Exception {
+        Path image = dir.resolve("existing.qcow2");
+        ExternalTool.check("qemu-img", "create", "-q", "-f", "qcow2", image.toString(), "1G");
+        long size = java.nio.file.Files.size(image);
+        try (ServerFixture f = new ServerFixture(dir)) {
+            AssertionError refused = org.junit.jupiter.api.Assertions.assertThrows(AssertionError.class,
+                    () -> f.addTicket("existing", image, size, "read", "write"));
+            assertTrue(refused.getMessage().contains("status=400")
+                    && refused.getMessage().contains("holds a qcow2 image, which a ticket serves read-only"),
+                    refused.getMessage());
+            f.addTicket("existing", image, 1L << 30, "read"); // its disk, read-only
+        }
+        ExternalTool.check("qemu-img", "check", image.toString());
     }
 
     @Test
