@@ -192,7 +192,7 @@ class Qcow2TicketTest {
     }
 
     @Test
-    void compressionBackingFilesAndVerifyAreRefusedBeforeAnythingIsSent() throws Exception {
+    void compressionBackingFilesVerifyAndStreamSourcesAreRefusedBeforeAnythingIsSent() throws Exception {
         Path file = ticketFile("c.img", 64L << 20);
         try (ServerFixture f = new ServerFixture(dir)) {
             String url = f.addTicket("c", file, 64L << 20, "read", "write");
@@ -214,6 +214,15 @@ class Qcow2TicketTest {
             List<String> lines = verify.err().lines().filter(l -> !l.isBlank()).toList();
             assertEquals(1, lines.size(), verify.err());
             assertTrue(lines.get(0).contains("--verify reads " + url + " back as a disk"), lines.get(0));
+            // a stream on standard input tells its size only at its end, too late to lay the image out
+            Path err = dir.resolve("stdin.err");
+            Process fromStdin = startCli(err, images.resolve("src.sparse"), "copy", "--no-progress", "-", url,
+                    "--output-format", "qcow2");
+            assertTrue(fromStdin.waitFor(2, TimeUnit.MINUTES));
+            String printed = java.nio.file.Files.readString(err);
+            assertEquals(1, fromStdin.exitValue(), printed);
+            assertEquals(1, printed.lines().filter(l -> !l.isBlank()).count(), printed);
+            assertTrue(printed.contains(url + ": a qcow2 image needs its size before the first byte"), printed);
             assertEquals(0.0, f.counter("extentflow.server.requests", "op", "PUT"), "no PUT was sent");
         }
         assertEquals(0, TestImages.allocatedBytes(file));
@@ -252,11 +261,20 @@ class Qcow2TicketTest {
 
     /** {@code extentflow ARGS} as a new JVM with this test's class path, standard error into {@code err}. */
     private static Process startCli(Path err, String... args) throws java.io.IOException {
+        return startCli(err, null, args);
+    }
+
+    /** The same, with standard input read from {@code in} (null: none). */
+    private static Process startCli(Path err, Path in, String... args) throws java.io.IOException {
         List<String> command = new java.util.ArrayList<>(List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(), "--enable-native-access=ALL-UNNAMED",
                 "-cp", System.getProperty("java.class.path"), io.extentflow.cli.Extentflow.class.getName()));
         command.addAll(List.of(args));
-        return new ProcessBuilder(command).redirectOutput(ProcessBuilder.Redirect.DISCARD)
-                .redirectError(err.toFile()).start();
+        ProcessBuilder process = new ProcessBuilder(command).redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .redirectError(err.toFile());
+        if (in != null) {
+            process.redirectInput(in.toFile());
+        }
+        return process.start();
     }
 }
