@@ -4,7 +4,9 @@
 #     (one sparse-stream request), curl fetching the same data ranges (one keep-alive connection,
 #     to /dev/null), and nbdcopy from qemu-nbd on a Unix socket (the goal's reference);
 #   upload sparse-8g.raw into a ticket on an existing 8 GiB file: extentflow copy, with and
-#     without --http-stream.
+#     without --http-stream;
+#   upload sparse-8g.raw as a qcow2 image (--output-format qcow2: one PUT of the qcow2 file) into a
+#     ticket on a file of the size `extentflow measure` gives.
 # The server runs as a separate process on loopback; the script stops what it started.
 # Results go to perf/README.md. Usage: [RUNS=5] perf/compare-http.sh
 source "$(dirname "$0")/lib.sh"
@@ -18,7 +20,7 @@ mkdir -p "$RUN"
 src="$IMG/sparse-8g.raw"
 dst="$OUT/copy.raw"
 target="$OUT/upload-target.raw"
-size=$(stat -c %s "$src")
+size=$(stat -Lc %s "$src")
 port=${PORT:-54522}
 ctl="$RUN/control.sock"
 rm -f "$ctl"
@@ -69,7 +71,21 @@ perf_reference extentflow-http-upload
 perf_case extentflow-http-upload "$WARM $src" "$EXTENTFLOW copy --no-progress --no-flush $src $up"
 perf_case extentflow-http-upload-stream "$WARM $src" \
   "$EXTENTFLOW copy --no-progress --no-flush --http-stream $src $up"
-rm -f "$dst" "$target"
+
+# a qcow2 image in one PUT, into a ticket's file of exactly the size measure says it needs
+qtarget="$OUT/upload-target.qcow2"
+need=$("$EXTENTFLOW" measure --output-format qcow2 --output=json "$src" \
+  | python3 -c 'import json, sys; print(json.load(sys.stdin)["required"])')
+rm -f "$qtarget"
+truncate -s "$need" "$qtarget"
+"$EXTENTFLOW" ticket add --control-socket "$ctl" --id dstq --url "file://$qtarget" --size "$need" \
+  --ops read,write >/dev/null
+upq="http://127.0.0.1:$port/images/dstq"
+warm_server "$EXTENTFLOW" copy --no-progress --output-format qcow2 "$src" "$upq"
+perf_case extentflow-http-upload-qcow2 "$WARM $src" \
+  "$EXTENTFLOW copy --no-progress --output-format qcow2 $src $upq"
+qemu-img check -q "$qtarget" || die "the uploaded qcow2 image fails qemu-img check"
+rm -f "$dst" "$target" "$qtarget"
 
 perf_report compare-http "imageio HTTP through extentflow serve (loopback), vs curl and nbdcopy" \
-  "The server was warmed first (warm_server in lib.sh: 3 untimed downloads, stream downloads and uploads). Downloads are compared with nbdcopy from qemu-nbd on a Unix socket (goal: HTTP download within 1.5× of it). curl fetches every 4 MiB data range of the image over one keep-alive connection and discards it. The server's own work (reads, zero detection for streams) runs in the other process; its CPU is not in user+sys. extentflow times include JVM start-up."
+  "The server was warmed first (warm_server in lib.sh: 3 untimed downloads, stream downloads and uploads). Downloads are compared with nbdcopy from qemu-nbd on a Unix socket (goal: HTTP download within 1.5× of it). curl fetches every 4 MiB data range of the image over one keep-alive connection and discards it. The server's own work (reads, zero detection for streams) runs in the other process; its CPU is not in user+sys. extentflow times include JVM start-up. The qcow2 upload (one PUT, ?flush=y) ends with the server's flush, as the streamed upload does; the per-extent upload runs with --no-flush."

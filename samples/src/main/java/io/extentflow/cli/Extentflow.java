@@ -32,6 +32,8 @@ public final class Extentflow {
 
     /** The engine's loggers, held so that the level set here stays (java.util.logging keeps loggers weakly). */
     private static final Logger ENGINE_LOG = Logger.getLogger("io.extentflow");
+    /** Reactor's and Reactor Netty's loggers (through java.util.logging, see {@link #main}), held likewise. */
+    private static final Logger REACTOR_LOG = Logger.getLogger("reactor");
 
     private boolean debug;
     private final boolean ownsProcess;
@@ -43,7 +45,8 @@ public final class Extentflow {
     /** The subcommands, in the order help lists them. */
     static List<CommandSpec> subcommands() {
         return List.of(DemoCommand.spec(), CopyCommand.spec(), MapCommand.spec(), InfoCommand.spec(),
-                ChecksumCommand.spec(), NbdCommand.spec(), ServeCommand.spec(new ServeCommand()), TicketCommand.spec(),
+                MeasureCommand.spec(), ChecksumCommand.spec(), NbdCommand.spec(), ServeCommand.spec(new ServeCommand()),
+                TicketCommand.spec(),
                 TrainCommand.spec());
     }
 
@@ -84,6 +87,8 @@ public final class Extentflow {
         // saying so up front spares every start its search of SLF4J and both Log4Js, classes loaded
         // from the jar and checked on the way to the first connection.
         InternalLoggerFactory.setDefaultFactory(JdkLoggerFactory.INSTANCE);
+        // Reactor too (its fallback prints to stderr, beyond the levels set here)
+        reactor.util.Loggers.useJdkLoggers();
         Extentflow run = new Extentflow(true);
         // When a copy fails, requests still in flight may fail too (e.g. every write on a full disk).
         // The first error is the one reported; Reactor would print the others with stack traces.
@@ -120,6 +125,9 @@ public final class Extentflow {
                 // The engine logs each retry (INFO) for servers and daemons, whose logs keep them; a
                 // command's user reads one line about the outcome, and sees the retries with --debug.
                 ENGINE_LOG.setLevel(Level.WARNING);
+                // Reactor Netty warns, with a stack trace, of a connection that failed while a request
+                // body was being sent (a server gone mid-upload): the command's error line says it already.
+                REACTOR_LOG.setLevel(Level.SEVERE);
             }
             return switch (invocation.request()) {
                 case HELP -> {

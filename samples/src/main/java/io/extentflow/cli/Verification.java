@@ -7,6 +7,8 @@ import io.extentflow.engine.checksum.RemoteChecksum;
 import io.extentflow.engine.checksum.StreamingBlockHash;
 import io.extentflow.engine.endpoint.EndpointOptions;
 import io.extentflow.engine.endpoint.Endpoints;
+import io.extentflow.engine.endpoint.FileAddress;
+import io.extentflow.engine.endpoint.FormatOptions;
 import io.extentflow.engine.endpoint.StreamAddress;
 import io.extentflow.engine.imageio.HttpOptions;
 import io.extentflow.sources.ChainOptions;
@@ -34,6 +36,13 @@ final class Verification {
         }
         if (StreamAddress.isStdio(target)) {
             throw new IllegalArgumentException("--verify needs a target it can read back, not standard output");
+        }
+        String format = options.get(FormatOptions.OUTPUT_FORMAT);
+        if (format != null && !format.equals("raw") && !FileAddress.isFile(target)) {
+            // a local qcow2 file reads back as its disk; an imageio ticket or a pipe gives the file's bytes
+            throw new IllegalArgumentException("--verify reads " + target + " back as a disk, but it receives a "
+                    + format + " file whose bytes are not the disk's; compare the file where it lies instead "
+                    + "(qemu-img compare SOURCE FILE)");
         }
         if (options.get(ChainOptions.TOP_LAYER_ONLY)) {
             throw new IllegalArgumentException("--verify compares whole images; it cannot check a top layer alone");

@@ -3,6 +3,7 @@ package io.extentflow.server;
 import io.extentflow.engine.endpoint.EndpointOptions;
 import io.extentflow.sources.DirtyOptions;
 import io.extentflow.engine.endpoint.Endpoints;
+import io.extentflow.engine.endpoint.FormatOptions;
 import io.extentflow.engine.io.BlockingIo;
 import io.extentflow.engine.imageio.Ticket;
 import io.extentflow.sinks.ZeroOptions;
@@ -81,10 +82,22 @@ final class TicketState {
     private Mono<Backend> open() {
         String url = ticket.url();
         if (ticket.may("write")) {
-            // "sparse": false (the default) keeps zeroed ranges allocated, as in ovirt-imageio
-            EndpointOptions options = EndpointOptions.defaults().with(ZeroOptions.ALLOCATE_ZEROES, !ticket.sparse());
+            // "sparse": false (the default) keeps zeroed ranges allocated, as in ovirt-imageio. The image
+            // takes the bytes it is sent, as ovirt-imageio's file backend does, whatever its name: a file
+            // named *.qcow2 receives a qcow2 image's bytes (copy --output-format qcow2 to the ticket), it is
+            // not made a new, empty qcow2 image.
+            EndpointOptions options = EndpointOptions.defaults().with(ZeroOptions.ALLOCATE_ZEROES, !ticket.sparse())
+                    .with(FormatOptions.OUTPUT_FORMAT, "raw");
             return Endpoints.sink(url, ticket.size(), options).flatMap(sink -> Endpoints.source(url, sourceOptions())
-                    .map(source -> new Backend(source, sink))
+                    .flatMap(source -> {
+                        if (!source.format().equals("raw")) {
+                            // reads would give its disk, writes would go to its file's bytes
+                            source.close();
+                            return Mono.<Backend>error(new IllegalArgumentException("it holds a " + source.format()
+                                    + " image, which a ticket serves read-only"));
+                        }
+                        return Mono.just(new Backend(source, sink));
+                    })
                     .doOnError(e -> sink.close()));
         }
         return Endpoints.source(url, sourceOptions()).map(source -> new Backend(source, null));

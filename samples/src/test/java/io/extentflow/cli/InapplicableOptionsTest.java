@@ -41,7 +41,7 @@ class InapplicableOptionsTest {
         "--compress           | out.img   | --compress does not apply to target @ (raw file); it applies to: qcow2 file targets",
         "--compress=zlib      | out.raw   | --compress does not apply to target @ (raw file); it applies to: qcow2 file targets",
         // the value is the default, but the user asked for a qcow2 layout
-        "--cluster-size 64K   | out.img   | --cluster-size does not apply to target @ (raw file); it applies to: qcow2 stream targets, qcow2 file targets",
+        "--cluster-size 64K   | out.img   | --cluster-size does not apply to target @ (raw file); it applies to: qcow2 imageio ticket targets, qcow2 stream targets, qcow2 file targets",
         "--backing base.raw   | out.img   | --backing does not apply to target @ (raw file); it applies to: qcow2 file targets",
         "--keep-cache         | out.qcow2 | --keep-cache does not apply to target @ (qcow2 file); it applies to: raw file targets",
         "--connections 2      | out.img   | --connections does not apply to source # (image file) or target @ (raw file); it applies to: imageio ticket sources, NBD export sources, imageio ticket targets, NBD export targets",

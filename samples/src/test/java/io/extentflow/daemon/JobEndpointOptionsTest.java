@@ -85,6 +85,32 @@ class JobEndpointOptionsTest {
     }
 
     @Test
+    void aJobSendsAQcow2ImageToATicketInOneRequest() throws Exception {
+        Path src = dir.resolve("src.raw");
+        TestImages.randomSparseRaw(src, SIZE, 15, 40, 256 << 10);
+        // the ticket's file gets exactly the size extentflow measure says the image needs
+        java.io.StringWriter out = new java.io.StringWriter();
+        java.io.PrintWriter print = new java.io.PrintWriter(out, true);
+        assertEquals(0, io.extentflow.cli.Extentflow.execute(new io.extentflow.cli.args.CommandSpec.Console(print,
+                print), "measure", "--output-format", "qcow2", "--cluster-size", "4K", "--output=json", src.toString()));
+        long need = JobsClient.JSON.readTree(out.toString()).get("required").asLong();
+        Path file = dir.resolve("ticket.qcow2");
+        try (var f = new java.io.RandomAccessFile(file.toFile(), "rw")) {
+            f.setLength(need);
+        }
+        try (DaemonFixture f = new DaemonFixture(dir)) {
+            String url = f.ticket("q", file, need, "read", "write");
+            JsonNode job = f.awaitResult(f.submit(src.toString(), url, JobsClient.JSON.createObjectNode()
+                    .put("output_format", "qcow2").put("cluster_size", 4096)));
+            assertEquals("done", job.get("state").asText(), job.toString());
+        }
+        JsonNode check = QemuImg.check(file);
+        assertEquals(need, check.get("image-end-offset").asLong(), check::toString);
+        QemuImg.compare(src, file);
+        assertEquals(4096, QemuImg.info(file).get("cluster-size").asInt());
+    }
+
+    @Test
     void aValueOfTheWrongTypeOrRangeIsRefusedInTheOptionsTerms() throws Exception {
         Path src = dir.resolve("src.raw");
         TestImages.randomSparseRaw(src, 1 << 20, 12, 50, 64 << 10);

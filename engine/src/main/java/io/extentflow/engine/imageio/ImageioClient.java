@@ -29,7 +29,7 @@ import reactor.netty.resources.ConnectionProvider;
  *
  * <p>The client owns the connections and the retry policy; each part of the API is a small flow of
  * its own, as r2dbc-postgresql's message flows: {@link ImageioTransport} (URL, TLS, sockets),
- * {@link OptionsFlow}, {@link ExtentsFlow}, {@link DataFlow}, {@link SparseStreamFlow} and
+ * {@link OptionsFlow}, {@link ExtentsFlow}, {@link DataFlow}, {@link SparseStreamFlow}, {@link WholeUploadFlow} and
  * {@link ChecksumFlow}.
  *
  * <p>Every request of the API is idempotent (ranges are absolute), so a request that fails with a
@@ -183,6 +183,15 @@ public final class ImageioClient implements AutoCloseable {
     /** {@code PUT ?format=sparse} with {@code body} (chunked): completes when the server has taken it all. */
     public Mono<Void> sparseUpload(Publisher<ByteBuf> body) {
         return SparseStreamFlow.upload(this, body);
+    }
+
+    /**
+     * {@code PUT} of the image's first {@code length} bytes as one request whose body ({@code body},
+     * exactly {@code length} bytes) is produced while it is sent, with {@code Content-Length}; completes
+     * with the server's 200, sent once all of it is written and flushed. Not retried.
+     */
+    public Mono<Void> upload(Publisher<ByteBuf> body, long length) {
+        return WholeUploadFlow.upload(this, body, length);
     }
 
     /** {@code GET .../checksum}: the server's blkhash of the image, in hex. */

@@ -52,6 +52,17 @@ import reactor.core.publisher.Mono;
  */
 public final class Qcow2StreamSink implements ImageSink, ExtentPlan {
 
+    /**
+     * Told the image's exact length in bytes once it is laid out, before its first byte is written:
+     * an HTTP upload starts its request with that {@code Content-Length} here, and refuses a target too
+     * small for it by throwing (the copy then fails before anything is sent). Called once, on a stream
+     * thread, so it may block briefly.
+     */
+    @FunctionalInterface
+    public interface BeforeFirstByte {
+        void start(long imageLength) throws IOException;
+    }
+
     /** Largest data request. */
     static final int MAX_WRITE = 64 << 20;
     private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(1 << 20).asReadOnlyBuffer();
@@ -71,6 +82,7 @@ public final class Qcow2StreamSink implements ImageSink, ExtentPlan {
     private final long size;
     private final int clusterBits;
     private final Object emitting = new Object();
+    private final BeforeFirstByte start;
     /** Puts the requests in guest order and hands them to {@link #emit}. */
     private final InOrderWrites writes;
     private volatile StreamLayout layout;
@@ -94,7 +106,25 @@ public final class Qcow2StreamSink implements ImageSink, ExtentPlan {
      */
     public Qcow2StreamSink(WritableByteChannel out, FileChannel file, DirectWriter direct, String endpoint, long size,
                            Qcow2SinkOptions options) {
+        this(out, file, direct, endpoint, size, options, length -> { });
+    }
+
+    /**
+     * A sink that writes the image into {@code out}, which only takes bytes in order (a pipe, an HTTP
+     * request's body), after telling {@code start} its exact length.
+     *
+     * @throws IllegalArgumentException as {@link #Qcow2StreamSink(WritableByteChannel, FileChannel,
+     *                                  DirectWriter, String, long, Qcow2SinkOptions)}
+     */
+    public static Qcow2StreamSink toChannel(WritableByteChannel out, String endpoint, long size,
+                                            Qcow2SinkOptions options, BeforeFirstByte start) {
+        return new Qcow2StreamSink(out, null, null, endpoint, size, options, start);
+    }
+
+    private Qcow2StreamSink(WritableByteChannel out, FileChannel file, DirectWriter direct, String endpoint, long size,
+                            Qcow2SinkOptions options, BeforeFirstByte start) {
         refuseUnsupported(endpoint, size, options);
+        this.start = start;
         this.out = out;
         this.file = file;
         this.direct = file == null ? null : direct;
@@ -117,8 +147,13 @@ public final class Qcow2StreamSink implements ImageSink, ExtentPlan {
         });
     }
 
-    /** What a qcow2 stream cannot do, each as one line. */
-    static void refuseUnsupported(String endpoint, long size, Qcow2SinkOptions options) {
+    /**
+     * Refuses what a qcow2 image written in one pass cannot be: of unknown size, compressed, or an
+     * overlay on a backing file.
+     *
+     * @throws IllegalArgumentException one line naming {@code endpoint} and why
+     */
+    public static void refuseUnsupported(String endpoint, long size, Qcow2SinkOptions options) {
         if (size == ImageSource.UNKNOWN_SIZE) {
             throw new IllegalArgumentException(endpoint + ": a qcow2 image needs its size before the first byte, "
                     + "and a stream tells its size only at its end; copy the stream to a raw file first");
@@ -165,6 +200,7 @@ public final class Qcow2StreamSink implements ImageSink, ExtentPlan {
                 if (layout != null) {
                     throw new IllegalStateException(endpoint + ": the image was planned already");
                 }
+                start.start(l.end());
                 l.writeMetadata(this::writeFully, file == null);
                 host = l.dataAt();
                 layout = l;
