@@ -1,6 +1,7 @@
 package io.extentflow.engine.nbd.server;
 
 import io.extentflow.engine.io.BlockingIo;
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.unix.DomainSocketAddress;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
@@ -72,6 +73,7 @@ public final class NbdServer {
 
     private static Mono<NbdServer> bind(NbdServerConfig config, NbdExport export, @Nullable SslContext tls) {
         ByteBudget budget = new ByteBudget(config.bufferMemory());
+        DataBuffers buffers = new DataBuffers(config.bufferMemory(), ByteBufAllocator.DEFAULT);
         Set<Connection> connections = ConcurrentHashMap.newKeySet();
         Set<NbdSession> sessions = ConcurrentHashMap.newKeySet();
         AtomicInteger open = new AtomicInteger();
@@ -85,7 +87,7 @@ public final class NbdServer {
                     }
                     channel.closeFuture().addListener(f -> open.decrementAndGet());
                     ClientMessageDecoder decoder = new ClientMessageDecoder(export.maxPayload());
-                    NbdSession session = new NbdSession(export, tls, budget, decoder, config.handshakeTimeout(),
+                    NbdSession session = new NbdSession(export, tls, budget, buffers, decoder, config.handshakeTimeout(),
                             String.valueOf(remote));
                     long idle = config.idleTimeout().toMillis();
                     // before Reactor Netty's bridge: the session consumes every message itself
