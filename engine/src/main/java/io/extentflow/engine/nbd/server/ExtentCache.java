@@ -41,13 +41,20 @@ final class ExtentCache {
     }
 
     private final ImageSource source;
+    private final long windowSize;
     private final long imageSize;
     private final AtomicLong generation = new AtomicLong();
     /** Window start to window, least recently used first; guarded by itself. */
     private final LinkedHashMap<Long, Window> windows = new LinkedHashMap<>(MAX_WINDOWS * 2, 0.75f, true);
 
     ExtentCache(ImageSource source) {
+        this(source, WINDOW);
+    }
+
+    /** With windows of {@code window} bytes (tests use small ones). */
+    ExtentCache(ImageSource source, long windowSize) {
         this.source = source;
+        this.windowSize = windowSize;
         this.imageSize = source.size();
     }
 
@@ -62,10 +69,10 @@ final class ExtentCache {
     /** The extents of {@code [offset, offset + length)}, clipped to it; the range must be inside the image. */
     Flux<Extent> extents(long offset, long length) {
         long end = offset + length;
-        long start = offset - offset % WINDOW;
-        long windowEnd = Math.min(imageSize, start + WINDOW);
+        long start = offset - offset % windowSize;
+        long windowEnd = Math.min(imageSize, start + windowSize);
         if (end > windowEnd) {
-            // across a window's end (a READ is at most 32 MiB, so at most two windows)
+            // across a window's end: the rest from the next window(s)
             return extents(offset, windowEnd - offset).concatWith(extents(windowEnd, end - windowEnd));
         }
         return window(start, windowEnd).flatMapIterable(list -> clip(list, offset, end));
