@@ -83,7 +83,7 @@ final class NbdCommand {
                 .option("--idle-timeout", "SECONDS", "Close a connection without requests for this long.", "600",
                         v -> c.idleTimeout = Integer.parseInt(v))
                 .option("--buffer-memory", "BYTES", "Bytes of request data in flight, all connections together.",
-                        "128MiB", v -> c.bufferMemory = Sizes.parse(v))
+                        "64MiB", v -> c.bufferMemory = Sizes.parse(v))
                 .with(c.endpoints::define)
                 .action(c::call);
     }

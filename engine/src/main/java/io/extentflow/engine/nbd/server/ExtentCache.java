@@ -3,7 +3,10 @@ package io.extentflow.engine.nbd.server;
 import io.extentflow.engine.Extent;
 import io.extentflow.engine.ImageSource;
 import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
@@ -11,51 +14,116 @@ import reactor.core.publisher.Mono;
 /**
  * The source's extents for READ replies (which send zero ranges as holes), one window at a time: a
  * client reading in order asks the source once per window, not once per read (an HTTP source would
- * pay a round trip each time). A write, zero or trim invalidates the window before its reply is
- * sent, and a window fetched while one ran is not kept, so no read after a change sees old extents.
+ * pay a round trip each time).
+ *
+ * <p>Several windows are kept, the most recently used, because clients read at several places at
+ * once: nbdcopy's connections, or several clients. With a single window they took it from each other,
+ * and every READ asked the source again for a whole window (for a qcow2 source, a walk of 4,096
+ * clusters per 256 KiB read: a gigabyte of garbage per gigabyte served, and the heap grew to match).
+ * Readers that miss the same window at once share one fetch. What is kept is bounded: at most
+ * {@link #MAX_WINDOWS} windows and {@link #MAX_EXTENTS} extents in all (beyond that the least recently
+ * used windows go, all but the newest).
+ *
+ * <p>A write, zero or trim invalidates every window before its reply is sent, and a window fetched
+ * while one ran is not used, so no read after a change sees old extents.
  */
 final class ExtentCache {
 
-    /** Bytes per window; a window's extents are what stays in memory. */
+    /** Bytes per window. */
     static final long WINDOW = 256L << 20;
+    /** Windows kept at most: a few per connection of a few clients. */
+    static final int MAX_WINDOWS = 16;
+    /** Extents kept at most in all windows (about 3 MiB of heap), so a fragmented image stays bounded too. */
+    static final int MAX_EXTENTS = 64 * 1024;
 
-    private record Window(long start, long end, long generation, List<Extent> extents) {
+    /** A window's extents (fetched once, shared by whoever waits for them) and the generation it is of. */
+    private record Window(long generation, Mono<List<Extent>> extents, int[] count) {
     }
 
     private final ImageSource source;
+    private final long windowSize;
+    private final long imageSize;
     private final AtomicLong generation = new AtomicLong();
-    private volatile Window window;
+    /** Window start to window, least recently used first; guarded by itself. */
+    private final LinkedHashMap<Long, Window> windows = new LinkedHashMap<>(MAX_WINDOWS * 2, 0.75f, true);
 
     ExtentCache(ImageSource source) {
+        this(source, WINDOW);
+    }
+
+    /** With windows of {@code window} bytes (tests use small ones). */
+    ExtentCache(ImageSource source, long windowSize) {
         this.source = source;
+        this.windowSize = windowSize;
+        this.imageSize = source.size();
     }
 
     /** Drops what is cached: the image changed. */
     void invalidate() {
         generation.incrementAndGet();
-        window = null;
+        synchronized (windows) {
+            windows.clear();
+        }
     }
 
     /** The extents of {@code [offset, offset + length)}, clipped to it; the range must be inside the image. */
     Flux<Extent> extents(long offset, long length) {
         long end = offset + length;
-        Window w = window;
-        Mono<Window> covering;
-        if (w != null && w.start <= offset && end <= w.end && w.generation == generation.get()) {
-            covering = Mono.just(w);
-        } else {
-            long start = offset - offset % WINDOW;
-            long windowEnd = Math.max(end, Math.min(source.size(), start + WINDOW));
-            long gen = generation.get();
-            covering = source.extents(start, windowEnd - start).collectList().map(list -> {
-                Window fresh = new Window(start, windowEnd, gen, list);
-                if (generation.get() == gen) {
-                    window = fresh;
-                }
-                return fresh;
-            });
+        long start = offset - offset % windowSize;
+        long windowEnd = Math.min(imageSize, start + windowSize);
+        if (end > windowEnd) {
+            // across a window's end: the rest from the next window(s)
+            return extents(offset, windowEnd - offset).concatWith(extents(windowEnd, end - windowEnd));
         }
-        return covering.flatMapIterable(win -> clip(win.extents, offset, end));
+        return window(start, windowEnd).flatMapIterable(list -> clip(list, offset, end));
+    }
+
+    private Mono<List<Extent>> window(long start, long end) {
+        long gen = generation.get();
+        Window w;
+        synchronized (windows) {
+            w = windows.get(start);
+            if (w == null || w.generation != gen) {
+                int[] count = new int[1];
+                Mono<List<Extent>> fetch = source.extents(start, end - start).collectList()
+                        .doOnNext(list -> counted(start, count, list.size()))
+                        .doOnError(e -> forget(start, count))
+                        .cache();
+                w = new Window(gen, fetch, count);
+                windows.put(start, w);
+            }
+        }
+        return w.extents;
+    }
+
+    /** A window arrived with {@code n} extents: count them, and let go of the oldest windows beyond the bounds. */
+    private void counted(long start, int[] count, int n) {
+        synchronized (windows) {
+            count[0] = n;
+            int total = 0;
+            for (Window w : windows.values()) {
+                total += w.count[0];
+            }
+            Iterator<Map.Entry<Long, Window>> oldest = windows.entrySet().iterator();
+            while ((windows.size() > MAX_WINDOWS || total > MAX_EXTENTS) && oldest.hasNext()) {
+                Map.Entry<Long, Window> e = oldest.next();
+                if (e.getKey() == start) {
+                    continue; // the newest stays, whatever its size
+                }
+                total -= e.getValue().count[0];
+                oldest.remove();
+            }
+        }
+    }
+
+    /** A fetch failed: the next reader asks again. */
+    private void forget(long start, int[] count) {
+        synchronized (windows) {
+            Window w = windows.get(start);
+            if (w != null && w.count == count) {
+                windows.remove(start);
+            }
+        }
     }
 
     /** The extents that overlap {@code [offset, end)}, clipped to it (found by binary search). */

@@ -1,6 +1,8 @@
 package io.extentflow.engine.nbd.server;
 
 import io.extentflow.engine.io.BlockingIo;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.channel.ChannelOption;
 import io.netty.channel.unix.DomainSocketAddress;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
@@ -42,16 +44,20 @@ import reactor.netty.tcp.TcpServer;
 public final class NbdServer {
 
     private static final Logger LOG = Logger.getLogger(NbdServer.class.getName());
+    /** Bytes of the socket's send buffer (the kernel caps it at net.core.wmem_max). */
+    private static final int SEND_BUFFER = 2 << 20;
 
     private final NbdServerConfig config;
     private final DisposableServer server;
     private final Set<Connection> connections;
     private final Set<NbdSession> sessions;
     private final ByteBudget budget;
+    private final DataBuffers buffers;
 
     private NbdServer(NbdServerConfig config, DisposableServer server, Set<Connection> connections,
-                      Set<NbdSession> sessions, ByteBudget budget) {
+                      Set<NbdSession> sessions, ByteBudget budget, DataBuffers buffers) {
         this.budget = budget;
+        this.buffers = buffers;
         this.config = config;
         this.server = server;
         this.connections = connections;
@@ -72,10 +78,14 @@ public final class NbdServer {
 
     private static Mono<NbdServer> bind(NbdServerConfig config, NbdExport export, @Nullable SslContext tls) {
         ByteBudget budget = new ByteBudget(config.bufferMemory());
+        DataBuffers buffers = new DataBuffers(config.bufferMemory(), ByteBufAllocator.DEFAULT);
         Set<Connection> connections = ConcurrentHashMap.newKeySet();
         Set<NbdSession> sessions = ConcurrentHashMap.newKeySet();
         AtomicInteger open = new AtomicInteger();
         TcpServer tcp = TcpServer.create()
+                // room for a whole 256 KiB READ reply and more (the default is 208 KiB): each reply
+                // then leaves in one writev, not in parts with a wait for the socket between them
+                .childOption(ChannelOption.SO_SNDBUF, SEND_BUFFER)
                 .doOnChannelInit((observer, channel, remote) -> {
                     if (open.incrementAndGet() > config.maxConnections()) {
                         open.decrementAndGet();
@@ -85,7 +95,7 @@ public final class NbdServer {
                     }
                     channel.closeFuture().addListener(f -> open.decrementAndGet());
                     ClientMessageDecoder decoder = new ClientMessageDecoder(export.maxPayload());
-                    NbdSession session = new NbdSession(export, tls, budget, decoder, config.handshakeTimeout(),
+                    NbdSession session = new NbdSession(export, tls, budget, buffers, decoder, config.handshakeTimeout(),
                             String.valueOf(remote));
                     long idle = config.idleTimeout().toMillis();
                     // before Reactor Netty's bridge: the session consumes every message itself
@@ -112,7 +122,7 @@ public final class NbdServer {
         } else {
             tcp = tcp.host(config.host()).port(config.port());
         }
-        return tcp.bind().map(server -> new NbdServer(config, server, connections, sessions, budget));
+        return tcp.bind().map(server -> new NbdServer(config, server, connections, sessions, budget, buffers));
     }
 
     /** Where the server listens. */
@@ -138,6 +148,14 @@ public final class NbdServer {
     /** Bytes of request data held now, by all connections (0 when nothing runs). */
     public long bytesInFlight() {
         return budget.inUse();
+    }
+
+    /**
+     * Bytes of the server's data buffers handed out now (READ replies being read or written, WRITE
+     * payloads being written): 0 when nothing runs, whatever the clients did before.
+     */
+    public long bufferBytesHeld() {
+        return buffers.inUse();
     }
 
     /** Connections open now. */

@@ -40,10 +40,10 @@ public record NbdServerConfig(@Nullable Path socket, String host, int port, @Nul
         }
     }
 
-    /** Loopback port 10809, no TLS, 8 connections, 30 s handshakes, 10 min idle, 128 MiB in flight. */
+    /** Loopback port 10809, no TLS, 8 connections, 30 s handshakes, 10 min idle, 64 MiB in flight. */
     public static NbdServerConfig defaults() {
         return new NbdServerConfig(null, "127.0.0.1", DEFAULT_PORT, null, null, 8, Duration.ofSeconds(30),
-                Duration.ofMinutes(10), 128L << 20);
+                Duration.ofMinutes(10), 64L << 20);
     }
 
     /** True when TLS is configured (and so required). */

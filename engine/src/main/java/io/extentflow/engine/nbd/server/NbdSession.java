@@ -42,6 +42,7 @@ final class NbdSession extends ChannelInboundHandlerAdapter {
     private final NbdExport export;
     private final @Nullable SslContext tls;
     private final ByteBudget budget;
+    private final DataBuffers buffers;
     private final ClientMessageDecoder decoder;
     private final Duration handshakeTimeout;
     private final String peer;
@@ -56,11 +57,12 @@ final class NbdSession extends ChannelInboundHandlerAdapter {
     private boolean disconnecting;
     private boolean shuttingDown;
 
-    NbdSession(NbdExport export, @Nullable SslContext tls, ByteBudget budget, ClientMessageDecoder decoder,
-               Duration handshakeTimeout, String peer) {
+    NbdSession(NbdExport export, @Nullable SslContext tls, ByteBudget budget, DataBuffers buffers,
+               ClientMessageDecoder decoder, Duration handshakeTimeout, String peer) {
         this.export = export;
         this.tls = tls;
         this.budget = budget;
+        this.buffers = buffers;
         this.decoder = decoder;
         this.handshakeTimeout = handshakeTimeout;
         this.peer = peer;
@@ -127,7 +129,7 @@ final class NbdSession extends ChannelInboundHandlerAdapter {
                 handshakeTimer.cancel(false);
                 decoder.startTransmission(handshake.extended());
                 requests = new RequestHandler(export, ctx.channel(), handshake.structured(), handshake.extended(),
-                        handshake.selected());
+                        handshake.selected(), buffers);
             }
         }
     }

@@ -55,8 +55,9 @@ final class ReplyEncoder {
                         .writeBytes(payload);
             }
             case DataChunk r -> {
+                // the data follows in its own buffer: the header's holds the offset alone
                 ByteBuf head = header(NbdProtocol.CHUNK_OFFSET_DATA, r.done(), r.cookie(), requestOffset,
-                        8L + r.data().readableBytes()).writeLong(r.offset());
+                        8L + r.data().readableBytes(), 8).writeLong(r.offset());
                 CompositeByteBuf whole = alloc.compositeBuffer(2);
                 yield whole.addComponents(true, head, r.data());
             }
@@ -90,13 +91,23 @@ final class ReplyEncoder {
     }
 
     private ByteBuf header(int type, boolean done, long cookie, long requestOffset, long payloadLength) {
+        return header(type, done, cookie, requestOffset, payloadLength, payloadLength);
+    }
+
+    /**
+     * A chunk header in a buffer with room for {@code inline} bytes of payload after it (what the
+     * caller writes there; a data chunk's bytes are a buffer of their own, and a buffer sized for them
+     * would cost a 64 KiB allocation per chunk).
+     */
+    private ByteBuf header(int type, boolean done, long cookie, long requestOffset, long payloadLength, long inline) {
         int flags = done ? NbdProtocol.REPLY_FLAG_DONE : 0;
+        int room = (int) Math.min(inline, 1 << 16);
         if (extended) {
-            ByteBuf b = alloc.buffer(NbdProtocol.EXTENDED_CHUNK_HEADER_SIZE + (int) Math.min(payloadLength, 1 << 16));
+            ByteBuf b = alloc.buffer(NbdProtocol.EXTENDED_CHUNK_HEADER_SIZE + room);
             return b.writeInt(NbdProtocol.EXTENDED_REPLY_MAGIC).writeShort(flags).writeShort(type).writeLong(cookie)
                     .writeLong(requestOffset).writeLong(payloadLength);
         }
-        ByteBuf b = alloc.buffer(NbdProtocol.CHUNK_HEADER_SIZE + (int) Math.min(payloadLength, 1 << 16));
+        ByteBuf b = alloc.buffer(NbdProtocol.CHUNK_HEADER_SIZE + room);
         return b.writeInt(NbdProtocol.STRUCTURED_REPLY_MAGIC).writeShort(flags).writeShort(type).writeLong(cookie)
                 .writeInt((int) payloadLength);
     }

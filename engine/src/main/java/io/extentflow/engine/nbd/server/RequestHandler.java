@@ -53,10 +53,12 @@ final class RequestHandler {
     private final boolean structured;
     private final List<MetaContexts.Selected> contexts;
     private final ReplyEncoder encoder;
+    private final DataBuffers buffers;
 
     RequestHandler(NbdExport export, Channel channel, boolean structured, boolean extended,
-                   List<MetaContexts.Selected> contexts) {
+                   List<MetaContexts.Selected> contexts, DataBuffers buffers) {
         this.export = export;
+        this.buffers = buffers;
         this.channel = channel;
         this.structured = structured;
         this.contexts = contexts;
@@ -66,7 +68,7 @@ final class RequestHandler {
     /** The bytes a request holds while it runs: its payload or reply data (block status: its descriptors). */
     static long cost(Request r, int maxPayload) {
         return switch (r.command()) {
-            case NbdProtocol.CMD_READ, NbdProtocol.CMD_WRITE -> Math.max(1, Math.min(r.length(), maxPayload));
+            case NbdProtocol.CMD_READ, NbdProtocol.CMD_WRITE -> DataBuffers.cost(Math.min(r.length(), maxPayload));
             case NbdProtocol.CMD_BLOCK_STATUS -> 64 * 1024;
             default -> 1;
         };
@@ -89,7 +91,7 @@ final class RequestHandler {
                     if (refused != 0) {
                         return reply(error(r, refused, refusalMessage(r, refused)), r);
                     }
-                    return serve(r, payload)
+                    return serve(r, payload, release)
                             .onErrorResume(e -> {
                                 int value = ErrorValues.of(e);
                                 LOG.log(Level.FINE, e, () -> NbdProtocol.commandName(r.command()) + " at " + r.offset()
@@ -100,11 +102,11 @@ final class RequestHandler {
                 .doFinally(s -> release.run());
     }
 
-    private Mono<Void> serve(Request r, ByteBuf payload) {
+    private Mono<Void> serve(Request r, ByteBuf payload, Runnable releasePayload) {
         ImageSink sink = export.sink();
         return switch (r.command()) {
             case NbdProtocol.CMD_READ -> read(r);
-            case NbdProtocol.CMD_WRITE -> changed(sink.write(r.offset(), payload.nioBuffer()), r);
+            case NbdProtocol.CMD_WRITE -> changed(write(sink, r.offset(), payload, releasePayload), r);
             case NbdProtocol.CMD_WRITE_ZEROES -> (r.flags() & NbdProtocol.CMD_FLAG_NO_HOLE) != 0
                     ? changed(writeZeros(sink, r.offset(), r.length()), r)
                     : changed(zero(sink, r.offset(), r.length()), r);
@@ -181,6 +183,33 @@ final class RequestHandler {
                 .then(Mono.defer(() -> reply(new SimpleReply(r.cookie(), 0), r)));
     }
 
+    /**
+     * Writes a WRITE's payload: first copied into the server's pieces, and the payload (a slice of the
+     * connection's receive buffer) let go at once, so that buffer is free to be filled again in place
+     * rather than kept alive, and copied, by every payload still being written (receive buffers cut
+     * from malloc, beyond any budget, were most of a busy writable server's memory).
+     */
+    private Mono<Void> write(ImageSink sink, long offset, ByteBuf payload, Runnable releasePayload) {
+        int length = payload.readableBytes();
+        if (length == 0) {
+            releasePayload.run();
+            return Mono.empty();
+        }
+        return buffers.take(length).flatMap(copy -> {
+            copy.writeBytes(payload);
+            releasePayload.run();
+            ByteBuffer[] parts = copy.nioBuffers();
+            long[] at = new long[parts.length];
+            for (int i = 0, pos = 0; i < parts.length; pos += parts[i].remaining(), i++) {
+                at[i] = offset + pos;
+            }
+            return Flux.range(0, parts.length)
+                    .concatMap(i -> sink.write(at[i], parts[i]))
+                    .then()
+                    .doFinally(s -> copy.release());
+        });
+    }
+
     private static Mono<Void> zero(ImageSink sink, long offset, long length) {
         long piece = sink.capabilities().maxZeroSize();
         return Flux.range(0, (int) ((length + piece - 1) / piece))
@@ -207,8 +236,7 @@ final class RequestHandler {
             return reply(structured ? new NoneChunk(r.cookie(), true) : new SimpleReply(r.cookie(), 0), r);
         }
         boolean oneChunk = !structured || (r.flags() & NbdProtocol.CMD_FLAG_DF) != 0;
-        return Mono.defer(() -> {
-            ByteBuf buffer = channel.alloc().directBuffer(length, length);
+        return buffers.take(length).flatMap(buffer -> {
             AtomicBoolean handedOver = new AtomicBoolean();
             return export.extents().extents(r.offset(), length).collectList()
                     .flatMap(extents -> fill(buffer, extents, r.offset()).thenReturn(extents))
@@ -233,7 +261,16 @@ final class RequestHandler {
                         buffer.setZero(at, (int) e.length());
                         return Mono.empty();
                     }
-                    return export.source().read(e.start(), buffer.nioBuffer(at, (int) e.length()));
+                    // straight into the pieces the extent spans (a single view would be a copy)
+                    ByteBuffer[] parts = buffer.nioBuffers(at, (int) e.length());
+                    if (parts.length == 1) {
+                        return export.source().read(e.start(), parts[0]);
+                    }
+                    long[] from = new long[parts.length];
+                    for (int i = 0, pos = 0; i < parts.length; pos += parts[i].remaining(), i++) {
+                        from[i] = e.start() + pos;
+                    }
+                    return Flux.range(0, parts.length).flatMap(i -> export.source().read(from[i], parts[i])).then();
                 }, READ_CONCURRENCY)
                 .then(Mono.fromRunnable(() -> buffer.writerIndex(buffer.capacity())));
     }

@@ -7,7 +7,8 @@
  *   <li>{@link io.extentflow.engine.nbd.server.NbdServer}: binds (TCP or a Unix socket, TLS when
  *       configured), bounds connections, shuts down gracefully.</li>
  *   <li>{@code NbdSession}: one connection on its event loop; reading pauses while the server's
- *       {@code ByteBudget} has no room or 64 requests run.</li>
+ *       {@code ByteBudget} has no room or 64 requests run; {@code DataBuffers} holds the READ and WRITE
+ *       data the budget admits, in reused pieces of one mapping.</li>
  *   <li>{@code ClientMessageDecoder}: client flags, options, request headers and WRITE payloads.</li>
  *   <li>{@code Handshake}: fixed newstyle option haggling; {@code MetaContexts} and
  *       {@code ExportContexts}: the metadata contexts and their status maps.</li>

@@ -313,6 +313,7 @@ class NbdServerRobustnessTest {
         }
         Await.until(WAIT, "every connection closed", () -> server.connections() == 0);
         Await.until(WAIT, "no request data held", () -> server.bytesInFlight() == 0);
+        Await.until(WAIT, "every data buffer back", () -> server.bufferBytesHeld() == 0);
         image.delay(Duration.ZERO);
         stillServes();
     }
