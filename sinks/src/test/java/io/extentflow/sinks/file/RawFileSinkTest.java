@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.extentflow.engine.ImageIoException;
 import io.extentflow.engine.ImageSink;
+import io.extentflow.engine.capability.Unflushed;
 import io.extentflow.engine.copy.NullSink;
 import io.extentflow.engine.endpoint.EndpointOptions;
 import io.extentflow.engine.endpoint.Endpoints;
@@ -162,6 +163,36 @@ class RawFileSinkTest {
     }
 
     @Test
+    void aCopyThatWillNotFlushWritesThroughThePageCacheAndLeavesItThere() throws Exception {
+        Path t = diskDir.resolve("unflushed.raw");
+        // aligned direct buffers and a small window: a flushing copy would write them direct
+        byte[] data = writeInPieces(t, EndpointOptions.defaults(), 1 << 20, true, true);
+        assertEquals(16 << 20, cachedBytes(t), "without a flush the written data stays cached, as after cp");
+        assertArrayEquals(data, Files.readAllBytes(t));
+    }
+
+    @Test
+    void directKeepsDirectWritesInACopyThatWillNotFlush() throws Exception {
+        Path t = diskDir.resolve("unflushed-direct.raw");
+        byte[] data = writeInPieces(t, EndpointOptions.defaults().with(FileSinkOptions.DIRECT, true), 64 << 20,
+                true, true);
+        assertEquals(0, cachedBytes(t), "--direct wrote through the page cache");
+        assertArrayEquals(data, Files.readAllBytes(t));
+    }
+
+    @Test
+    void keepCacheAndDirectTogetherAreRefusedBeforeAFileIsCreated() {
+        Path t = diskDir.resolve("never.raw");
+        EndpointOptions both = EndpointOptions.defaults().with(FileSinkOptions.DIRECT, true)
+                .with(FileSinkOptions.KEEP_CACHE, true);
+        StepVerifier.create(RawFileSink.open(t, 1 << 20, both))
+                .expectErrorSatisfies(e -> assertEquals("--keep-cache and --direct contradict each other; give one",
+                        e.getMessage()))
+                .verify(TIMEOUT);
+        assertFalse(Files.exists(t));
+    }
+
+    @Test
     void alignedWritesFromDirectMemoryBypassThePageCache() throws Exception {
         Path t = diskDir.resolve("direct.raw");
         // a window larger than the data: what went through the cache would still be there
@@ -262,9 +293,18 @@ class RawFileSinkTest {
      * {@code limit}, from heap buffers or from page-aligned direct ones ({@code aligned}).
      */
     private static byte[] writeInPieces(Path t, EndpointOptions options, long limit, boolean aligned) {
+        return writeInPieces(t, options, limit, aligned, false);
+    }
+
+    /** As above; {@code unflushed}: the sink is told first that no flush will follow (copy --no-flush). */
+    private static byte[] writeInPieces(Path t, EndpointOptions options, long limit, boolean aligned,
+                                        boolean unflushed) {
         byte[] data = randomBytes(16 << 20, 3);
         int piece = 256 << 10;
         try (RawFileSink sink = RawFileSink.open(t, data.length, options, limit).block(TIMEOUT)) {
+            if (unflushed) {
+                sink.sinkCapability(Unflushed.class).orElseThrow().willNotFlush();
+            }
             for (int off = 0; off < data.length; off += piece) {
                 sink.write(off, aligned ? alignedCopy(data, off, piece) : ByteBuffer.wrap(data, off, piece))
                         .block(TIMEOUT);
