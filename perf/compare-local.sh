@@ -41,7 +41,7 @@ for img in sparse-8g.raw frag-4g.raw empty-1t.raw; do
     "extentflow-copy-no-flush-$tag" "$prep" "$copy --no-flush $src $dst"
   perf_pair "cp-sparse-$tag" "$prep" "cp --sparse=always $src $dst" \
     "extentflow-copy-no-flush-vs-cp-$tag" "$prep" "$copy --no-flush $src $dst"
-  perf_pair "extentflow-copy-no-flush-$tag-cached" "$prep" "$copy --no-flush $src $dst" \
+  perf_pair "extentflow-copy-no-flush-cached-$tag" "$prep" "$copy --no-flush $src $dst" \
     "extentflow-copy-no-flush-direct-$tag" "$prep" "$copy --no-flush --direct $src $dst"
   if [ -z "${ONLY:-}" ]; then
     # the same system calls as qemu-img from one JVM thread: engine cost vs. JVM/machine cost
