@@ -24,8 +24,8 @@ public final class FileSinkOptions {
      */
     public static final EndpointOption<Boolean> DIRECT = EndpointOption.flag("direct",
             "Write aligned data to a target file with direct I/O (O_DIRECT) also with --no-flush. By "
-                    + "default a copy that flushes writes direct (it waits for the disk anyway, and direct "
-                    + "I/O costs the least CPU) and one with --no-flush writes through the page cache and "
+                    + "default a copy that flushes writes direct (writes of 1 MiB or more: it waits for the "
+                    + "disk anyway, and direct I/O costs the least CPU) and one with --no-flush writes through the page cache and "
                     + "returns with the data there, as qemu-img convert and cp do.");
 
     /**

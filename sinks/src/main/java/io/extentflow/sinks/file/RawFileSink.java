@@ -38,9 +38,10 @@ import reactor.core.publisher.Mono;
  * sends no zero requests at all and the target stays sparse.
  *
  * <p>What it writes stays out of the page cache: an image copy never reads its target back, so caching
- * it would only push out what the machine was using. Aligned writes from direct memory (the copy's
- * pooled buffers) bypass the cache ({@link DirectWriter}); the others are written back to disk as the
- * copy goes and then dropped from the cache ({@link WritebackWindow}).
+ * it would only push out what the machine was using. Aligned writes of at least {@link #MIN_DIRECT}
+ * bytes from direct memory (the copy's pooled buffers) bypass the cache ({@link DirectWriter}); the
+ * others are written back to disk as the copy goes and then dropped from the cache
+ * ({@link WritebackWindow}).
  * {@link FileSinkOptions#KEEP_CACHE} writes everything through the cache and leaves it there; so
  * does a copy that will not flush ({@link Unflushed}, {@code copy --no-flush}): its caller asked for
  * the fastest return, and the kernel writes the bytes back later, as after qemu-img convert or cp.
@@ -262,7 +263,7 @@ public final class RawFileSink implements ImageSink {
         return BlockingIo.runHere(() -> {
             if (cacheOnly) {
                 writeFully(data, offset);
-            } else if (direct != null && direct.accepts(data, offset)) {
+            } else if (direct != null && length >= MIN_DIRECT && direct.accepts(data, offset)) {
                 writeDirect(data, offset);
             } else {
                 writeFully(data, offset);
@@ -279,6 +280,17 @@ public final class RawFileSink implements ImageSink {
      * same 1 MiB requests written in 256 KiB pieces (perf/README.md, "Request size").
      */
     static final int MAX_PWRITE = 256 << 10;
+
+    /**
+     * Smallest write that goes direct in a flushed copy. Each direct write waits for the disk, one at
+     * a time, so a fragmented image's small pieces (64 KiB in frag-4g.raw, 4 KiB from nbdkit
+     * sparse-random runlength=1000) made 32,768 to 150,000 synchronous writes; through the page cache
+     * the writeback window overlaps them. frag-4g.raw → new file, with its flush, alternated on the
+     * busy VM (load 9-16): 3.1-5.6 s with smaller writes cached against 5.8-10.6 s all direct
+     * (perf/README.md, "Two modes"). Requests of the default 4 MiB, and the data runs of ordinary
+     * images, stay direct.
+     */
+    static final int MIN_DIRECT = 1 << 20;
 
     private void writeDirect(ByteBuffer data, long offset) throws IOException {
         writeLock.lock();

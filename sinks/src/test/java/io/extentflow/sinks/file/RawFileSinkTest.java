@@ -181,6 +181,28 @@ class RawFileSinkTest {
     }
 
     @Test
+    void smallAlignedWritesOfAFlushedCopyGoThroughTheWindow() throws Exception {
+        // a fragmented image's pieces: each direct write would wait for the disk on its own
+        Path t = diskDir.resolve("small.raw");
+        byte[] data = randomBytes(16 << 20, 23);
+        int piece = 64 << 10;
+        try (RawFileSink sink = RawFileSink.open(t, data.length, EndpointOptions.defaults(), 1 << 20).block(TIMEOUT)) {
+            for (int off = 0; off < data.length; off += 2 * piece) { // every other piece: a hole between
+                sink.write(off, alignedCopy(data, off, piece)).block(TIMEOUT);
+            }
+            long cached = cachedBytes(t);
+            assertTrue(cached > 0 && cached <= (1 << 20) + piece, cached + " bytes cached: the window holds 1 MiB");
+            sink.flush().block(TIMEOUT);
+        }
+        assertEquals(0, cachedBytes(t), "a flushed target is left out of the page cache");
+        byte[] back = Files.readAllBytes(t);
+        for (int off = 0; off < data.length; off += 2 * piece) {
+            assertArrayEquals(Arrays.copyOfRange(data, off, off + piece), Arrays.copyOfRange(back, off, off + piece));
+            assertArrayEquals(new byte[piece], Arrays.copyOfRange(back, off + piece, off + 2 * piece));
+        }
+    }
+
+    @Test
     void keepCacheAndDirectTogetherAreRefusedBeforeAFileIsCreated() {
         Path t = diskDir.resolve("never.raw");
         EndpointOptions both = EndpointOptions.defaults().with(FileSinkOptions.DIRECT, true)
@@ -300,7 +322,8 @@ class RawFileSinkTest {
     private static byte[] writeInPieces(Path t, EndpointOptions options, long limit, boolean aligned,
                                         boolean unflushed) {
         byte[] data = randomBytes(16 << 20, 3);
-        int piece = 256 << 10;
+        // aligned pieces large enough to go direct in a flushed copy
+        int piece = aligned ? RawFileSink.MIN_DIRECT : 256 << 10;
         try (RawFileSink sink = RawFileSink.open(t, data.length, options, limit).block(TIMEOUT)) {
             if (unflushed) {
                 sink.sinkCapability(Unflushed.class).orElseThrow().willNotFlush();
