@@ -5,7 +5,8 @@
 #               sparse runs, generated on the fly), and nbdkit sparse-random size=3G runlength=1000
 #               percent=20 (tiny runs: about 160,000 extents of 4 KiB);
 #               durable: extentflow copy (flushes) vs nbdcopy then sync of the target;
-#               fast-return: extentflow copy --no-flush vs nbdcopy as it is;
+#               fast-return: extentflow copy --no-flush vs nbdcopy as it is, and --no-flush
+#               --direct vs --no-flush (which write path wins here without a flush);
 #   file → NBD: sparse-8g.raw into a fresh nbdkit memory 8G before every run (one mode: the target is
 #               memory, a flush there is a no-op).
 # Servers listen on Unix sockets in perf/out/; the script stops the ones it started.
@@ -35,6 +36,9 @@ nbd_to_file() {
     "extentflow-$tag" "$prep" "$copy $uri $dst"
   perf_pair "nbdcopy-$tag" "$prep" "nbdcopy $uri $dst" \
     "extentflow-no-flush-$tag" "$prep" "$copy --no-flush $uri $dst"
+  # which write path wins without a flush on this machine: page cache (the default) or direct
+  perf_pair "extentflow-no-flush-cached-$tag" "$prep" "$copy --no-flush $uri $dst" \
+    "extentflow-no-flush-direct-$tag" "$prep" "$copy --no-flush --direct $uri $dst"
 }
 nbd_to_file qemu-nbd-to-file "nbd+unix:///?socket=$SOCKS/qemu.sock" "$src"
 nbd_to_file qemu-nbd-frag-to-file "nbd+unix:///?socket=$SOCKS/frag.sock" "$frag"
