@@ -95,6 +95,12 @@ empty_raw() {
 # warm FILE...: reads the data extents of the files into page cache (not their holes).
 WARM="python3 $PERF_DIR/warm.py"
 
+# $THEN_SYNC FILE COMMAND...: COMMAND, then `sync FILE`: a peer's durable mode (see then-sync.sh).
+# Every comparison reports two modes: durable (extentflow's default, which flushes, against the peer
+# followed by a sync of its target, or the peer's own direct mode such as qemu-img -t none) and
+# fast-return (extentflow --no-flush against the peer as it is, leaving data in the page cache).
+THEN_SYNC="$PERF_DIR/then-sync.sh"
+
 # Servers started in the background by a comparison: `start_bg CMD...` runs CMD and remembers
 # it; they are all stopped when the script exits.
 BG_PIDS=()

@@ -48,6 +48,12 @@ public interface ForwardingImageSource extends ImageSource {
         return delegate().read(offset, target);
     }
 
+    /** The delegate's: a wrapper that forwards extents and reads gives them in the same order. */
+    @Override
+    default boolean sequential() {
+        return delegate().sequential();
+    }
+
     /** The delegate's: a wrapper that forwards reads serves the same request size best. */
     @Override
     default int preferredRequestSize() {

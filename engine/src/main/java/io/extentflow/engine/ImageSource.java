@@ -3,6 +3,7 @@ package io.extentflow.engine;
 import io.extentflow.engine.capability.SourceCapability;
 import io.extentflow.engine.io.BlockingIo;
 import java.nio.ByteBuffer;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import reactor.core.publisher.Flux;
@@ -45,6 +46,38 @@ public interface ImageSource extends AutoCloseable {
      * returned {@code Mono} terminates.
      */
     Mono<Void> read(long offset, ByteBuffer target);
+
+    /**
+     * Reads the data extents {@code pieces} of the range {@code [offset, offset + target.remaining())}
+     * into {@code target}, each at its distance from {@code offset}, and advances the position of
+     * {@code target} to its limit. The pieces are ascending and lie inside the range; what lies
+     * between them reads as zeros or is left to a backing chain, and the copy never uses those bytes
+     * of {@code target}: a source may leave them as they were or fill them with what it reads there.
+     *
+     * <p>The copy asks this for a run of small extents gathered into one request (a fragmented
+     * image: many small data extents with small holes between them), so that one buffer and one
+     * pass through the pipeline serve them all. The default reads each piece with
+     * {@link #read(long, ByteBuffer)}, one after the other: right for every source, and what a local
+     * file wants (reading its holes would fill the page cache with zero pages). A source for which a
+     * read across zeros costs no more than the round trips it saves (NBD, whose servers answer the
+     * zeros of a read with hole chunks) reads the whole range at once instead.
+     */
+    default Mono<Void> readPieces(long offset, ByteBuffer target, List<Extent> pieces) {
+        int base = target.position();
+        return Flux.fromIterable(pieces)
+                .concatMap(p -> read(p.start(), target.slice(base + (int) (p.start() - offset), (int) p.length())))
+                .then(Mono.fromRunnable(() -> target.position(target.limit())));
+    }
+
+    /**
+     * True if this source gives its next extent only once the data of the extents before it has
+     * been read: a stream read front to back, whose next frame header follows the previous payload.
+     * The copy then never holds an extent back to gather it with the ones after it. By default, a
+     * source of {@link #UNKNOWN_SIZE}.
+     */
+    default boolean sequential() {
+        return size() == UNKNOWN_SIZE;
+    }
 
     /**
      * The data request size this source serves best, or 0 for no preference (the default). A copy

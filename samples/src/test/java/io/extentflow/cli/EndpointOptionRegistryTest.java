@@ -31,12 +31,12 @@ class EndpointOptionRegistryTest {
                         "top-layer-only"),
                 names(Endpoints.sourceOptions()));
         assertEquals(List.of("allocate-zeroes", "backing", "backing-format", "cafile", "cluster-size", "compress",
-                "connections", "http-stream", "insecure", "keep-cache", "no-offload", "offload", "output-format",
+                "connections", "direct", "http-stream", "insecure", "keep-cache", "no-offload", "offload", "output-format",
                 "retries"),
                 names(Endpoints.sinkOptions()));
         List<EndpointOption<?>> all = Endpoints.options();
         assertEquals(all.size(), Set.copyOf(names(all)).size(), "each option once: " + names(all));
-        assertEquals(16, all.size(), names(all)::toString);
+        assertEquals(17, all.size(), names(all)::toString);
         // NBD and HTTP, sources and sinks, list one and the same key
         assertEquals(1, all.stream().filter(o -> o == NetworkOptions.CONNECTIONS).count());
         for (EndpointOption<?> o : all) {
@@ -69,7 +69,7 @@ class EndpointOptionRegistryTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> Endpoints.option("warp-speed"));
         assertEquals("unknown option 'warp-speed' (known: allocate-zeroes, backing, backing-format, cafile, "
-                + "cluster-size, compress, connections, dirty-bitmap, http-stream, insecure, keep-cache, no-offload, "
+                + "cluster-size, compress, connections, direct, dirty-bitmap, http-stream, insecure, keep-cache, no-offload, "
                 + "offload, output-format, retries, top-layer-only)", e.getMessage());
     }
 

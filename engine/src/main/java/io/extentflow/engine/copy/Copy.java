@@ -7,6 +7,8 @@ import io.extentflow.engine.ImageSource;
 import io.extentflow.engine.SinkCapabilities;
 import io.extentflow.engine.capability.ExtentPlan;
 import io.extentflow.engine.capability.OffloadedCopy;
+import io.extentflow.engine.capability.Unflushed;
+import io.extentflow.engine.copy.Request.Kind;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
 import java.nio.ByteBuffer;
@@ -132,14 +134,11 @@ public final class Copy {
      */
     static final long OFFLOAD_REQUEST_SIZE = 64L << 20;
 
-    /** One request of the copy. */
-    private record Request(Kind kind, long offset, long length) {
-    }
-
-    private enum Kind { DATA, ZERO, SKIP }
-
     /** What a completed request did, in bytes. */
     private record Done(long data, long zeroed, long skipped) {
+        Done plus(Done o) {
+            return new Done(data + o.data, zeroed + o.zeroed, skipped + o.skipped);
+        }
     }
 
     /** A completed request: its range and what it did. */
@@ -174,6 +173,7 @@ public final class Copy {
         /** Every byte below this is done; requests completed above it wait in {@link #completed}. */
         private long checkpoint = resumeAt;
         private final TreeMap<Long, Long> completed = new TreeMap<>();
+        private final RequestPlanner planner;
 
         Run(Consumer<CopyProgress> onProgress) {
             this.onProgress = onProgress;
@@ -189,6 +189,10 @@ public final class Copy {
             metrics = new CopyMetrics(registry, kind(source.endpoint()), kind(sink.endpoint()), pool);
             offload = observer == null && !streaming
                     ? sink.sinkCapability(OffloadedCopy.class).filter(o -> o.accepts(source)).orElse(null) : null;
+            planner = new RequestPlanner(requestSize, caps.maxZeroSize(), skipZeroes, !source.sequential());
+            if (!options.flush()) {
+                sink.sinkCapability(Unflushed.class).ifPresent(Unflushed::willNotFlush);
+            }
         }
 
         Mono<CopyResult> execute() {
@@ -210,6 +214,7 @@ public final class Copy {
             }
             return extents()
                     .concatMapIterable(this::split, 1)
+                    .concatWith(Flux.defer(() -> Flux.fromIterable(planner.end())))
                     .flatMap(r -> perform(r).map(d -> new Completed(r, d)), concurrency, 1)
                     .doOnNext(this::account)
                     .then(Mono.defer(this::checkCovered))
@@ -250,54 +255,38 @@ public final class Copy {
             return Mono.empty();
         }
 
-        /** Cuts an extent into requests: data at request-size boundaries, zeros in large pieces. */
+        /** Checks that extents are contiguous and hands each to the planner (see {@link RequestPlanner}). */
         private List<Request> split(Extent e) {
             if (e.start() != nextExpected) {
                 throw new IllegalStateException("source " + source.endpoint() + " returned an extent at "
                         + e.start() + " where " + nextExpected + " was expected");
             }
             nextExpected = e.end();
-            List<Request> out = new ArrayList<>();
-            if (e.zero() && !skipZeroes) {
-                for (long off = e.start(); off < e.end(); off += caps.maxZeroSize()) {
-                    out.add(new Request(Kind.ZERO, off, Math.min(caps.maxZeroSize(), e.end() - off)));
-                }
-            } else if (e.zero() || e.hole()) {
-                out.add(new Request(Kind.SKIP, e.start(), e.length()));
-            } else {
-                long unit = offload != null && !offloadDeclined
-                        ? requestSize * Math.max(1, OFFLOAD_REQUEST_SIZE / requestSize) : requestSize;
-                long off = e.start();
-                while (off < e.end()) {
-                    long boundary = (off / unit + 1) * unit;
-                    long next = Math.min(e.end(), boundary);
-                    out.add(new Request(Kind.DATA, off, next - off));
-                    off = next;
-                }
-            }
-            return out;
+            long unit = offload != null && !offloadDeclined
+                    ? requestSize * Math.max(1, OFFLOAD_REQUEST_SIZE / requestSize) : requestSize;
+            return planner.next(e, unit);
         }
 
         private Mono<Done> perform(Request r) {
-            return switch (r.kind) {
-                case SKIP -> skip(r.offset, r.length).doOnSuccess(v -> observeZero(r.offset, r.length))
-                        .thenReturn(new Done(0, 0, r.length));
-                case ZERO -> zero(r.offset, r.length).doOnSuccess(v -> observeZero(r.offset, r.length))
-                        .thenReturn(new Done(0, r.length, 0));
-                case DATA -> offload == null || offloadDeclined ? copyInPieces(r)
-                        : offload(r.offset, r.length).flatMap(done -> done ? Mono.just(new Done(r.length, 0, 0))
+            return switch (r.kind()) {
+                case SKIP -> skip(r.offset(), r.length()).doOnSuccess(v -> observeZero(r.offset(), r.length()))
+                        .thenReturn(new Done(0, 0, r.length()));
+                case ZERO -> zero(r.offset(), r.length()).doOnSuccess(v -> observeZero(r.offset(), r.length()))
+                        .thenReturn(new Done(0, r.length(), 0));
+                case DATA -> r.gathered() ? copyGathered(r) : offload == null || offloadDeclined ? copyInPieces(r)
+                        : offload(r.offset(), r.length()).flatMap(done -> done ? Mono.just(new Done(r.length(), 0, 0))
                                 : copyInPieces(r));
             };
         }
 
         /** Copies a data request through the buffers, in pieces of the request size if it is larger. */
         private Mono<Done> copyInPieces(Request r) {
-            if (r.length <= requestSize) {
+            if (r.length() <= requestSize) {
                 return copyThroughBuffer(r);
             }
             List<Request> pieces = new ArrayList<>();
-            for (long off = r.offset; off < r.offset + r.length; off += requestSize) {
-                pieces.add(new Request(Kind.DATA, off, Math.min(requestSize, r.offset + r.length - off)));
+            for (long off = r.offset(); off < r.offset() + r.length(); off += requestSize) {
+                pieces.add(new Request(Kind.DATA, off, Math.min(requestSize, r.offset() + r.length() - off)));
             }
             return Flux.fromIterable(pieces)
                     .concatMap(this::copyThroughBuffer)
@@ -306,8 +295,54 @@ public final class Copy {
 
         private Mono<Done> copyThroughBuffer(Request r) {
             return Mono.usingWhen(pool.acquire(),
-                    buffer -> copyData(r.offset, buffer.slice(0, (int) r.length)),
+                    buffer -> copyData(r.offset(), buffer.slice(0, (int) r.length())),
                     this::release, (b, err) -> release(b), this::release);
+        }
+
+        /**
+         * Copies a request gathered from several small extents through one buffer: the source reads
+         * its data pieces, then each piece goes to the sink as it would have alone (data written and
+         * scanned for zeros, zeros zeroed or skipped, holes skipped).
+         */
+        private Mono<Done> copyGathered(Request r) {
+            List<Extent> data = new ArrayList<>(r.pieces().size() / 2 + 1);
+            long dataBytes = 0;
+            for (Extent p : r.pieces()) {
+                if (p.isData()) {
+                    data.add(p);
+                    dataBytes += p.length();
+                }
+            }
+            long readBytes = dataBytes;
+            return Mono.usingWhen(pool.acquire(),
+                    buffer -> metrics.timeRead(() -> source.readPieces(r.offset(), buffer.slice(0, (int) r.length()), data))
+                            .onErrorMap(t -> ImageIoException.wrap("read", source.endpoint(), r.offset(), r.length(), t))
+                            .then(Mono.defer(() -> {
+                                metrics.read.increment(readBytes);
+                                synchronized (this) {
+                                    read += readBytes;
+                                }
+                                return Flux.fromIterable(r.pieces())
+                                        .flatMap(p -> writePiece(p, buffer, (int) (p.start() - r.offset())))
+                                        .reduce(Done::plus);
+                            })),
+                    this::release, (b, err) -> release(b), this::release);
+        }
+
+        /** One piece of a gathered request, whose bytes start at {@code at} in {@code buffer}. */
+        private Mono<Done> writePiece(Extent p, ByteBuffer buffer, int at) {
+            if (p.isData()) {
+                return writeData(p.start(), buffer.slice(at, (int) p.length()));
+            }
+            observeZero(p.start(), p.length());
+            if (p.zero() && !skipZeroes) {
+                List<Mono<Void>> zeros = new ArrayList<>(1);
+                for (long off = p.start(); off < p.end(); off += caps.maxZeroSize()) {
+                    zeros.add(zero(off, Math.min(caps.maxZeroSize(), p.end() - off)));
+                }
+                return Mono.when(zeros).thenReturn(new Done(0, p.length(), 0));
+            }
+            return skip(p.start(), p.length()).thenReturn(new Done(0, 0, p.length()));
         }
 
         /**
@@ -359,23 +394,23 @@ public final class Copy {
             List<Request> runs = new ArrayList<>(2);
             ZeroDetector.scan(buffer, (at, n, zero) -> runs.add(new Request(
                     zero ? (skipZeroes ? Kind.SKIP : Kind.ZERO) : Kind.DATA, at, n)));
-            if (runs.size() == 1 && runs.get(0).kind == Kind.DATA) {
+            if (runs.size() == 1 && runs.get(0).kind() == Kind.DATA) {
                 observeData(offset, buffer);
                 return write(offset, buffer).thenReturn(new Done(length, 0, 0));
             }
             for (Request run : runs) {
-                if (run.kind == Kind.DATA) {
-                    observeData(offset + run.offset, buffer.slice((int) run.offset, (int) run.length));
+                if (run.kind() == Kind.DATA) {
+                    observeData(offset + run.offset(), buffer.slice((int) run.offset(), (int) run.length()));
                 } else {
-                    observeZero(offset + run.offset, run.length);
+                    observeZero(offset + run.offset(), run.length());
                 }
             }
             return Flux.fromIterable(runs)
-                    .flatMap(run -> switch (run.kind) {
-                        case DATA -> write(offset + run.offset, buffer.slice((int) run.offset, (int) run.length))
-                                .thenReturn(new Done(run.length, 0, 0));
-                        case ZERO -> zero(offset + run.offset, run.length).thenReturn(new Done(0, run.length, 0));
-                        case SKIP -> skip(offset + run.offset, run.length).thenReturn(new Done(0, 0, run.length));
+                    .flatMap(run -> switch (run.kind()) {
+                        case DATA -> write(offset + run.offset(), buffer.slice((int) run.offset(), (int) run.length()))
+                                .thenReturn(new Done(run.length(), 0, 0));
+                        case ZERO -> zero(offset + run.offset(), run.length()).thenReturn(new Done(0, run.length(), 0));
+                        case SKIP -> skip(offset + run.offset(), run.length()).thenReturn(new Done(0, 0, run.length()));
                     })
                     .reduce((a, b) -> new Done(a.data + b.data, a.zeroed + b.zeroed, a.skipped + b.skipped));
         }
@@ -411,7 +446,7 @@ public final class Copy {
 
         private void account(Completed c) {
             Done d = c.done;
-            completed.put(c.request.offset, c.request.offset + c.request.length);
+            completed.put(c.request.offset(), c.request.offset() + c.request.length());
             for (Long end = completed.remove(checkpoint); end != null; end = completed.remove(checkpoint)) {
                 checkpoint = end;
             }

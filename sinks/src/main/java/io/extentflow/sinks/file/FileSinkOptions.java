@@ -12,9 +12,21 @@ public final class FileSinkOptions {
      * machine was using).
      */
     public static final EndpointOption<Boolean> KEEP_CACHE = EndpointOption.flag("keep-cache",
-            "Leave what is written to a target file in the page cache. By default it bypasses the cache "
-                    + "(direct I/O) or is written back to disk as the copy goes and dropped from the cache: the "
-                    + "copy never reads it back, and caching it would push out what the machine was using.");
+            "Leave what is written to a target file in the page cache. By default a copy that flushes "
+                    + "bypasses the cache (direct I/O) or writes back to disk as it goes and drops what it wrote "
+                    + "from the cache: the copy never reads it back, and caching it would push out what the "
+                    + "machine was using. (With --no-flush the writes stay in the cache anyway.)");
+
+    /**
+     * Write aligned data with direct I/O also in a copy that will not flush ({@code --no-flush}),
+     * which otherwise writes through the page cache for the fastest return. For a machine whose
+     * page cache costs more than waiting for its disk (perf/README.md, "Two modes").
+     */
+    public static final EndpointOption<Boolean> DIRECT = EndpointOption.flag("direct",
+            "Write aligned data to a target file with direct I/O (O_DIRECT) also with --no-flush. By "
+                    + "default a copy that flushes writes direct (writes of 1 MiB or more: it waits for the "
+                    + "disk anyway, and direct I/O costs the least CPU) and one with --no-flush writes through the page cache and "
+                    + "returns with the data there, as qemu-img convert and cp do.");
 
     /**
      * Copy data from a local file with reads and writes through the copy's buffers, scanning it for

@@ -35,7 +35,7 @@ public final class FileSinkProvider implements SinkProvider {
 
     @Override
     public List<EndpointOption<?>> options() {
-        return List.of(FormatOptions.OUTPUT_FORMAT, FileSinkOptions.KEEP_CACHE, FileSinkOptions.NO_OFFLOAD,
+        return List.of(FormatOptions.OUTPUT_FORMAT, FileSinkOptions.KEEP_CACHE, FileSinkOptions.DIRECT, FileSinkOptions.NO_OFFLOAD,
                 FileSinkOptions.OFFLOAD, ZeroOptions.ALLOCATE_ZEROES);
     }
 

@@ -6,6 +6,7 @@ import io.extentflow.engine.ImageSource;
 import io.extentflow.engine.SinkCapabilities;
 import io.extentflow.engine.capability.OffloadedCopy;
 import io.extentflow.engine.capability.SinkCapability;
+import io.extentflow.engine.capability.Unflushed;
 import io.extentflow.engine.endpoint.EndpointOptions;
 import io.extentflow.engine.io.BlockingIo;
 import io.extentflow.engine.io.FileProbe;
@@ -37,10 +38,13 @@ import reactor.core.publisher.Mono;
  * sends no zero requests at all and the target stays sparse.
  *
  * <p>What it writes stays out of the page cache: an image copy never reads its target back, so caching
- * it would only push out what the machine was using. Aligned writes from direct memory (the copy's
- * pooled buffers) bypass the cache ({@link DirectWriter}); the others are written back to disk as the
- * copy goes and then dropped from the cache ({@link WritebackWindow}).
- * {@link FileSinkOptions#KEEP_CACHE} writes everything through the cache and leaves it there.
+ * it would only push out what the machine was using. Aligned writes of at least {@link #MIN_DIRECT}
+ * bytes from direct memory (the copy's pooled buffers) bypass the cache ({@link DirectWriter}); the
+ * others are written back to disk as the copy goes and then dropped from the cache
+ * ({@link WritebackWindow}).
+ * {@link FileSinkOptions#KEEP_CACHE} writes everything through the cache and leaves it there; so
+ * does a copy that will not flush ({@link Unflushed}, {@code copy --no-flush}): its caller asked for
+ * the fastest return, and the kernel writes the bytes back later, as after qemu-img convert or cp.
  *
  * <p>Opened to allocate zeroes (ovirt-imageio's {@code "sparse": false} tickets), a regular file keeps
  * zeroed ranges allocated instead: {@code fallocate(ZERO_RANGE)}; if refused, punch a hole and
@@ -84,9 +88,19 @@ public final class RawFileSink implements ImageSink {
     private final DirectWriter direct;
     /** The kernel's copy from a local file, or null (turned off, or a device). */
     private final KernelCopy kernelCopy;
+    /**
+     * Set when the copy will not flush ({@link Unflushed}): every write then goes through the page
+     * cache and stays there, with no direct I/O and no writeback window, so the copy returns as soon
+     * as the kernel has the bytes, as qemu-img convert and cp do. Direct writes wait for the disk one
+     * at a time: sparse-8g.raw without a flush took 2.74 s direct against qemu-img's 1.12 s through
+     * the cache (perf/README.md, "Two modes").
+     */
+    private volatile boolean cacheOnly;
+    private final Unflushed unflushed;
 
     private RawFileSink(OpenFile file, long size, boolean knownZero, boolean device,
-                        boolean allocateZeroes, WritebackWindow window, DirectWriter direct, boolean offload) {
+                        boolean allocateZeroes, WritebackWindow window, DirectWriter direct, boolean offload,
+                        boolean alwaysDirect) {
         this.file = file;
         this.endpoint = "file:" + file.path();
         this.size = size;
@@ -95,6 +109,8 @@ public final class RawFileSink implements ImageSink {
         this.allocateZeroes = allocateZeroes;
         this.window = window;
         this.direct = direct;
+        // --direct: the caller measured direct writes faster than the page cache even without a flush
+        this.unflushed = () -> cacheOnly = !alwaysDirect;
         // a device is never offloaded: copy_file_range takes regular files only
         this.kernelCopy = offload && !device ? new KernelCopy(file, window) : null;
         this.zeroMethod = this.device ? ZeroMethod.WRITE
@@ -136,6 +152,9 @@ public final class RawFileSink implements ImageSink {
             throws IOException {
         boolean allocateZeroes = options.get(ZeroOptions.ALLOCATE_ZEROES);
         KernelCopy.checkFlags(options); // before anything is created
+        if (options.get(FileSinkOptions.KEEP_CACHE) && options.get(FileSinkOptions.DIRECT)) {
+            throw new IllegalArgumentException("--keep-cache and --direct contradict each other; give one");
+        }
         boolean growable = size == ImageSource.UNKNOWN_SIZE;
         if (size < 0 && !growable) {
             throw new IllegalArgumentException("negative image size " + size);
@@ -179,10 +198,12 @@ public final class RawFileSink implements ImageSink {
                         + size + "; remove it or give a target of the same size");
             }
             boolean cached = options.get(FileSinkOptions.KEEP_CACHE);
+            boolean alwaysDirect = options.get(FileSinkOptions.DIRECT);
             WritebackWindow window = cached ? WritebackWindow.disabled() : new WritebackWindow(fd, cacheLimit);
             DirectWriter direct = cached ? null : DirectWriter.open(path, fd);
             boolean offload = KernelCopy.wanted(path, options);
-            return new RawFileSink(file, size, knownZero, device, allocateZeroes, window, direct, offload);
+            return new RawFileSink(file, size, knownZero, device, allocateZeroes, window, direct, offload,
+                    alwaysDirect);
         } catch (IOException | RuntimeException e) {
             file.close();
             throw e;
@@ -206,7 +227,10 @@ public final class RawFileSink implements ImageSink {
 
     @Override
     public <C extends SinkCapability> Optional<C> sinkCapability(Class<C> type) {
-        return type == OffloadedCopy.class && kernelCopy != null ? Optional.of(type.cast(kernelCopy)) : Optional.empty();
+        if (type == OffloadedCopy.class && kernelCopy != null) {
+            return Optional.of(type.cast(kernelCopy));
+        }
+        return type == Unflushed.class ? Optional.of(type.cast(unflushed)) : Optional.empty();
     }
 
     /** True if {@code [offset, offset + length)} fits the image; a growable file records its new end. */
@@ -237,7 +261,9 @@ public final class RawFileSink implements ImageSink {
         }
         // a write usually follows a read that completed on a file I/O thread: write right there
         return BlockingIo.runHere(() -> {
-            if (direct != null && direct.accepts(data, offset)) {
+            if (cacheOnly) {
+                writeFully(data, offset);
+            } else if (direct != null && length >= MIN_DIRECT && direct.accepts(data, offset)) {
                 writeDirect(data, offset);
             } else {
                 writeFully(data, offset);
@@ -254,6 +280,17 @@ public final class RawFileSink implements ImageSink {
      * same 1 MiB requests written in 256 KiB pieces (perf/README.md, "Request size").
      */
     static final int MAX_PWRITE = 256 << 10;
+
+    /**
+     * Smallest write that goes direct in a flushed copy. Each direct write waits for the disk, one at
+     * a time, so a fragmented image's small pieces (64 KiB in frag-4g.raw, 4 KiB from nbdkit
+     * sparse-random runlength=1000) made 32,768 to 150,000 synchronous writes; through the page cache
+     * the writeback window overlaps them. frag-4g.raw → new file, with its flush, alternated on the
+     * busy VM (load 9-16): 3.1-5.6 s with smaller writes cached against 5.8-10.6 s all direct
+     * (perf/README.md, "Two modes"). Requests of the default 4 MiB, and the data runs of ordinary
+     * images, stay direct.
+     */
+    static final int MIN_DIRECT = 1 << 20;
 
     private void writeDirect(ByteBuffer data, long offset) throws IOException {
         writeLock.lock();
@@ -341,7 +378,9 @@ public final class RawFileSink implements ImageSink {
             int n = (int) Math.min(z.capacity(), end - pos);
             z.limit(n);
             writeFully(z, pos);
-            window.written(pos, n);
+            if (!cacheOnly) {
+                window.written(pos, n);
+            }
             pos += n;
         }
     }

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.extentflow.engine.ImageIoException;
 import io.extentflow.engine.ImageSink;
+import io.extentflow.engine.capability.Unflushed;
 import io.extentflow.engine.copy.NullSink;
 import io.extentflow.engine.endpoint.EndpointOptions;
 import io.extentflow.engine.endpoint.Endpoints;
@@ -162,6 +163,58 @@ class RawFileSinkTest {
     }
 
     @Test
+    void aCopyThatWillNotFlushWritesThroughThePageCacheAndLeavesItThere() throws Exception {
+        Path t = diskDir.resolve("unflushed.raw");
+        // aligned direct buffers and a small window: a flushing copy would write them direct
+        byte[] data = writeInPieces(t, EndpointOptions.defaults(), 1 << 20, true, true);
+        assertEquals(16 << 20, cachedBytes(t), "without a flush the written data stays cached, as after cp");
+        assertArrayEquals(data, Files.readAllBytes(t));
+    }
+
+    @Test
+    void directKeepsDirectWritesInACopyThatWillNotFlush() throws Exception {
+        Path t = diskDir.resolve("unflushed-direct.raw");
+        byte[] data = writeInPieces(t, EndpointOptions.defaults().with(FileSinkOptions.DIRECT, true), 64 << 20,
+                true, true);
+        assertEquals(0, cachedBytes(t), "--direct wrote through the page cache");
+        assertArrayEquals(data, Files.readAllBytes(t));
+    }
+
+    @Test
+    void smallAlignedWritesOfAFlushedCopyGoThroughTheWindow() throws Exception {
+        // a fragmented image's pieces: each direct write would wait for the disk on its own
+        Path t = diskDir.resolve("small.raw");
+        byte[] data = randomBytes(16 << 20, 23);
+        int piece = 64 << 10;
+        try (RawFileSink sink = RawFileSink.open(t, data.length, EndpointOptions.defaults(), 1 << 20).block(TIMEOUT)) {
+            for (int off = 0; off < data.length; off += 2 * piece) { // every other piece: a hole between
+                sink.write(off, alignedCopy(data, off, piece)).block(TIMEOUT);
+            }
+            long cached = cachedBytes(t);
+            assertTrue(cached > 0 && cached <= (1 << 20) + piece, cached + " bytes cached: the window holds 1 MiB");
+            sink.flush().block(TIMEOUT);
+        }
+        assertEquals(0, cachedBytes(t), "a flushed target is left out of the page cache");
+        byte[] back = Files.readAllBytes(t);
+        for (int off = 0; off < data.length; off += 2 * piece) {
+            assertArrayEquals(Arrays.copyOfRange(data, off, off + piece), Arrays.copyOfRange(back, off, off + piece));
+            assertArrayEquals(new byte[piece], Arrays.copyOfRange(back, off + piece, off + 2 * piece));
+        }
+    }
+
+    @Test
+    void keepCacheAndDirectTogetherAreRefusedBeforeAFileIsCreated() {
+        Path t = diskDir.resolve("never.raw");
+        EndpointOptions both = EndpointOptions.defaults().with(FileSinkOptions.DIRECT, true)
+                .with(FileSinkOptions.KEEP_CACHE, true);
+        StepVerifier.create(RawFileSink.open(t, 1 << 20, both))
+                .expectErrorSatisfies(e -> assertEquals("--keep-cache and --direct contradict each other; give one",
+                        e.getMessage()))
+                .verify(TIMEOUT);
+        assertFalse(Files.exists(t));
+    }
+
+    @Test
     void alignedWritesFromDirectMemoryBypassThePageCache() throws Exception {
         Path t = diskDir.resolve("direct.raw");
         // a window larger than the data: what went through the cache would still be there
@@ -262,9 +315,19 @@ class RawFileSinkTest {
      * {@code limit}, from heap buffers or from page-aligned direct ones ({@code aligned}).
      */
     private static byte[] writeInPieces(Path t, EndpointOptions options, long limit, boolean aligned) {
+        return writeInPieces(t, options, limit, aligned, false);
+    }
+
+    /** As above; {@code unflushed}: the sink is told first that no flush will follow (copy --no-flush). */
+    private static byte[] writeInPieces(Path t, EndpointOptions options, long limit, boolean aligned,
+                                        boolean unflushed) {
         byte[] data = randomBytes(16 << 20, 3);
-        int piece = 256 << 10;
+        // aligned pieces large enough to go direct in a flushed copy
+        int piece = aligned ? RawFileSink.MIN_DIRECT : 256 << 10;
         try (RawFileSink sink = RawFileSink.open(t, data.length, options, limit).block(TIMEOUT)) {
+            if (unflushed) {
+                sink.sinkCapability(Unflushed.class).orElseThrow().willNotFlush();
+            }
             for (int off = 0; off < data.length; off += piece) {
                 sink.write(off, aligned ? alignedCopy(data, off, piece) : ByteBuffer.wrap(data, off, piece))
                         .block(TIMEOUT);

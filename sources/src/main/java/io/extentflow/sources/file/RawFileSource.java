@@ -157,6 +157,26 @@ public final class RawFileSource implements ImageSource, HostOffsets {
         return BlockingIo.run(() -> readNow(offset, target));
     }
 
+    /**
+     * Reads the pieces one after the other in one task on the file I/O scheduler (one hand-off for
+     * them all), and only them: reading the holes between them would fill the page cache with zero
+     * pages, which cost this VM seconds for the 2 GiB of holes of a fragmented 4 GiB image.
+     */
+    @Override
+    public Mono<Void> readPieces(long offset, ByteBuffer target, List<Extent> pieces) {
+        int length = target.remaining();
+        if (!ImageIoException.fits(offset, length, size)) {
+            return Mono.error(ImageIoException.outside("read", endpoint, offset, length, size));
+        }
+        int base = target.position();
+        return BlockingIo.run(() -> {
+            for (Extent p : pieces) {
+                readNow(p.start(), target.slice(base + (int) (p.start() - offset), (int) p.length()));
+            }
+            target.position(target.limit());
+        });
+    }
+
     /** Reads {@code target.remaining()} bytes at {@code offset} on the calling thread. Blocking. */
     public void readNow(long offset, ByteBuffer target) throws IOException {
         long pos = offset;

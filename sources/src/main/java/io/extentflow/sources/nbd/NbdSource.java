@@ -211,6 +211,15 @@ public final class NbdSource implements ImageSource {
         return client.read(offset, target);
     }
 
+    /**
+     * One read of the whole range: a server answers the zeros in it with hole chunks (qemu-nbd) or
+     * sends them as data (nbdkit), either way one round trip instead of one per piece.
+     */
+    @Override
+    public Mono<Void> readPieces(long offset, ByteBuffer target, List<Extent> pieces) {
+        return client.read(offset, target);
+    }
+
     @Override
     public Map<String, Object> details() {
         ExportInfo info = client.info();

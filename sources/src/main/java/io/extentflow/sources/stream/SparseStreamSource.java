@@ -82,6 +82,12 @@ public final class SparseStreamSource implements ImageSource {
         return "sparse-stream";
     }
 
+    /** Always: the next header comes after a payload that must be read first, even when the size is known. */
+    @Override
+    public boolean sequential() {
+        return true;
+    }
+
     @Override
     public long size() {
         return size;
