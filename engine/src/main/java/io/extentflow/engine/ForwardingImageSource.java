@@ -48,6 +48,9 @@ public interface ForwardingImageSource extends ImageSource {
         return delegate().read(offset, target);
     }
 
+    // readPieces is not forwarded: a wrapper that changes what read gives (a checksum, a fault) must
+    // see every piece through its own read; one that does not may forward it itself.
+
     /** The delegate's: a wrapper that forwards extents and reads gives them in the same order. */
     @Override
     default boolean sequential() {

@@ -9,10 +9,12 @@ import io.extentflow.engine.capability.SourceCapability;
 import io.extentflow.engine.extent.Runs;
 import io.extentflow.engine.nbd.NbdExtent;
 import io.extentflow.engine.nbd.message.NbdProtocol;
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
 
 /**
  * A source seen through its dirty bitmap, for an incremental copy: its extents say to copy only
@@ -148,6 +150,15 @@ public record IncrementalSource(ImageSource delegate, DirtyExtents dirty, long s
     /** A dirty range as the source's allocation describes it: zeros become a zero request, the rest data. */
     private static Extent changed(Extent e) {
         return e.zero() ? Extent.zero(e.start(), e.length()) : Extent.data(e.start(), e.length());
+    }
+
+    /**
+     * The delegate's: this source chooses which extents are copied, never the bytes a read gives, so
+     * a gathered request is read as the delegate reads it best (one NBD READ for the whole range).
+     */
+    @Override
+    public Mono<Void> readPieces(long offset, ByteBuffer target, List<Extent> pieces) {
+        return delegate.readPieces(offset, target, pieces);
     }
 
     /** Offers the dirty bitmap only: the other views describe the whole image, not the increment. */
