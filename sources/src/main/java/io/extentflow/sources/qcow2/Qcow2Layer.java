@@ -20,6 +20,10 @@ import java.util.List;
  */
 final class Qcow2Layer implements Layer {
 
+    /** Largest single read of compressed data into a heap array (see {@link #readSpan}). */
+    private static final int SPAN_READ = 256 << 10;
+
+
     /** L1 and standard L2 entries: bits 9..55 hold a host cluster offset. */
     private static final long OFFSET_MASK = Qcow2Format.OFFSET_MASK;
     private static final long COMPRESSED_FLAG = Qcow2Format.COMPRESSED;
@@ -266,14 +270,27 @@ final class Qcow2Layer implements Layer {
     }
 
     /**
-     * Reads the file bytes {@code [from, to)}, clipped to the end of the file, into a new array with
-     * one spare zero byte at the end (raw inflate may ask for one byte past the stream). Blocking.
+     * Reads the file bytes {@code [from, to)}, clipped to the end of the file ({@link #spanLength}
+     * of them), into {@code reuse} when it is long enough, else into a new array, followed by one
+     * zero byte (raw inflate may ask for one byte past the stream). Blocking.
+     *
+     * @return the array read into
      */
-    byte[] readSpan(long from, long to) throws IOException {
-        int n = (int) (Math.min(to, fileSize) - from);
-        byte[] buf = new byte[n + 1];
-        Qcow2Header.readFully(channel, ByteBuffer.wrap(buf, 0, n), from);
+    byte[] readSpan(long from, long to, byte[] reuse) throws IOException {
+        int n = spanLength(from, to);
+        byte[] buf = reuse != null && reuse.length > n ? reuse : new byte[n + 1];
+        // In pieces: a read into a heap array goes through a temporary native buffer of the read's
+        // length, which the JDK then keeps for the thread (perf/README.md, "Memory").
+        for (int at = 0; at < n; at += SPAN_READ) {
+            Qcow2Header.readFully(channel, ByteBuffer.wrap(buf, at, Math.min(SPAN_READ, n - at)), from + at);
+        }
+        buf[n] = 0;
         return buf;
+    }
+
+    /** How many bytes {@link #readSpan} reads for {@code [from, to)}. */
+    int spanLength(long from, long to) {
+        return (int) (Math.min(to, fileSize) - from);
     }
 
     /** The file's size when it was opened. */
