@@ -77,10 +77,7 @@ final class Qcow2Layer implements Layer {
         try {
             long fileSize = ch.size();
             Qcow2Header header = Qcow2Header.read(path, ch, fileSize);
-            ByteBuffer raw = ByteBuffer.allocate(header.l1Size() * 8);
-            Qcow2Header.readFully(ch, raw, header.l1TableOffset());
-            long[] l1 = new long[header.l1Size()];
-            raw.flip().asLongBuffer().get(l1);
+            long[] l1 = readL1(ch, header);
             if (header.compressionType() != 0) {
                 ClusterDecompressor.of(header.compressionType()).prepare();
             }
@@ -251,6 +248,23 @@ final class Qcow2Layer implements Layer {
         raw.flip().asLongBuffer().get(table);
         l2Cache.put(offset, table);
         return table;
+    }
+
+    /**
+     * The L1 table, read in pieces: a table may take 32 MiB, and a copy of it in one buffer beside the
+     * array doubled that in a heap the launcher sizes for bookkeeping (docs/architecture.md, "Memory").
+     */
+    private static long[] readL1(FileChannel ch, Qcow2Header header) throws IOException {
+        long[] l1 = new long[header.l1Size()];
+        ByteBuffer piece = ByteBuffer.allocate((int) Math.min(SPAN_READ, (long) l1.length * 8));
+        for (int at = 0; at < l1.length; ) {
+            int n = Math.min(piece.capacity() / 8, l1.length - at);
+            piece.clear().limit(n * 8);
+            Qcow2Header.readFully(ch, piece, header.l1TableOffset() + (long) at * 8);
+            piece.flip().asLongBuffer().get(l1, at, n);
+            at += n;
+        }
+        return l1;
     }
 
     @Override
