@@ -2,8 +2,8 @@
 # memory.sh - peak RSS of extentflow's copies at the default settings, beside the peer tool's, for
 # every row of the comparison tables (local raw/qcow2 → raw, NBD → file, a copy to stdout).
 #
-# Each row runs RUNS times (default 3), extentflow and the peer alternated, each run under GNU time
-# after a prepare step (drop the target, warm the source's data, SETTLE seconds of rest; see
+# Each row runs RUNS times (default 3) after one warm-up, extentflow and the peer alternated, each run
+# under GNU time after a prepare step (drop the target, warm the source's data, SETTLE seconds of rest; see
 # lib.sh). Reported: median wall time and the highest peak RSS of the runs. With BASE=DIR (another
 # extentflow source tree, built) a third column runs that build too, alternated with this one: the
 # before/after of a change to the launcher or the defaults.
@@ -77,12 +77,14 @@ while IFS=$'\t' read -r name warm args peer; do
   echo "== $name" >&2
   tools=(this peer)
   [ -n "${BASE:-}" ] && tools=(base this peer)
-  for i in $(seq 1 "$RUNS"); do
+  for i in $(seq 0 "$RUNS"); do   # run 0 is the warm-up (it also trains a start-up cache), not kept
     for t in "${tools[@]}"; do
+      label="$name.$t"
+      [ "$i" = 0 ] && label="$name.$t.warm-up"
       case "$t" in
-        this) one_run "$name.this" "$warm" "$EXTENTFLOW copy --no-progress $args" ;;
-        base) one_run "$name.base" "$warm" "$BASE/extentflow copy --no-progress $args" ;;
-        peer) one_run "$name.peer" "$warm" "$peer" ;;
+        this) one_run "$label" "$warm" "$EXTENTFLOW copy --no-progress $args" ;;
+        base) one_run "$label" "$warm" "$BASE/extentflow copy --no-progress $args" ;;
+        peer) one_run "$label" "$warm" "$peer" ;;
       esac
     done
   done
