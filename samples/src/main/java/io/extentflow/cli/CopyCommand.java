@@ -33,7 +33,7 @@ final class CopyCommand {
     static final String DEFAULT_REQUEST_SIZE = "4MiB";
     static final String NBD_REQUEST_SIZE = "512KiB";
     static final String NBD_WRITE_SIZE = "1MiB";
-    static final String DEFAULT_MAX_IN_FLIGHT = "64MiB";
+    static final String DEFAULT_MAX_IN_FLIGHT = "32MiB";
     /** The --request-size that lets the copy choose, as the user spells it. */
     static final String AUTO = "auto";
 

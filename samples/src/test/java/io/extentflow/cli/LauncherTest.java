@@ -7,12 +7,19 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.extentflow.engine.testing.ExternalTool;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.FileTime;
+import java.util.jar.Attributes;
+import java.util.jar.JarOutputStream;
+import java.util.jar.Manifest;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The {@code extentflow} launcher script: the seconds it spends training the start-up cache are
- * announced on a terminal, and only there.
+ * announced on a terminal, and only there; a copy's heap is sized from its bytes in flight.
  */
 class LauncherTest {
 
@@ -23,15 +30,7 @@ class LauncherTest {
 
     @Test
     void theStartUpCacheTrainingIsAnnouncedOnATerminalOnly() throws Exception {
-        // A copy of the launcher beside a stand-in jar: no sources, so nothing to build; the training
-        // and the command fail on the stand-in, which is not what this test looks at.
-        Path launcher = Path.of(System.getProperty("user.dir")).getParent().resolve("extentflow");
-        assertTrue(Files.isRegularFile(launcher), launcher::toString);
-        Path root = Files.createDirectories(dir.resolve("root"));
-        Files.copy(launcher, root.resolve("extentflow"));
-        Files.createDirectories(root.resolve("samples/target"));
-        Files.writeString(root.resolve("samples/target/extentflow.jar"), "a stand-in, not a jar");
-        String command = "JAVA_HOME=" + System.getProperty("java.home") + " bash " + root.resolve("extentflow")
+        String command = "JAVA_HOME=" + System.getProperty("java.home") + " bash " + standInLauncher()
                 + " info x.raw";
 
         ExternalTool.Result piped = ExternalTool.run("bash", "-c", command + " 2>&1 | cat");
@@ -40,7 +39,56 @@ class LauncherTest {
         ExternalTool.require("script");
         ExternalTool.Result onTerminal = ExternalTool.run("script", "-qec", command, "/dev/null");
         assertTrue(onTerminal.stdout().contains(NOTICE), onTerminal::toString);
-        assertEquals(1, onTerminal.stdout().split(java.util.regex.Pattern.quote(NOTICE), -1).length - 1,
+        assertEquals(1, onTerminal.stdout().split(Pattern.quote(NOTICE), -1).length - 1,
                 onTerminal::toString);
+    }
+
+    @Test
+    void aCopysHeapIsSixtyFourMibPlusTheBytesInFlightWithAnEightMibYoungGeneration() throws Exception {
+        Path launcher = standInLauncher();
+        // a stand-in cache newer than the jar: no training (seconds each); the JVM ignores a bad cache
+        Path cache = launcher.resolveSibling("samples/target/extentflow-local.aot");
+        Files.writeString(cache, "a stand-in, not a cache");
+        Files.setLastModifiedTime(cache, FileTime.fromMillis(System.currentTimeMillis() + 60_000));
+        String defaults = flags(launcher, "copy a.raw b.raw");
+        assertEquals(96L << 20, flag(defaults, "MaxHeapSize"));
+        assertEquals(16L << 20, flag(defaults, "InitialHeapSize"));
+        assertEquals(8L << 20, flag(defaults, "MaxNewSize"));
+        assertEquals(96L << 20, flag(defaults, "MaxDirectMemorySize"));
+        assertEquals(128L << 20, flag(flags(launcher, "copy --max-in-flight 64MiB a.raw b.raw"), "MaxHeapSize"));
+        assertEquals((64L << 20) + (1L << 30), flag(flags(launcher, "copy --max-in-flight=1G a.raw b.raw"), "MaxHeapSize"));
+    }
+
+    /**
+     * A copy of the launcher beside a stand-in jar: no sources, so nothing to build; the training and
+     * the command fail on the stand-in, which is not what these tests look at.
+     */
+    private Path standInLauncher() throws Exception {
+        Path launcher = Path.of(System.getProperty("user.dir")).getParent().resolve("extentflow");
+        assertTrue(Files.isRegularFile(launcher), launcher::toString);
+        Path root = Files.createDirectories(dir.resolve("root"));
+        Files.copy(launcher, root.resolve("extentflow"), StandardCopyOption.REPLACE_EXISTING);
+        Files.createDirectories(root.resolve("samples/target"));
+        // a jar with a manifest and no classes: the JVM starts (and prints its flags), then fails
+        Manifest manifest = new Manifest();
+        manifest.getMainAttributes().put(Attributes.Name.MANIFEST_VERSION, "1.0");
+        manifest.getMainAttributes().put(Attributes.Name.MAIN_CLASS, "StandIn");
+        try (JarOutputStream jar = new JarOutputStream(
+                Files.newOutputStream(root.resolve("samples/target/extentflow.jar")), manifest)) {
+            jar.flush();
+        }
+        return root.resolve("extentflow");
+    }
+
+    /** The JVM's flags as the launcher sets them for {@code arguments} (-XX:+PrintFlagsFinal). */
+    private static String flags(Path launcher, String arguments) {
+        return ExternalTool.run("bash", "-c", "JAVA_HOME=" + System.getProperty("java.home")
+                + " EXTENTFLOW_JAVA_OPTS=-XX:+PrintFlagsFinal bash " + launcher + " " + arguments + " 2>&1").stdout();
+    }
+
+    private static long flag(String flags, String name) {
+        Matcher m = Pattern.compile("\\s" + name + "\\s+=\\s+(\\d+)").matcher(flags);
+        assertTrue(m.find(), () -> name + " not in the output: " + flags);
+        return Long.parseLong(m.group(1));
     }
 }

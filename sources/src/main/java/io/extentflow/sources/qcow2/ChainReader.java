@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -19,19 +20,25 @@ import reactor.core.scheduler.Schedulers;
  * Reads guest bytes of a chain into a caller's buffer. Metadata lookups and positional reads run
  * on the file I/O scheduler: plain data straight into the buffer (one read per run of clusters
  * contiguous on the host), zeros filled in place, and the compressed data of neighbouring clusters
- * in one read. Each compressed cluster is then decompressed once, on a parallel thread, and the
- * parts the request covers are copied out. A cluster a request needs only part of is kept for a
- * while ({@link PartialClusterCache}), so the requests for its other parts do not decompress it
- * again.
+ * in one read. A compressed cluster the request covers whole is then decompressed on the same
+ * thread, straight after the read, and its compressed bytes are dropped at once. A cluster a
+ * request needs only part of is decompressed once on a parallel thread and kept for a while
+ * ({@link PartialClusterCache}), so the requests for its other parts do not decompress it again.
  */
 final class ChainReader {
 
     /** Compressed clusters closer than this on the host are fetched in one read. */
     private static final long COALESCE_GAP = 4096;
-    /** Upper bound of one coalesced compressed read. */
-    private static final long MAX_SPAN = 8L << 20;
+    /**
+     * Upper bound of one coalesced compressed read (a single cluster's data may be longer): each
+     * file I/O thread keeps a buffer of this size for its reads.
+     */
+    private static final long MAX_SPAN = 1L << 20;
 
+    /** Each file I/O thread's decompression output, one cluster. */
     private static final ThreadLocal<byte[]> SCRATCH = new ThreadLocal<>();
+    /** Each file I/O thread's compressed data, one span (reused: see {@link #readAndDecompress}). */
+    private static final ThreadLocal<byte[]> SPAN = new ThreadLocal<>();
 
     private final Qcow2Chain chain;
     private final PartialClusterCache partials = new PartialClusterCache(PartialClusterCache.DEFAULT_BYTES);
@@ -44,7 +51,7 @@ final class ChainReader {
     Mono<Void> read(long offset, ByteBuffer target) {
         int base = target.position();
         int length = target.remaining();
-        return BlockingIo.call(() -> readUncompressed(offset, length, target, base))
+        return BlockingIo.call(() -> readRuns(offset, length, target, base))
                 .flatMap(clusters -> clusters.isEmpty() ? Mono.empty() : Flux.fromIterable(clusters)
                         .flatMap(c -> c.fill(target))
                         .then());
@@ -84,21 +91,21 @@ final class ChainReader {
             return pieces.stream().mapToInt(Piece::length).sum() < layer.clusterSize();
         }
 
-        /** Copies the wanted pieces into {@code target}, decompressing on a parallel thread if needed. */
+        /** Copies the wanted pieces of a cluster another request decompresses (or did) into {@code target}. */
         Mono<Void> fill(ByteBuffer target) {
-            if (shared != null) {
-                return shared.doOnNext(cluster -> copyPieces(cluster, target)).then();
+            return shared.doOnNext(cluster -> copyPieces(cluster, target)).then();
+        }
+
+        /** Decompresses the cluster on this thread and copies the wanted pieces into {@code target}. */
+        void decompressHere(ByteBuffer target) throws IOException {
+            byte[] out = SCRATCH.get();
+            if (out == null || out.length < layer.clusterSize()) {
+                out = new byte[layer.clusterSize()];
+                SCRATCH.set(out);
             }
-            return Mono.fromCallable(() -> {
-                byte[] out = SCRATCH.get();
-                if (out == null || out.length < layer.clusterSize()) {
-                    out = new byte[layer.clusterSize()];
-                    SCRATCH.set(out);
-                }
-                decompressInto(out);
-                copyPieces(out, target);
-                return out;
-            }).subscribeOn(Schedulers.parallel()).then();
+            decompressInto(out);
+            copyPieces(out, target);
+            data = null;
         }
 
         /** A decompression other requests can join: into its own array, once. */
@@ -131,7 +138,7 @@ final class ChainReader {
         }
     }
 
-    private List<CompressedCluster> readUncompressed(long offset, int length, ByteBuffer target, int base)
+    private List<CompressedCluster> readRuns(long offset, int length, ByteBuffer target, int base)
             throws IOException {
         List<ChainRun> runs = new ArrayList<>();
         chain.resolve(offset, offset + length, false, true, runs);
@@ -158,25 +165,29 @@ final class ChainReader {
         if (compressed.isEmpty()) {
             return List.of();
         }
-        List<CompressedCluster> clusters = new ArrayList<>(compressed.values());
         List<CompressedCluster> toRead = new ArrayList<>();
-        for (CompressedCluster c : clusters) {
+        List<CompressedCluster> later = new ArrayList<>();
+        for (CompressedCluster c : compressed.values()) {
             c.shared = c.partial() ? partials.get(c.key) : null;
-            if (c.shared == null) {
-                toRead.add(c);
-            }
+            (c.shared == null ? toRead : later).add(c);
         }
-        readCompressedData(toRead);
-        for (CompressedCluster c : toRead) {
-            if (c.partial()) {
-                c.shared = partials.putIfAbsent(c.key, c.sharedDecompression(), c.layer.clusterSize());
-            }
-        }
-        return clusters;
+        readAndDecompress(toRead, target, later);
+        return later;
     }
 
-    /** Reads the data of every cluster, one read for each group of neighbours in the same file. */
-    private static void readCompressedData(List<CompressedCluster> clusters) throws IOException {
+    /**
+     * Reads the data of every cluster, one read for each group of neighbours in the same file, into
+     * this thread's span buffer. Clusters the request covers whole are decompressed into {@code
+     * target} right there, group by group; the others get a copy of their own compressed bytes and
+     * a shared decompression, and are added to {@code later}.
+     *
+     * <p>Why here and not on a parallel thread: compressed bytes that waited for one were alive
+     * whenever the young generation filled (four file threads, each in the middle of a read of up to
+     * a few MiB), were promoted, and grew the heap of a zlib copy by the bytes in flight
+     * (perf/README.md, "Memory"). Read into a reused buffer and used at once, they make no garbage.
+     */
+    private void readAndDecompress(List<CompressedCluster> clusters, ByteBuffer target, List<CompressedCluster> later)
+            throws IOException {
         List<CompressedCluster> sorted = new ArrayList<>(clusters);
         sorted.sort(Comparator.comparingInt((CompressedCluster c) -> c.key.depth()).thenComparingLong(c -> c.host()));
         int i = 0;
@@ -193,13 +204,26 @@ final class ChainReader {
                 spanEnd = Math.max(spanEnd, next.end());
                 j++;
             }
-            byte[] span = first.layer.readSpan(first.host(), spanEnd);
+            byte[] span = first.layer.readSpan(first.host(), spanEnd, SPAN.get());
+            SPAN.set(span);
+            int spanLength = first.layer.spanLength(first.host(), spanEnd);
             for (int k = i; k < j; k++) {
                 CompressedCluster c = sorted.get(k);
-                c.data = span;
-                c.dataOffset = (int) (c.host() - first.host());
+                int offset = (int) (c.host() - first.host());
                 // one byte more than the cluster's data when the span has it: raw inflate's spare byte
-                c.dataLength = Math.max(0, Math.min(c.maxLength + 1, span.length - c.dataOffset));
+                int length = Math.max(0, Math.min(c.maxLength + 1, spanLength - offset));
+                if (c.partial()) {
+                    c.data = Arrays.copyOfRange(span, offset, offset + length);
+                    c.dataOffset = 0;
+                    c.dataLength = length;
+                    c.shared = partials.putIfAbsent(c.key, c.sharedDecompression(), c.layer.clusterSize());
+                    later.add(c);
+                } else {
+                    c.data = span;
+                    c.dataOffset = offset;
+                    c.dataLength = length;
+                    c.decompressHere(target);
+                }
             }
             i = j;
         }

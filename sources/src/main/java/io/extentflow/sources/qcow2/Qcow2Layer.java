@@ -20,6 +20,10 @@ import java.util.List;
  */
 final class Qcow2Layer implements Layer {
 
+    /** Largest single read of compressed data into a heap array (see {@link #readSpan}). */
+    private static final int SPAN_READ = 256 << 10;
+
+
     /** L1 and standard L2 entries: bits 9..55 hold a host cluster offset. */
     private static final long OFFSET_MASK = Qcow2Format.OFFSET_MASK;
     private static final long COMPRESSED_FLAG = Qcow2Format.COMPRESSED;
@@ -73,10 +77,7 @@ final class Qcow2Layer implements Layer {
         try {
             long fileSize = ch.size();
             Qcow2Header header = Qcow2Header.read(path, ch, fileSize);
-            ByteBuffer raw = ByteBuffer.allocate(header.l1Size() * 8);
-            Qcow2Header.readFully(ch, raw, header.l1TableOffset());
-            long[] l1 = new long[header.l1Size()];
-            raw.flip().asLongBuffer().get(l1);
+            long[] l1 = readL1(ch, header);
             if (header.compressionType() != 0) {
                 ClusterDecompressor.of(header.compressionType()).prepare();
             }
@@ -249,6 +250,23 @@ final class Qcow2Layer implements Layer {
         return table;
     }
 
+    /**
+     * The L1 table, read in pieces: a table may take 32 MiB, and a copy of it in one buffer beside the
+     * array doubled that in a heap the launcher sizes for bookkeeping (docs/architecture.md, "Memory").
+     */
+    private static long[] readL1(FileChannel ch, Qcow2Header header) throws IOException {
+        long[] l1 = new long[header.l1Size()];
+        ByteBuffer piece = ByteBuffer.allocate((int) Math.min(SPAN_READ, (long) l1.length * 8));
+        for (int at = 0; at < l1.length; ) {
+            int n = Math.min(piece.capacity() / 8, l1.length - at);
+            piece.clear().limit(n * 8);
+            Qcow2Header.readFully(ch, piece, header.l1TableOffset() + (long) at * 8);
+            piece.flip().asLongBuffer().get(l1, at, n);
+            at += n;
+        }
+        return l1;
+    }
+
     @Override
     public void readHost(long host, ByteBuffer dst) throws IOException {
         long at = host;
@@ -266,14 +284,27 @@ final class Qcow2Layer implements Layer {
     }
 
     /**
-     * Reads the file bytes {@code [from, to)}, clipped to the end of the file, into a new array with
-     * one spare zero byte at the end (raw inflate may ask for one byte past the stream). Blocking.
+     * Reads the file bytes {@code [from, to)}, clipped to the end of the file ({@link #spanLength}
+     * of them), into {@code reuse} when it is long enough, else into a new array, followed by one
+     * zero byte (raw inflate may ask for one byte past the stream). Blocking.
+     *
+     * @return the array read into
      */
-    byte[] readSpan(long from, long to) throws IOException {
-        int n = (int) (Math.min(to, fileSize) - from);
-        byte[] buf = new byte[n + 1];
-        Qcow2Header.readFully(channel, ByteBuffer.wrap(buf, 0, n), from);
+    byte[] readSpan(long from, long to, byte[] reuse) throws IOException {
+        int n = spanLength(from, to);
+        byte[] buf = reuse != null && reuse.length > n ? reuse : new byte[n + 1];
+        // In pieces: a read into a heap array goes through a temporary native buffer of the read's
+        // length, which the JDK then keeps for the thread (perf/README.md, "Memory").
+        for (int at = 0; at < n; at += SPAN_READ) {
+            Qcow2Header.readFully(channel, ByteBuffer.wrap(buf, at, Math.min(SPAN_READ, n - at)), from + at);
+        }
+        buf[n] = 0;
         return buf;
+    }
+
+    /** How many bytes {@link #readSpan} reads for {@code [from, to)}. */
+    int spanLength(long from, long to) {
+        return (int) (Math.min(to, fileSize) - from);
     }
 
     /** The file's size when it was opened. */
