@@ -264,14 +264,9 @@ lines += [f"- `{name}`: `{command}`" for name, _, command in cases]
 table = "\n".join(lines)
 print(table)
 
-begin, end = f"<!-- BEGIN {section} -->", f"<!-- END {section} -->"
-text = open(readme).read() if os.path.exists(readme) else "# extentflow performance\n"
-block = f"{begin}\n{table}\n{end}"
-if begin in text and end in text:
-    text = text[:text.index(begin)] + block + text[text.index(end) + len(end):]
-else:
-    text = text.rstrip("\n") + "\n\n" + block + "\n"
-open(readme, "w").write(text)
+sys.path.insert(0, os.path.dirname(readme))
+from put_section import put
+put(readme, section, table)
 PY
 }
 

@@ -119,12 +119,7 @@ for line in open(os.path.join(results, "rows.tsv")):
     rows.append(f"| {name} | " + " | ".join(cells) + f" | `{peer.split(' ')[0]}` |")
 table = "\n".join(head + rows)
 print(table)
-begin, end = "<!-- BEGIN memory -->", "<!-- END memory -->"
-text = open(readme).read()
-block = f"{begin}\n{table}\n{end}"
-if begin in text and end in text:
-    text = text[:text.index(begin)] + block + text[text.index(end) + len(end):]
-else:
-    text = text.rstrip("\n") + "\n\n" + block + "\n"
-open(readme, "w").write(text)
+sys.path.insert(0, os.path.dirname(readme))
+from put_section import put
+put(readme, "memory", table)
 PY

@@ -132,14 +132,9 @@ table="$(
 echo "$table"
 
 python3 - "$PERF_DIR/README.md" "$table" <<'PY'
-import sys
+import os, sys
 readme, table = sys.argv[1], sys.argv[2]
-begin, end = "<!-- BEGIN nbd-server-rss -->", "<!-- END nbd-server-rss -->"
-text = open(readme).read()
-block = f"{begin}\n{table}\n{end}"
-if begin in text and end in text:
-    text = text[:text.index(begin)] + block + text[text.index(end) + len(end):]
-else:
-    text = text.rstrip("\n") + "\n\n" + block + "\n"
-open(readme, "w").write(text)
+sys.path.insert(0, os.path.dirname(readme))
+from put_section import put
+put(readme, "nbd-server-rss", table)
 PY
