@@ -232,6 +232,43 @@ class FleetTest {
     }
 
     @Test
+    void aJobClaimedAheadIsGivenBackWhileItsSlotStaysBusy() throws Exception {
+        Path empty = dir.resolve("empty.raw");
+        TestImages.randomSparseRaw(empty, 1 << 20, 41, 0, 64 << 10);
+        Path src = dir.resolve("src.raw");
+        TestImages.randomSparseRaw(src, 24L << 20, 42, 100, 1 << 20);
+        var slow = servers.nbdkit(dir, "--filter=delay", "file", src.toString(), "rdelay=200ms");
+        // a lease of 8 s: the poll interval (and the longest a job claimed ahead waits) is 1 s
+        try (Fleet fleet = Fleet.start(dir, 2, "--max-jobs", "1", "--checkpoint-interval", "200ms",
+                "--lease-time", "8s")) {
+            JobsClient a = fleet.client(0);
+            // short jobs first (the second one in a warm daemon): daemon 0 then claims ahead; then a
+            // long one in its only slot
+            for (int i = 0; i < 2; i++) {
+                String shortJob = a.submit(empty.toString(), dir.resolve("short-" + i + ".raw").toString(), null);
+                fleet.awaitJobs(a, FINISH, "a short job", l -> l.stream().anyMatch(j -> j.get("id").asText()
+                        .equals(shortJob) && j.get("state").asText().equals("done")));
+            }
+            String longJob = a.submit(slow.uri(), dir.resolve("long.raw").toString(), slowly());
+            fleet.awaitJobs(a, FINISH, "the long job to run on daemon 0",
+                    l -> "running".equals(a.job(longJob).path("state").asText()));
+            String next = a.submit(empty.toString(), dir.resolve("next.raw").toString(), null);
+            // claimed ahead by daemon 0 (its fourth claim), given back once it waited a poll interval,
+            // and run by the idle daemon 1 while daemon 0's slot is still busy
+            List<JsonNode> done = fleet.awaitJobs(a, FINISH, "the next job to finish",
+                    l -> l.stream().anyMatch(j -> j.get("id").asText().equals(next)
+                            && !j.get("state").asText().equals("queued") && !j.get("state").asText().equals("running")));
+            JsonNode nextJob = done.stream().filter(j -> j.get("id").asText().equals(next)).findFirst().orElseThrow();
+            assertEquals("done", nextJob.get("state").asText(), nextJob.toString());
+            assertEquals(4, counter(a.metrics(), "extentflow_daemon_fleet_claims_total"), "daemon 0 claimed ahead");
+            assertNotEquals(a.job(longJob).get("daemon").asText(), nextJob.get("daemon").asText(),
+                    "the other daemon ran it");
+            assertEquals("running", a.job(longJob).get("state").asText(), "daemon 0's slot was still busy");
+            TestImages.assertSameContent(empty, dir.resolve("next.raw"));
+        }
+    }
+
+    @Test
     void aSourceHostLimitHoldsAcrossTheFleet() throws Exception {
         Path src = dir.resolve("src.raw");
         TestImages.randomSparseRaw(src, 8L << 20, 12, 100, 1 << 20);
