@@ -4,6 +4,7 @@ import io.extentflow.engine.Extent;
 import io.extentflow.engine.ImageIoException;
 import io.extentflow.engine.ImageSource;
 import io.extentflow.engine.capability.DirtyExtents;
+import io.extentflow.engine.extent.ExtentWindows;
 import io.extentflow.engine.extent.Runs;
 import io.extentflow.engine.nbd.NbdExtent;
 import io.extentflow.engine.nbd.message.NbdProtocol;
@@ -47,18 +48,9 @@ public final class DirtyMerge {
         if (length == 0) {
             return Flux.empty();
         }
-        long end = start + length;
-        long windows = length / window + (length % window == 0 ? 0 : 1);
-        Flux<DirtyExtent> raw = Flux.range(0, (int) Math.min(windows, Integer.MAX_VALUE))
-                .flatMapSequential(i -> {
-                    long ws = start + i * window;
-                    long we = ws + Math.min(window, end - ws);
-                    return Mono.zip(source.extents(ws, we - ws).collectList(),
-                                    dirty.map(ws, we - ws).collectList())
-                            .map(t -> merge(source.endpoint(), dirty.context(), ws, we, t.getT1(), t.getT2()));
-                }, 1, 1)
-                .concatMapIterable(list -> list, 1);
-        return Runs.merge(raw);
+        return Runs.merge(ExtentWindows.<DirtyExtent>perWindow(start, length, window, (ws, we) -> Mono.zip(
+                        source.extents(ws, we - ws).collectList(), dirty.map(ws, we - ws).collectList())
+                .map(t -> merge(source.endpoint(), dirty.context(), ws, we, t.getT1(), t.getT2()))));
     }
 
     /** Walks the two lists, both covering {@code [ws, we)}, cutting at every boundary of either. */

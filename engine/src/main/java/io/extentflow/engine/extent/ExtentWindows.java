@@ -48,17 +48,29 @@ public final class ExtentWindows {
         if (length == 0) {
             return Flux.empty();
         }
+        return merge(perWindow(start, length, windowSize, (ws, we) -> fetchWindow(endpoint, ws, we, fetcher)));
+    }
+
+    /** What one window {@code [ws, we)} of a range gives: a list, asked for once. */
+    @FunctionalInterface
+    public interface WindowList<T> {
+        Mono<List<T>> of(long ws, long we);
+    }
+
+    /**
+     * The items of {@code [start, start + length)} window by window ({@code windowSize} bytes each, the
+     * last one shorter), in order: one window fetched at a time, one ready ahead of the one consumed.
+     * Nothing overflows for a range ending at 2^63-1. The caller checks the range.
+     */
+    public static <T> Flux<T> perWindow(long start, long length, long windowSize, WindowList<T> window) {
         long end = start + length;
-        // written so that nothing overflows for a range ending at 2^63-1
         long windows = length / windowSize + (length % windowSize == 0 ? 0 : 1);
-        Flux<Extent> raw = Flux.range(0, (int) Math.min(windows, Integer.MAX_VALUE))
+        return Flux.range(0, (int) Math.min(windows, Integer.MAX_VALUE))
                 .flatMapSequential(i -> {
                     long ws = start + i * windowSize;
-                    long we = ws + Math.min(windowSize, end - ws);
-                    return fetchWindow(endpoint, ws, we, fetcher);
-                }, 1, 1) // one fetch at a time, one window ready ahead of the one consumed
+                    return window.of(ws, ws + Math.min(windowSize, end - ws));
+                }, 1, 1)
                 .concatMapIterable(list -> list, 1);
-        return merge(raw);
     }
 
     /** All of {@code [ws, we)}, asking again from where each answer ended. */
