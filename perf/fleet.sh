@@ -11,7 +11,11 @@
 #             extentflow_daemon_fleet_db_round_trips_total) with the statements and commits behind them
 #             (pg_stat_statements, pg_stat_database). The jobs are queued before the daemons start (SQL
 #             rows copied from one job submitted through the API; journal records), so the figures are
-#             the queue's and not the submitting client's.
+#             the queue's and not the submitting client's. WARMUP (default N) jobs are queued ahead of
+#             the measured ones in both modes and left out of the figures: fresh daemons spend most
+#             of their first seconds compiling (JIT) on the same 2 CPUs, and a long-running daemon
+#             does not. Also the CPU time per measured job of the daemons and of PostgreSQL
+#             (/proc/PID/stat, from the end of the warm-up), and how many CPUs that keeps busy.
 #   walltime: one realistic job, $IMG/sparse-8g.raw (8 GiB raw, ~2 GiB of data; made with
 #             MAKE_IMAGES when missing) copied to a new file (flushed before the job is done), RUNS
 #             times in journal mode (--state-dir) and in fleet mode (--jobs-db), alternated (each mode
@@ -19,12 +23,14 @@
 #             into the page cache, SETTLE seconds of rest, as perf/lib.sh does). Wall = from the POST to
 #             the client seeing the job done (polled every 20 ms), and the job's own finished - created.
 #
-# Usage: [IMG=perf/images] [MAKE_IMAGES=...] [N=1000] [RUNS=5] [SETTLE=3] [PARTS="claims walltime"] perf/fleet.sh
+# Usage: [IMG=perf/images] [MAKE_IMAGES=...] [N=1000] [WARMUP=N] [JOURNAL=0 (claims: fleet mode only)] [PG_OPTS='-c name=value'] [RUNS=5] [SETTLE=3] [PARTS="claims walltime"] perf/fleet.sh
 # Work files go to $WORK (default perf/out/fleet).
 set -euo pipefail
 
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"   # IMG, RUNS, SETTLE, WARM, make_images, die
 N="${N:-1000}"
+WARMUP="${WARMUP:-$N}"
+ALL=$((N + WARMUP))
 WORK="${WORK:-$PERF_DIR/out/fleet}"
 PARTS="${PARTS:-claims walltime}"
 TOKEN="perf-$RANDOM$RANDOM"
@@ -56,7 +62,7 @@ PG_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0))
 as_pg "$PG_BIN/initdb" -D "$WORK/pg/data" -U extentflow --pwfile="$WORK/pg/pwfile" --auth=scram-sha-256 \
   -E UTF8 --no-instructions >/dev/null
 as_pg "$PG_BIN/pg_ctl" -D "$WORK/pg/data" -l "$WORK/pg/log" -w -o "-p $PG_PORT -k $WORK/pg \
-  -c listen_addresses=127.0.0.1 -c shared_preload_libraries=pg_stat_statements" start >/dev/null
+  -c listen_addresses=127.0.0.1 -c shared_preload_libraries=pg_stat_statements ${PG_OPTS:-}" start >/dev/null
 psql() { "$PG_BIN/psql" -X -q -A -t -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U extentflow -d "${DB:-jobs}" -c "$1"; }
 DB=postgres psql "CREATE DATABASE jobs"
 psql "CREATE EXTENSION pg_stat_statements"
@@ -97,11 +103,34 @@ await_done() { # PORT ID -> the job's JSON once it finished
 }
 stop() { local pid; eval "pid=\$PID_$1"; kill "$pid"; wait "$pid" 2>/dev/null || true; }
 
+# cpu_ms PID...: CPU time (user + system) the processes used so far, in ms, with the children they reaped
+cpu_ms() {
+  local p total=0 f
+  for p in "$@"; do
+    # fields after the command name: utime stime cutime cstime are fields 14-17 of /proc/PID/stat
+    f=$(sed 's/^.*) //' "/proc/$p/stat" 2>/dev/null) || continue
+    read -r -a f <<<"$f"
+    total=$((total + f[11] + f[12] + f[13] + f[14]))
+  done
+  echo $((total * 1000 / $(getconf CLK_TCK)))
+}
+# pg_pids: the PostgreSQL server's processes (postmaster, its background workers and backends)
+pg_pids() {
+  local pm
+  pm=$(head -1 "$WORK/pg/data/postmaster.pid")
+  echo "$pm" $(pgrep -P "$pm" || true)
+}
+ended_jobs() { # -> the journal daemons' jobs done or failed, from their journals (polling their
+  # /v1/copies lists would cost them JSON of every job, polling /metrics shows no job counts in journal mode)
+  cat "$WORK"/state-[abc]/jobs.journal 2>/dev/null | grep -o '"id":"[^"]*","state":"\(done\|failed\)"' | sort -u | wc -l
+}
 metric() { # PORT NAME -> the value of a counter on the daemon's /metrics
   api "http://127.0.0.1:$1/metrics" | awk -v m="$2" '$1 == m { printf "%d\n", $2 }'
 }
-# rate LIST_OF_JOB_JSON_FILES...: "span jobs/s mean-copy-ms slots-busy-%" of the jobs, from the first
-# started to the last finished (both modes alike: the job's own timestamps)
+# rate LIST_OF_JOB_JSON_FILES...: "span jobs/s mean-copy-ms slots-busy-% daemons-jobs/s" of the jobs, from
+# the first started to the last finished (both modes alike: the job's own timestamps); the last is the
+# sum of each daemon's own rate (its jobs from its first started to its last finished): journal daemons
+# reach their measured jobs at different times (each its own warm-up), which stretches the joint span
 rate() {
   python3 - "$@" <<'PY'
 import json, sys, datetime
@@ -114,7 +143,13 @@ start = min(t(j["started"]) for j in jobs)
 span = (max(t(j["finished"]) for j in jobs) - start).total_seconds()
 busy = sum((t(j["finished"]) - t(j["started"])).total_seconds() for j in jobs)
 copy = sum(j["elapsed_seconds"] for j in jobs) / len(jobs)
-print(f"{span:.2f} {len(jobs) / span:.0f} {copy * 1000:.1f} {100 * busy / (12 * span):.0f}")
+by = {}
+for f in sys.argv[1:]:
+    for j in json.load(open(f)):
+        by.setdefault((f, j.get("daemon")), []).append(j)
+own = sum(len(js) / max(1e-9, (max(t(j["finished"]) for j in js) - min(t(j["started"]) for j in js)).total_seconds())
+          for js in by.values())
+print(f"{span:.2f} {len(jobs) / span:.0f} {copy * 1000:.1f} {100 * busy / (12 * span):.0f} {own:.0f}")
 PY
 }
 list_jobs() { # PORT FILE: the daemon's jobs, as its API lists them (the bench ones)
@@ -128,23 +163,37 @@ json.dump([j for j in jobs if j["id"].startswith("bench-")], open(sys.argv[1], "
 # --- claims
 if [[ " $PARTS " == *" claims "* ]]; then
 truncate -s 0 "$WORK/empty.raw"
-echo "claims: $N jobs copying an empty image, 3 daemons with --max-jobs 4 each (load average $(cut -d' ' -f1 /proc/loadavg))"
+echo "claims: $N jobs copying an empty image behind $WARMUP warm-up jobs, 3 daemons with --max-jobs 4 each (load average $(cut -d' ' -f1 /proc/loadavg))"
 
 # fleet mode: the jobs are rows of one database
 serve one --jobs-db "$DB_ADDRESS"
 first=$(submit "$PORT_one" "$WORK/empty.raw" "$WORK/t/first.raw")
 await_done "$PORT_one" "$first" >/dev/null
 stop one
-psql "INSERT INTO extentflow_jobs (id, created, request, state, view)
-      SELECT 'bench-' || i, now(), jsonb_set(request, '{target}', to_jsonb('$WORK/t/' || i || '.raw')), 'queued',
-             jsonb_set(jsonb_set(view, '{id}', to_jsonb('bench-' || i)), '{state}', '\"queued\"')
-      FROM extentflow_jobs, generate_series(1, $N) i WHERE id = '$first'" >/dev/null
+queue_rows() { # PREFIX COUNT: COUNT rows copied from the first job, ids PREFIX1.., queued behind the others
+  psql "INSERT INTO extentflow_jobs (id, created, request, state, view)
+        SELECT '$1' || i, now(), jsonb_set(request, '{target}', to_jsonb('$WORK/t/$1' || i || '.raw')), 'queued',
+               jsonb_set(jsonb_set(view, '{id}', to_jsonb('$1' || i)), '{state}', '\"queued\"')
+        FROM extentflow_jobs, generate_series(1, $2) i WHERE id = '$first'" >/dev/null
+}
+[ "$WARMUP" -gt 0 ] && queue_rows warm- "$WARMUP"
+queue_rows bench- "$N"
 psql "SELECT pg_stat_statements_reset()" >/dev/null
 commits0=$(psql "SELECT xact_commit FROM pg_stat_database WHERE datname = 'jobs'")
 for d in a b c; do launch "$d" --jobs-db "$DB_ADDRESS" --max-jobs 4; done
 for d in a b c; do await_listening "$d"; done
+# CPU counted from the end of the warm-up (the daemons' start-up and JIT warm-up left out)
+f_cpu0=""
 waited=0
-while [ "$(psql "SELECT count(*) FROM extentflow_jobs WHERE id LIKE 'bench-%' AND state IN ('done', 'failed')")" != "$N" ]; do
+while :; do
+  IFS='|' read -r warm_done bench_done <<<"$(psql "SELECT count(*) FILTER (WHERE id LIKE 'warm-%'),
+    count(*) FILTER (WHERE id LIKE 'bench-%') FROM extentflow_jobs WHERE state IN ('done', 'failed')")"
+  if [ -z "$f_cpu0" ] && [ "$warm_done" = "$WARMUP" ]; then
+    f_cpu0=$(cpu_ms "$PID_a" "$PID_b" "$PID_c")
+    pg_cpu0=$(cpu_ms $(pg_pids))
+    f_cpu_jobs=$((N - bench_done))
+  fi
+  [ "$bench_done" = "$N" ] && break
   sleep 0.2
   waited=$((waited + 1))
   [ "$waited" -lt 3000 ] || die "the jobs did not finish in 10 minutes"
@@ -158,18 +207,22 @@ for d in a b c; do
   exchanges=$((exchanges + $(metric "$port" extentflow_daemon_fleet_exchange_seconds_count)))
   exchange_s=$(python3 -c "print($exchange_s + $(api "http://127.0.0.1:$port/metrics" | awk '$1 == "extentflow_daemon_fleet_exchange_seconds_sum" { print $2 }'))")
 done
+f_cpu=$(($(cpu_ms "$PID_a" "$PID_b" "$PID_c") - f_cpu0))
+f_cpu_jobs=$((f_cpu_jobs > 0 ? f_cpu_jobs : 1))
+f_pg_cpu=$(($(cpu_ms $(pg_pids)) - pg_cpu0))
 commits=$(($(psql "SELECT xact_commit FROM pg_stat_database WHERE datname = 'jobs'") - commits0))
 psql "SELECT coalesce(json_agg(view || jsonb_build_object('state', state)), '[]') FROM extentflow_jobs WHERE id LIKE 'bench-%'" > "$WORK/fleet-jobs.json"
-read -r f_span f_rate f_copy f_busy <<<"$(rate "$WORK/fleet-jobs.json")"
+read -r f_span f_rate f_copy f_busy f_own <<<"$(rate "$WORK/fleet-jobs.json")"
 daemons=$(psql "SELECT count(DISTINCT finished_by) FROM extentflow_jobs WHERE id LIKE 'bench-%'")
 statements=$(psql "SELECT sum(calls) FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat_statements%' AND query NOT LIKE '%id LIKE%' AND query NOT LIKE '%xact_commit%'")
 final_ms=$(psql "SELECT round(avg(extract(epoch FROM updated - (view->>'finished')::timestamptz)) * 1000, 1) FROM extentflow_jobs WHERE id LIKE 'bench-%'")
 for d in a b c; do stop "$d"; done
 
+if [ "${JOURNAL:-1}" = 1 ]; then
 # journal mode: the same daemons, each with N/3 of the jobs queued in its own journal
-python3 - "$WORK" "$N" <<'PY'
+python3 - "$WORK" "$N" "$WARMUP" <<'PY'
 import json, os, sys, datetime
-work, n = sys.argv[1], int(sys.argv[2])
+work, n, warmup = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 def crc32c(data, table=[]):
     if not table:
         for i in range(256):
@@ -186,32 +239,52 @@ os.makedirs(f"{work}/tj", exist_ok=True)
 for k, d in enumerate("abc"):
     os.makedirs(f"{work}/state-{d}", exist_ok=True)
     with open(f"{work}/state-{d}/jobs.journal", "wb") as f:
-        for i in range(k + 1, n + 1, 3):
-            rec = json.dumps({"op": "submit", "id": f"bench-{i}", "created": now,
-                              "request": {"source": f"{work}/empty.raw", "target": f"{work}/tj/{i}.raw"}},
-                             separators=(",", ":")).encode()
-            f.write(b"%08x " % crc32c(rec) + rec + b"\n")
+        # the warm-up jobs first (a journal's queue runs in order), then the measured ones
+        for prefix, count in (("warm-", warmup), ("bench-", n)):
+            for i in range(k + 1, count + 1, 3):
+                rec = json.dumps({"op": "submit", "id": f"{prefix}{i}", "created": now,
+                                  "request": {"source": f"{work}/empty.raw", "target": f"{work}/tj/{prefix}{i}.raw"}},
+                                 separators=(",", ":")).encode()
+                f.write(b"%08x " % crc32c(rec) + rec + b"\n")
 PY
 for d in a b c; do launch "j$d" --state-dir "$WORK/state-$d" --max-jobs 4; done
 for d in a b c; do await_listening "j$d"; done
+j_cpu0=""
+waited=0
+while :; do
+  ended=$(ended_jobs)
+  if [ -z "$j_cpu0" ] && [ "$ended" -ge "$WARMUP" ]; then
+    j_cpu0=$(cpu_ms "$PID_ja" "$PID_jb" "$PID_jc")
+    j_cpu_jobs=$((N + WARMUP - ended))
+  fi
+  [ "$ended" -ge $((N + WARMUP)) ] && break
+  sleep 0.2
+  waited=$((waited + 1))
+  [ "$waited" -lt 3000 ] || die "the journal jobs did not finish in 10 minutes"
+done
 for d in a b c; do
   eval "port=\$PORT_j$d"
-  while :; do
-    list_jobs "$port" "$WORK/journal-$d.json"
-    python3 -c 'import json, sys; sys.exit(any(j["state"] in ("queued", "running") for j in json.load(open(sys.argv[1]))))' \
-      "$WORK/journal-$d.json" && break
-    sleep 0.2
-  done
+  list_jobs "$port" "$WORK/journal-$d.json"
 done
-read -r j_span j_rate j_copy j_busy <<<"$(rate "$WORK"/journal-[abc].json)"
+j_cpu=$(($(cpu_ms "$PID_ja" "$PID_jb" "$PID_jc") - j_cpu0))
+j_cpu_jobs=$((j_cpu_jobs > 0 ? j_cpu_jobs : 1))
+read -r j_span j_rate j_copy j_busy j_own <<<"$(rate "$WORK"/journal-[abc].json)"
 for d in a b c; do stop "j$d"; done
+else
+  j_span=0 j_rate=0 j_copy=0 j_busy=0 j_own=0 j_cpu=0 j_cpu_jobs=1
+fi
 
-echo "  fleet:   $N jobs in $f_span s: $f_rate jobs/s; finished by $daemons daemons; mean copy $f_copy ms; slots busy $f_busy %"
-echo "  journal: $N jobs in $j_span s: $j_rate jobs/s; mean copy $j_copy ms; slots busy $j_busy %"
-echo "  fleet / journal rate: $(python3 -c "print(round($f_rate / $j_rate, 2))")"
-echo "  fleet database round trips (counted by the daemons, idle polls included): $round_trips, $(python3 -c "print(round($round_trips / $N, 2))") per job (+1 for the submit)"
-echo "  fleet exchanges (final states + claims in one statement): $exchanges, $(python3 -c "print(round($N / $exchanges, 2))") jobs each, $(python3 -c "print(round(1000 * $exchange_s / $exchanges, 1))") ms each (sent to answered, in the daemon)"
-echo "  fleet statements $statements ($(python3 -c "print(round($statements / $N, 2))") per job), commits $commits ($(python3 -c "print(round($commits / $N, 2))") per job); a final state committed $final_ms ms after its job finished"
+echo "  fleet:   $N jobs in $f_span s: $f_rate jobs/s (daemons' own rates: $f_own); finished by $daemons daemons; mean copy $f_copy ms; slots busy $f_busy %"
+echo "  journal: $N jobs in $j_span s: $j_rate jobs/s (daemons' own rates: $j_own); mean copy $j_copy ms; slots busy $j_busy %"
+[ "$j_rate" = 0 ] || echo "  fleet / journal rate: $(python3 -c "print(round($f_rate / $j_rate, 2))"); of the daemons' own rates: $(python3 -c "print(round($f_own / $j_own, 2))")"
+fc=$(python3 -c "print(round($f_cpu / $f_cpu_jobs, 2))")
+pc=$(python3 -c "print(round($f_pg_cpu / $f_cpu_jobs, 2))")
+jc=$(python3 -c "print(round($j_cpu / $j_cpu_jobs, 2))")
+echo "  CPU per measured job (from the end of the warm-up; PostgreSQL's with the script's psql polls):"
+echo "    fleet: daemons $fc ms + PostgreSQL $pc ms, $(python3 -c "print(round(($fc + $pc) * $f_rate / 1000, 2))") CPUs busy at its rate; journal: daemons $jc ms, $(python3 -c "print(round($jc * $j_rate / 1000, 2))") CPUs busy (of $(nproc))"
+echo "  fleet database round trips (counted by the daemons, idle polls included, over all $ALL jobs): $round_trips, $(python3 -c "print(round($round_trips / $ALL, 2))") per job (+1 for the submit)"
+echo "  fleet exchanges (final states + claims in one statement): $exchanges, $(python3 -c "print(round($ALL / $exchanges, 2))") jobs each, $(python3 -c "print(round(1000 * $exchange_s / $exchanges, 1))") ms each (sent to answered, in the daemon)"
+echo "  fleet statements $statements ($(python3 -c "print(round($statements / $ALL, 2))") per job), commits $commits ($(python3 -c "print(round($commits / $ALL, 2))") per job); a final state committed $final_ms ms after its job finished"
 echo "  statements by kind (calls, mean ms in the server, first words):"
 psql "SELECT calls || '  ' || round(mean_exec_time::numeric, 2) || '  ' || left(regexp_replace(query, '\s+', ' ', 'g'), 80) FROM pg_stat_statements
       WHERE query NOT LIKE '%pg_stat_statements%' AND query NOT LIKE '%id LIKE%' AND query NOT LIKE '%xact_commit%' ORDER BY calls DESC LIMIT 6" | sed 's/^/    /'
