@@ -59,6 +59,11 @@ import reactor.core.publisher.Sinks;
 public final class FleetJobManager {
 
     private static final Logger LOG = Logger.getLogger("io.extentflow.daemon");
+    /**
+     * At most this many jobs per slot are claimed ahead ({@link ClaimAhead}): a bound on what one
+     * daemon holds while others may be idle, reached when exchanges take four times a job's time.
+     */
+    private static final int MOST_AHEAD_PER_SLOT = 16;
 
     private final DaemonConfig config;
     private final MeterRegistry registry;
@@ -73,20 +78,13 @@ public final class FleetJobManager {
     /**
      * Jobs claimed ahead of a free slot, oldest first, with the time they were claimed: a slot that
      * frees starts the next one at once instead of waiting for an exchange with the database (which
-     * took 12 ms against a short job's 3 ms: the slots stood idle two thirds of the time). Their
+     * took 12-20 ms against a short job's 3 ms: the slots stood idle two thirds of the time). Their
      * leases are renewed like running jobs'; one that waited longer than a poll interval is given
      * back, so an idle daemon of the fleet can take it. Guarded by {@code this}.
      */
     private final Deque<Waiting> ready = new ArrayDeque<>();
-    /**
-     * How many jobs this daemon claims ahead while its jobs are short: as many as it runs, none under
-     * a per-host limit. Long jobs gain nothing from it (an exchange is nothing beside them) and would
-     * keep other daemons waiting for the jobs held here, so it claims ahead only while the last job
-     * that ended here ran for less than a poll interval.
-     */
-    private final int ahead;
-    /** How long the last job that ended here ran, in nanoseconds; long until one has. */
-    private volatile long lastRunNanos = Long.MAX_VALUE;
+    /** How many jobs this daemon claims ahead of its free slots: enough to cover an exchange's time. */
+    private final ClaimAhead ahead;
     /** When each running job started here ({@link System#nanoTime()}). */
     private final Map<String, Long> startedAt = new ConcurrentHashMap<>();
     /** Per running job: the {@link System#nanoTime()} by which its lease may have expired. */
@@ -118,7 +116,8 @@ public final class FleetJobManager {
         long quarter = config.leaseTime().toMillis() / 4;
         this.pollInterval = Duration.ofMillis(Math.max(100, Math.min(1000, quarter)));
         // under a per-host limit a job claimed ahead would hold one of its host's places while it waits
-        this.ahead = config.maxPerSourceHost() > 0 ? 0 : config.maxRunning();
+        this.ahead = new ClaimAhead(config.maxRunning(),
+                config.maxPerSourceHost() > 0 ? 0 : MOST_AHEAD_PER_SLOT * config.maxRunning(), pollInterval.toNanos());
     }
 
     /** A job claimed ahead and when, in {@link System#nanoTime()}. */
@@ -195,7 +194,7 @@ public final class FleetJobManager {
         return Mono.defer(() -> {
             List<Job> ending = drainFinals();
             giveBackStale();
-            int free = reserve(config.maxRunning() + ahead);
+            int free = reserve(Integer.MAX_VALUE);
             if (ending.isEmpty() && free <= 0) {
                 return Mono.empty();
             }
@@ -223,7 +222,9 @@ public final class FleetJobManager {
                         return Mono.empty();
                     })
                     .flatMap(settled -> {
-                        fleet.exchanges.record(System.nanoTime() - sent, TimeUnit.NANOSECONDS);
+                        long took = System.nanoTime() - sent;
+                        fleet.exchanges.record(took, TimeUnit.NANOSECONDS);
+                        ahead.exchanged(took);
                         claimFailing = false;
                         for (Job j : ending) {
                             if (!settled.finished().contains(j.id)) {
@@ -250,8 +251,7 @@ public final class FleetJobManager {
             synchronized (this) {
                 waiting = ready.size();
             }
-            int extra = lastRunNanos < pollInterval.toNanos() ? ahead : 0;
-            int free = closed ? 0 : Math.min(want, config.maxRunning() + extra - running.size() - waiting - taken);
+            int free = closed ? 0 : Math.min(want, config.maxRunning() + ahead.jobs() - running.size() - waiting - taken);
             if (free <= 0) {
                 return 0;
             }
@@ -336,7 +336,7 @@ public final class FleetJobManager {
                 Job job = ready.poll().claim().job();
                 dropLease(job);
                 back.add(job);
-                lastRunNanos = Long.MAX_VALUE; // the jobs here are not short now: no more claims ahead
+                ahead.stop(); // the jobs here are not short now: no more claims ahead
             }
         }
         back.forEach(job -> store.release(job).subscribe(null, e -> { }));
@@ -407,7 +407,7 @@ public final class FleetJobManager {
         dropLease(job);
         Long started = startedAt.remove(job.id);
         if (started != null) {
-            lastRunNanos = System.nanoTime() - started;
+            ahead.jobRan(System.nanoTime() - started);
         }
         metrics.stopped(job);
     }
