@@ -269,6 +269,34 @@ class FleetTest {
     }
 
     @Test
+    void manyShortJobsDrainAndAStoppedDaemonGivesBackWhatItClaimedAhead() throws Exception {
+        Path src = dir.resolve("src.raw");
+        TestImages.randomSparseRaw(src, 1 << 20, 43, 20, 64 << 10);
+        int count = 80;
+        // a lease far longer than the test waits: only the hand-back at the stop can move a job in time
+        try (Fleet fleet = Fleet.start(dir, 2, "--max-jobs", "2", "--lease-time", "120s")) {
+            JobsClient a = fleet.client(0);
+            for (int i = 0; i < count; i++) {
+                a.submit(src.toString(), dir.resolve("dst-" + i + ".raw").toString(), null);
+            }
+            // short jobs: daemon 0 holds jobs claimed ahead of its 2 slots (as many as its exchanges'
+            // time calls for) when it is stopped part way
+            fleet.awaitQuery(FINISH, "a quarter of the jobs done",
+                    "SELECT 1 WHERE (SELECT count(*) FROM extentflow_jobs WHERE state = 'done') >= " + count / 4);
+            fleet.daemons.getFirst().close(); // SIGTERM
+            List<JsonNode> jobs = fleet.awaitJobs(fleet.client(1), Duration.ofSeconds(90), "every job to finish",
+                    l -> Fleet.allFinished(l, count));
+            for (JsonNode j : jobs) {
+                assertEquals("done", j.get("state").asText(), j.toString());
+                TestImages.assertSameContent(src, Path.of(j.get("target").asText()));
+            }
+            // each final state written once, by the daemon that held the job's lease then
+            assertEquals("0", fleet.pg.query("SELECT count(*) FROM extentflow_jobs WHERE state <> 'done' "
+                    + "OR finished_by IS NULL OR lease_expires IS NOT NULL"));
+        }
+    }
+
+    @Test
     void aSourceHostLimitHoldsAcrossTheFleet() throws Exception {
         Path src = dir.resolve("src.raw");
         TestImages.randomSparseRaw(src, 8L << 20, 12, 100, 1 << 20);
