@@ -120,8 +120,8 @@ pg_pids() {
   pm=$(head -1 "$WORK/pg/data/postmaster.pid")
   echo "$pm" $(pgrep -P "$pm" || true)
 }
-ended_jobs() { # -> the journal daemons' jobs done or failed, from their journals (polling their
-  # /v1/copies lists would cost them JSON of every job, polling /metrics shows no job counts in journal mode)
+ended_jobs() { # -> the journal daemons' jobs done or failed, read from their journals: no request that
+  # costs the measured daemons CPU (their /v1/copies lists are JSON of every job)
   cat "$WORK"/state-[abc]/jobs.journal 2>/dev/null | grep -o '"id":"[^"]*","state":"\(done\|failed\)"' | sort -u | wc -l
 }
 metric() { # PORT NAME -> the value of a counter on the daemon's /metrics

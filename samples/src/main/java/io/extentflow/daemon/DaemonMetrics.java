@@ -23,7 +23,9 @@ final class DaemonMetrics {
     DaemonMetrics(MeterRegistry registry, ToLongFunction<JobState> count) {
         this.registry = registry;
         for (JobState s : JobState.values()) {
-            states.add(Gauge.builder("extentflow.daemon.jobs", count, c -> c.applyAsLong(s))
+            // held strongly: a gauge keeps only a weak reference by default, and nothing else holds
+            // the caller's function (the gauges read NaN after the first garbage collection)
+            states.add(Gauge.builder("extentflow.daemon.jobs", count, c -> c.applyAsLong(s)).strongReference(true)
                     .description("Copy jobs by state").tag("state", s.wire()).register(registry));
         }
     }
