@@ -11,11 +11,13 @@
 #             extentflow_daemon_fleet_db_round_trips_total) with the statements and commits behind them
 #             (pg_stat_statements, pg_stat_database). The jobs are queued before the daemons start (SQL
 #             rows copied from one job submitted through the API; journal records), so the figures are
-#             the queue's and not the submitting client's. WARMUP (default N) jobs are queued ahead of
-#             the measured ones in both modes and left out of the figures: fresh daemons spend most
+#             the queue's and not the submitting client's. WARMUP (default 2 N) jobs are queued ahead
+#             of the measured ones in both modes and left out of the figures: fresh daemons spend most
 #             of their first seconds compiling (JIT) on the same 2 CPUs, and a long-running daemon
-#             does not. Also the CPU time per measured job of the daemons and of PostgreSQL
-#             (/proc/PID/stat, from the end of the warm-up), and how many CPUs that keeps busy.
+#             does not (after 2,000 jobs the JIT still took a third of a fleet daemon's CPU, a
+#             seventh of a journal daemon's). Also the CPU time per measured job of the daemons and of
+#             PostgreSQL (/proc/PID/stat, from the end of the warm-up), the JIT's share of the
+#             daemons' (their compiler threads), and how many CPUs that keeps busy.
 #   walltime: one realistic job, $IMG/sparse-8g.raw (8 GiB raw, ~2 GiB of data; made with
 #             MAKE_IMAGES when missing) copied to a new file (flushed before the job is done), RUNS
 #             times in journal mode (--state-dir) and in fleet mode (--jobs-db), alternated (each mode
@@ -29,7 +31,7 @@ set -euo pipefail
 
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"   # IMG, RUNS, SETTLE, WARM, make_images, die
 N="${N:-1000}"
-WARMUP="${WARMUP:-$N}"
+WARMUP="${WARMUP:-$((2 * N))}"
 ALL=$((N + WARMUP))
 WORK="${WORK:-$PERF_DIR/out/fleet}"
 PARTS="${PARTS:-claims walltime}"
@@ -114,6 +116,17 @@ cpu_ms() {
   done
   echo $((total * 1000 / $(getconf CLK_TCK)))
 }
+# jit_ms PID...: CPU time the processes' JIT compiler threads used so far, in ms
+jit_ms() {
+  local t total=0 f
+  for t in $(for p in "$@"; do echo /proc/"$p"/task/*; done); do
+    f=$(cat "$t/stat" 2>/dev/null) || continue
+    case "$f" in *"(C1 CompilerThre)"*|*"(C2 CompilerThre)"*) ;; *) continue ;; esac
+    read -r -a f <<<"${f##*) }"
+    total=$((total + f[11] + f[12]))
+  done
+  echo $((total * 1000 / $(getconf CLK_TCK)))
+}
 # pg_pids: the PostgreSQL server's processes (postmaster, its background workers and backends)
 pg_pids() {
   local pm
@@ -180,9 +193,11 @@ queue_rows() { # PREFIX COUNT: COUNT rows copied from the first job, ids PREFIX1
 queue_rows bench- "$N"
 psql "SELECT pg_stat_statements_reset()" >/dev/null
 commits0=$(psql "SELECT xact_commit FROM pg_stat_database WHERE datname = 'jobs'")
+# PostgreSQL's CPU over all the jobs: it needs no warm-up, and its autovacuum comes in lumps
+pg_cpu0=$(cpu_ms $(pg_pids))
 for d in a b c; do launch "$d" --jobs-db "$DB_ADDRESS" --max-jobs 4; done
 for d in a b c; do await_listening "$d"; done
-# CPU counted from the end of the warm-up (the daemons' start-up and JIT warm-up left out)
+# the daemons' CPU counted from the end of the warm-up (the daemons' start-up and JIT warm-up left out)
 f_cpu0=""
 waited=0
 while :; do
@@ -190,7 +205,7 @@ while :; do
     count(*) FILTER (WHERE id LIKE 'bench-%') FROM extentflow_jobs WHERE state IN ('done', 'failed')")"
   if [ -z "$f_cpu0" ] && [ "$warm_done" = "$WARMUP" ]; then
     f_cpu0=$(cpu_ms "$PID_a" "$PID_b" "$PID_c")
-    pg_cpu0=$(cpu_ms $(pg_pids))
+    f_jit0=$(jit_ms "$PID_a" "$PID_b" "$PID_c")
     f_cpu_jobs=$((N - bench_done))
   fi
   [ "$bench_done" = "$N" ] && break
@@ -208,6 +223,7 @@ for d in a b c; do
   exchange_s=$(python3 -c "print($exchange_s + $(api "http://127.0.0.1:$port/metrics" | awk '$1 == "extentflow_daemon_fleet_exchange_seconds_sum" { print $2 }'))")
 done
 f_cpu=$(($(cpu_ms "$PID_a" "$PID_b" "$PID_c") - f_cpu0))
+f_jit=$(($(jit_ms "$PID_a" "$PID_b" "$PID_c") - f_jit0))
 f_cpu_jobs=$((f_cpu_jobs > 0 ? f_cpu_jobs : 1))
 f_pg_cpu=$(($(cpu_ms $(pg_pids)) - pg_cpu0))
 commits=$(($(psql "SELECT xact_commit FROM pg_stat_database WHERE datname = 'jobs'") - commits0))
@@ -255,6 +271,7 @@ while :; do
   ended=$(ended_jobs)
   if [ -z "$j_cpu0" ] && [ "$ended" -ge "$WARMUP" ]; then
     j_cpu0=$(cpu_ms "$PID_ja" "$PID_jb" "$PID_jc")
+    j_jit0=$(jit_ms "$PID_ja" "$PID_jb" "$PID_jc")
     j_cpu_jobs=$((N + WARMUP - ended))
   fi
   [ "$ended" -ge $((N + WARMUP)) ] && break
@@ -267,21 +284,22 @@ for d in a b c; do
   list_jobs "$port" "$WORK/journal-$d.json"
 done
 j_cpu=$(($(cpu_ms "$PID_ja" "$PID_jb" "$PID_jc") - j_cpu0))
+j_jit=$(($(jit_ms "$PID_ja" "$PID_jb" "$PID_jc") - j_jit0))
 j_cpu_jobs=$((j_cpu_jobs > 0 ? j_cpu_jobs : 1))
 read -r j_span j_rate j_copy j_busy j_own <<<"$(rate "$WORK"/journal-[abc].json)"
 for d in a b c; do stop "j$d"; done
 else
-  j_span=0 j_rate=0 j_copy=0 j_busy=0 j_own=0 j_cpu=0 j_cpu_jobs=1
+  j_span=0 j_rate=0 j_copy=0 j_busy=0 j_own=0 j_cpu=0 j_jit=0 j_cpu_jobs=1
 fi
 
 echo "  fleet:   $N jobs in $f_span s: $f_rate jobs/s (daemons' own rates: $f_own); finished by $daemons daemons; mean copy $f_copy ms; slots busy $f_busy %"
 echo "  journal: $N jobs in $j_span s: $j_rate jobs/s (daemons' own rates: $j_own); mean copy $j_copy ms; slots busy $j_busy %"
 [ "$j_rate" = 0 ] || echo "  fleet / journal rate: $(python3 -c "print(round($f_rate / $j_rate, 2))"); of the daemons' own rates: $(python3 -c "print(round($f_own / $j_own, 2))")"
 fc=$(python3 -c "print(round($f_cpu / $f_cpu_jobs, 2))")
-pc=$(python3 -c "print(round($f_pg_cpu / $f_cpu_jobs, 2))")
+pc=$(python3 -c "print(round($f_pg_cpu / $ALL, 2))")
 jc=$(python3 -c "print(round($j_cpu / $j_cpu_jobs, 2))")
-echo "  CPU per measured job (from the end of the warm-up; PostgreSQL's with the script's psql polls):"
-echo "    fleet: daemons $fc ms + PostgreSQL $pc ms, $(python3 -c "print(round(($fc + $pc) * $f_rate / 1000, 2))") CPUs busy at its rate; journal: daemons $jc ms, $(python3 -c "print(round($jc * $j_rate / 1000, 2))") CPUs busy (of $(nproc))"
+echo "  CPU per job: the daemons' from the end of the warm-up; PostgreSQL's over all $ALL jobs, its autovacuum and the script's psql polls included:"
+echo "    fleet: daemons $fc ms (JIT $(python3 -c "print(round(100 * $f_jit / max(1, $f_cpu)))") %) + PostgreSQL $pc ms, $(python3 -c "print(round(($fc + $pc) * $f_rate / 1000, 2))") CPUs busy at its rate; journal: daemons $jc ms (JIT $(python3 -c "print(round(100 * $j_jit / max(1, $j_cpu)))") %), $(python3 -c "print(round($jc * $j_rate / 1000, 2))") CPUs busy (of $(nproc))"
 echo "  fleet database round trips (counted by the daemons, idle polls included, over all $ALL jobs): $round_trips, $(python3 -c "print(round($round_trips / $ALL, 2))") per job (+1 for the submit)"
 echo "  fleet exchanges (final states + claims in one statement): $exchanges, $(python3 -c "print(round($ALL / $exchanges, 2))") jobs each, $(python3 -c "print(round(1000 * $exchange_s / $exchanges, 1))") ms each (sent to answered, in the daemon)"
 echo "  fleet statements $statements ($(python3 -c "print(round($statements / $ALL, 2))") per job), commits $commits ($(python3 -c "print(round($commits / $ALL, 2))") per job); a final state committed $final_ms ms after its job finished"
