@@ -8,13 +8,12 @@ package io.extentflow.daemon;
  * ahead. While an exchange is in flight, the running jobs go on ending; if fewer jobs wait than end
  * meanwhile, slots stand idle until the answer comes. So the jobs kept ahead must cover what ends in
  * an exchange: with {@code slots} jobs of {@code run} seconds each, {@code slots × exchange / run} of
- * them, four times that for the exchanges that take longer than the average (on a busy machine one in
- * ten takes more than twice the average; with twice, a third of the jobs still found none waiting
- * when their slot freed). An exchange's time is mostly
- * not the database's work (a third of a millisecond for 1,000 empty jobs) but the hops between the
- * daemon, the driver's event loop and PostgreSQL, each waiting for a CPU on a busy machine: 12-20 ms
- * against a 3 ms job on 2 idle CPUs, 30-60 ms under load, so the depth follows what is measured
- * rather than a constant.
+ * them, four times that for the exchanges that take longer than the average (their time varies
+ * widely on a busy machine; with twice, a third of the jobs still found none waiting when their slot
+ * freed). An exchange's time is mostly not the database's work (1.5 ms to parse, plan, run and commit
+ * it) but the hops between the daemon, the driver's event loop and a PostgreSQL backend, each waiting
+ * for a CPU: 12-20 ms against a 3 ms job for fresh daemons on 2 otherwise idle CPUs, 20-70 ms under
+ * load, so the depth follows what is measured rather than a constant.
  *
  * <p>Never fewer than {@code slots} (one batch of short jobs in reserve), never more than
  * {@code most}. None at all while the last job that ended here ran for a poll interval or longer:
