@@ -179,7 +179,10 @@ final class RequestHandler {
     private Mono<Void> changed(Mono<Void> change, Request r) {
         Mono<Void> durable = (r.flags() & NbdProtocol.CMD_FLAG_FUA) != 0 ? change.then(export.sink().flush()) : change;
         return durable
-                .doFinally(s -> export.extents().invalidate())
+                .doFinally(s -> {
+                    export.extents().invalidate();
+                    export.statuses().invalidate();
+                })
                 .then(Mono.defer(() -> reply(new SimpleReply(r.cookie(), 0), r)));
     }
 
@@ -299,23 +302,51 @@ final class RequestHandler {
         return write(frames);
     }
 
+    /**
+     * Answers {@code r} here and now when that needs no I/O: a BLOCK_STATUS whose every context is
+     * cached ({@link StatusCache}). The reply is written, not flushed (the caller flushes once it has
+     * read what the client sent), and only while the socket takes it ({@link Channel#isWritable()}), so
+     * replies that hold no budget cannot pile up. On the event loop; false when the request must be
+     * {@link #handle}d.
+     */
+    boolean answerNow(Request r) {
+        if (r.command() != NbdProtocol.CMD_BLOCK_STATUS || !channel.isWritable() || check(r, false) != 0) {
+            return false;
+        }
+        long length = Math.min(r.length(), export.size() - r.offset());
+        boolean reqOne = (r.flags() & NbdProtocol.CMD_FLAG_REQ_ONE) != 0;
+        BlockStatusReport[] reports = new BlockStatusReport[contexts.size()];
+        for (int i = 0; i < reports.length; i++) {
+            reports[i] = export.statuses().cached(contexts.get(i), r.offset(), length, reqOne);
+            if (reports[i] == null) {
+                return false;
+            }
+        }
+        for (int i = 0; i < reports.length; i++) {
+            channel.write(blockStatusChunk(r, i, reports[i]), channel.voidPromise());
+        }
+        return true;
+    }
+
     private Mono<Void> blockStatus(Request r) {
         long length = Math.min(r.length(), export.size() - r.offset());
         boolean reqOne = (r.flags() & NbdProtocol.CMD_FLAG_REQ_ONE) != 0;
         return Flux.fromIterable(contexts)
-                .concatMap(c -> BlockStatusReport.of(c.map(), r.offset(), length, reqOne)
-                        .map(report -> new Object[] {c, report}))
+                .concatMap(c -> export.statuses().report(c, r.offset(), length, reqOne))
                 .collectList()
                 .flatMap(reports -> {
                     List<ByteBuf> frames = new ArrayList<>(reports.size());
                     for (int i = 0; i < reports.size(); i++) {
-                        MetaContexts.Selected c = (MetaContexts.Selected) reports.get(i)[0];
-                        BlockStatusReport report = (BlockStatusReport) reports.get(i)[1];
-                        frames.add(encoder.encode(new BlockStatusChunk(r.cookie(), i == reports.size() - 1, c.id(),
-                                report.lengths(), report.flags()), r.offset()));
+                        frames.add(blockStatusChunk(r, i, reports.get(i)));
                     }
                     return write(frames);
                 });
+    }
+
+    /** The chunk of the {@code i}th selected context (the last one done). */
+    private ByteBuf blockStatusChunk(Request r, int i, BlockStatusReport report) {
+        return encoder.encode(new BlockStatusChunk(r.cookie(), i == contexts.size() - 1, contexts.get(i).id(),
+                report.lengths(), report.flags()), r.offset());
     }
 
     private Reply error(Request r, int value, String message) {
