@@ -22,6 +22,7 @@ import java.util.logging.Level;
 import java.util.logging.Logger;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.core.publisher.MonoSink;
 
 /**
  * The transmission phase of one connection: checks each request as proto.md asks (flags, range,
@@ -54,6 +55,9 @@ final class RequestHandler {
     private final List<MetaContexts.Selected> contexts;
     private final ReplyEncoder encoder;
     private final DataBuffers buffers;
+    /** A flush is queued on the event loop ({@link #writeSoon}); only touched there. */
+    private boolean flushScheduled;
+    private final Runnable flush;
 
     RequestHandler(NbdExport export, Channel channel, boolean structured, boolean extended,
                    List<MetaContexts.Selected> contexts, DataBuffers buffers) {
@@ -63,6 +67,10 @@ final class RequestHandler {
         this.structured = structured;
         this.contexts = contexts;
         this.encoder = new ReplyEncoder(channel.alloc(), extended);
+        this.flush = () -> {
+            flushScheduled = false;
+            channel.flush();
+        };
     }
 
     /** The bytes a request holds while it runs: its payload or reply data (block status: its descriptors). */
@@ -239,6 +247,11 @@ final class RequestHandler {
             return reply(structured ? new NoneChunk(r.cookie(), true) : new SimpleReply(r.cookie(), 0), r);
         }
         boolean oneChunk = !structured || (r.flags() & NbdProtocol.CMD_FLAG_DF) != 0;
+        List<Extent> cached = export.extents().cached(r.offset(), length);
+        ByteBuf now = cached == null ? null : buffers.takeNow(length);
+        if (now != null) {
+            return readNow(r, now, cached, oneChunk);
+        }
         return buffers.take(length).flatMap(buffer -> {
             AtomicBoolean handedOver = new AtomicBoolean();
             return export.extents().extents(r.offset(), length).collectList()
@@ -253,6 +266,104 @@ final class RequestHandler {
                         }
                     });
         });
+    }
+
+    /**
+     * A READ whose extents were cached and whose buffer was free, the common case, with as little
+     * machinery as it takes: its data read with one source call per piece of the buffer
+     * ({@link io.extentflow.engine.ImageSource#readPieces}, one hand-off to the file I/O threads for all
+     * the extents in it), then its reply written on the event loop in one task, and flushed with the
+     * other replies that completed meanwhile ({@link #writeSoon}). Zeros are only written into the
+     * buffer when the reply carries them as data; hole chunks need none.
+     *
+     * <p>A read that runs cannot be stopped: a cancelled READ lets go of its buffer only once its reads
+     * have ended (so no other request gets memory that a read still fills), and sends nothing.
+     */
+    private Mono<Void> readNow(Request r, ByteBuf buffer, List<Extent> extents, boolean oneChunk) {
+        return Mono.create(sink -> {
+            AtomicBoolean cancelled = new AtomicBoolean();
+            sink.onCancel(() -> cancelled.set(true));
+            Mono<Void> reads;
+            try {
+                reads = readPieces(buffer, extents, r.offset(), oneChunk);
+            } catch (RuntimeException e) {
+                buffer.release();
+                sink.error(e);
+                return;
+            }
+            reads.subscribe(null, e -> {
+                buffer.release();
+                sink.error(e);
+            }, () -> onLoop(() -> {
+                if (cancelled.get() || !channel.isActive()) {
+                    buffer.release();
+                    sink.success();
+                    return;
+                }
+                buffer.writerIndex(buffer.capacity());
+                writeSoon(oneChunk ? List.of(wholeFrame(r, buffer)) : chunkFrames(r, buffer, extents), sink);
+            }));
+        });
+    }
+
+    /** The reads that fill {@code buffer} with the data extents, piece by piece, all at once. */
+    private Mono<Void> readPieces(ByteBuf buffer, List<Extent> extents, long offset, boolean zeros) {
+        ByteBuffer[] pieces = buffer.nioBuffers(0, buffer.capacity());
+        List<Mono<Void>> reads = new ArrayList<>(pieces.length);
+        int e = 0;
+        long pieceStart = offset;
+        for (ByteBuffer piece : pieces) {
+            long pieceEnd = pieceStart + piece.remaining();
+            List<Extent> data = new ArrayList<>();
+            for (; e < extents.size() && extents.get(e).start() < pieceEnd; e++) {
+                Extent x = extents.get(e);
+                long from = Math.max(x.start(), pieceStart);
+                long to = Math.min(x.end(), pieceEnd);
+                if (!x.zero()) {
+                    data.add(Extent.data(from, to - from));
+                } else if (zeros) {
+                    buffer.setZero((int) (from - offset), (int) (to - from));
+                }
+                if (x.end() > pieceEnd) {
+                    break; // the rest of this extent is in the next piece
+                }
+            }
+            if (!data.isEmpty()) {
+                reads.add(export.source().readPieces(pieceStart, piece, data));
+            }
+            pieceStart = pieceEnd;
+        }
+        return switch (reads.size()) {
+            case 0 -> Mono.empty();
+            case 1 -> reads.get(0);
+            default -> Mono.whenDelayError(reads); // all ended before the buffer may go
+        };
+    }
+
+    /** Runs {@code task} on the connection's event loop: here when already there. */
+    private void onLoop(Runnable task) {
+        if (channel.eventLoop().inEventLoop()) {
+            task.run();
+        } else {
+            channel.eventLoop().execute(task);
+        }
+    }
+
+    /**
+     * Writes a reply's frames (on the event loop) and has them flushed once the loop has run the tasks
+     * queued so far: replies completing together leave in one writev rather than one each.
+     * {@code done} succeeds once the last frame is on the socket, or the socket is gone.
+     */
+    private void writeSoon(List<ByteBuf> frames, MonoSink<Void> done) {
+        ChannelFuture last = null;
+        for (ByteBuf frame : frames) {
+            last = channel.write(frame);
+        }
+        last.addListener(f -> done.success());
+        if (!flushScheduled) {
+            flushScheduled = true;
+            channel.eventLoop().execute(flush);
+        }
     }
 
     /** Reads the data extents into {@code buffer}, zeros the rest, and marks it full. */
@@ -279,13 +390,23 @@ final class RequestHandler {
     }
 
     private Mono<Void> sendWhole(Request r, ByteBuf buffer) {
-        if (!structured) {
-            return write(encoder.simpleRead(r.cookie(), buffer));
-        }
-        return write(encoder.encode(new DataChunk(r.cookie(), true, r.offset(), buffer), r.offset()));
+        return write(wholeFrame(r, buffer));
     }
 
     private Mono<Void> sendChunks(Request r, ByteBuf buffer, List<Extent> extents) {
+        return write(chunkFrames(r, buffer, extents));
+    }
+
+    /** The reply of a READ as one data chunk (or a simple reply and the data); takes {@code buffer} over. */
+    private ByteBuf wholeFrame(Request r, ByteBuf buffer) {
+        if (!structured) {
+            return encoder.simpleRead(r.cookie(), buffer);
+        }
+        return encoder.encode(new DataChunk(r.cookie(), true, r.offset(), buffer), r.offset());
+    }
+
+    /** The reply of a READ as a data or hole chunk per extent; takes {@code buffer} over. */
+    private List<ByteBuf> chunkFrames(Request r, ByteBuf buffer, List<Extent> extents) {
         List<ByteBuf> frames = new ArrayList<>(extents.size());
         try {
             for (int i = 0; i < extents.size(); i++) {
@@ -299,7 +420,7 @@ final class RequestHandler {
         } finally {
             buffer.release();
         }
-        return write(frames);
+        return frames;
     }
 
     /**
