@@ -126,6 +126,14 @@ final class BlockStatusReport {
         return end < requestEnd;
     }
 
+    /** This report with its arrays cut to its descriptors (to be kept: they grow by doubling). */
+    BlockStatusReport trimmed() {
+        lengths = Arrays.copyOf(lengths, count);
+        ends = Arrays.copyOf(ends, count);
+        flags = Arrays.copyOf(flags, count);
+        return this;
+    }
+
     /** Number of descriptors. */
     int count() {
         return count;

@@ -17,6 +17,7 @@ import io.netty.channel.ChannelFuture;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -302,6 +303,9 @@ final class RequestHandler {
                 }
                 buffer.writerIndex(buffer.capacity());
                 writeSoon(oneChunk ? List.of(wholeFrame(r, buffer)) : chunkFrames(r, buffer, extents), sink);
+            }, () -> {
+                buffer.release();
+                sink.success();
             }));
         });
     }
@@ -340,12 +344,19 @@ final class RequestHandler {
         };
     }
 
-    /** Runs {@code task} on the connection's event loop: here when already there. */
-    private void onLoop(Runnable task) {
+    /**
+     * Runs {@code task} on the connection's event loop: here when already there; {@code stopped} instead
+     * when the loop no longer takes tasks (the server stopped).
+     */
+    private void onLoop(Runnable task, Runnable stopped) {
         if (channel.eventLoop().inEventLoop()) {
             task.run();
-        } else {
+            return;
+        }
+        try {
             channel.eventLoop().execute(task);
+        } catch (RejectedExecutionException e) {
+            stopped.run();
         }
     }
 

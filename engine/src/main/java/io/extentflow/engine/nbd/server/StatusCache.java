@@ -33,7 +33,7 @@ final class StatusCache {
     static final int RANGE_DESCRIPTORS = 4096;
     /** Ranges kept at most, all contexts together. */
     static final int MAX_RANGES = 32;
-    /** Descriptors kept at most in all ranges (12 bytes each: under 1 MiB). */
+    /** Descriptors kept at most in all ranges (20 bytes each: about 1.3 MiB). */
     static final int MAX_DESCRIPTORS = 64 * 1024;
 
     /** One cached range of one context: a report of {@code [start, report.end())}. */
@@ -86,7 +86,7 @@ final class StatusCache {
             long span = continues(context.id(), offset) ? ahead(offset, length) : length;
             return BlockStatusReport.collect(context.map(), offset, span, RANGE_DESCRIPTORS)
                     .flatMap(fetched -> {
-                        keep(new Range(context.id(), offset, fetched), gen);
+                        keep(new Range(context.id(), offset, fetched.trimmed()), gen);
                         if (end <= fetched.end()) {
                             return Mono.just(fetched.part(offset, length, reqOne));
                         }
