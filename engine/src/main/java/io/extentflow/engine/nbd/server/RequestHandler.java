@@ -455,7 +455,7 @@ final class RequestHandler {
             }
         }
         for (int i = 0; i < reports.length; i++) {
-            channel.write(blockStatusChunk(r, i, reports[i]), channel.voidPromise());
+            channel.write(blockStatusChunk(r, i, reports[i])); // a socket gone meanwhile is no error
         }
         return true;
     }
