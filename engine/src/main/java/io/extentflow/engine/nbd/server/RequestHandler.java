@@ -47,8 +47,6 @@ final class RequestHandler {
     private static final Logger LOG = Logger.getLogger(RequestHandler.class.getName());
     /** Zeros written for WRITE_ZEROES with NO_HOLE, a piece at a time. */
     private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(1 << 20).asReadOnlyBuffer();
-    /** Data extents of one READ read at once. */
-    private static final int READ_CONCURRENCY = 4;
 
     private final NbdExport export;
     private final Channel channel;
@@ -253,25 +251,19 @@ final class RequestHandler {
         if (now != null) {
             return readNow(r, now, cached, oneChunk);
         }
-        return buffers.take(length).flatMap(buffer -> {
-            AtomicBoolean handedOver = new AtomicBoolean();
-            return export.extents().extents(r.offset(), length).collectList()
-                    .flatMap(extents -> fill(buffer, extents, r.offset()).thenReturn(extents))
-                    .flatMap(extents -> {
-                        handedOver.set(true);
-                        return oneChunk ? sendWhole(r, buffer) : sendChunks(r, buffer, extents);
-                    })
-                    .doFinally(s -> {
-                        if (!handedOver.get()) {
-                            buffer.release();
-                        }
-                    });
-        });
+        // the extents to fetch first, or (rarely) pieces still held by a cancelled READ's reads
+        return export.extents().extents(r.offset(), length).collectList()
+                .flatMap(extents -> {
+                    ByteBuf free = buffers.takeNow(length);
+                    return free != null ? readNow(r, free, extents, oneChunk)
+                            : buffers.take(length).flatMap(buffer -> readNow(r, buffer, extents, oneChunk));
+                });
     }
 
     /**
-     * A READ whose extents were cached and whose buffer was free, the common case, with as little
-     * machinery as it takes: its data read with one source call per piece of the buffer
+     * A READ with its extents and its buffer, with as little machinery as it takes (the common case
+     * comes here straight from the event loop: extents cached, pieces free): its data read with one
+     * source call per piece of the buffer
      * ({@link io.extentflow.engine.ImageSource#readPieces}, one hand-off to the file I/O threads for all
      * the extents in it), then its reply written on the event loop in one task, and flushed with the
      * other replies that completed meanwhile ({@link #writeSoon}). Zeros are only written into the
@@ -375,37 +367,6 @@ final class RequestHandler {
             flushScheduled = true;
             channel.eventLoop().execute(flush);
         }
-    }
-
-    /** Reads the data extents into {@code buffer}, zeros the rest, and marks it full. */
-    private Mono<Void> fill(ByteBuf buffer, List<Extent> extents, long offset) {
-        return Flux.fromIterable(extents)
-                .flatMap(e -> {
-                    int at = (int) (e.start() - offset);
-                    if (e.zero()) {
-                        buffer.setZero(at, (int) e.length());
-                        return Mono.empty();
-                    }
-                    // straight into the pieces the extent spans (a single view would be a copy)
-                    ByteBuffer[] parts = buffer.nioBuffers(at, (int) e.length());
-                    if (parts.length == 1) {
-                        return export.source().read(e.start(), parts[0]);
-                    }
-                    long[] from = new long[parts.length];
-                    for (int i = 0, pos = 0; i < parts.length; pos += parts[i].remaining(), i++) {
-                        from[i] = e.start() + pos;
-                    }
-                    return Flux.range(0, parts.length).flatMap(i -> export.source().read(from[i], parts[i])).then();
-                }, READ_CONCURRENCY)
-                .then(Mono.fromRunnable(() -> buffer.writerIndex(buffer.capacity())));
-    }
-
-    private Mono<Void> sendWhole(Request r, ByteBuf buffer) {
-        return write(wholeFrame(r, buffer));
-    }
-
-    private Mono<Void> sendChunks(Request r, ByteBuf buffer, List<Extent> extents) {
-        return write(chunkFrames(r, buffer, extents));
     }
 
     /** The reply of a READ as one data chunk (or a simple reply and the data); takes {@code buffer} over. */
