@@ -121,6 +121,41 @@ class NbdServeCommandTest {
         }
     }
 
+    /**
+     * Images larger than one BLOCK_STATUS request (nbdinfo asks 4 GiB at a time): the later requests
+     * are answered from the server's cached ranges, and both maps still equal qemu-nbd's.
+     */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"raw", "chain"})
+    void mapsOfImagesOfManyRequestsEqualQemuNbds(String kind) throws Exception {
+        Path raw = dir.resolve("big.raw");
+        ExternalTool.check("qemu-img", "create", "-q", "-f", "raw", raw.toString(), "40G");
+        ExternalTool.check("qemu-io", "-f", "raw", "-c", "write -P 0x11 0 1M", "-c", "write -P 0x22 4095M 2M",
+                "-c", "write -P 0x33 13G 64k", "-c", "write -P 0x44 39G 3M", raw.toString());
+        Path image = raw;
+        if (kind.equals("chain")) {
+            Path base = dir.resolve("big-base.qcow2");
+            ExternalTool.check("qemu-img", "convert", "-f", "raw", "-O", "qcow2", raw.toString(), base.toString());
+            image = dir.resolve("big-top.qcow2");
+            ExternalTool.check("qemu-img", "create", "-q", "-f", "qcow2", "-b", base.toString(), "-F", "qcow2",
+                    image.toString());
+            ExternalTool.check("qemu-io", "-f", "qcow2", "-c", "write -P 0x55 8G 128k", "-c", "write -z 13G 64k",
+                    "-c", "write -P 0x66 39G 64k", image.toString());
+        }
+        NbdServers.Server qemu = servers.qemuNbd(dir, "-r", "-A", "-e", "8", "-f", kind.equals("raw") ? "raw" : "qcow2",
+                image.toString());
+        try (NbdCommandProcess ours = NbdCommandProcess.start(dir, image.toString(), "--socket",
+                dir.resolve("ours.sock").toString(), "--read-only")) {
+            for (int round = 0; round < 2; round++) { // the second one all from the cache
+                assertEquals(ExternalTool.check("nbdinfo", "--map", "--json", qemu.uri()),
+                        ExternalTool.check("nbdinfo", "--map", "--json", ours.uri()), "base:allocation");
+                assertEquals(ExternalTool.check("nbdinfo", "--map=qemu:allocation-depth", "--json", qemu.uri()),
+                        ExternalTool.check("nbdinfo", "--map=qemu:allocation-depth", "--json", ours.uri()),
+                        "qemu:allocation-depth");
+            }
+        }
+    }
+
     /** What nbdinfo --json says of the export and the connection, but the URI (which names the socket). */
     private static JsonNode export(String uri) throws Exception {
         ObjectNode all = (ObjectNode) Json.MAPPER.readTree(ExternalTool.check("nbdinfo", "--json", uri));

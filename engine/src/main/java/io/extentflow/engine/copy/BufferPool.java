@@ -73,6 +73,18 @@ public final class BufferPool {
         }).doOnDiscard(ByteBuffer.class, this::release);
     }
 
+    /**
+     * A free buffer now (cleared), or null when none is free or others wait for one: for callers that
+     * know the pool has one (a budget admits them) and may not wait, such as an event loop.
+     */
+    public ByteBuffer poll() {
+        ByteBuffer now;
+        synchronized (this) {
+            now = waiters.isEmpty() ? take() : null;
+        }
+        return now == null ? null : now.clear();
+    }
+
     /** Gives a buffer back; it goes to the longest waiting acquirer or back to the free list. */
     public void release(ByteBuffer buffer) {
         MonoSink<ByteBuffer> next;

@@ -17,6 +17,8 @@ final class BlockStatusReport {
     static final int MAX_DESCRIPTORS = 131_072;
 
     private long[] lengths;
+    /** Where each descriptor ends (for finding a part of a cached report). */
+    private long[] ends;
     private int[] flags;
     private int count;
     private final int limit;
@@ -29,6 +31,7 @@ final class BlockStatusReport {
         this.limit = limit;
         int initial = Math.min(limit, 64);
         this.lengths = new long[initial];
+        this.ends = new long[initial];
         this.flags = new int[initial];
     }
 
@@ -38,8 +41,16 @@ final class BlockStatusReport {
      * @param reqOne one descriptor only
      */
     static Mono<BlockStatusReport> of(StatusMap map, long offset, long length, boolean reqOne) {
+        return collect(map, offset, length, reqOne ? 1 : MAX_DESCRIPTORS);
+    }
+
+    /**
+     * The descriptors of {@code [offset, offset + length)} from {@code map}, at most {@code limit} of
+     * them (the report then ends where the last one does: {@link #end()}).
+     */
+    static Mono<BlockStatusReport> collect(StatusMap map, long offset, long length, int limit) {
         return Mono.defer(() -> {
-            BlockStatusReport report = new BlockStatusReport(offset, reqOne ? 1 : MAX_DESCRIPTORS);
+            BlockStatusReport report = new BlockStatusReport(offset, limit);
             long requestEnd = offset + length;
             return map.map(offset, length)
                     .takeWhile(e -> report.add(e, requestEnd))
@@ -53,32 +64,74 @@ final class BlockStatusReport {
         });
     }
 
+    /**
+     * The part of {@code this} report (a cached window) that covers {@code [offset, offset + length)},
+     * which must lie inside it: the same descriptors a report made from the map would hold.
+     *
+     * @param reqOne one descriptor only
+     */
+    BlockStatusReport part(long offset, long length, boolean reqOne) {
+        BlockStatusReport part = new BlockStatusReport(offset, reqOne ? 1 : MAX_DESCRIPTORS);
+        long requestEnd = offset + length;
+        // the descriptor holding offset: the first whose end is past it
+        int lo = 0;
+        int hi = count;
+        while (lo < hi) {
+            int mid = (lo + hi) >>> 1;
+            if (ends[mid] <= offset) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        for (int i = lo; i < count && part.add(i == 0 ? start : ends[i - 1], ends[i], flags[i], requestEnd); i++) {
+            // add says when the part is complete
+        }
+        return part;
+    }
+
     /** Adds {@code e} (clipped); false once the report is full, which stops the map. */
     private boolean add(NbdExtent e, long requestEnd) {
-        long from = Math.max(e.offset(), end);
-        long to = Math.min(e.end(), requestEnd);
-        if (from != end) {
+        if (Math.max(e.offset(), end) != end) {
             throw new IllegalStateException("status map gap at " + end + ": next range starts at " + e.offset());
         }
-        if (to <= from) {
-            return to < requestEnd;
+        return add(e.offset(), e.end(), e.flags(), requestEnd);
+    }
+
+    /** Adds {@code [from, to)} with {@code value} (clipped to the report's end and the request's). */
+    private boolean add(long from, long to, int value, long requestEnd) {
+        long first = Math.max(from, end);
+        long last = Math.min(to, requestEnd);
+        if (last <= first) {
+            return last < requestEnd;
         }
-        if (count > 0 && flags[count - 1] == e.flags()) {
-            lengths[count - 1] += to - from;
+        if (count > 0 && flags[count - 1] == value) {
+            lengths[count - 1] += last - first;
+            ends[count - 1] = last;
         } else if (count == limit) {
             return false;
         } else {
             if (count == lengths.length) {
                 int grown = Math.min(limit, count * 2);
                 lengths = Arrays.copyOf(lengths, grown);
+                ends = Arrays.copyOf(ends, grown);
                 flags = Arrays.copyOf(flags, grown);
             }
-            lengths[count] = to - from;
-            flags[count] = e.flags();
+            lengths[count] = last - first;
+            ends[count] = last;
+            flags[count] = value;
             count++;
         }
-        end = to;
+        end = last;
         return end < requestEnd;
+    }
+
+    /** This report with its arrays cut to its descriptors (to be kept: they grow by doubling). */
+    BlockStatusReport trimmed() {
+        lengths = Arrays.copyOf(lengths, count);
+        ends = Arrays.copyOf(ends, count);
+        flags = Arrays.copyOf(flags, count);
+        return this;
     }
 
     /** Number of descriptors. */

@@ -6,7 +6,9 @@ import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.CompositeByteBuf;
 import io.netty.buffer.UnpooledDirectByteBuf;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
@@ -56,6 +58,28 @@ final class DataBuffers {
                 .collectList()
                 .doOnDiscard(ByteBuffer.class, pool::release)
                 .map(list -> compose(list, length));
+    }
+
+    /**
+     * Like {@link #take} but here and now: null when the pool has not enough free pieces (it always has
+     * them for a request the budget admitted, unless a cancelled request's read still holds its own).
+     */
+    @Nullable ByteBuf takeNow(int length) {
+        int pieces = (length + PIECE - 1) / PIECE;
+        if (pieces == 1) {
+            ByteBuffer b = pool.poll();
+            return b == null ? null : new Piece(b, length).writerIndex(0);
+        }
+        List<ByteBuffer> memory = new ArrayList<>(pieces);
+        for (int i = 0; i < pieces; i++) {
+            ByteBuffer b = pool.poll();
+            if (b == null) {
+                memory.forEach(pool::release);
+                return null;
+            }
+            memory.add(b);
+        }
+        return compose(memory, length);
     }
 
     private ByteBuf compose(List<ByteBuffer> memory, int length) {

@@ -8,6 +8,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
+import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
@@ -36,8 +37,11 @@ final class ExtentCache {
     /** Extents kept at most in all windows (about 3 MiB of heap), so a fragmented image stays bounded too. */
     static final int MAX_EXTENTS = 64 * 1024;
 
-    /** A window's extents (fetched once, shared by whoever waits for them) and the generation it is of. */
-    private record Window(long generation, Mono<List<Extent>> extents, int[] count) {
+    /**
+     * A window's extents (fetched once, shared by whoever waits for them), the generation it is of, and
+     * once fetched the extents themselves ({@code done[0]}, for {@link #cached}).
+     */
+    private record Window(long generation, Mono<List<Extent>> extents, int[] count, List<?>[] done) {
     }
 
     private final ImageSource source;
@@ -78,6 +82,39 @@ final class ExtentCache {
         return window(start, windowEnd).flatMapIterable(list -> clip(list, offset, end));
     }
 
+    /**
+     * The extents of {@code [offset, offset + length)} like {@link #extents}, but only from windows
+     * already fetched: null when one is not (or is of an older generation). Never waits: for the event
+     * loop, where it saves a READ the walk through Reactor operators of {@link #extents}.
+     */
+    @Nullable List<Extent> cached(long offset, long length) {
+        long end = offset + length;
+        long gen = generation.get();
+        List<Extent> out = null;
+        for (long at = offset; at < end; ) {
+            long start = at - at % windowSize;
+            long windowEnd = Math.min(imageSize, start + windowSize);
+            List<Extent> extents;
+            synchronized (windows) {
+                Window w = windows.get(start);
+                if (w == null || w.generation != gen || w.done[0] == null) {
+                    return null;
+                }
+                @SuppressWarnings("unchecked")
+                List<Extent> fetched = (List<Extent>) w.done[0];
+                extents = fetched;
+            }
+            List<Extent> part = clip(extents, at, Math.min(end, windowEnd));
+            if (out == null) {
+                out = part;
+            } else {
+                out.addAll(part);
+            }
+            at = windowEnd;
+        }
+        return out;
+    }
+
     private Mono<List<Extent>> window(long start, long end) {
         long gen = generation.get();
         Window w;
@@ -85,11 +122,17 @@ final class ExtentCache {
             w = windows.get(start);
             if (w == null || w.generation != gen) {
                 int[] count = new int[1];
+                List<?>[] done = new List<?>[1];
                 Mono<List<Extent>> fetch = source.extents(start, end - start).collectList()
-                        .doOnNext(list -> counted(start, count, list.size()))
+                        .doOnNext(list -> {
+                            counted(start, count, list.size());
+                            synchronized (windows) {
+                                done[0] = list;
+                            }
+                        })
                         .doOnError(e -> forget(start, count))
                         .cache();
-                w = new Window(gen, fetch, count);
+                w = new Window(gen, fetch, count, done);
                 windows.put(start, w);
             }
         }

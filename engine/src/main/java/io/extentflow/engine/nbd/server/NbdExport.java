@@ -30,6 +30,7 @@ public final class NbdExport {
     private final boolean multiConn;
     private final Map<String, StatusMap> contexts;
     private final ExtentCache extents;
+    private final StatusCache statuses;
 
     /**
      * @param name        the export name clients ask for ({@code ""} is the default export)
@@ -57,6 +58,7 @@ public final class NbdExport {
         this.multiConn = multiConn;
         this.contexts = ExportContexts.of(source);
         this.extents = new ExtentCache(source);
+        this.statuses = new StatusCache(source.size());
     }
 
     /** The export name. */
@@ -102,6 +104,11 @@ public final class NbdExport {
     /** The source's extents, cached for READs (invalidated by every change). */
     ExtentCache extents() {
         return extents;
+    }
+
+    /** The block status of the ranges asked last (invalidated by every change). */
+    StatusCache statuses() {
+        return statuses;
     }
 
     /** The transmission flags sent to a client, which may send DF only with structured replies. */

@@ -26,7 +26,8 @@ import reactor.core.Disposables;
 /**
  * One client connection, on its channel's event loop: the greeting, the {@link Handshake}, then the
  * requests, each served by the {@link RequestHandler} once the server's {@link ByteBudget} has room
- * for it. Requests run concurrently and are answered as they finish.
+ * for it. Requests run concurrently and are answered as they finish; one whose answer is in memory
+ * (a BLOCK_STATUS of a cached range) is answered at once, with no budget and no other thread.
  *
  * <p>Reading pauses (auto-read off) while a request waits for the budget or the connection has
  * {@link #MAX_IN_FLIGHT} requests running, so one client cannot pile up memory or starve the others.
@@ -159,6 +160,9 @@ final class NbdSession extends ChannelInboundHandlerAdapter {
                     : new SimpleReply(r.cookie(), NbdProtocol.ESHUTDOWN), r.offset());
             ctx.writeAndFlush(reply);
             return;
+        }
+        if (c.payload() == null && !c.tooLarge() && requests.answerNow(r)) {
+            return; // answered from memory (channelReadComplete flushes)
         }
         inFlight++;
         long cost = RequestHandler.cost(r, export.maxPayload());

@@ -17,11 +17,13 @@ import io.netty.channel.ChannelFuture;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.core.publisher.MonoSink;
 
 /**
  * The transmission phase of one connection: checks each request as proto.md asks (flags, range,
@@ -45,8 +47,6 @@ final class RequestHandler {
     private static final Logger LOG = Logger.getLogger(RequestHandler.class.getName());
     /** Zeros written for WRITE_ZEROES with NO_HOLE, a piece at a time. */
     private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(1 << 20).asReadOnlyBuffer();
-    /** Data extents of one READ read at once. */
-    private static final int READ_CONCURRENCY = 4;
 
     private final NbdExport export;
     private final Channel channel;
@@ -54,6 +54,9 @@ final class RequestHandler {
     private final List<MetaContexts.Selected> contexts;
     private final ReplyEncoder encoder;
     private final DataBuffers buffers;
+    /** A flush is queued on the event loop ({@link #writeSoon}); only touched there. */
+    private boolean flushScheduled;
+    private final Runnable flush;
 
     RequestHandler(NbdExport export, Channel channel, boolean structured, boolean extended,
                    List<MetaContexts.Selected> contexts, DataBuffers buffers) {
@@ -63,6 +66,10 @@ final class RequestHandler {
         this.structured = structured;
         this.contexts = contexts;
         this.encoder = new ReplyEncoder(channel.alloc(), extended);
+        this.flush = () -> {
+            flushScheduled = false;
+            channel.flush();
+        };
     }
 
     /** The bytes a request holds while it runs: its payload or reply data (block status: its descriptors). */
@@ -179,7 +186,10 @@ final class RequestHandler {
     private Mono<Void> changed(Mono<Void> change, Request r) {
         Mono<Void> durable = (r.flags() & NbdProtocol.CMD_FLAG_FUA) != 0 ? change.then(export.sink().flush()) : change;
         return durable
-                .doFinally(s -> export.extents().invalidate())
+                .doFinally(s -> {
+                    export.extents().invalidate();
+                    export.statuses().invalidate();
+                })
                 .then(Mono.defer(() -> reply(new SimpleReply(r.cookie(), 0), r)));
     }
 
@@ -236,53 +246,139 @@ final class RequestHandler {
             return reply(structured ? new NoneChunk(r.cookie(), true) : new SimpleReply(r.cookie(), 0), r);
         }
         boolean oneChunk = !structured || (r.flags() & NbdProtocol.CMD_FLAG_DF) != 0;
-        return buffers.take(length).flatMap(buffer -> {
-            AtomicBoolean handedOver = new AtomicBoolean();
-            return export.extents().extents(r.offset(), length).collectList()
-                    .flatMap(extents -> fill(buffer, extents, r.offset()).thenReturn(extents))
-                    .flatMap(extents -> {
-                        handedOver.set(true);
-                        return oneChunk ? sendWhole(r, buffer) : sendChunks(r, buffer, extents);
-                    })
-                    .doFinally(s -> {
-                        if (!handedOver.get()) {
-                            buffer.release();
-                        }
-                    });
+        List<Extent> cached = export.extents().cached(r.offset(), length);
+        ByteBuf now = cached == null ? null : buffers.takeNow(length);
+        if (now != null) {
+            return readNow(r, now, cached, oneChunk);
+        }
+        // the extents to fetch first, or (rarely) pieces still held by a cancelled READ's reads
+        return export.extents().extents(r.offset(), length).collectList()
+                .flatMap(extents -> {
+                    ByteBuf free = buffers.takeNow(length);
+                    return free != null ? readNow(r, free, extents, oneChunk)
+                            : buffers.take(length).flatMap(buffer -> readNow(r, buffer, extents, oneChunk));
+                });
+    }
+
+    /**
+     * A READ with its extents and its buffer, with as little machinery as it takes (the common case
+     * comes here straight from the event loop: extents cached, pieces free): its data read with one
+     * source call per piece of the buffer
+     * ({@link io.extentflow.engine.ImageSource#readPieces}, one hand-off to the file I/O threads for all
+     * the extents in it), then its reply written on the event loop in one task, and flushed with the
+     * other replies that completed meanwhile ({@link #writeSoon}). Zeros are only written into the
+     * buffer when the reply carries them as data; hole chunks need none.
+     *
+     * <p>A read that runs cannot be stopped: a cancelled READ lets go of its buffer only once its reads
+     * have ended (so no other request gets memory that a read still fills), and sends nothing.
+     */
+    private Mono<Void> readNow(Request r, ByteBuf buffer, List<Extent> extents, boolean oneChunk) {
+        return Mono.create(sink -> {
+            AtomicBoolean cancelled = new AtomicBoolean();
+            sink.onCancel(() -> cancelled.set(true));
+            Mono<Void> reads;
+            try {
+                reads = readPieces(buffer, extents, r.offset(), oneChunk);
+            } catch (RuntimeException e) {
+                buffer.release();
+                sink.error(e);
+                return;
+            }
+            reads.subscribe(null, e -> {
+                buffer.release();
+                sink.error(e);
+            }, () -> onLoop(() -> {
+                if (cancelled.get() || !channel.isActive()) {
+                    buffer.release();
+                    sink.success();
+                    return;
+                }
+                buffer.writerIndex(buffer.capacity());
+                writeSoon(oneChunk ? List.of(wholeFrame(r, buffer)) : chunkFrames(r, buffer, extents), sink);
+            }, () -> {
+                buffer.release();
+                sink.success();
+            }));
         });
     }
 
-    /** Reads the data extents into {@code buffer}, zeros the rest, and marks it full. */
-    private Mono<Void> fill(ByteBuf buffer, List<Extent> extents, long offset) {
-        return Flux.fromIterable(extents)
-                .flatMap(e -> {
-                    int at = (int) (e.start() - offset);
-                    if (e.zero()) {
-                        buffer.setZero(at, (int) e.length());
-                        return Mono.empty();
-                    }
-                    // straight into the pieces the extent spans (a single view would be a copy)
-                    ByteBuffer[] parts = buffer.nioBuffers(at, (int) e.length());
-                    if (parts.length == 1) {
-                        return export.source().read(e.start(), parts[0]);
-                    }
-                    long[] from = new long[parts.length];
-                    for (int i = 0, pos = 0; i < parts.length; pos += parts[i].remaining(), i++) {
-                        from[i] = e.start() + pos;
-                    }
-                    return Flux.range(0, parts.length).flatMap(i -> export.source().read(from[i], parts[i])).then();
-                }, READ_CONCURRENCY)
-                .then(Mono.fromRunnable(() -> buffer.writerIndex(buffer.capacity())));
-    }
-
-    private Mono<Void> sendWhole(Request r, ByteBuf buffer) {
-        if (!structured) {
-            return write(encoder.simpleRead(r.cookie(), buffer));
+    /** The reads that fill {@code buffer} with the data extents, piece by piece, all at once. */
+    private Mono<Void> readPieces(ByteBuf buffer, List<Extent> extents, long offset, boolean zeros) {
+        ByteBuffer[] pieces = buffer.nioBuffers(0, buffer.capacity());
+        List<Mono<Void>> reads = new ArrayList<>(pieces.length);
+        int e = 0;
+        long pieceStart = offset;
+        for (ByteBuffer piece : pieces) {
+            long pieceEnd = pieceStart + piece.remaining();
+            List<Extent> data = new ArrayList<>();
+            for (; e < extents.size() && extents.get(e).start() < pieceEnd; e++) {
+                Extent x = extents.get(e);
+                long from = Math.max(x.start(), pieceStart);
+                long to = Math.min(x.end(), pieceEnd);
+                if (!x.zero()) {
+                    data.add(Extent.data(from, to - from));
+                } else if (zeros) {
+                    buffer.setZero((int) (from - offset), (int) (to - from));
+                }
+                if (x.end() > pieceEnd) {
+                    break; // the rest of this extent is in the next piece
+                }
+            }
+            if (!data.isEmpty()) {
+                reads.add(export.source().readPieces(pieceStart, piece, data));
+            }
+            pieceStart = pieceEnd;
         }
-        return write(encoder.encode(new DataChunk(r.cookie(), true, r.offset(), buffer), r.offset()));
+        return switch (reads.size()) {
+            case 0 -> Mono.empty();
+            case 1 -> reads.get(0);
+            default -> Mono.whenDelayError(reads); // all ended before the buffer may go
+        };
     }
 
-    private Mono<Void> sendChunks(Request r, ByteBuf buffer, List<Extent> extents) {
+    /**
+     * Runs {@code task} on the connection's event loop: here when already there; {@code stopped} instead
+     * when the loop no longer takes tasks (the server stopped).
+     */
+    private void onLoop(Runnable task, Runnable stopped) {
+        if (channel.eventLoop().inEventLoop()) {
+            task.run();
+            return;
+        }
+        try {
+            channel.eventLoop().execute(task);
+        } catch (RejectedExecutionException e) {
+            stopped.run();
+        }
+    }
+
+    /**
+     * Writes a reply's frames (on the event loop) and has them flushed once the loop has run the tasks
+     * queued so far: replies completing together leave in one writev rather than one each.
+     * {@code done} succeeds once the last frame is on the socket, or the socket is gone.
+     */
+    private void writeSoon(List<ByteBuf> frames, MonoSink<Void> done) {
+        ChannelFuture last = null;
+        for (ByteBuf frame : frames) {
+            last = channel.write(frame);
+        }
+        last.addListener(f -> done.success());
+        if (!flushScheduled) {
+            flushScheduled = true;
+            channel.eventLoop().execute(flush);
+        }
+    }
+
+    /** The reply of a READ as one data chunk (or a simple reply and the data); takes {@code buffer} over. */
+    private ByteBuf wholeFrame(Request r, ByteBuf buffer) {
+        if (!structured) {
+            return encoder.simpleRead(r.cookie(), buffer);
+        }
+        return encoder.encode(new DataChunk(r.cookie(), true, r.offset(), buffer), r.offset());
+    }
+
+    /** The reply of a READ as a data or hole chunk per extent; takes {@code buffer} over. */
+    private List<ByteBuf> chunkFrames(Request r, ByteBuf buffer, List<Extent> extents) {
         List<ByteBuf> frames = new ArrayList<>(extents.size());
         try {
             for (int i = 0; i < extents.size(); i++) {
@@ -296,26 +392,54 @@ final class RequestHandler {
         } finally {
             buffer.release();
         }
-        return write(frames);
+        return frames;
+    }
+
+    /**
+     * Answers {@code r} here and now when that needs no I/O: a BLOCK_STATUS whose every context is
+     * cached ({@link StatusCache}). The reply is written, not flushed (the caller flushes once it has
+     * read what the client sent), and only while the socket takes it ({@link Channel#isWritable()}), so
+     * replies that hold no budget cannot pile up. On the event loop; false when the request must be
+     * {@link #handle}d.
+     */
+    boolean answerNow(Request r) {
+        if (r.command() != NbdProtocol.CMD_BLOCK_STATUS || !channel.isWritable() || check(r, false) != 0) {
+            return false;
+        }
+        long length = Math.min(r.length(), export.size() - r.offset());
+        boolean reqOne = (r.flags() & NbdProtocol.CMD_FLAG_REQ_ONE) != 0;
+        BlockStatusReport[] reports = new BlockStatusReport[contexts.size()];
+        for (int i = 0; i < reports.length; i++) {
+            reports[i] = export.statuses().cached(contexts.get(i), r.offset(), length, reqOne);
+            if (reports[i] == null) {
+                return false;
+            }
+        }
+        for (int i = 0; i < reports.length; i++) {
+            channel.write(blockStatusChunk(r, i, reports[i])); // a socket gone meanwhile is no error
+        }
+        return true;
     }
 
     private Mono<Void> blockStatus(Request r) {
         long length = Math.min(r.length(), export.size() - r.offset());
         boolean reqOne = (r.flags() & NbdProtocol.CMD_FLAG_REQ_ONE) != 0;
         return Flux.fromIterable(contexts)
-                .concatMap(c -> BlockStatusReport.of(c.map(), r.offset(), length, reqOne)
-                        .map(report -> new Object[] {c, report}))
+                .concatMap(c -> export.statuses().report(c, r.offset(), length, reqOne))
                 .collectList()
                 .flatMap(reports -> {
                     List<ByteBuf> frames = new ArrayList<>(reports.size());
                     for (int i = 0; i < reports.size(); i++) {
-                        MetaContexts.Selected c = (MetaContexts.Selected) reports.get(i)[0];
-                        BlockStatusReport report = (BlockStatusReport) reports.get(i)[1];
-                        frames.add(encoder.encode(new BlockStatusChunk(r.cookie(), i == reports.size() - 1, c.id(),
-                                report.lengths(), report.flags()), r.offset()));
+                        frames.add(blockStatusChunk(r, i, reports.get(i)));
                     }
                     return write(frames);
                 });
+    }
+
+    /** The chunk of the {@code i}th selected context (the last one done). */
+    private ByteBuf blockStatusChunk(Request r, int i, BlockStatusReport report) {
+        return encoder.encode(new BlockStatusChunk(r.cookie(), i == contexts.size() - 1, contexts.get(i).id(),
+                report.lengths(), report.flags()), r.offset());
     }
 
     private Reply error(Request r, int value, String message) {

@@ -14,7 +14,8 @@
  *       {@code ExportContexts}: the metadata contexts and their status maps.</li>
  *   <li>{@code RequestHandler}: the transmission phase; {@code ReplyEncoder} writes its replies
  *       (compact or extended), {@code BlockStatusReport} bounds block status replies,
- *       {@code ExtentCache} keeps the extents READ replies use, {@code ErrorValues} maps failures to
+ *       {@code ExtentCache} keeps the extents READ replies use, {@code StatusCache} the block status
+ *       of the ranges asked last (answered on the event loop), {@code ErrorValues} maps failures to
  *       NBD errors.</li>
  * </ul>
  */
