@@ -18,6 +18,7 @@ import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -106,6 +107,47 @@ class Qcow2FileSinkTest {
             ExternalTool.check("qemu-img", "check", out.toString());
             ExternalTool.check("qemu-img", "compare", src.toString(), out.toString());
         }
+    }
+
+    @Test
+    void aClusterWrittenInPartAndSkippedInPartFailsTheCopyAtEitherEndOfTheSkip() throws Exception {
+        Path backing = dir.resolve("backing.raw");
+        TestImages.randomSparseRaw(backing, 1 << 20, 45, 90, 1 << 20);
+        Qcow2SinkOptions over = Qcow2SinkOptions.defaults().withBacking("backing.raw", "raw");
+        byte[] piece = new byte[4096];
+        new SplittableRandom(5).nextBytes(piece);
+        // cluster 1 (64-128 KiB) written in part at its start, then cluster 3 at its end: each is
+        // cut by the skip between them, once at the skip's start and once at its end
+        for (long[] writeThenSkip : new long[][] {{64 << 10, 68 << 10, 256 << 10}, {252 << 10, 128 << 10, 252 << 10}}) {
+            Path out = dir.resolve("o.qcow2");
+            Files.deleteIfExists(out);
+            try (Qcow2FileSink sink = Qcow2FileSink.open(out, 1 << 20, over).block(TIMEOUT)) {
+                sink.write(writeThenSkip[0], ByteBuffer.wrap(piece)).block(TIMEOUT);
+                sink.skip(writeThenSkip[1], writeThenSkip[2] - writeThenSkip[1]).block(TIMEOUT);
+                Exception e = assertThrows(Exception.class, () -> sink.finish().block(TIMEOUT));
+                long cluster = writeThenSkip[0] & ~0xFFFFL;
+                assertEquals("file:" + out + ": guest cluster at offset " + cluster + " (65536-byte clusters) is "
+                        + "written in part and left to the backing file in part; the source's holes are finer than "
+                        + "the clusters: give a cluster size no larger than the source's", Exceptions.unwrap(e).getMessage());
+            }
+            assertFalse(Files.exists(out));
+        }
+        // whole clusters skipped around written ones: the skipped ones read from the backing file
+        Path out = dir.resolve("whole.qcow2");
+        byte[] cluster = new byte[65536];
+        new SplittableRandom(6).nextBytes(cluster);
+        try (Qcow2FileSink sink = Qcow2FileSink.open(out, 1 << 20, over).block(TIMEOUT)) {
+            sink.skip(0, 128 << 10).block(TIMEOUT);
+            sink.write(128 << 10, ByteBuffer.wrap(cluster)).block(TIMEOUT);
+            sink.skip(192 << 10, (1 << 20) - (192 << 10)).block(TIMEOUT);
+            sink.finish().block(TIMEOUT);
+        }
+        ExternalTool.check("qemu-img", "check", out.toString());
+        byte[] expected = Files.readAllBytes(backing);
+        System.arraycopy(cluster, 0, expected, 128 << 10, cluster.length);
+        Path read = dir.resolve("whole.raw");
+        ExternalTool.check("qemu-img", "convert", "-O", "raw", out.toString(), read.toString());
+        assertTrue(Arrays.equals(expected, Files.readAllBytes(read)), "overlay reads as backing + written cluster");
     }
 
     @Test
