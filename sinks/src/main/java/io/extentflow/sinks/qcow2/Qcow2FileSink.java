@@ -33,12 +33,12 @@ import reactor.core.publisher.Mono;
  *   <li>Data: each guest cluster that receives data gets a host cluster at the end of the file when
  *       its first piece arrives (concurrent pieces agree through {@link GuestTable}'s lock), and
  *       every piece is written straight to its place: direct from 1 MiB up, smaller ones through the
- *       page cache with a writeback window, as the raw sink writes a flushed copy. Parts of the cluster that no request writes
- *       read as zeros, as new file space does. With compression, a cluster's pieces are gathered
- *       ({@link PartialClusters}) and the whole cluster is compressed on the writing thread (the
- *       copy's file I/O threads, so clusters compress in parallel); a cluster that does not shrink
- *       is stored plain, as qemu does. Compressed clusters are packed back to back at byte offsets
- *       and may run on into the next host cluster.</li>
+ *       page cache with a writeback window, as the raw sink writes a flushed copy. Parts of the
+ *       cluster that no request writes read as zeros, as new file space does. With compression, a
+ *       cluster's pieces are gathered ({@link PartialClusters}) and the whole cluster is compressed
+ *       on the writing thread (the copy's file I/O threads, so clusters compress in parallel); a
+ *       cluster that does not shrink is stored plain, as qemu does. Compressed clusters are packed
+ *       back to back at byte offsets and may run on into the next host cluster.</li>
  *   <li>Zeros: without a backing file, nothing (an unallocated cluster reads as zeros); over a
  *       backing file, a whole zero cluster becomes an L2 zero cluster (it hides the backing data),
  *       a part of a written cluster stays zero in its host cluster.</li>
@@ -85,7 +85,8 @@ public final class Qcow2FileSink implements ImageSink {
      * direct: each direct write waits for the disk, and a write past the end of the file (every new
      * host cluster is one) is serialised by the file system, so an overlay of 1,310 scattered 64 KiB
      * clusters spent 0.25-0.5 ms per write, against 0.02 ms into the cache (strace -T; the overlay
-     * case of perf/compare-incremental.sh, without a flush: 0.50 -> 0.39 s on the busy VM).
+     * case of perf/compare-incremental.sh without a flush, 7 alternated runs on the busy VM: median
+     * 0.50 -> 0.39 s).
      */
     private final WritebackWindow window;
     /** Over a backing file without compression: clusters with a part left to the backing file. */
