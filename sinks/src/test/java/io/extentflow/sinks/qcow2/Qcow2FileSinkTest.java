@@ -14,7 +14,9 @@ import io.extentflow.engine.endpoint.Endpoints;
 import io.extentflow.engine.testing.ExternalTool;
 import io.extentflow.engine.testing.TestImages;
 import java.io.IOException;
+import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -148,6 +150,44 @@ class Qcow2FileSinkTest {
         Path read = dir.resolve("whole.raw");
         ExternalTool.check("qemu-img", "convert", "-O", "raw", out.toString(), read.toString());
         assertTrue(Arrays.equals(expected, Files.readAllBytes(read)), "overlay reads as backing + written cluster");
+    }
+
+    @Test
+    void withAndWithoutAFlushManyL2TablesAndRefcountBlocksAreWrittenWhole() throws Exception {
+        // 4 KiB clusters, 4 KiB of data every 2 MiB of a 4 GiB image: 2048 L2 tables (8 MiB, more than
+        // one batch of metadata writes) and several refcount blocks
+        long size = 4L << 30;
+        Path src = dir.resolve("spread.raw");
+        byte[] piece = new byte[4096];
+        SplittableRandom random = new SplittableRandom(7);
+        try (RandomAccessFile file = new RandomAccessFile(src.toFile(), "rw"); FileChannel ch = file.getChannel()) {
+            file.setLength(size);
+            for (long i = 0; i < size >>> 21; i++) {
+                random.nextBytes(piece);
+                ByteBuffer b = ByteBuffer.wrap(piece);
+                long at = (i << 21) + (i % 3) * 4096;
+                while (b.hasRemaining()) {
+                    ch.write(b, at + b.position());
+                }
+            }
+        }
+        Path backing = dir.resolve("spread-backing.qcow2");
+        ExternalTool.check("qemu-img", "create", "-q", "-f", "qcow2", backing.toString(), Long.toString(size));
+        for (boolean flush : new boolean[] {false, true}) {
+            for (Qcow2SinkOptions options : new Qcow2SinkOptions[] {Qcow2SinkOptions.defaults().withClusterSize(4096),
+                    Qcow2SinkOptions.defaults().withClusterSize(4096).withBacking(backing.getFileName().toString(), null)}) {
+                Path out = dir.resolve("spread.qcow2");
+                Files.deleteIfExists(out);
+                try (QemuMappedSource source = QemuMappedSource.of(src, src, false);
+                     Qcow2FileSink sink = Qcow2FileSink.open(out, size, options).block(TIMEOUT)) {
+                    Copy.from(source).to(sink).options(CopyOptions.defaults().withFlush(flush)).run().block(TIMEOUT);
+                }
+                ExternalTool.check("qemu-img", "check", out.toString());
+                ExternalTool.check("qemu-img", "compare", src.toString(), out.toString());
+                JsonNode check = JSON.readTree(ExternalTool.check("qemu-img", "check", "--output=json", out.toString()));
+                assertEquals(size >>> 21, check.get("allocated-clusters").asLong(), check.toString());
+            }
+        }
     }
 
     @Test
