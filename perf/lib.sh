@@ -166,24 +166,43 @@ case_rss() {
 # VM's speed drifts within minutes: timed block by block, all runs of one tool can land in a fast
 # spell and all of the other in a slow one; alternated, a drift slows both alike.
 perf_pair() {
-  local names=("$1" "$4") prepares=("$2" "$5") commands=("$3" "$6") i k
   # ONLY=REGEX runs just the pairs whose second name matches (e.g. ONLY='frag' to redo those)
   if [ -n "${ONLY:-}" ] && ! [[ "$4" =~ $ONLY ]]; then
     return 0
   fi
-  perf_reference "$1"
-  for k in 0 1; do
-    case_begin "${names[k]}" "${prepares[k]}" "${commands[k]}" "$1"
+  perf_group "$@"
+}
+
+# perf_group NAME PREPARE COMMAND [NAME PREPARE COMMAND]...: as perf_pair for any number of cases,
+# their runs taken in turn (one round of warm-up, then round after round); the first case is the
+# reference of all the others. For ratios to one reference that hold on a busy machine.
+perf_group() {
+  local names=() prepares=() commands=() i k
+  while [ "$#" -ge 3 ]; do
+    names+=("$1"); prepares+=("$2"); commands+=("$3")
+    shift 3
+  done
+  perf_reference "${names[0]}"
+  for k in "${!names[@]}"; do
+    case_begin "${names[k]}" "${prepares[k]}" "${commands[k]}" "${names[0]}"
   done
   for i in $(seq 0 "$RUNS"); do   # run 0 is the warm-up, not kept
-    for k in 0 1; do
+    for k in "${!names[@]}"; do
       hyperfine -N -r 1 --prepare "bash $RESULTS/${names[k]}.prepare" \
           --export-json "$RESULTS/${names[k]}.run-$i.json" -n "${names[k]}" "${commands[k]}" >&2 \
         || echo "warning: ${names[k]} failed in run $i; it is reported as failed" >&2
     done
   done
-  for k in 0 1; do
-    python3 - "$RESULTS" "${names[k]}" "$RUNS" <<'PY'
+  for k in "${!names[@]}"; do
+    merge_runs "${names[k]}"
+    case_rss "${names[k]}" "${commands[k]}"
+  done
+}
+
+# merge_runs NAME: the single-run results of an alternated case ($RESULTS/NAME.run-I.json, I = 1..RUNS)
+# as one ($RESULTS/NAME.json), as perf_case leaves it.
+merge_runs() {
+  python3 - "$RESULTS" "$1" "$RUNS" <<'PY'
 import json, os, sys
 results, name, runs = sys.argv[1], sys.argv[2], int(sys.argv[3])
 files = [os.path.join(results, f"{name}.run-{i}.json") for i in range(1, runs + 1)]
@@ -197,8 +216,12 @@ if rs:
               "user": sum(r["user"] for r in rs) / len(rs), "system": sum(r["system"] for r in rs) / len(rs)}
     json.dump({"results": [merged]}, open(os.path.join(results, name + ".json"), "w"))
 PY
-    case_rss "${names[k]}" "${commands[k]}"
-  done
+}
+
+# perf_median NAME: the median time of a case already run, in seconds (for notes computed from the results).
+perf_median() {
+  python3 -c 'import json, statistics, sys; print("%.3f" % statistics.median(json.load(open(sys.argv[1]))["results"][0]["times"]))' \
+    "$RESULTS/$1.json" 2>/dev/null || echo nan
 }
 
 # perf_report SECTION TITLE [NOTE]: writes the table of this run into perf/README.md, between

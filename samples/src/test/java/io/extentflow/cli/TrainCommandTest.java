@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.extentflow.engine.copy.CopyOptions;
+import io.extentflow.engine.testing.ExternalTool;
 import io.extentflow.engine.testing.TestImages;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -34,6 +35,14 @@ class TrainCommandTest {
         assertTrue(Files.size(wide) > 2 * CopyOptions.DEFAULT_WINDOW_SIZE, "wide.raw spans three windows");
         TestImages.assertSameContent(wide, work.resolve("cli-wide.raw"));
         TestImages.assertSameContent(wide, work.resolve("from-nbd.raw"));
+        // incremental copies (qemu-img, qemu-io and qemu-nbd are installed wherever the tests run): the
+        // overlays on the full copy, and the full copy changed in place, read as the bitmapped image
+        Path bitmapped = work.resolve("bitmap.qcow2");
+        for (String copy : new String[] {"overlay-file.qcow2", "overlay-nbd.qcow2", "full.raw"}) {
+            ExternalTool.check("qemu-img", "compare", bitmapped.toString(), work.resolve(copy).toString());
+        }
+        ExternalTool.check("qemu-img", "check", work.resolve("overlay-file.qcow2").toString());
+        ExternalTool.check("qemu-img", "check", work.resolve("overlay-nbd.qcow2").toString());
     }
 
     @Test

@@ -23,10 +23,10 @@ import java.util.List;
  * of the writeback is the write's error. Thread-safe: writers of a file call {@link #written}
  * concurrently, outside any lock, so one writer waiting for the disk does not hold up the others.
  */
-final class WritebackWindow {
+public final class WritebackWindow {
 
     /** Bytes written and not yet dropped, at most: a little more than the requests a copy has in flight. */
-    static final long DEFAULT_LIMIT = 32 << 20;
+    public static final long DEFAULT_LIMIT = 32 << 20;
 
     private final int fd;
     private final long limit;
@@ -36,21 +36,22 @@ final class WritebackWindow {
     private long pending;
     private volatile boolean off;
 
-    WritebackWindow(int fd, long limit) {
+    /** A window of at most {@code limit} bytes over the file open as descriptor {@code fd}. */
+    public WritebackWindow(int fd, long limit) {
         this.fd = fd;
         this.limit = limit;
         this.mergeLimit = Math.max(1, limit / 8);
     }
 
     /** A window that never does anything: for character devices and for callers that keep the cache. */
-    static WritebackWindow disabled() {
+    public static WritebackWindow disabled() {
         WritebackWindow w = new WritebackWindow(-1, 0);
         w.off = true;
         return w;
     }
 
     /** Starts writeback of a range just written and drops the oldest ranges past the limit. Blocks. */
-    void written(long offset, long length) throws IOException {
+    public void written(long offset, long length) throws IOException {
         if (off || length <= 0) {
             return;
         }
@@ -91,7 +92,7 @@ final class WritebackWindow {
     }
 
     /** Drops every range still held, once a flush has made them clean. Blocks. */
-    void dropAll() {
+    public void dropAll() {
         if (off) {
             return;
         }

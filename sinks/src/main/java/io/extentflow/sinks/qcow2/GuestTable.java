@@ -51,7 +51,7 @@ final class GuestTable {
                 run++;
             }
             for (int k = 0; k < run; k++) {
-                table(first + i + k); // L2 tables first, so the data of the run stays contiguous
+                table(first + i + k);
             }
             long host = space.clusters(run);
             for (int k = 0; k < run; k++) {
@@ -95,7 +95,7 @@ final class GuestTable {
         return l2.length;
     }
 
-    /** Host offset of the L2 table of L1 entry {@code index}, or 0 if that range has none. */
+    /** Host offset of the L2 table of L1 entry {@code index} once placed ({@link #placeTables}), or 0 if that range has none. */
     synchronized long l2Offset(int index) {
         return l2Offsets[index];
     }
@@ -114,14 +114,35 @@ final class GuestTable {
         l2[(int) (cluster >>> l2Bits)][(int) (cluster & ((1L << l2Bits) - 1))] = value;
     }
 
-    /** The L2 table covering {@code cluster}, allocating it (in memory and one host cluster) when missing. */
+    /**
+     * Gives every L2 table in use its host cluster, one after the other at the end of the file, and
+     * returns the offset of the first (the end of the file if there is none). Called once, when the
+     * image is finished: the tables then lie together, so their writing and syncing is a few large
+     * writes, and the data clusters allocated before them lie together too.
+     */
+    synchronized long placeTables() {
+        int count = 0;
+        for (long[] t : l2) {
+            count += t == null ? 0 : 1;
+        }
+        long first = space.clusters(count);
+        long at = first;
+        for (int i = 0; i < l2.length; i++) {
+            if (l2[i] != null) {
+                l2Offsets[i] = at;
+                at += 1L << clusterBits;
+            }
+        }
+        return first;
+    }
+
+    /** The L2 table covering {@code cluster}, made (in memory) when missing; its host cluster comes at the end ({@link #placeTables}). */
     private long[] table(long cluster) {
         int index = (int) (cluster >>> l2Bits);
         long[] t = l2[index];
         if (t == null) {
             t = new long[1 << l2Bits];
             l2[index] = t;
-            l2Offsets[index] = space.clusters(1);
         }
         return t;
     }

@@ -27,24 +27,26 @@ final class MetadataWriter {
         this.clusterSize = 1 << clusterBits;
     }
 
-    /** Writes every L2 table in use and the L1 table at {@code l1Offset}. */
+    /**
+     * Writes every L2 table in use, placed together at the end of the file ({@link GuestTable#placeTables}),
+     * in writes of up to {@link #BATCH} bytes, and the L1 table at {@code l1Offset}.
+     */
     void writeTables(GuestTable table, long l1Offset) throws IOException {
         ByteBuffer l1 = ByteBuffer.allocate(table.l1Size() * 8);
-        ByteBuffer l2 = ByteBuffer.allocate(clusterSize);
+        Batch l2s = new Batch(table.placeTables());
         for (int i = 0; i < table.l1Size(); i++) {
             long[] entries = table.l2Entries(i);
             if (entries == null) {
                 l1.putLong(0);
                 continue;
             }
-            long offset = table.l2Offset(i);
-            l2.clear();
+            ByteBuffer l2 = l2s.next();
             for (long e : entries) {
                 l2.putLong(e);
             }
-            writeFully(l2.flip(), offset);
-            l1.putLong(offset | Qcow2Format.COPIED);
+            l1.putLong(table.l2Offset(i) | Qcow2Format.COPIED);
         }
+        l2s.write();
         writeFully(l1.flip(), l1Offset);
     }
 
@@ -61,23 +63,21 @@ final class MetadataWriter {
         long tableClusters = sizes.tableClusters();
         long firstBlock = space.clusters(blocks);
         long tableOffset = space.clusters(tableClusters);
-        ByteBuffer block = ByteBuffer.allocate(clusterSize);
+        Batch out = new Batch(firstBlock); // the blocks, then the table right after them
         for (long b = 0; b < blocks; b++) {
-            block.clear();
+            ByteBuffer block = out.next();
             long firstCluster = b * entriesPerBlock;
             for (long c = firstCluster; c < firstCluster + entriesPerBlock; c++) {
                 block.putShort((short) space.refcount(c));
             }
-            writeFully(block.flip(), firstBlock + (b << clusterBits));
         }
-        ByteBuffer tableCluster = ByteBuffer.allocate(clusterSize);
         for (long t = 0; t < tableClusters; t++) {
-            tableCluster.clear();
+            ByteBuffer tableCluster = out.next();
             for (long b = t * entriesPerTableCluster; b < (t + 1) * entriesPerTableCluster; b++) {
                 tableCluster.putLong(b < blocks ? firstBlock + (b << clusterBits) : 0);
             }
-            writeFully(tableCluster.flip(), tableOffset + (t << clusterBits));
         }
+        out.write();
         return new RefcountTable(tableOffset, (int) tableClusters);
     }
 
@@ -112,6 +112,39 @@ final class MetadataWriter {
 
     private static long ceilDiv(long a, long b) {
         return (a + b - 1) / b;
+    }
+
+    /** Most bytes of metadata clusters written at once: few writes, each a sync on a synchronous channel. */
+    static final int BATCH = 4 << 20;
+
+    /** Consecutive clusters from a host offset on, gathered into writes of up to {@link #BATCH} bytes. */
+    private final class Batch {
+        private final ByteBuffer buffer = ByteBuffer.allocate(Math.max(clusterSize, BATCH - BATCH % clusterSize));
+        private long at;
+
+        Batch(long at) {
+            this.at = at;
+        }
+
+        /** The next cluster: a view of one cluster to fill. */
+        ByteBuffer next() throws IOException {
+            if (!buffer.hasRemaining()) {
+                write();
+            }
+            ByteBuffer cluster = buffer.slice(buffer.position(), clusterSize);
+            buffer.position(buffer.position() + clusterSize);
+            return cluster;
+        }
+
+        /** Writes the clusters gathered so far. */
+        void write() throws IOException {
+            int n = buffer.position();
+            if (n > 0) {
+                writeFully(buffer.flip(), at);
+                at += n;
+                buffer.clear();
+            }
+        }
     }
 
     void writeFully(ByteBuffer data, long offset) throws IOException {

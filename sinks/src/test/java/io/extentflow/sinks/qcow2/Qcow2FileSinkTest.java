@@ -14,10 +14,13 @@ import io.extentflow.engine.endpoint.Endpoints;
 import io.extentflow.engine.testing.ExternalTool;
 import io.extentflow.engine.testing.TestImages;
 import java.io.IOException;
+import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -105,6 +108,85 @@ class Qcow2FileSinkTest {
             }
             ExternalTool.check("qemu-img", "check", out.toString());
             ExternalTool.check("qemu-img", "compare", src.toString(), out.toString());
+        }
+    }
+
+    @Test
+    void aClusterWrittenInPartAndSkippedInPartFailsTheCopyAtEitherEndOfTheSkip() throws Exception {
+        Path backing = dir.resolve("backing.raw");
+        TestImages.randomSparseRaw(backing, 1 << 20, 45, 90, 1 << 20);
+        Qcow2SinkOptions over = Qcow2SinkOptions.defaults().withBacking("backing.raw", "raw");
+        byte[] piece = new byte[4096];
+        new SplittableRandom(5).nextBytes(piece);
+        // cluster 1 (64-128 KiB) written in part at its start, then cluster 3 at its end: each is
+        // cut by the skip between them, once at the skip's start and once at its end
+        for (long[] writeThenSkip : new long[][] {{64 << 10, 68 << 10, 256 << 10}, {252 << 10, 128 << 10, 252 << 10}}) {
+            Path out = dir.resolve("o.qcow2");
+            Files.deleteIfExists(out);
+            try (Qcow2FileSink sink = Qcow2FileSink.open(out, 1 << 20, over).block(TIMEOUT)) {
+                sink.write(writeThenSkip[0], ByteBuffer.wrap(piece)).block(TIMEOUT);
+                sink.skip(writeThenSkip[1], writeThenSkip[2] - writeThenSkip[1]).block(TIMEOUT);
+                Exception e = assertThrows(Exception.class, () -> sink.finish().block(TIMEOUT));
+                long cluster = writeThenSkip[0] & ~0xFFFFL;
+                assertEquals("file:" + out + ": guest cluster at offset " + cluster + " (65536-byte clusters) is "
+                        + "written in part and left to the backing file in part; the source's holes are finer than "
+                        + "the clusters: give a cluster size no larger than the source's", Exceptions.unwrap(e).getMessage());
+            }
+            assertFalse(Files.exists(out));
+        }
+        // whole clusters skipped around written ones: the skipped ones read from the backing file
+        Path out = dir.resolve("whole.qcow2");
+        byte[] cluster = new byte[65536];
+        new SplittableRandom(6).nextBytes(cluster);
+        try (Qcow2FileSink sink = Qcow2FileSink.open(out, 1 << 20, over).block(TIMEOUT)) {
+            sink.skip(0, 128 << 10).block(TIMEOUT);
+            sink.write(128 << 10, ByteBuffer.wrap(cluster)).block(TIMEOUT);
+            sink.skip(192 << 10, (1 << 20) - (192 << 10)).block(TIMEOUT);
+            sink.finish().block(TIMEOUT);
+        }
+        ExternalTool.check("qemu-img", "check", out.toString());
+        byte[] expected = Files.readAllBytes(backing);
+        System.arraycopy(cluster, 0, expected, 128 << 10, cluster.length);
+        Path read = dir.resolve("whole.raw");
+        ExternalTool.check("qemu-img", "convert", "-O", "raw", out.toString(), read.toString());
+        assertTrue(Arrays.equals(expected, Files.readAllBytes(read)), "overlay reads as backing + written cluster");
+    }
+
+    @Test
+    void withAndWithoutAFlushManyL2TablesAndRefcountBlocksAreWrittenWhole() throws Exception {
+        // 4 KiB clusters, 4 KiB of data every 2 MiB of a 4 GiB image: 2048 L2 tables (8 MiB, more than
+        // one batch of metadata writes) and several refcount blocks
+        long size = 4L << 30;
+        Path src = dir.resolve("spread.raw");
+        byte[] piece = new byte[4096];
+        SplittableRandom random = new SplittableRandom(7);
+        try (RandomAccessFile file = new RandomAccessFile(src.toFile(), "rw"); FileChannel ch = file.getChannel()) {
+            file.setLength(size);
+            for (long i = 0; i < size >>> 21; i++) {
+                random.nextBytes(piece);
+                ByteBuffer b = ByteBuffer.wrap(piece);
+                long at = (i << 21) + (i % 3) * 4096;
+                while (b.hasRemaining()) {
+                    ch.write(b, at + b.position());
+                }
+            }
+        }
+        Path backing = dir.resolve("spread-backing.qcow2");
+        ExternalTool.check("qemu-img", "create", "-q", "-f", "qcow2", backing.toString(), Long.toString(size));
+        for (boolean flush : new boolean[] {false, true}) {
+            for (Qcow2SinkOptions options : new Qcow2SinkOptions[] {Qcow2SinkOptions.defaults().withClusterSize(4096),
+                    Qcow2SinkOptions.defaults().withClusterSize(4096).withBacking(backing.getFileName().toString(), null)}) {
+                Path out = dir.resolve("spread.qcow2");
+                Files.deleteIfExists(out);
+                try (QemuMappedSource source = QemuMappedSource.of(src, src, false);
+                     Qcow2FileSink sink = Qcow2FileSink.open(out, size, options).block(TIMEOUT)) {
+                    Copy.from(source).to(sink).options(CopyOptions.defaults().withFlush(flush)).run().block(TIMEOUT);
+                }
+                ExternalTool.check("qemu-img", "check", out.toString());
+                ExternalTool.check("qemu-img", "compare", src.toString(), out.toString());
+                JsonNode check = JSON.readTree(ExternalTool.check("qemu-img", "check", "--output=json", out.toString()));
+                assertEquals(size >>> 21, check.get("allocated-clusters").asLong(), check.toString());
+            }
         }
     }
 
