@@ -268,7 +268,10 @@ public final class RawFileSink implements ImageSink {
     /**
      * All pieces in one task on the file I/O scheduler, one after the other: from an NBD source the
      * copy runs on the connection's event loop, and a task per piece cost a thread hand-off each
-     * (nbdkit sparse-random runlength=1000: 393,216 pieces of 4 KiB).
+     * (nbdkit sparse-random runlength=1000: 393,216 pieces of 4 KiB). The pieces written through the
+     * cache go to the writeback window as one range, from the first to the end of the last (holes
+     * between them have nothing to write back): a {@code sync_file_range} per 4 KiB piece doubled
+     * the system time of that copy with its flush.
      */
     @Override
     public Mono<Void> writePieces(long offset, ByteBuffer data, List<Extent> pieces) {
@@ -279,8 +282,22 @@ public final class RawFileSink implements ImageSink {
         }
         int base = data.position();
         return BlockingIo.runHere(() -> {
+            long cachedFrom = -1;
+            long cachedTo = -1;
             for (Extent p : pieces) {
-                writeNow(data.slice(base + (int) (p.start() - offset), (int) p.length()), p.start());
+                ByteBuffer piece = data.slice(base + (int) (p.start() - offset), (int) p.length());
+                if (cacheOnly) {
+                    writeFully(piece, p.start());
+                } else if (direct != null && p.length() >= MIN_DIRECT && direct.accepts(piece, p.start())) {
+                    writeDirect(piece, p.start());
+                } else {
+                    writeFully(piece, p.start());
+                    cachedFrom = cachedFrom < 0 ? p.start() : cachedFrom;
+                    cachedTo = p.end();
+                }
+            }
+            if (cachedFrom >= 0) {
+                window.written(cachedFrom, cachedTo - cachedFrom);
             }
         });
     }

@@ -20,6 +20,7 @@ import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -194,6 +195,33 @@ class RawFileSinkTest {
             }
             long cached = cachedBytes(t);
             assertTrue(cached > 0 && cached <= (1 << 20) + piece, cached + " bytes cached: the window holds 1 MiB");
+            sink.flush().block(TIMEOUT);
+        }
+        assertEquals(0, cachedBytes(t), "a flushed target is left out of the page cache");
+        byte[] back = Files.readAllBytes(t);
+        for (int off = 0; off < data.length; off += 2 * piece) {
+            assertArrayEquals(Arrays.copyOfRange(data, off, off + piece), Arrays.copyOfRange(back, off, off + piece));
+            assertArrayEquals(new byte[piece], Arrays.copyOfRange(back, off + piece, off + 2 * piece));
+        }
+    }
+
+    @Test
+    void piecesOfAFlushedCopyGoThroughTheWindowAsOneRangeEach() throws Exception {
+        // a gathered request of a fragmented image: 4 KiB pieces with 4 KiB holes, 512 KiB per call
+        Path t = diskDir.resolve("pieces.raw");
+        byte[] data = randomBytes(16 << 20, 29);
+        int piece = 4096;
+        int request = 512 << 10;
+        try (RawFileSink sink = RawFileSink.open(t, data.length, EndpointOptions.defaults(), 1 << 20).block(TIMEOUT)) {
+            for (int off = 0; off < data.length; off += request) {
+                List<Extent> pieces = new ArrayList<>();
+                for (int p = off; p < off + request; p += 2 * piece) {
+                    pieces.add(Extent.data(p, piece));
+                }
+                sink.writePieces(off, alignedCopy(data, off, request), pieces).block(TIMEOUT);
+            }
+            long cached = cachedBytes(t);
+            assertTrue(cached > 0 && cached <= (1 << 20) + request, cached + " bytes cached: the window holds 1 MiB");
             sink.flush().block(TIMEOUT);
         }
         assertEquals(0, cachedBytes(t), "a flushed target is left out of the page cache");
