@@ -8,7 +8,8 @@
 # CPU, peak RSS) into perf/README.md between markers named after the script.
 #
 # Environment: RUNS (default 5), IMG (image dir, default perf/images), MAKE_IMAGES (path of
-# make-images.sh, required: it builds the images into IMG), SETTLE (seconds to wait
+# make-images.sh, required: it builds the images into IMG), OUT (where copies are written,
+# default IMG/out), SETTLE (seconds to wait
 # at the end of every prepare step, default 3, see below).
 #
 # Why SETTLE: on this VM free-page reporting hands memory freed by the prepare step (the deleted
@@ -23,7 +24,7 @@ set -euo pipefail
 PERF_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$PERF_DIR/.." && pwd)"
 IMG="${IMG:-$PERF_DIR/images}"
-OUT="$IMG/out"
+OUT="${OUT:-$IMG/out}"   # outputs; OUT=DIR keeps them out of a read-only image folder
 RUNS="${RUNS:-5}"
 SETTLE="${SETTLE:-3}"
 PERF_SCRIPT="${PERF_SCRIPT:-$(basename "$0" .sh)}"

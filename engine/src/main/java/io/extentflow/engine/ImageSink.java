@@ -3,7 +3,9 @@ package io.extentflow.engine;
 import io.extentflow.engine.capability.SinkCapability;
 import io.extentflow.engine.io.BlockingIo;
 import java.nio.ByteBuffer;
+import java.util.List;
 import java.util.Optional;
+import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
 /**
@@ -38,6 +40,23 @@ public interface ImageSink extends AutoCloseable {
      * be done with it (copied or written) when the returned {@code Mono} completes.
      */
     Mono<Void> write(long offset, ByteBuffer data);
+
+    /**
+     * Writes the data {@code pieces}, ascending and apart, each from its distance to {@code offset}
+     * in {@code data} (counted from the buffer's position); the bytes of {@code data} between them
+     * are not written. The buffer is borrowed as in {@link #write}.
+     *
+     * <p>The copy writes the data of a request gathered from many small extents (a fragmented image,
+     * see {@link ImageSource#readPieces}) with one call. The default writes each piece with
+     * {@link #write}, all at once; a sink whose writes each cost a hand-off to another thread (a
+     * local file written from an NBD connection's event loop) writes them all in one.
+     */
+    default Mono<Void> writePieces(long offset, ByteBuffer data, List<Extent> pieces) {
+        int base = data.position();
+        return Flux.fromIterable(pieces)
+                .flatMap(p -> write(p.start(), data.slice(base + (int) (p.start() - offset), (int) p.length())))
+                .then();
+    }
 
     /**
      * Makes {@code [offset, offset + length)} read as zeros, cheaply when the target allows it

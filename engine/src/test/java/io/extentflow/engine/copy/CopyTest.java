@@ -28,6 +28,55 @@ class CopyTest {
 
     private static final Duration TIMEOUT = Duration.ofSeconds(30);
 
+    /**
+     * A fragmented image (small data extents with zero blocks inside some, holes and zero extents
+     * between them) goes through gathered requests, whose data runs reach the sink in one
+     * writePieces call each: every byte lands, the zero blocks inside data become zero requests, and
+     * the observer sees every byte once, as data or as zeros.
+     */
+    @Test
+    void aGatheredRequestWritesItsDataRunsAndZeroesItsZeroBlocks() {
+        int size = 8 << 20;
+        byte[] bytes = new byte[size];
+        SplittableRandom rnd = new SplittableRandom(27);
+        List<Extent> extents = new ArrayList<>();
+        long zeroInData = 0;
+        for (int at = 0; at < size; at += 32 << 10) {
+            byte[] run = new byte[16 << 10];
+            rnd.nextBytes(run);
+            if (at % (5 * (32 << 10)) == 0) {
+                Arrays.fill(run, 4096, 8192, (byte) 0); // a zero block inside a data extent
+                zeroInData += 4096;
+            }
+            System.arraycopy(run, 0, bytes, at, run.length);
+            extents.add(Extent.data(at, run.length));
+            extents.add(at % (64 << 10) == 0 ? Extent.hole(at + (16 << 10), 16 << 10)
+                    : Extent.zero(at + (16 << 10), 16 << 10));
+        }
+        MemoryImage src = MemoryImage.source(bytes, extents);
+        MemoryImage dst = MemoryImage.sink(size, false);
+        rnd.nextBytes(dst.bytes()); // not known zero: holes and zeros must be zeroed
+        long[] observed = new long[1];
+        CopyObserver count = new CopyObserver() {
+            @Override
+            public void data(long offset, java.nio.ByteBuffer data) {
+                observed[0] += data.remaining();
+            }
+
+            @Override
+            public void zero(long offset, long length) {
+                observed[0] += length;
+            }
+        };
+        CopyResult r = Copy.from(src).to(dst).options(CopyOptions.defaults().withRequestSize(1 << 20))
+                .observe(count).run().block(TIMEOUT);
+
+        assertArrayEquals(bytes, dst.bytes());
+        assertEquals(size / 2 - zeroInData, r.dataBytes());
+        assertEquals(size / 2 + zeroInData, r.zeroedBytes() + r.skippedBytes());
+        assertEquals(size, observed[0]);
+    }
+
     /** A random image: data runs (some with zero blocks inside), zero extents and holes. */
     static MemoryImage randomSource(int size, long seed) {
         SplittableRandom rnd = new SplittableRandom(seed);

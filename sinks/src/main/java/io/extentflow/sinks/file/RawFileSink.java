@@ -1,5 +1,6 @@
 package io.extentflow.sinks.file;
 
+import io.extentflow.engine.Extent;
 import io.extentflow.engine.ImageIoException;
 import io.extentflow.engine.ImageSink;
 import io.extentflow.engine.ImageSource;
@@ -17,6 +18,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
@@ -260,16 +262,56 @@ public final class RawFileSink implements ImageSink {
             return Mono.error(outside("write", offset, length));
         }
         // a write usually follows a read that completed on a file I/O thread: write right there
+        return BlockingIo.runHere(() -> writeNow(data, offset));
+    }
+
+    /**
+     * All pieces in one task on the file I/O scheduler, one after the other: from an NBD source the
+     * copy runs on the connection's event loop, and a task per piece cost a thread hand-off each
+     * (nbdkit sparse-random runlength=1000: 393,216 pieces of 4 KiB). The pieces written through the
+     * cache go to the writeback window as one range, from the first to the end of the last (holes
+     * between them have nothing to write back): a {@code sync_file_range} per 4 KiB piece doubled
+     * the system time of that copy with its flush.
+     */
+    @Override
+    public Mono<Void> writePieces(long offset, ByteBuffer data, List<Extent> pieces) {
+        for (Extent p : pieces) {
+            if (!fits(p.start(), p.length())) {
+                return Mono.error(outside("write", p.start(), p.length()));
+            }
+        }
+        int base = data.position();
         return BlockingIo.runHere(() -> {
-            if (cacheOnly) {
-                writeFully(data, offset);
-            } else if (direct != null && length >= MIN_DIRECT && direct.accepts(data, offset)) {
-                writeDirect(data, offset);
-            } else {
-                writeFully(data, offset);
-                window.written(offset, length);
+            long cachedFrom = -1;
+            long cachedTo = -1;
+            for (Extent p : pieces) {
+                ByteBuffer piece = data.slice(base + (int) (p.start() - offset), (int) p.length());
+                if (cacheOnly) {
+                    writeFully(piece, p.start());
+                } else if (direct != null && p.length() >= MIN_DIRECT && direct.accepts(piece, p.start())) {
+                    writeDirect(piece, p.start());
+                } else {
+                    writeFully(piece, p.start());
+                    cachedFrom = cachedFrom < 0 ? p.start() : cachedFrom;
+                    cachedTo = p.end();
+                }
+            }
+            if (cachedFrom >= 0) {
+                window.written(cachedFrom, cachedTo - cachedFrom);
             }
         });
+    }
+
+    private void writeNow(ByteBuffer data, long offset) throws IOException {
+        int length = data.remaining();
+        if (cacheOnly) {
+            writeFully(data, offset);
+        } else if (direct != null && length >= MIN_DIRECT && direct.accepts(data, offset)) {
+            writeDirect(data, offset);
+        } else {
+            writeFully(data, offset);
+            window.written(offset, length);
+        }
     }
 
     /**

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.extentflow.engine.Extent;
 import io.extentflow.engine.ImageIoException;
 import io.extentflow.engine.ImageSink;
 import io.extentflow.engine.capability.Unflushed;
@@ -19,7 +20,9 @@ import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.AnnotatedElementContext;
@@ -203,6 +206,33 @@ class RawFileSinkTest {
     }
 
     @Test
+    void piecesOfAFlushedCopyGoThroughTheWindowAsOneRangeEach() throws Exception {
+        // a gathered request of a fragmented image: 4 KiB pieces with 4 KiB holes, 512 KiB per call
+        Path t = diskDir.resolve("pieces.raw");
+        byte[] data = randomBytes(16 << 20, 29);
+        int piece = 4096;
+        int request = 512 << 10;
+        try (RawFileSink sink = RawFileSink.open(t, data.length, EndpointOptions.defaults(), 1 << 20).block(TIMEOUT)) {
+            for (int off = 0; off < data.length; off += request) {
+                List<Extent> pieces = new ArrayList<>();
+                for (int p = off; p < off + request; p += 2 * piece) {
+                    pieces.add(Extent.data(p, piece));
+                }
+                sink.writePieces(off, alignedCopy(data, off, request), pieces).block(TIMEOUT);
+            }
+            long cached = cachedBytes(t);
+            assertTrue(cached > 0 && cached <= (1 << 20) + request, cached + " bytes cached: the window holds 1 MiB");
+            sink.flush().block(TIMEOUT);
+        }
+        assertEquals(0, cachedBytes(t), "a flushed target is left out of the page cache");
+        byte[] back = Files.readAllBytes(t);
+        for (int off = 0; off < data.length; off += 2 * piece) {
+            assertArrayEquals(Arrays.copyOfRange(data, off, off + piece), Arrays.copyOfRange(back, off, off + piece));
+            assertArrayEquals(new byte[piece], Arrays.copyOfRange(back, off + piece, off + 2 * piece));
+        }
+    }
+
+    @Test
     void keepCacheAndDirectTogetherAreRefusedBeforeAFileIsCreated() {
         Path t = diskDir.resolve("never.raw");
         EndpointOptions both = EndpointOptions.defaults().with(FileSinkOptions.DIRECT, true)
@@ -373,6 +403,41 @@ class RawFileSinkTest {
         assertEquals(1, got[4096]);
         assertEquals(3, got[4098]);
         assertEquals(0, got[4099]);
+    }
+
+    @Test
+    void piecesLandAtTheirOffsetsAndTheBytesBetweenThemAreNotWritten() throws Exception {
+        Path t = dir.resolve("p.raw");
+        byte[] garbage = new byte[1 << 20];
+        new SplittableRandom(3).nextBytes(garbage);
+        Files.write(t, garbage); // an existing target: what lies between the pieces must stay as it was
+        ByteBuffer data = ByteBuffer.allocateDirect(512 << 10);
+        byte[] src = new byte[512 << 10];
+        new SplittableRandom(4).nextBytes(src);
+        data.put(src).flip();
+        data.position(4096); // pieces count from the buffer's position, here image offset 64 KiB
+        List<Extent> pieces = List.of(Extent.data(65536, 4096), Extent.data(65536 + 12288, 8192),
+                Extent.data(65536 + 262144, 65536));
+        try (ImageSink sink = Endpoints.sink(t.toString(), 1 << 20).block(TIMEOUT)) {
+            sink.writePieces(65536, data, pieces).then(sink.flush()).block(TIMEOUT);
+        }
+        byte[] want = garbage.clone();
+        for (Extent p : pieces) {
+            System.arraycopy(src, 4096 + (int) (p.start() - 65536), want, (int) p.start(), (int) p.length());
+        }
+        assertArrayEquals(want, Files.readAllBytes(t));
+    }
+
+    @Test
+    void aPieceOutOfRangeIsAnErrorAndNothingIsWritten() throws Exception {
+        Path t = dir.resolve("w.raw");
+        try (ImageSink sink = Endpoints.sink(t.toString(), 8192).block(TIMEOUT)) {
+            StepVerifier.create(sink.writePieces(0, ByteBuffer.allocate(16384),
+                            List.of(Extent.data(0, 4096), Extent.data(8000, 4096))))
+                    .expectErrorSatisfies(e -> assertTrue(e.getMessage().contains("offset 8000"), e.getMessage()))
+                    .verify(TIMEOUT);
+        }
+        assertArrayEquals(new byte[8192], Files.readAllBytes(t));
     }
 
     @Test

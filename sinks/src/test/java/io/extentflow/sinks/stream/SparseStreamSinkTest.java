@@ -1,5 +1,6 @@
 package io.extentflow.sinks.stream;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -12,16 +13,65 @@ import io.extentflow.engine.testing.Await;
 import io.extentflow.engine.testing.MemoryImage;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.netty.buffer.ByteBuf;
+import java.io.ByteArrayOutputStream;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import reactor.core.publisher.BaseSubscriber;
 
-/** A slow reader of a sparse stream slows the copy down; buffers stay within the copy's bound. */
+/**
+ * A slow reader of a sparse stream slows the copy down; buffers stay within the copy's bound. A
+ * fragmented image's frames written with one gathering call each give the same stream as written
+ * buffer by buffer.
+ */
 class SparseStreamSinkTest {
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void gatheredFramesMakeTheSameStreamAsFramesWrittenOneBufferAtATime() throws Exception {
+        int size = 16 << 20;
+        byte[] bytes = new byte[size];
+        SplittableRandom rnd = new SplittableRandom(27);
+        List<Extent> extents = new ArrayList<>();
+        for (int at = 0; at < size; at += 128 << 10) {
+            byte[] run = new byte[64 << 10];
+            rnd.nextBytes(run);
+            System.arraycopy(run, 0, bytes, at, run.length);
+            extents.add(Extent.data(at, 64 << 10));
+            // holes and zero extents in turn, so zero runs of both kinds precede data frames
+            extents.add(at % (256 << 10) == 0 ? Extent.hole(at + (64 << 10), 64 << 10)
+                    : Extent.zero(at + (64 << 10), 64 << 10));
+        }
+        Path file = dir.resolve("frag.sparse");
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            copy(bytes, extents, new SparseStreamSink(ch, true, "file", size)); // gathers (writev)
+        }
+        ByteArrayOutputStream plain = new ByteArrayOutputStream();
+        copy(bytes, extents, new SparseStreamSink(Channels.newChannel(plain), false, "plain", size));
+
+        byte[] gathered = Files.readAllBytes(file);
+        assertTrue(gathered.length > size / 2, "every data byte is in the stream: " + gathered.length);
+        assertArrayEquals(plain.toByteArray(), gathered);
+    }
+
+    private static void copy(byte[] bytes, List<Extent> extents, SparseStreamSink sink) {
+        CopyResult r = Copy.from(MemoryImage.source(bytes, extents)).to(sink)
+                .options(CopyOptions.defaults().withRequestSize(1 << 20))
+                .run().block(Duration.ofSeconds(60));
+        assertEquals(bytes.length, r.size());
+    }
 
     @Test
     void aReaderThatStopsReadingStopsTheCopyAtItsBound() {
