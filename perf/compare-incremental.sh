@@ -104,8 +104,8 @@ perf_group "dirty-bytes-alone-from-nbd" "rm -f $new; $WARM $dirty_only" \
     "$EXTENTFLOW copy --no-progress --no-flush --incremental --dirty-bitmap b nbd+unix:///?socket=$sock $full_raw" \
   "overlay-from-nbd-bitmap" "rm -f $overlay; $WARM $image" \
     "$EXTENTFLOW copy --no-progress --no-flush --incremental --dirty-bitmap b nbd+unix:///?socket=$sock $overlay --backing inc-8g-full.qcow2"
-# both with their flush: the reference then pays for its data reaching the disk, as the overlay always
-# does (the qcow2 writer makes its metadata durable before it writes the magic, --no-flush or not)
+# both with their flush: both pay for their data reaching the disk (without a flush only the overlay
+# waits for the disk, for its metadata: the qcow2 writer makes it durable before it writes the magic)
 perf_pair "dirty-bytes-alone-durable" "rm -f $new; $WARM $dirty_only" \
   "$EXTENTFLOW copy --no-progress $dirty_only $new" \
   "overlay-from-qcow2-bitmap-durable-vs-reference" "rm -f $overlay; $WARM $image" \
@@ -138,8 +138,7 @@ cases. The in-place cases apply them to an existing raw full copy; the overlay c
 full copy (--backing). No flush in the first eight cases; each group's runs alternate with its reference's. \
 start-up and start-up-nbd are the fixed costs (an empty 8 GiB qcow2 → raw, from the file and from qemu-nbd); \
 each incremental case reads as start-up + k × (reference − start-up). $ks \
-The durable pair runs the reference and the overlay with their flush: the overlay's qcow2 writer makes its \
-metadata durable before it writes the magic, with or without --no-flush, so without a flush only it waits \
-for the disk. The qemu-img pairs write the same changes, kept by qemu as a top layer on the full copy, into a new \
+The durable pair runs the reference and the overlay with their flush (without one, only the overlay waits \
+for the disk: its qcow2 writer makes its metadata durable before it writes the magic). The qemu-img pairs write the same changes, kept by qemu as a top layer on the full copy, into a new \
 overlay with convert -B (the top layer's clusters only), against our overlay copy from the bitmap: \
 fast-return (both as they are) and durable (qemu-img + sync of the overlay, ours with its flush)."
