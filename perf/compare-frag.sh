@@ -29,30 +29,13 @@ start_bg nbdkit -f -U "$RUN/tiny.sock" sparse-random size=3G runlength=1000 perc
 wait_for test -S "$RUN/frag.sock"
 wait_for test -S "$RUN/tiny.sock"
 
-# nbd_to_file TAG URI [WARMED-FILE]: durable and fast-return pairs of one NBD → file case
-nbd_to_file() {
-  local tag="$1" uri="$2" prep="rm -f $dst${3:+; $WARM $3}"
-  perf_pair "nbdcopy-sync-$tag" "$prep" "$THEN_SYNC $dst nbdcopy $uri $dst" \
-    "extentflow-$tag" "$prep" "$copy $uri $dst"
-  perf_pair "nbdcopy-$tag" "$prep" "nbdcopy $uri $dst" \
-    "extentflow-no-flush-$tag" "$prep" "$copy --no-flush $uri $dst"
-}
-nbd_to_file qemu-nbd-frag "nbd+unix:///?socket=$RUN/frag.sock" "$frag"
-nbd_to_file nbdkit-runlength-1000 "nbd+unix:///?socket=$RUN/tiny.sock"
+nbd_to_file_modes qemu-nbd-frag "nbd+unix:///?socket=$RUN/frag.sock" "$frag"
+nbd_to_file_modes nbdkit-runlength-1000 "nbd+unix:///?socket=$RUN/tiny.sock"
 
 # HTTP: one sparse stream against one request per (gathered) range, from a warmed `extentflow serve`
 if [ -z "${ONLY:-}" ] || [[ "http-frag-stream" =~ $ONLY ]]; then
-  port=${PORT:-54527}
-  ctl="$RUN/control.sock"
-  rm -f "$ctl"
-  start_bg "$EXTENTFLOW" serve --port "$port" --control-socket "$ctl" >"$RUN/serve.log" 2>&1
-  wait_for test -S "$ctl"
-  "$EXTENTFLOW" ticket add --control-socket "$ctl" --id frag --url "file://$frag" --size "$(stat -c %s "$frag")" \
-    --ops read >/dev/null
-  url="http://127.0.0.1:$port/images/frag"
-  wait_for curl -sf -X OPTIONS "$url"
-  warm_server "$EXTENTFLOW" copy --no-progress --no-flush "$url" /dev/null
-  warm_server "$EXTENTFLOW" copy --no-progress --no-flush --http-stream "$url" /dev/null
+  serve_read_ticket "$RUN" "${PORT:-54527}" frag "$frag"
+  url="$URL"
   perf_pair extentflow-http-frag-per-extent "rm -f $dst; $WARM $frag" "$copy --no-flush $url $dst" \
     extentflow-http-frag-stream "rm -f $dst; $WARM $frag" "$copy --no-flush --http-stream $url $dst"
 fi

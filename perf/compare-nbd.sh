@@ -29,14 +29,11 @@ wait_for test -S "$SOCKS/frag.sock"
 wait_for test -S "$SOCKS/tiny.sock"
 
 copy="$EXTENTFLOW copy --no-progress"
-# nbd_to_file TAG URI WARMED-FILE: the two modes of one NBD → file case
+# nbd_to_file TAG URI [WARMED-FILE]: both modes of one NBD → file case (lib.sh), and which write path
+# wins without a flush on this machine: page cache (the default) or direct
 nbd_to_file() {
+  nbd_to_file_modes "$@"
   local tag="$1" uri="$2" prep="rm -f $dst${3:+; $WARM $3}"
-  perf_pair "nbdcopy-sync-$tag" "$prep" "$THEN_SYNC $dst nbdcopy $uri $dst" \
-    "extentflow-$tag" "$prep" "$copy $uri $dst"
-  perf_pair "nbdcopy-$tag" "$prep" "nbdcopy $uri $dst" \
-    "extentflow-no-flush-$tag" "$prep" "$copy --no-flush $uri $dst"
-  # which write path wins without a flush on this machine: page cache (the default) or direct
   perf_pair "extentflow-no-flush-cached-$tag" "$prep" "$copy --no-flush $uri $dst" \
     "extentflow-no-flush-direct-$tag" "$prep" "$copy --no-flush --direct $uri $dst"
 }

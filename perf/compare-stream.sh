@@ -17,18 +17,8 @@ mkdir -p "$RUN"
 frag="$IMG/frag-4g.raw"
 sparse="$IMG/sparse-8g.raw"
 dst="$OUT/copy.raw"
-port=${PORT:-54523}
-ctl="$RUN/control.sock"
-rm -f "$ctl"
-start_bg "$EXTENTFLOW" serve --port "$port" --control-socket "$ctl" >"$RUN/serve.log" 2>&1
-wait_for test -S "$ctl"
-"$EXTENTFLOW" ticket add --control-socket "$ctl" --id frag --url "file://$frag" --size "$(stat -c %s "$frag")" \
-  --ops read >/dev/null
-url="http://127.0.0.1:$port/images/frag"
-wait_for curl -sf -X OPTIONS "$url"
-
-warm_server "$EXTENTFLOW" copy --no-progress --no-flush "$url" /dev/null
-warm_server "$EXTENTFLOW" copy --no-progress --no-flush --http-stream "$url" /dev/null
+serve_read_ticket "$RUN" "${PORT:-54523}" frag "$frag"
+url="$URL"
 
 perf_reference extentflow-http-frag-per-extent
 perf_case extentflow-http-frag-per-extent "rm -f $dst; $WARM $frag" \

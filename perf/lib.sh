@@ -125,6 +125,32 @@ warm_server() {
   sync   # what the warm-up wrote must not be written back during the timed runs
 }
 
+# nbd_to_file_modes TAG URI [WARMED-FILE]: one NBD → file case in both modes, as two alternated pairs:
+# durable (extentflow copy, which flushes, vs nbdcopy then `sync` of the file) and fast-return
+# (--no-flush vs nbdcopy as it is). Writes to $dst; $copy is the extentflow copy command.
+nbd_to_file_modes() {
+  local tag="$1" uri="$2" prep="rm -f $dst${3:+; $WARM $3}"
+  perf_pair "nbdcopy-sync-$tag" "$prep" "$THEN_SYNC $dst nbdcopy $uri $dst" \
+    "extentflow-$tag" "$prep" "$copy $uri $dst"
+  perf_pair "nbdcopy-$tag" "$prep" "nbdcopy $uri $dst" \
+    "extentflow-no-flush-$tag" "$prep" "$copy --no-flush $uri $dst"
+}
+
+# serve_read_ticket DIR PORT ID FILE: `extentflow serve` on PORT (control socket and log in DIR) with a
+# read ticket ID for FILE, warmed with untimed downloads per extent and as a stream; its URL in URL.
+serve_read_ticket() {
+  local dir="$1" port="$2" id="$3" file="$4" ctl="$1/control.sock"
+  rm -f "$ctl"
+  start_bg "$EXTENTFLOW" serve --port "$port" --control-socket "$ctl" >"$dir/serve.log" 2>&1
+  wait_for test -S "$ctl"
+  "$EXTENTFLOW" ticket add --control-socket "$ctl" --id "$id" --url "file://$file" --size "$(stat -c %s "$file")" \
+    --ops read >/dev/null
+  URL="http://127.0.0.1:$port/images/$id"
+  wait_for curl -sf -X OPTIONS "$URL"
+  warm_server "$EXTENTFLOW" copy --no-progress --no-flush "$URL" /dev/null
+  warm_server "$EXTENTFLOW" copy --no-progress --no-flush --http-stream "$URL" /dev/null
+}
+
 # perf_reference NAME: the case later cases are compared with (ratio column); by default the
 # first case after the last perf_reference call.
 REFERENCE=""
