@@ -286,12 +286,7 @@ public final class RawFileSink implements ImageSink {
             long cachedTo = -1;
             for (Extent p : pieces) {
                 ByteBuffer piece = data.slice(base + (int) (p.start() - offset), (int) p.length());
-                if (cacheOnly) {
-                    writeFully(piece, p.start());
-                } else if (direct != null && p.length() >= MIN_DIRECT && direct.accepts(piece, p.start())) {
-                    writeDirect(piece, p.start());
-                } else {
-                    writeFully(piece, p.start());
+                if (writeOne(piece, p.start())) {
                     cachedFrom = cachedFrom < 0 ? p.start() : cachedFrom;
                     cachedTo = p.end();
                 }
@@ -304,14 +299,27 @@ public final class RawFileSink implements ImageSink {
 
     private void writeNow(ByteBuffer data, long offset) throws IOException {
         int length = data.remaining();
-        if (cacheOnly) {
-            writeFully(data, offset);
-        } else if (direct != null && length >= MIN_DIRECT && direct.accepts(data, offset)) {
-            writeDirect(data, offset);
-        } else {
-            writeFully(data, offset);
+        if (writeOne(data, offset)) {
             window.written(offset, length);
         }
+    }
+
+    /**
+     * Writes {@code data} at {@code offset} the way this sink writes: through the cache alone
+     * (--no-flush), direct when large and aligned, else through the cache; true when the bytes went
+     * through the cache of a flushed copy and the writeback window must hear of them.
+     */
+    private boolean writeOne(ByteBuffer data, long offset) throws IOException {
+        if (cacheOnly) {
+            writeFully(data, offset);
+            return false;
+        }
+        if (direct != null && data.remaining() >= MIN_DIRECT && direct.accepts(data, offset)) {
+            writeDirect(data, offset);
+            return false;
+        }
+        writeFully(data, offset);
+        return true;
     }
 
     /**

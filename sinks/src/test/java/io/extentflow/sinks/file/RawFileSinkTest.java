@@ -198,11 +198,7 @@ class RawFileSinkTest {
             sink.flush().block(TIMEOUT);
         }
         assertEquals(0, cachedBytes(t), "a flushed target is left out of the page cache");
-        byte[] back = Files.readAllBytes(t);
-        for (int off = 0; off < data.length; off += 2 * piece) {
-            assertArrayEquals(Arrays.copyOfRange(data, off, off + piece), Arrays.copyOfRange(back, off, off + piece));
-            assertArrayEquals(new byte[piece], Arrays.copyOfRange(back, off + piece, off + 2 * piece));
-        }
+        assertEveryOtherPiece(data, Files.readAllBytes(t), piece);
     }
 
     @Test
@@ -225,11 +221,7 @@ class RawFileSinkTest {
             sink.flush().block(TIMEOUT);
         }
         assertEquals(0, cachedBytes(t), "a flushed target is left out of the page cache");
-        byte[] back = Files.readAllBytes(t);
-        for (int off = 0; off < data.length; off += 2 * piece) {
-            assertArrayEquals(Arrays.copyOfRange(data, off, off + piece), Arrays.copyOfRange(back, off, off + piece));
-            assertArrayEquals(new byte[piece], Arrays.copyOfRange(back, off + piece, off + 2 * piece));
-        }
+        assertEveryOtherPiece(data, Files.readAllBytes(t), piece);
     }
 
     @Test
@@ -469,6 +461,14 @@ class RawFileSinkTest {
             }
         } finally {
             ExternalTool.check("umount", mnt.toString());
+        }
+    }
+
+    /** {@code back} holds {@code data}'s even pieces of {@code piece} bytes and zeros in the odd ones. */
+    private static void assertEveryOtherPiece(byte[] data, byte[] back, int piece) {
+        for (int off = 0; off < data.length; off += 2 * piece) {
+            assertArrayEquals(Arrays.copyOfRange(data, off, off + piece), Arrays.copyOfRange(back, off, off + piece));
+            assertArrayEquals(new byte[piece], Arrays.copyOfRange(back, off + piece, off + 2 * piece));
         }
     }
 }
