@@ -12,6 +12,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The server's side of the fixed newstyle handshake (proto.md "Option haggling"; the same choices as
@@ -45,6 +46,8 @@ final class Handshake {
     private final ByteBufAllocator alloc;
     private final Consumer<ByteBuf> send;
 
+    /** The replies to the message being answered, sent together once it is answered. */
+    private @Nullable ByteBuf pending;
     private boolean tlsActive;
     private boolean noZeroes;
     private boolean structured;
@@ -56,7 +59,8 @@ final class Handshake {
      * @param export      the export served
      * @param tlsRequired TLS is configured, and required before anything else
      * @param alloc       for reply buffers
-     * @param send        writes a reply to the client
+     * @param send        writes the replies to one message to the client (all of them in one buffer:
+     *                    one write per option, not one per reply)
      */
     Handshake(NbdExport export, boolean tlsRequired, ByteBufAllocator alloc, Consumer<ByteBuf> send) {
         this.export = export;
@@ -104,11 +108,15 @@ final class Handshake {
 
     /** An option whose data was too long to read. */
     Next oversized(int option, long length) {
-        return error(option, NbdProtocol.REP_ERR_TOO_BIG, "option data of " + length + " bytes is too long");
+        return sent(error(option, NbdProtocol.REP_ERR_TOO_BIG, "option data of " + length + " bytes is too long"));
     }
 
-    /** One option. */
+    /** One option: its replies go out together, in order, before this returns. */
     Next option(OptionRequest o) {
+        return sent(answer(o));
+    }
+
+    private Next answer(OptionRequest o) {
         int option = o.option();
         if (tlsRequired && !tlsActive && option != NbdProtocol.OPT_STARTTLS && option != NbdProtocol.OPT_ABORT) {
             if (option == NbdProtocol.OPT_EXPORT_NAME) {
@@ -156,11 +164,10 @@ final class Handshake {
         if (!name.equals(export.name())) {
             return close("no export named '" + name + "'");
         }
-        ByteBuf b = alloc.buffer(134).writeLong(export.size()).writeShort(export.transmissionFlags(structured));
+        ByteBuf b = out().writeLong(export.size()).writeShort(export.transmissionFlags(structured));
         if (!noZeroes) {
             b.writeZero(124);
         }
-        send.accept(b);
         return Next.TRANSMISSION;
     }
 
@@ -283,6 +290,27 @@ final class Handshake {
     }
 
     private void reply(int option, int type, byte[] data) {
-        send.accept(new OptionReply(option, type, data).encode(alloc));
+        new OptionReply(option, type, data).encode(out());
+    }
+
+    /** The buffer of the replies to the message being answered (a GO's fit in its first 128 bytes). */
+    private ByteBuf out() {
+        if (pending == null) {
+            pending = alloc.buffer(128);
+        }
+        return pending;
+    }
+
+    /**
+     * Sends the replies gathered for one message, in one buffer: an INFO or GO answered with four
+     * replies costs the connection one write and the client one read, as qemu-nbd's does.
+     */
+    private Next sent(Next next) {
+        if (pending != null) {
+            ByteBuf replies = pending;
+            pending = null;
+            send.accept(replies);
+        }
+        return next;
     }
 }

@@ -77,10 +77,12 @@ final class NbdSession extends ChannelInboundHandlerAdapter {
     /** Connected: greet the client. */
     @Override
     public void channelActive(ChannelHandlerContext context) {
-        context.fireChannelActive();
-        this.handshake = new Handshake(export, tls != null, context.alloc(), context::write);
+        // the greeting first: the client waits for it, Reactor Netty's set-up of the connection need not
+        // come before it (the greeting goes out from here, past the handlers in front of this one)
         context.writeAndFlush(new Greeting(NbdProtocol.FLAG_FIXED_NEWSTYLE | NbdProtocol.FLAG_NO_ZEROES)
                 .encode(context.alloc().buffer(Greeting.SIZE)));
+        context.fireChannelActive();
+        this.handshake = new Handshake(export, tls != null, context.alloc(), context::write);
         handshakeTimer = context.executor().schedule(() -> {
             if (requests == null && context.channel().isActive()) {
                 LOG.info(() -> peer + ": no handshake within " + handshakeTimeout.toSeconds() + " s; closing");
@@ -145,8 +147,10 @@ final class NbdSession extends ChannelInboundHandlerAdapter {
         if (r.command() == NbdProtocol.CMD_DISC) {
             ReferenceCountUtil.release(c.payload());
             disconnecting = true;
-            ctx.channel().config().setAutoRead(false);
-            closeWhenDone();
+            if (inFlight > 0) {
+                ctx.channel().config().setAutoRead(false); // nothing after DISC is served
+            }
+            closeWhenDone(); // at once when nothing runs: the client waits for the close
             return;
         }
         if (disconnecting) {

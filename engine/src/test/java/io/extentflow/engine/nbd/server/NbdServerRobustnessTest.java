@@ -131,6 +131,74 @@ class NbdServerRobustnessTest {
         }
     }
 
+    /**
+     * The replies to one option leave in one write: options sent back to back in one write still get
+     * every reply, each option's in the spec's order (INFO replies before the ACK), the options in turn.
+     */
+    @Test
+    void optionsSentTogetherGetEveryReplyInOrder() throws Exception {
+        serve(false, 8);
+        server.shutdown(WAIT).block(WAIT);
+        server = NbdServer.start(NbdServerConfig.defaults().withSocket(socket),
+                new NbdExport("disk", "a test disk", image, null, true)).block(WAIT);
+        byte[] name = "disk".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        try (RawNbdClient c = RawNbdClient.connect(socket)) {
+            ByteBuffer all = ByteBuffer.allocate(4 + 16 + 16 + 3 * (16 + 4 + name.length + 2 + 6));
+            all.putInt(NbdProtocol.CLIENT_FIXED_NEWSTYLE | NbdProtocol.CLIENT_NO_ZEROES);
+            all.putLong(NbdProtocol.IHAVEOPT).putInt(NbdProtocol.OPT_STRUCTURED_REPLY).putInt(0);
+            all.putLong(NbdProtocol.IHAVEOPT).putInt(NbdProtocol.OPT_LIST).putInt(0);
+            for (int option : new int[] {NbdProtocol.OPT_INFO, NbdProtocol.OPT_INFO, NbdProtocol.OPT_GO}) {
+                all.putLong(NbdProtocol.IHAVEOPT).putInt(option).putInt(4 + name.length + 2 + 6)
+                        .putInt(name.length).put(name).putShort((short) 3).putShort((short) NbdProtocol.INFO_NAME)
+                        .putShort((short) NbdProtocol.INFO_DESCRIPTION).putShort((short) NbdProtocol.INFO_BLOCK_SIZE);
+            }
+            c.send(all.flip());
+            assertEquals(List.of(NbdProtocol.REP_ACK), types(c.answers(), NbdProtocol.OPT_STRUCTURED_REPLY));
+            assertEquals(List.of(NbdProtocol.REP_SERVER, NbdProtocol.REP_ACK), types(c.answers(), NbdProtocol.OPT_LIST));
+            for (int option : new int[] {NbdProtocol.OPT_INFO, NbdProtocol.OPT_INFO, NbdProtocol.OPT_GO}) {
+                List<RawNbdClient.OptionAnswer> replies = c.answers();
+                assertEquals(List.of(NbdProtocol.REP_INFO, NbdProtocol.REP_INFO, NbdProtocol.REP_INFO,
+                        NbdProtocol.REP_INFO, NbdProtocol.REP_ACK), types(replies, option));
+                List<Integer> infos = replies.subList(0, 4).stream()
+                        .map(r -> (int) ByteBuffer.wrap(r.data()).getShort()).toList();
+                assertEquals(List.of(NbdProtocol.INFO_EXPORT, NbdProtocol.INFO_NAME, NbdProtocol.INFO_DESCRIPTION,
+                        NbdProtocol.INFO_BLOCK_SIZE), infos);
+                assertEquals(SIZE, ByteBuffer.wrap(replies.get(0).data()).getLong(2));
+                assertEquals("a test disk", RawNbdClient.text(Arrays.copyOfRange(replies.get(2).data(), 2,
+                        replies.get(2).data().length)));
+            }
+            c.request(0, NbdProtocol.CMD_READ, 7, 8 << 20, 4096);
+            RawNbdClient.Answer a = c.answer();
+            assertEquals(7, a.cookie());
+            assertEquals(NbdProtocol.CHUNK_OFFSET_DATA, a.type());
+            assertArrayEquals(Arrays.copyOfRange(data, 8 << 20, (8 << 20) + 4096),
+                    Arrays.copyOfRange(a.payload(), 8, a.payload().length));
+        }
+    }
+
+    /** The types of the replies to one option, each checked to echo that option. */
+    private static List<Integer> types(List<RawNbdClient.OptionAnswer> replies, int option) {
+        for (RawNbdClient.OptionAnswer r : replies) {
+            assertEquals(option, r.option());
+        }
+        return replies.stream().map(RawNbdClient.OptionAnswer::type).toList();
+    }
+
+    /** DISC with nothing running closes at once; a request sent after it, in the same write, is not served. */
+    @Test
+    void disconnectWithNothingRunningClosesAndServesNothingAfterIt() throws Exception {
+        serve(false, 8);
+        try (RawNbdClient c = RawNbdClient.transmission(socket, false)) {
+            c.send(ByteBuffer.allocate(56).putInt(NbdProtocol.REQUEST_MAGIC).putShort((short) 0)
+                    .putShort((short) NbdProtocol.CMD_DISC).putLong(1).putLong(0).putInt(0)
+                    .putInt(NbdProtocol.REQUEST_MAGIC).putShort((short) 0).putShort((short) NbdProtocol.CMD_READ)
+                    .putLong(2).putLong(0).putInt(512).flip());
+            assertTrue(c.closedByServer(), "no reply after DISC, only the close");
+        }
+        Await.until(WAIT, "the connection to close", () -> server.connections() == 0);
+        stillServes();
+    }
+
     @Test
     void badRequestsGetTheSpecsErrorsAndTheConnectionGoesOn() throws Exception {
         serve(true, 8);

@@ -8,6 +8,8 @@ import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * A byte-level NBD client for tests that must send what no real client sends (bad magic, huge
@@ -82,6 +84,13 @@ final class RawNbdClient implements AutoCloseable {
 
     /** Reads option replies up to the final one (ACK or error), which it returns. */
     OptionAnswer finalAnswer() throws IOException {
+        List<OptionAnswer> all = answers();
+        return all.get(all.size() - 1);
+    }
+
+    /** Reads the replies to one option, in the order they came, up to the final one (ACK or error). */
+    List<OptionAnswer> answers() throws IOException {
+        List<OptionAnswer> all = new ArrayList<>();
         while (true) {
             ByteBuffer h = read(20);
             long magic = h.getLong();
@@ -92,8 +101,9 @@ final class RawNbdClient implements AutoCloseable {
             int type = h.getInt();
             byte[] data = new byte[h.getInt()];
             read(data.length).get(data);
+            all.add(new OptionAnswer(option, type, data));
             if (type == NbdProtocol.REP_ACK || (type & NbdProtocol.REP_FLAG_ERROR) != 0) {
-                return new OptionAnswer(option, type, data);
+                return all;
             }
         }
     }

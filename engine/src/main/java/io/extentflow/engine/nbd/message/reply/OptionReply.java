@@ -65,8 +65,13 @@ public final class OptionReply {
 
     /** The reply on the wire, in a new buffer the caller owns, as a server sends it. */
     public ByteBuf encode(ByteBufAllocator alloc) {
-        return alloc.buffer(20 + data.length).writeLong(NbdProtocol.OPTION_REPLY_MAGIC).writeInt(option)
-                .writeInt(type).writeInt(data.length).writeBytes(data);
+        return encode(alloc.buffer(20 + data.length));
+    }
+
+    /** Appends the reply on the wire to {@code out} (a server answering an option with several replies). */
+    public ByteBuf encode(ByteBuf out) {
+        return out.writeLong(NbdProtocol.OPTION_REPLY_MAGIC).writeInt(option).writeInt(type).writeInt(data.length)
+                .writeBytes(data);
     }
 
     @Override
