@@ -358,6 +358,51 @@ class NbdServerRobustnessTest {
         assertEquals(0, server.bytesInFlight());
     }
 
+    /**
+     * WRITE payloads that arrive in many small reads, with a header cut across two of them and a
+     * request sent in the same write as a payload's tail (the decoder gathers what it receives as
+     * the parts of one composite buffer, not copied together), land whole and in order.
+     */
+    @Test
+    void writesArrivingInDribblesLandWhole() throws Exception {
+        serve(true, 8);
+        byte[] first = new byte[300_000];
+        byte[] second = new byte[5000];
+        new SplittableRandom(11).nextBytes(first);
+        new SplittableRandom(12).nextBytes(second);
+        ByteBuffer stream = ByteBuffer.allocate(2 * 28 + first.length + second.length + 28);
+        stream.putInt(NbdProtocol.REQUEST_MAGIC).putShort((short) 0).putShort((short) NbdProtocol.CMD_WRITE)
+                .putLong(1).putLong(12_345).putInt(first.length).put(first);
+        stream.putInt(NbdProtocol.REQUEST_MAGIC).putShort((short) 0).putShort((short) NbdProtocol.CMD_WRITE)
+                .putLong(2).putLong(12_345 + first.length + 100).putInt(second.length).put(second);
+        stream.putInt(NbdProtocol.REQUEST_MAGIC).putShort((short) 0).putShort((short) NbdProtocol.CMD_FLUSH)
+                .putLong(3).putLong(0).putInt(0);
+        stream.flip();
+        try (RawNbdClient c = RawNbdClient.transmission(socket, false)) {
+            // 7001 bytes at a time: every piece boundary falls somewhere else in a header or payload
+            while (stream.hasRemaining()) {
+                c.send(stream.slice().limit(Math.min(7001, stream.remaining())));
+                stream.position(Math.min(stream.limit(), stream.position() + 7001));
+            }
+            java.util.Set<Long> answered = new java.util.HashSet<>();
+            for (int i = 0; i < 3; i++) {
+                RawNbdClient.Answer a = c.answer();
+                assertEquals(0, a.errorValue(), "request " + a.cookie());
+                answered.add(a.cookie());
+            }
+            assertEquals(java.util.Set.of(1L, 2L, 3L), answered);
+        }
+        byte[] expected = Arrays.copyOf(data, SIZE);
+        System.arraycopy(first, 0, expected, 12_345, first.length);
+        System.arraycopy(second, 0, expected, 12_345 + first.length + 100, second.length);
+        try (RawNbdClient c = RawNbdClient.transmission(socket, false)) {
+            c.request(0, NbdProtocol.CMD_READ, 4, 0, 1 << 20);
+            assertEquals(0, c.answer().errorValue());
+            assertArrayEquals(Arrays.copyOf(expected, 1 << 20), c.data(1 << 20));
+        }
+        Await.until(WAIT, "every data buffer back", () -> server.bufferBytesHeld() == 0);
+    }
+
     @Test
     void clientsThatHangUpMidWriteLeaveNothingHeld() throws Exception {
         // a budget of 32 MiB: of 9 writes of 4 MiB, 8 run on the sink and the last waits for room (more
