@@ -52,6 +52,12 @@ uri() { echo "nbd+unix:///?socket=$SOCKS/$1.sock"; }
 for s in qcow2 raw; do warm_server nbdinfo --map "$(uri "$s")"; done
 WARMUP=100 warm_server nbdinfo --map "$(uri empty)"
 WARMUP=100 warm_server nbdinfo --map "$(uri qemu-empty)"
+# A map is also one connection, and the server's per-connection code (accept, the channel's set-up in
+# Netty and Reactor Netty, the handshake) runs once per connection: after the 100 maps above it was
+# still interpreted (no JIT code for it), about 1 ms of every map. A long-lived server has served
+# many connections: 1000 more, untimed, to each map server (some 5 s each).
+WARMUP=1000 warm_server nbdinfo --size "$(uri empty)"
+WARMUP=1000 warm_server nbdinfo --size "$(uri qemu-empty)"
 warm_server nbdcopy "$(uri qcow2)" null:
 warm_server nbdcopy "$(uri raw)" null:
 warm_server nbdcopy "$raw" "$(uri writable)"
@@ -76,4 +82,4 @@ done
 echo "extentflow nbd servers' peak RSS:$rss" >&2
 
 perf_report compare-nbd-server "extentflow nbd against qemu-nbd and nbdkit (nbdcopy and nbdinfo as clients, Unix sockets)" \
-  "Servers run for the whole script (warmed up with 3 untimed runs each); times are the client's wall clock, peak RSS the client's. The extentflow servers' own peak RSS (VmHWM) after all runs:$rss Reads go to a new file (nbdcopy's default: no flush); writes go into an 8 GiB raw file emptied (holes punched) before every run."
+  "Servers run for the whole script (warmed up with 3 untimed runs each; the map servers with 100 maps and 1000 connections); times are the client's wall clock, peak RSS the client's. The extentflow servers' own peak RSS (VmHWM) after all runs:$rss Reads go to a new file (nbdcopy's default: no flush); writes go into an 8 GiB raw file emptied (holes punched) before every run."
