@@ -2,6 +2,7 @@ package io.extentflow.engine.nbd.server;
 
 import io.extentflow.engine.Extent;
 import io.extentflow.engine.ImageSink;
+import io.extentflow.engine.capability.CachedReads;
 import io.extentflow.engine.nbd.message.NbdProtocol;
 import io.extentflow.engine.nbd.message.reply.BlockStatusChunk;
 import io.extentflow.engine.nbd.message.reply.DataChunk;
@@ -54,6 +55,8 @@ final class RequestHandler {
     private final List<MetaContexts.Selected> contexts;
     private final ReplyEncoder encoder;
     private final DataBuffers buffers;
+    /** The source's reads of what is in memory, or null: a READ of cached data then stays on the event loop. */
+    private final CachedReads cachedReads;
     /** A flush is queued on the event loop ({@link #writeSoon}); only touched there. */
     private boolean flushScheduled;
     private final Runnable flush;
@@ -62,6 +65,7 @@ final class RequestHandler {
                    List<MetaContexts.Selected> contexts, DataBuffers buffers) {
         this.export = export;
         this.buffers = buffers;
+        this.cachedReads = export.source().capability(CachedReads.class).orElse(null);
         this.channel = channel;
         this.structured = structured;
         this.contexts = contexts;
@@ -265,7 +269,8 @@ final class RequestHandler {
      * comes here straight from the event loop: extents cached, pieces free): its data read with one
      * source call per piece of the buffer
      * ({@link io.extentflow.engine.ImageSource#readPieces}, one hand-off to the file I/O threads for all
-     * the extents in it), then its reply written on the event loop in one task, and flushed with the
+     * the extents in it) unless the data is cached ({@link #readCached}: no hand-off at all), then its
+     * reply written on the event loop in one task, and flushed with the
      * other replies that completed meanwhile ({@link #writeSoon}). Zeros are only written into the
      * buffer when the reply carries them as data; hole chunks need none.
      *
@@ -324,8 +329,9 @@ final class RequestHandler {
                     break; // the rest of this extent is in the next piece
                 }
             }
-            if (!data.isEmpty()) {
-                reads.add(export.source().readPieces(pieceStart, piece, data));
+            List<Extent> rest = cachedReads == null || data.isEmpty() ? data : readCached(piece, pieceStart, data);
+            if (!rest.isEmpty()) {
+                reads.add(export.source().readPieces(pieceStart, piece, rest));
             }
             pieceStart = pieceEnd;
         }
@@ -334,6 +340,30 @@ final class RequestHandler {
             case 1 -> reads.get(0);
             default -> Mono.whenDelayError(reads); // all ended before the buffer may go
         };
+    }
+
+    /**
+     * Reads the data extents of {@code piece} (which starts at image offset {@code pieceStart}) from
+     * the source's cache, here and now, up to the first byte that is not cached; returns what is left
+     * to read the ordinary way (empty when all was cached). A READ served from the page cache then
+     * costs no thread switch: handing each one to the file I/O scheduler and its reply back to the
+     * event loop made the server 1.2 × slower than nbdkit on a cached raw image (docs/architecture.md).
+     * {@link CachedReads} never waits for the disk, so this may run on the event loop.
+     */
+    private List<Extent> readCached(ByteBuffer piece, long pieceStart, List<Extent> data) {
+        int base = piece.position();
+        for (int i = 0; i < data.size(); i++) {
+            Extent x = data.get(i);
+            int length = (int) x.length();
+            int n = cachedReads.readCached(x.start(), piece.slice(base + (int) (x.start() - pieceStart), length));
+            if (n < length) {
+                List<Extent> rest = new ArrayList<>(data.size() - i);
+                rest.add(Extent.data(x.start() + n, length - n));
+                rest.addAll(data.subList(i + 1, data.size()));
+                return rest;
+            }
+        }
+        return List.of();
     }
 
     /**
