@@ -16,6 +16,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.RejectedExecutionException;
@@ -57,6 +58,8 @@ final class RequestHandler {
     private final DataBuffers buffers;
     /** The source's reads of what is in memory, or null: a READ of cached data then stays on the event loop. */
     private final CachedReads cachedReads;
+    /** READs waiting for the socket to take more ({@link #whenWritable}); only touched on the event loop. */
+    private final ArrayDeque<MonoSink<Void>> waitingForSocket = new ArrayDeque<>();
     /** A flush is queued on the event loop ({@link #writeSoon}); only touched there. */
     private boolean flushScheduled;
     private final Runnable flush;
@@ -249,6 +252,11 @@ final class RequestHandler {
         if (length == 0) {
             return reply(structured ? new NoneChunk(r.cookie(), true) : new SimpleReply(r.cookie(), 0), r);
         }
+        if (cachedReads != null && !channel.isWritable() && channel.eventLoop().inEventLoop()) {
+            // read once the replies before it have left: its data then goes to the socket while still
+            // in the CPU's cache, as a server that blocks in send() has it (whenWritable)
+            return whenWritable().then(Mono.defer(() -> read(r)));
+        }
         boolean oneChunk = !structured || (r.flags() & NbdProtocol.CMD_FLAG_DF) != 0;
         List<Extent> cached = export.extents().cached(r.offset(), length);
         ByteBuf now = cached == null ? null : buffers.takeNow(length);
@@ -364,6 +372,31 @@ final class RequestHandler {
             }
         }
         return List.of();
+    }
+
+    /**
+     * Completes (on the event loop) once the channel takes writes again: the replies before it have
+     * left for the socket. A READ that waits here holds no buffer, and when it runs, its data goes
+     * into the socket right after it is read, while it is still in the CPU's cache. Served at once
+     * instead, a client's 64 READs filled 16 MiB of replies waiting in the channel, each copied into
+     * the socket long after its read, from memory rather than cache: that copy cost 1.9 × the CPU
+     * samples (perf record) it costs now, and the next read's buffer was cold too.
+     */
+    private Mono<Void> whenWritable() {
+        return Mono.create(sink -> {
+            waitingForSocket.add(sink);
+            sink.onCancel(() -> onLoop(() -> waitingForSocket.remove(sink), () -> { }));
+        });
+    }
+
+    /**
+     * The channel takes writes again ({@code channelWritabilityChanged}): runs the waiting READs, one
+     * after the other while it still does. On the event loop.
+     */
+    void writable() {
+        while (channel.isWritable() && !waitingForSocket.isEmpty()) {
+            waitingForSocket.poll().success();
+        }
     }
 
     /**
