@@ -272,8 +272,9 @@ public final class Posix {
      * {@code preadv2(fd, {address, length}, 1, offset, RWF_NOWAIT)}: copies what of
      * {@code [offset, offset + length)} is in the page cache, from the start, into memory at
      * {@code address}, and never waits for the disk. Returns the bytes read: fewer than asked when the
-     * rest is not cached, 0 at the end of the file, and -1 when the first page is not cached (EAGAIN;
-     * the kernel may have started reading it ahead). Does not block, so any thread may call it; a
+     * rest is not cached, 0 at the end of the file, and -1 when the first page is not cached (EAGAIN).
+     * It never waits for a read from the disk, so any thread may call it; for a page not cached it may
+     * submit the kernel's read-ahead before it returns (as io_uring's non-blocking attempt does). A
      * file system or kernel without RWF_NOWAIT fails with EOPNOTSUPP (or EINVAL, ENOSYS).
      */
     public static long readCached(int fd, long address, long length, long offset) throws ErrnoException {
