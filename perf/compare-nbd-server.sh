@@ -7,7 +7,9 @@
 #   block status:          nbdinfo --map of empty-1t.qcow2, extentflow nbd vs qemu-nbd
 # Every server is a long-lived process started once on a Unix socket in perf/out/ (warmed up before
 # the timed runs: the JVM is measured as it runs in production) and stopped when the script exits.
-# The servers' own peak RSS (VmHWM) is printed at the end and goes into the report's note.
+# The servers' own peak RSS (VmHWM) is printed at the end and goes into the report's note, as does
+# each server's CPU per client run (user+system from /proc/PID/stat around its pair): unlike wall
+# time, that figure holds on a busy machine.
 # Results go to perf/README.md. Usage: [RUNS=5] perf/compare-nbd-server.sh
 source "$(dirname "$0")/lib.sh"
 
@@ -39,10 +41,15 @@ serve_ours qcow2 "$qcow2" --read-only
 serve_ours raw "$raw" --read-only
 serve_ours empty "$empty" --read-only
 serve_ours writable "$target"
+declare -A THEIRS
 start_bg qemu-nbd -t -r -e 8 -f qcow2 -k "$SOCKS/qemu-qcow2.sock" "$qcow2"
+THEIRS[qemu-qcow2]=$!
 start_bg qemu-nbd -t -e 8 -f raw -k "$SOCKS/qemu-writable.sock" "$target"
+THEIRS[qemu-writable]=$!
 start_bg qemu-nbd -t -r -e 8 -f qcow2 -k "$SOCKS/qemu-empty.sock" "$empty"
+THEIRS[qemu-empty]=$!
 start_bg nbdkit -f -U "$SOCKS/nbdkit-raw.sock" file "$raw"
+THEIRS[nbdkit-raw]=$!
 for s in qemu-qcow2 qemu-writable qemu-empty nbdkit-raw; do wait_for test -S "$SOCKS/$s.sock"; done
 uri() { echo "nbd+unix:///?socket=$SOCKS/$1.sock"; }
 
@@ -62,15 +69,38 @@ warm_server nbdcopy "$(uri qcow2)" null:
 warm_server nbdcopy "$(uri raw)" null:
 warm_server nbdcopy "$raw" "$(uri writable)"
 
-perf_pair qemu-nbd-qcow2-to-file "rm -f $dst; $WARM $qcow2" "nbdcopy $(uri qemu-qcow2) $dst" \
+# server_cpu PID: its user+system seconds so far
+TICKS="$(getconf CLK_TCK)"
+server_cpu() { awk -v t="$TICKS" '{printf "%.3f", ($14 + $15) / t}' "/proc/$1/stat"; }
+# cpu_pair PID_A PID_B PAIR...: perf_pair PAIR, then each server's CPU per client run into CPU_NOTE
+# (a pair runs each case RUNS times, plus a warm-up and the peak-RSS run)
+CPU_NOTE=""
+cpu_pair() {
+  local a="$1" b="$2" a0 b0
+  shift 2
+  a0="$(server_cpu "$a")"
+  b0="$(server_cpu "$b")"
+  perf_pair "$@"
+  if [ -z "${ONLY:-}" ] || [[ "$4" =~ $ONLY ]]; then
+    CPU_NOTE="$CPU_NOTE $(awk -v x="$a0" -v y="$(server_cpu "$a")" -v n="$((RUNS + 2))" -v c="$1" \
+      'BEGIN {printf "%s %.2f s,", c, (y - x) / n}') $(awk -v x="$b0" -v y="$(server_cpu "$b")" \
+      -v n="$((RUNS + 2))" -v c="$4" 'BEGIN {printf "%s %.2f s;", c, (y - x) / n}')"
+  fi
+}
+
+cpu_pair "${THEIRS[qemu-qcow2]}" "${OURS[qcow2]}" \
+  qemu-nbd-qcow2-to-file "rm -f $dst; $WARM $qcow2" "nbdcopy $(uri qemu-qcow2) $dst" \
   extentflow-nbd-qcow2-to-file "rm -f $dst; $WARM $qcow2" "nbdcopy $(uri qcow2) $dst"
-perf_pair nbdkit-file-raw-to-file "rm -f $dst; $WARM $raw" "nbdcopy $(uri nbdkit-raw) $dst" \
+cpu_pair "${THEIRS[nbdkit-raw]}" "${OURS[raw]}" \
+  nbdkit-file-raw-to-file "rm -f $dst; $WARM $raw" "nbdcopy $(uri nbdkit-raw) $dst" \
   extentflow-nbd-raw-to-file "rm -f $dst; $WARM $raw" "nbdcopy $(uri raw) $dst"
 # the target keeps its size (the servers hold it open); punching it empty drops the last run's data
 empty_target="fallocate -p -o 0 -l 8G $target; $WARM $raw"
-perf_pair qemu-nbd-raw-writes "$empty_target" "nbdcopy $raw $(uri qemu-writable)" \
+cpu_pair "${THEIRS[qemu-writable]}" "${OURS[writable]}" \
+  qemu-nbd-raw-writes "$empty_target" "nbdcopy $raw $(uri qemu-writable)" \
   extentflow-nbd-raw-writes "$empty_target" "nbdcopy $raw $(uri writable)"
-perf_pair qemu-nbd-map-empty-1t "true" "nbdinfo --map $(uri qemu-empty)" \
+cpu_pair "${THEIRS[qemu-empty]}" "${OURS[empty]}" \
+  qemu-nbd-map-empty-1t "true" "nbdinfo --map $(uri qemu-empty)" \
   extentflow-nbd-map-empty-1t "true" "nbdinfo --map $(uri empty)"
 rm -f "$dst"
 
@@ -80,6 +110,7 @@ for s in qcow2 raw empty writable; do
   rss="$rss $s: $((kb / 1024)) MiB;"
 done
 echo "extentflow nbd servers' peak RSS:$rss" >&2
+echo "servers' CPU per client run:$CPU_NOTE" >&2
 
 perf_report compare-nbd-server "extentflow nbd against qemu-nbd and nbdkit (nbdcopy and nbdinfo as clients, Unix sockets)" \
-  "Servers run for the whole script (warmed up with 3 untimed runs each; the map servers with 100 maps and 1000 connections); times are the client's wall clock, peak RSS the client's. The extentflow servers' own peak RSS (VmHWM) after all runs:$rss Reads go to a new file (nbdcopy's default: no flush); writes go into an 8 GiB raw file emptied (holes punched) before every run."
+  "Servers run for the whole script (warmed up with 3 untimed runs each; the map servers with 100 maps and 1000 connections); times are the client's wall clock, peak RSS the client's. The extentflow servers' own peak RSS (VmHWM) after all runs:$rss Reads go to a new file (nbdcopy's default: no flush); writes go into an 8 GiB raw file emptied (holes punched) before every run. Each server's CPU (user+system) per client run:$CPU_NOTE"

@@ -15,7 +15,8 @@ import java.lang.invoke.MethodHandle;
  * ({@code lseek} SEEK_DATA/SEEK_HOLE), {@code fallocate}, {@code fdatasync} and page-cache control
  * ({@code sync_file_range}, {@code posix_fadvise}) on a file descriptor we own, and in-kernel copies
  * between two files ({@code copy_file_range}). Every file call
- * blocks: call those only from {@link BlockingIo#scheduler()}. The memory calls ({@link #mapAnonymous},
+ * blocks: call those only from {@link BlockingIo#scheduler()}, except {@link #readCached}, which never
+ * waits for the disk. The memory calls ({@link #mapAnonymous},
  * {@link #adviseHugePages}, {@link #unmap}) do not wait for I/O and may be made from any thread.
  *
  * <p>Errors come back as {@link ErrnoException} carrying errno, so callers can fall back (e.g.
@@ -44,6 +45,9 @@ public final class Posix {
 
     public static final int POSIX_FADV_DONTNEED = 4;
 
+    /** preadv2(2) flag: fail with EAGAIN rather than wait for the disk (Linux 4.14). */
+    private static final int RWF_NOWAIT = 0x08;
+
     /** mmap(2) and madvise(2) values; the same on x86-64, aarch64 and riscv64. */
     private static final int PROT_READ_WRITE = 0x1 | 0x2;
     private static final int MAP_PRIVATE_ANONYMOUS = 0x02 | 0x20;
@@ -57,6 +61,7 @@ public final class Posix {
     public static final int EINVAL = 22;
     public static final int ENOSPC = 28;
     public static final int ESPIPE = 29;
+    public static final int EAGAIN = 11;
     public static final int ENOSYS = 38;
     public static final int EOPNOTSUPP = 95;
 
@@ -89,8 +94,8 @@ public final class Posix {
                 LONG, LONG, LONG), CAPTURE, Linker.Option.firstVariadicArg(1));
         /** Call numbers, in the order of {@link Call}: they differ between x86-64 and the generic table. */
         static final long[] NUMBERS = switch (System.getProperty("os.arch")) {
-            case "amd64", "x86_64" -> new long[] {257, 3, 8, 285, 77, 75, 332, 277, 221, 9, 11, 28, 326};
-            case "aarch64", "riscv64" -> new long[] {56, 57, 62, 47, 46, 83, 291, 84, 223, 222, 215, 233, 285};
+            case "amd64", "x86_64" -> new long[] {257, 3, 8, 285, 77, 75, 332, 277, 221, 9, 11, 28, 326, 327};
+            case "aarch64", "riscv64" -> new long[] {56, 57, 62, 47, 46, 83, 291, 84, 223, 222, 215, 233, 285, 286};
             default -> null;
         };
     }
@@ -98,7 +103,7 @@ public final class Posix {
     /** The system calls used, indexing {@link Kernel#NUMBERS}. */
     private enum Call {
         OPENAT, CLOSE, LSEEK, FALLOCATE, FTRUNCATE, FDATASYNC, STATX, SYNC_FILE_RANGE, FADVISE64, MMAP, MUNMAP, MADVISE,
-        COPY_FILE_RANGE
+        COPY_FILE_RANGE, PREADV2
     }
 
     private static final class Strerror {
@@ -257,6 +262,29 @@ public final class Posix {
         long out64 = in64 + 8;
         return syscall("copy_file_range", 0, state -> kernel(state, Call.COPY_FILE_RANGE, in, in64, out, out64,
                 length, 0));
+    }
+
+    /** Where each thread's {@link #readCached} passes its one {@code struct iovec}: allocated once per thread. */
+    private static final ThreadLocal<MemorySegment> IOVEC_OF_THREAD =
+            ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(16, 8));
+
+    /**
+     * {@code preadv2(fd, {address, length}, 1, offset, RWF_NOWAIT)}: copies what of
+     * {@code [offset, offset + length)} is in the page cache, from the start, into memory at
+     * {@code address}, and never waits for the disk. Returns the bytes read: fewer than asked when the
+     * rest is not cached, 0 at the end of the file, and -1 when the first page is not cached (EAGAIN).
+     * It never waits for a read from the disk, so any thread may call it; for a page not cached it may
+     * submit the kernel's read-ahead before it returns (as io_uring's non-blocking attempt does). A
+     * file system or kernel without RWF_NOWAIT fails with EOPNOTSUPP (or EINVAL, ENOSYS).
+     */
+    public static long readCached(int fd, long address, long length, long offset) throws ErrnoException {
+        MemorySegment iovec = IOVEC_OF_THREAD.get();
+        iovec.set(ValueLayout.JAVA_LONG, 0, address);
+        iovec.set(ValueLayout.JAVA_LONG, 8, length);
+        long vector = iovec.address();
+        // pos_l, pos_h: a 64-bit kernel takes the whole offset in pos_l
+        return syscall("preadv2", EAGAIN, state -> kernel(state, Call.PREADV2, fd, vector, 1, offset, 0,
+                RWF_NOWAIT));
     }
 
     /**

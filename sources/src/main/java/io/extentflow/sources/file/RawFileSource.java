@@ -3,6 +3,7 @@ package io.extentflow.sources.file;
 import io.extentflow.engine.Extent;
 import io.extentflow.engine.ImageIoException;
 import io.extentflow.engine.ImageSource;
+import io.extentflow.engine.capability.CachedReads;
 import io.extentflow.engine.capability.Capabilities;
 import io.extentflow.engine.capability.HostOffsets;
 import io.extentflow.engine.capability.LocalFileBytes;
@@ -14,6 +15,7 @@ import io.extentflow.engine.io.OpenFile;
 import io.extentflow.engine.io.Posix;
 import io.extentflow.engine.map.MapEntry;
 import java.io.IOException;
+import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -24,7 +26,8 @@ import reactor.core.publisher.Mono;
 
 /**
  * A raw image in a local file or block device. Extents come from {@code lseek(SEEK_DATA/SEEK_HOLE)};
- * data is read with positional reads. All blocking calls run on {@link BlockingIo#scheduler()}.
+ * data is read with positional reads. All blocking calls run on {@link BlockingIo#scheduler()}; what is
+ * in the page cache can also be read from any thread ({@link CachedReads}, {@code RWF_NOWAIT}).
  *
  * <p>SEEK_DATA cannot tell allocated zeros from data, so written zeros are reported as data (as
  * {@code qemu-img map} does) and found later by the copy's zero detection.
@@ -39,8 +42,10 @@ public final class RawFileSource implements ImageSource, HostOffsets {
     private final long size;
     private final boolean seekable;
     private final long window;
-    /** Host offsets and the file itself: a raw file's data is at its guest offsets. */
+    /** Host offsets, the file itself (a raw file's data is at its guest offsets) and cached reads. */
     private final Capabilities capabilities;
+    /** False once the kernel or file system refused RWF_NOWAIT: cached reads are not tried again. */
+    private volatile boolean nowait = true;
 
     private RawFileSource(OpenFile file, long size, boolean seekable, long window) {
         this.file = file;
@@ -49,7 +54,8 @@ public final class RawFileSource implements ImageSource, HostOffsets {
         this.seekable = seekable;
         this.window = window;
         this.capabilities = Capabilities.none().with(HostOffsets.class, this)
-                .with(LocalFileBytes.class, () -> file);
+                .with(LocalFileBytes.class, () -> file)
+                .with(CachedReads.class, this::readCached);
     }
 
     /** Opens {@code path} read-only, on the file I/O scheduler. */
@@ -187,6 +193,35 @@ public final class RawFileSource implements ImageSource, HostOffsets {
             }
             pos += n;
         }
+    }
+
+    /**
+     * {@link CachedReads}: {@code preadv2(RWF_NOWAIT)} until the range is read or the kernel says the
+     * next page is not cached (it may start reading it ahead, which the blocking read that follows
+     * then finds under way). Direct buffers only (a heap buffer reads as 0).
+     */
+    private int readCached(long offset, ByteBuffer target) {
+        int length = target.remaining();
+        if (!nowait || !target.isDirect() || !ImageIoException.fits(offset, length, size)) {
+            return 0;
+        }
+        MemorySegment memory = MemorySegment.ofBuffer(target); // from the position, remaining() long
+        int done = 0;
+        try {
+            while (done < length) {
+                long n = Posix.readCached(file.fd(), memory.address() + done, length - done, offset + done);
+                if (n <= 0) {
+                    break; // not cached (-1), or the end of a file truncated meanwhile (0)
+                }
+                done += (int) n;
+            }
+        } catch (Posix.ErrnoException e) {
+            if (e.errno() == Posix.EOPNOTSUPP || e.errno() == Posix.EINVAL || e.errno() == Posix.ENOSYS) {
+                nowait = false; // this kernel or file system cannot: stop asking
+            } // else (EIO...): the ordinary read that follows reports it
+        }
+        target.position(target.position() + done);
+        return done;
     }
 
     @Override

@@ -9,7 +9,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.extentflow.engine.Extent;
 import io.extentflow.engine.ImageIoException;
 import io.extentflow.engine.ImageSource;
+import io.extentflow.engine.capability.CachedReads;
 import io.extentflow.engine.endpoint.Endpoints;
+import io.extentflow.engine.io.OpenFile;
+import io.extentflow.engine.io.Posix;
 import io.extentflow.engine.testing.ExternalTool;
 import io.extentflow.engine.testing.TestImages;
 import java.io.RandomAccessFile;
@@ -136,5 +139,55 @@ class RawFileSourceTest {
         StepVerifier.create(Endpoints.source(dir.toString()))
                 .expectErrorSatisfies(e -> assertTrue(e.getMessage().contains("is a directory"), e.getMessage()))
                 .verify(TIMEOUT);
+    }
+
+    /**
+     * {@link CachedReads} reads what is in the page cache and stops at the first page that is not
+     * (RWF_NOWAIT), and the ordinary read completes the rest byte for byte.
+     */
+    @Test
+    void cachedReadsReadThePageCacheAndStopWhereItEnds() throws Exception {
+        int size = 8 << 20;
+        byte[] bytes = new byte[size];
+        new SplittableRandom(5).nextBytes(bytes);
+        Path img = Files.write(dir.resolve("img.raw"), bytes);
+        try (RawFileSource src = RawFileSource.open(img).block(TIMEOUT)) {
+            CachedReads cached = src.capability(CachedReads.class).orElseThrow();
+
+            ByteBuffer all = ByteBuffer.allocateDirect(size);
+            assertEquals(size, cached.readCached(0, all), "just written: all cached");
+            assertEquals(size, all.position());
+            assertArrayEquals(bytes, contents(all, size));
+
+            evict(img, 0, size);
+            ByteBuffer none = ByteBuffer.allocateDirect(size);
+            assertEquals(0, cached.readCached(0, none), "evicted: nothing read, nothing waited for");
+            assertEquals(0, none.position());
+
+            src.read(0, ByteBuffer.allocateDirect(size)).block(TIMEOUT); // the ordinary read caches it again
+            evict(img, size / 2, size / 2);
+            ByteBuffer half = ByteBuffer.allocateDirect(size);
+            int n = cached.readCached(0, half);
+            assertTrue(n >= size / 2 && n < size, "the cached first half, not all: " + n);
+            src.readPieces(0, half.position(0), List.of(Extent.data(n, size - n))).block(TIMEOUT);
+            assertArrayEquals(bytes, contents(half, size), "the rest read the ordinary way");
+
+            assertEquals(0, cached.readCached(0, ByteBuffer.allocate(4096)), "a heap buffer is not read into");
+            assertEquals(0, cached.readCached(size - 4096, ByteBuffer.allocateDirect(8192)), "past the end");
+        }
+    }
+
+    private static byte[] contents(ByteBuffer buffer, int length) {
+        byte[] out = new byte[length];
+        buffer.get(0, out);
+        return out;
+    }
+
+    /** Drops {@code [offset, offset + length)} of {@code file} from the page cache, written back first. */
+    private static void evict(Path file, long offset, long length) throws Exception {
+        try (OpenFile f = OpenFile.readOnly(file)) {
+            Posix.fdatasync(f.fd());
+            Posix.fadvise(f.fd(), offset, length, Posix.POSIX_FADV_DONTNEED);
+        }
     }
 }

@@ -114,6 +114,14 @@ final class NbdSession extends ChannelInboundHandlerAdapter {
         context.flush();
     }
 
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext context) {
+        if (requests != null && context.channel().isWritable()) {
+            requests.writable();
+        }
+        context.fireChannelWritabilityChanged();
+    }
+
     private void after(Handshake.Next next) {
         switch (next) {
             case CONTINUE -> ctx.flush();

@@ -2,6 +2,7 @@ package io.extentflow.engine.nbd.server;
 
 import io.extentflow.engine.Extent;
 import io.extentflow.engine.ImageSink;
+import io.extentflow.engine.capability.CachedReads;
 import io.extentflow.engine.nbd.message.NbdProtocol;
 import io.extentflow.engine.nbd.message.reply.BlockStatusChunk;
 import io.extentflow.engine.nbd.message.reply.DataChunk;
@@ -15,6 +16,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.RejectedExecutionException;
@@ -54,6 +56,10 @@ final class RequestHandler {
     private final List<MetaContexts.Selected> contexts;
     private final ReplyEncoder encoder;
     private final DataBuffers buffers;
+    /** The source's reads of what is in memory, or null: a READ of cached data then stays on the event loop. */
+    private final CachedReads cachedReads;
+    /** READs waiting for the socket to take more ({@link #whenWritable}); only touched on the event loop. */
+    private final ArrayDeque<MonoSink<Void>> waitingForSocket = new ArrayDeque<>();
     /** A flush is queued on the event loop ({@link #writeSoon}); only touched there. */
     private boolean flushScheduled;
     private final Runnable flush;
@@ -62,6 +68,7 @@ final class RequestHandler {
                    List<MetaContexts.Selected> contexts, DataBuffers buffers) {
         this.export = export;
         this.buffers = buffers;
+        this.cachedReads = export.source().capability(CachedReads.class).orElse(null);
         this.channel = channel;
         this.structured = structured;
         this.contexts = contexts;
@@ -245,6 +252,11 @@ final class RequestHandler {
         if (length == 0) {
             return reply(structured ? new NoneChunk(r.cookie(), true) : new SimpleReply(r.cookie(), 0), r);
         }
+        if (cachedReads != null && !channel.isWritable() && channel.eventLoop().inEventLoop()) {
+            // read once the replies before it have left: its data then goes to the socket while still
+            // in the CPU's cache, as a server that blocks in send() has it (whenWritable)
+            return whenWritable().then(Mono.defer(() -> read(r)));
+        }
         boolean oneChunk = !structured || (r.flags() & NbdProtocol.CMD_FLAG_DF) != 0;
         List<Extent> cached = export.extents().cached(r.offset(), length);
         ByteBuf now = cached == null ? null : buffers.takeNow(length);
@@ -265,7 +277,8 @@ final class RequestHandler {
      * comes here straight from the event loop: extents cached, pieces free): its data read with one
      * source call per piece of the buffer
      * ({@link io.extentflow.engine.ImageSource#readPieces}, one hand-off to the file I/O threads for all
-     * the extents in it), then its reply written on the event loop in one task, and flushed with the
+     * the extents in it) unless the data is cached ({@link #readCached}: no hand-off at all), then its
+     * reply written on the event loop in one task, and flushed with the
      * other replies that completed meanwhile ({@link #writeSoon}). Zeros are only written into the
      * buffer when the reply carries them as data; hole chunks need none.
      *
@@ -324,8 +337,9 @@ final class RequestHandler {
                     break; // the rest of this extent is in the next piece
                 }
             }
-            if (!data.isEmpty()) {
-                reads.add(export.source().readPieces(pieceStart, piece, data));
+            List<Extent> rest = cachedReads == null || data.isEmpty() ? data : readCached(piece, pieceStart, data);
+            if (!rest.isEmpty()) {
+                reads.add(export.source().readPieces(pieceStart, piece, rest));
             }
             pieceStart = pieceEnd;
         }
@@ -334,6 +348,55 @@ final class RequestHandler {
             case 1 -> reads.get(0);
             default -> Mono.whenDelayError(reads); // all ended before the buffer may go
         };
+    }
+
+    /**
+     * Reads the data extents of {@code piece} (which starts at image offset {@code pieceStart}) from
+     * the source's cache, here and now, up to the first byte that is not cached; returns what is left
+     * to read the ordinary way (empty when all was cached). A READ served from the page cache then
+     * costs no thread switch: handing each one to the file I/O scheduler and its reply back to the
+     * event loop made the server 1.2 × slower than nbdkit on a cached raw image (docs/architecture.md).
+     * {@link CachedReads} never waits for the disk, so this may run on the event loop.
+     */
+    private List<Extent> readCached(ByteBuffer piece, long pieceStart, List<Extent> data) {
+        int base = piece.position();
+        for (int i = 0; i < data.size(); i++) {
+            Extent x = data.get(i);
+            int length = (int) x.length();
+            int n = cachedReads.readCached(x.start(), piece.slice(base + (int) (x.start() - pieceStart), length));
+            if (n < length) {
+                List<Extent> rest = new ArrayList<>(data.size() - i);
+                rest.add(Extent.data(x.start() + n, length - n));
+                rest.addAll(data.subList(i + 1, data.size()));
+                return rest;
+            }
+        }
+        return List.of();
+    }
+
+    /**
+     * Completes (on the event loop) once the channel takes writes again: the replies before it have
+     * left for the socket. A READ that waits here holds no buffer, and when it runs, its data goes
+     * into the socket right after it is read, while it is still in the CPU's cache. Served at once
+     * instead, a client's 64 READs filled 16 MiB of replies waiting in the channel, each copied into
+     * the socket long after its read, from memory rather than cache: that copy cost 1.9 × the CPU
+     * samples (perf record) it costs now, and the next read's buffer was cold too.
+     */
+    private Mono<Void> whenWritable() {
+        return Mono.create(sink -> {
+            waitingForSocket.add(sink);
+            sink.onCancel(() -> onLoop(() -> waitingForSocket.remove(sink), () -> { }));
+        });
+    }
+
+    /**
+     * The channel takes writes again ({@code channelWritabilityChanged}): runs the waiting READs, one
+     * after the other while it still does. On the event loop.
+     */
+    void writable() {
+        while (channel.isWritable() && !waitingForSocket.isEmpty()) {
+            waitingForSocket.poll().success();
+        }
     }
 
     /**
