@@ -25,8 +25,14 @@
 #             into the page cache, SETTLE seconds of rest, as perf/lib.sh does). Wall = from the POST to
 #             the client seeing the job done (polled every 20 ms), and the job's own finished - created.
 #
-# Usage: [IMG=perf/images] [MAKE_IMAGES=...] [N=1000] [WARMUP=N] [JOURNAL=0 (claims: fleet mode only)] [PG_OPTS='-c name=value'] [RUNS=5] [SETTLE=3] [PARTS="claims walltime"] perf/fleet.sh
-# Work files go to $WORK (default perf/out/fleet).
+#   AOT=trained (claims): first runs the claims part once with daemons that record an AOT cache each
+#             (-XX:AOTCacheOutput, no cache to start from), then starts every daemon of the measured
+#             run with the cache its namesake recorded: classes and method profiles of its own kind of
+#             run (fleet or journal). The launcher's own cache is trained by `extentflow train`, which
+#             runs no daemon; after the warm-up, a fleet daemon's C2 compiler was still busy (perf/README.md).
+#
+# Usage: [IMG=perf/images] [MAKE_IMAGES=...] [N=1000] [WARMUP=N] [JOURNAL=0 (claims: fleet mode only)] [AOT=trained] [PG_OPTS='-c name=value'] [RUNS=5] [SETTLE=3] [PARTS="claims walltime"] perf/fleet.sh
+# Work files go to $WORK (default perf/out/fleet), the trained caches to $WORK-aot.
 set -euo pipefail
 
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"   # IMG, RUNS, SETTLE, WARM, make_images, die
@@ -43,6 +49,16 @@ PG_BIN="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)"
 [ -x "$PG_BIN/initdb" ] || die "needs PostgreSQL (Debian: apt-get install -y postgresql)"
 "$EXTENTFLOW" --version >/dev/null   # builds samples/target/extentflow.jar if needed
 export EXTENTFLOW_NO_BUILD=1
+
+if [ "${AOT:-}" = trained ] && [ -z "${AOT_TRAIN_OUT:-}" ]; then
+  AOT_DIR="$WORK-aot"
+  rm -rf "$AOT_DIR"
+  mkdir -p "$AOT_DIR"
+  echo "AOT=trained: recording the daemons' caches in a run of the claims part (not measured)"
+  AOT_TRAIN_OUT="$AOT_DIR" WORK="$WORK-train" PARTS=claims "${BASH_SOURCE[0]}" >"$AOT_DIR/train.log" 2>&1 \
+    || die "the training run failed: $(tail -3 "$AOT_DIR/train.log")"
+  ls "$AOT_DIR"/*.aot >/dev/null 2>&1 || die "the training run recorded no cache ($AOT_DIR/train.log)"
+fi
 
 pids=()
 cleanup() {
@@ -73,9 +89,15 @@ DB_ADDRESS="postgresql://extentflow@127.0.0.1:$PG_PORT/jobs"
 # launch NAME ARGS...: starts a daemon in the background; await_listening NAME: waits until it
 # listens and sets PORT_<NAME>; serve NAME ARGS...: both
 launch() {
-  local name="$1"
+  local name="$1" aot=()
   shift
-  EXTENTFLOW_TOKEN="$TOKEN" EXTENTFLOW_DB_PASSWORD="$PGPASSWORD" "$EXTENTFLOW" serve --port 0 \
+  if [ -n "${AOT_TRAIN_OUT:-}" ]; then
+    # records its cache at exit (a stop waits for it)
+    aot=(EXTENTFLOW_AOT_CACHE=none "EXTENTFLOW_JAVA_OPTS=${EXTENTFLOW_JAVA_OPTS:-} -XX:AOTCacheOutput=$AOT_TRAIN_OUT/$name.aot")
+  elif [ -n "${AOT_DIR:-}" ] && [ -f "$AOT_DIR/$name.aot" ]; then
+    aot=("EXTENTFLOW_AOT_CACHE=$AOT_DIR/$name.aot")
+  fi
+  env ${aot[@]+"${aot[@]}"} EXTENTFLOW_TOKEN="$TOKEN" EXTENTFLOW_DB_PASSWORD="$PGPASSWORD" "$EXTENTFLOW" serve --port 0 \
     --control-socket "$WORK/ctl-$name.sock" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
   pids+=($!)
   eval "PID_$name=$!"
@@ -177,6 +199,7 @@ json.dump([j for j in jobs if j["id"].startswith("bench-")], open(sys.argv[1], "
 if [[ " $PARTS " == *" claims "* ]]; then
 truncate -s 0 "$WORK/empty.raw"
 echo "claims: $N jobs copying an empty image behind $WARMUP warm-up jobs, 3 daemons with --max-jobs 4 each (load average $(cut -d' ' -f1 /proc/loadavg))"
+[ -z "${AOT_DIR:-}" ] || echo "  every daemon started with the AOT cache its namesake recorded in a training run ($AOT_DIR)"
 
 # fleet mode: the jobs are rows of one database
 serve one --jobs-db "$DB_ADDRESS"

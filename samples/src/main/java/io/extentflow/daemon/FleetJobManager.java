@@ -18,6 +18,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Queue;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ThreadLocalRandom;
@@ -89,8 +90,15 @@ public final class FleetJobManager {
     private final Map<String, Long> startedAt = new ConcurrentHashMap<>();
     /** Per running job: the {@link System#nanoTime()} by which its lease may have expired. */
     private final Map<String, Long> deadlines = new ConcurrentHashMap<>();
-    /** Per running job: the ticks that renew its lease when no checkpoint did for a while. */
-    private final Map<String, Disposable> heartbeats = new ConcurrentHashMap<>();
+    /**
+     * The jobs whose lease this daemon holds (running, or claimed ahead), by id: one ticker renews the
+     * lease of those that no checkpoint renewed for a while ({@link #heartbeats()}). One ticker for
+     * all, not one per job: scheduling and cancelling a periodic task for every job was a cost of
+     * every short job.
+     */
+    private final Map<String, Job> held = new ConcurrentHashMap<>();
+    /** Jobs whose heartbeat is in flight: at most one at a time per job. */
+    private final Set<String> beating = ConcurrentHashMap.newKeySet();
     /** Jobs that ended here, whose final state the next {@link #exchange()} writes. */
     private final Queue<Job> finals = new ConcurrentLinkedQueue<>();
     /** Free slots taken by claims in flight ({@link #reserve}). */
@@ -102,6 +110,7 @@ public final class FleetJobManager {
     private volatile boolean closed;
     private Disposable claiming;
     private Disposable listening;
+    private Disposable beats;
 
     private FleetJobManager(DaemonConfig config, MeterRegistry registry, PostgresJobStore store, String owner) {
         this.config = config;
@@ -163,6 +172,11 @@ public final class FleetJobManager {
                 .onBackpressureLatest()
                 .concatMap(t -> exchange().then(refreshCounts()), 1)
                 .subscribe();
+        // every half interval: a lease then goes without renewal for at most two intervals, as it
+        // did with a ticker per job started when the job was claimed
+        beats = Flux.interval(config.checkpointInterval().dividedBy(2))
+                .onBackpressureDrop()
+                .subscribe(t -> heartbeats());
         listening = store.database().listen(List.of(PostgresJobStore.QUEUED, PostgresJobStore.CANCELLED), this::wake)
                 .subscribe(n -> {
                     if (PostgresJobStore.CANCELLED.equals(n.getName())) {
@@ -305,15 +319,27 @@ public final class FleetJobManager {
         }
     }
 
-    /** Keeps the job's lease from {@code sent} on: its deadline, and the heartbeat that renews it. */
+    /** Keeps the job's lease from {@code sent} on: its deadline, and the heartbeats that renew it. */
     private void holdLease(Job job, long sent) {
         deadlines.putIfAbsent(job.id, sent + config.leaseTime().toNanos());
         // while its endpoints open, and while a slow flush holds up a checkpoint (or while it waits
         // for a slot), the lease is renewed alone: only a daemon that stopped running loses it
-        heartbeats.computeIfAbsent(job.id, id -> Flux.interval(config.checkpointInterval())
-                .onBackpressureDrop()
-                .concatMap(t -> heartbeat(job), 1)
-                .subscribe());
+        held.putIfAbsent(job.id, job);
+    }
+
+    /**
+     * Renews, each alone, the leases held here that no renewal was sent for in one and a half
+     * checkpoint intervals, one renewal in flight per job at most.
+     */
+    private void heartbeats() {
+        long now = System.nanoTime();
+        long due = config.checkpointInterval().toNanos() * 3 / 2;
+        for (Job job : held.values()) {
+            Long deadline = deadlines.get(job.id);
+            if (deadline != null && now - (deadline - config.leaseTime().toNanos()) >= due && beating.add(job.id)) {
+                heartbeat(job).doFinally(s -> beating.remove(job.id)).subscribe(null, e -> { });
+            }
+        }
     }
 
     /** Starts the jobs claimed ahead while slots are free. */
@@ -367,16 +393,8 @@ public final class FleetJobManager {
         }
     }
 
-    /** Renews the lease alone when no renewal was sent for one and a half checkpoint intervals. */
+    /** Renews the lease alone (no renewal was sent for a while); a lease found lost stops the job. */
     private Mono<Void> heartbeat(Job job) {
-        Long deadline = deadlines.get(job.id);
-        if (deadline == null) {
-            return Mono.empty();
-        }
-        long lastSent = deadline - config.leaseTime().toNanos();
-        if (System.nanoTime() - lastSent < config.checkpointInterval().toNanos() * 3 / 2) {
-            return Mono.empty();
-        }
         return renewing(job, store.renewLease(job)).onErrorResume(LeaseLost.class, lost -> {
             abandon(job, lost);
             return Mono.empty();
@@ -415,10 +433,7 @@ public final class FleetJobManager {
     /** Stops keeping the job's lease. Called with the lock held. */
     private void dropLease(Job job) {
         deadlines.remove(job.id);
-        Disposable beat = heartbeats.remove(job.id);
-        if (beat != null) {
-            beat.dispose();
-        }
+        held.remove(job.id, job);
     }
 
     /** Renews the job's lease and records its checkpoint (called every checkpoint interval). */
@@ -585,6 +600,9 @@ public final class FleetJobManager {
             closed = true;
             if (claiming != null) {
                 claiming.dispose();
+            }
+            if (beats != null) {
+                beats.dispose();
             }
             stopped = List.copyOf(running.values());
             running.clear();

@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.r2dbc.postgresql.codec.Json;
+import io.r2dbc.postgresql.api.PostgresqlConnection;
+import io.r2dbc.spi.Result;
 import io.r2dbc.spi.Row;
 import java.io.UncheckedIOException;
 import java.time.Duration;
@@ -15,8 +17,10 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import java.util.stream.Collectors;
+import org.reactivestreams.Publisher;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
@@ -152,10 +156,19 @@ final class PostgresJobStore implements JobStore {
         // the claim are two statements of one query message: PostgreSQL runs them as one implicit
         // transaction that holds the lock until its commit, and the claim, a statement after the
         // lock was granted, counts with a snapshot that sees every earlier claim's commit. A query
-        // message of several statements carries no parameters: hence literals, for every case alike.
-        String sql = (limited ? "SELECT pg_advisory_xact_lock(" + CLAIM_LOCK + "); " : "")
-                + settleSql(literal(owner), finalsLiteral(finals), max);
-        return db.execute(c -> c.createStatement(sql).execute()
+        // message of several statements carries no parameters: hence literals there. Otherwise the
+        // statement takes parameters, so its text is one of two (claiming or not): the driver
+        // prepares each once per connection and then sends only the values, and PostgreSQL no longer
+        // parses and plans the statement at every exchange, as it did while the values were in its text.
+        Function<PostgresqlConnection, Publisher<? extends Result>> statement = limited
+                ? c -> c.createStatement("SELECT pg_advisory_xact_lock(" + CLAIM_LOCK + "); "
+                        + settleSql(literal(owner), literal(finalsJson(finals)), true, Integer.toString(max))).execute()
+                : c -> {
+                    var st = c.createStatement(settleSql("$1", "$2", max > 0, "$3")).bind("$1", owner)
+                            .bind("$2", Json.of(finalsJson(finals)));
+                    return (max > 0 ? st.bind("$3", max) : st).execute();
+                };
+        return db.execute(c -> Flux.from(statement.apply(c))
                         // the advisory lock's result has no kind: skipped
                         .concatMap(r -> r.map((row, meta) -> meta.contains("kind") ? outcome(row, owner) : NOTHING)))
                 .filter(o -> o != NOTHING)
@@ -188,11 +201,11 @@ final class PostgresJobStore implements JobStore {
      * allows no window function beside {@code FOR UPDATE}, hence the two steps; the numbering reads
      * every claimable row, which is what the limit costs.)
      */
-    private String settleSql(String owner, String finalsJson, int max) {
+    private String settleSql(String owner, String finalsJson, boolean claims, String max) {
         String claimable = "(q.state = 'queued' OR (q.state = 'running' AND q.lease_expires < now())) "
                 + "AND q.id NOT IN (SELECT id FROM f)";
         String rows;
-        if (max <= 0) {
+        if (!claims) {
             rows = "";
         } else if (maxPerSourceHost <= 0) {
             rows = "c AS (SELECT q.id, q.state AS was FROM extentflow_jobs q WHERE " + claimable + " "
@@ -210,7 +223,7 @@ final class PostgresJobStore implements JobStore {
                     + "c AS (SELECT q.id, q.state AS was FROM extentflow_jobs q "
                     + "WHERE q.id IN (SELECT id FROM picked) AND " + claimable + " FOR UPDATE SKIP LOCKED), ";
         }
-        String claimed = max <= 0 ? ""
+        String claimed = !claims ? ""
                 : "claimed AS (UPDATE extentflow_jobs j SET state = 'running', owner = " + owner + ", "
                         + "generation = j.generation + 1, claims = j.claims + 1, updated = now(), "
                         + "lease_expires = now() + " + leaseTime.toMillis() + " * interval '1 millisecond' "
@@ -223,19 +236,19 @@ final class PostgresJobStore implements JobStore {
                 + "finished_by = j.owner, lease_expires = NULL "
                 + "FROM f WHERE j.id = f.id AND j.owner = " + owner + " AND j.generation = f.generation "
                 + "AND j.state = 'running' RETURNING j.id) "
-                + (max <= 0 ? "" : "SELECT 'claimed' AS kind, id, seq, created, request, generation, checkpoint, was "
+                + (!claims ? "" : "SELECT 'claimed' AS kind, id, seq, created, request, generation, checkpoint, was "
                         + "FROM claimed UNION ALL ")
                 + "SELECT 'finished' AS kind, id, NULL, NULL, NULL, NULL, NULL, NULL FROM fin";
     }
 
-    /** The final states as a JSON array of {id, generation, state, view}, an SQL literal. */
-    private static String finalsLiteral(List<Job> finals) {
+    /** The final states as a JSON array of {id, generation, state, view}. */
+    private static String finalsJson(List<Job> finals) {
         ArrayNode a = JsonNodeFactory.instance.arrayNode();
         for (Job j : finals) {
             a.addObject().put("id", j.id).put("generation", j.lease().generation()).put("state", j.state().wire())
                     .set("view", j.toJson());
         }
-        return literal(a.toString());
+        return a.toString();
     }
 
     /**

@@ -19,7 +19,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The {@code extentflow} launcher script: the seconds it spends training the start-up cache are
- * announced on a terminal, and only there; a copy's heap is sized from its bytes in flight.
+ * announced on a terminal, and only there; a copy's heap is sized from its bytes in flight; a daemon
+ * can be given another cache, or none.
  */
 class LauncherTest {
 
@@ -59,6 +60,19 @@ class LauncherTest {
         assertEquals((64L << 20) + (1L << 30), flag(flags(launcher, "copy --max-in-flight=1G a.raw b.raw"), "MaxHeapSize"));
     }
 
+    @Test
+    void aDaemonTakesAnotherStartUpCacheOrNoneWhenTold() throws Exception {
+        Path launcher = standInLauncher();
+        Path cache = launcher.resolveSibling("samples/target/extentflow-full.aot");
+        Files.writeString(cache, "a stand-in, not a cache");
+        Files.setLastModifiedTime(cache, FileTime.fromMillis(System.currentTimeMillis() + 60_000));
+        assertEquals(cache.toString(), aotCache(flags(launcher, "", "serve")));
+        // perf/fleet.sh AOT=trained: a cache recorded by a daemon's run, and none while recording one
+        Path other = dir.resolve("trained.aot");
+        assertEquals(other.toString(), aotCache(flags(launcher, "EXTENTFLOW_AOT_CACHE=" + other, "serve")));
+        assertEquals("", aotCache(flags(launcher, "EXTENTFLOW_AOT_CACHE=none", "serve")));
+    }
+
     /**
      * A copy of the launcher beside a stand-in jar: no sources, so nothing to build; the training and
      * the command fail on the stand-in, which is not what these tests look at.
@@ -82,8 +96,20 @@ class LauncherTest {
 
     /** The JVM's flags as the launcher sets them for {@code arguments} (-XX:+PrintFlagsFinal). */
     private static String flags(Path launcher, String arguments) {
-        return ExternalTool.run("bash", "-c", "JAVA_HOME=" + System.getProperty("java.home")
+        return flags(launcher, "", arguments);
+    }
+
+    /** {@link #flags(Path, String)} with more of the launcher's environment ({@code NAME=value ...}). */
+    private static String flags(Path launcher, String environment, String arguments) {
+        return ExternalTool.run("bash", "-c", "JAVA_HOME=" + System.getProperty("java.home") + " " + environment
                 + " EXTENTFLOW_JAVA_OPTS=-XX:+PrintFlagsFinal bash " + launcher + " " + arguments + " 2>&1").stdout();
+    }
+
+    /** The value of -XX:AOTCache in {@code flags}, empty when none was given. */
+    private static String aotCache(String flags) {
+        Matcher m = Pattern.compile("\\sAOTCache\\s+= (\\S*)").matcher(flags);
+        assertTrue(m.find(), () -> "AOTCache not in the output: " + flags);
+        return m.group(1);
     }
 
     private static long flag(String flags, String name) {

@@ -297,6 +297,25 @@ class FleetTest {
     }
 
     @Test
+    void aJobWhoseSourceIsSlowToOpenKeepsItsLeaseByHeartbeats() throws Exception {
+        Path src = dir.resolve("src.raw");
+        TestImages.randomSparseRaw(src, 1 << 20, 44, 20, 64 << 10);
+        // each connection to the source opens after 4 s, twice the lease time: no checkpoint renews the
+        // lease before the copy starts, only the daemon's heartbeats
+        var slow = servers.nbdkit(dir, "--filter=delay", "file", src.toString(), "delay-open=4");
+        try (Fleet fleet = Fleet.start(dir, 2, "--checkpoint-interval", "200ms", "--lease-time", "2s")) {
+            JobsClient client = fleet.client(0);
+            client.submit(slow.uri(), dir.resolve("dst.raw").toString(), null);
+            List<JsonNode> jobs = fleet.awaitJobs(client, FINISH, "the job to finish", l -> Fleet.allFinished(l, 1));
+            assertEquals("done", jobs.getFirst().get("state").asText(), jobs.toString());
+            TestImages.assertSameContent(src, dir.resolve("dst.raw"));
+            // claimed once: its lease never ran out, and no other daemon took the job over
+            assertEquals("1|1|0", fleet.pg.query("SELECT claims || '|' || generation || '|' || "
+                    + "(SELECT count(*) FROM extentflow_jobs WHERE claims > 1) FROM extentflow_jobs"));
+        }
+    }
+
+    @Test
     void aSourceHostLimitHoldsAcrossTheFleet() throws Exception {
         Path src = dir.resolve("src.raw");
         TestImages.randomSparseRaw(src, 8L << 20, 12, 100, 1 << 20);

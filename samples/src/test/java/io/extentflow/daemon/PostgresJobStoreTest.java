@@ -268,6 +268,48 @@ class PostgresJobStoreTest {
         }
     }
 
+    @Test
+    void exchangesArePreparedOnceAndThenSendOnlyTheirValues() throws Exception {
+        try (PostgresServer pg = PostgresServer.start()) {
+            // every statement in the server's log, with the name of the prepared statement it executes
+            pg.query("ALTER DATABASE " + PostgresServer.DATABASE + " SET log_statement = 'all'");
+            Database db = new Database(DatabaseConfig.parse(pg.address(), pg.password), Duration.ofSeconds(10));
+            Migrations.apply(db).block(TIMEOUT);
+            PostgresJobStore store = new PostgresJobStore(db, Duration.ofSeconds(60), 0);
+            for (int i = 1; i <= 6; i++) {
+                store.add(job("j" + i)).block(TIMEOUT);
+            }
+            // each exchange ends the job the one before claimed, and claims the next
+            Job previous = null;
+            for (int i = 1; i <= 6; i++) {
+                PostgresJobStore.Settled settled = store.settle("daemon-a",
+                        previous == null ? List.of() : List.of(previous), 1).block(TIMEOUT);
+                assertEquals(previous == null ? Set.of() : Set.of(previous.id), settled.finished());
+                assertEquals(List.of("j" + i), ids(settled.claims()));
+                previous = settled.claims().get(0).job();
+                // a value that would need escaping in a literal, and looks like a parameter
+                previous.failed("it's \\ \"over\" at $1");
+                previous.state(JobState.FAILED);
+            }
+            assertEquals(Set.of("j6"), store.settle("daemon-a", List.of(previous), 0).block(TIMEOUT).finished());
+            assertEquals("it's \\ \"over\" at $1", store.view("j6").block(TIMEOUT).get("error").asText());
+            assertEquals("failed|daemon-a", pg.query("SELECT DISTINCT state || '|' || finished_by FROM extentflow_jobs"));
+
+            List<String> exchanges = pg.log().lines().filter(l -> l.contains("jsonb_to_recordset")).toList();
+            assertEquals(7, exchanges.size(), pg.log());
+            // "execute S_1/B_3: WITH ...": prepared statement S_1 bound into portal B_3; a statement sent
+            // as text would be logged as "statement: WITH ..."
+            List<String> names = exchanges.stream()
+                    .map(l -> l.replaceFirst("^.*LOG:  execute ([^/: ]+)(/[^: ]+)?: WITH .*$", "$1")).toList();
+            assertTrue(names.stream().noneMatch(n -> n.contains(" ") || n.equals("<unnamed>")),
+                    "executed as named prepared statements, not sent as text: " + exchanges);
+            assertEquals(1, names.subList(0, 6).stream().distinct().count(), "the claiming exchanges: one statement "
+                    + names);
+            assertTrue(!names.get(6).equals(names.get(0)), "the exchange that only ends a job: another " + names);
+            db.close();
+        }
+    }
+
     private static List<String> ids(List<PostgresJobStore.Claim> claims) {
         return claims.stream().map(c -> c.job().id).toList();
     }

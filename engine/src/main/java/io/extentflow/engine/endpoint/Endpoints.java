@@ -69,12 +69,24 @@ public final class Endpoints {
         return distinct(Providers.SINKS.stream().flatMap(p -> p.options().stream()).toList());
     }
 
-    /** The options of all providers, sources' first, each once: what a front end offers for a copy. */
+    /**
+     * The options of all providers, sources' first, each once: what a front end offers for a copy.
+     * Worked out once (the providers do not change while the process runs): a daemon of a fleet parses
+     * the request of every job it claims, which asks for them.
+     */
     public static List<EndpointOption<?>> options() {
-        List<EndpointOption<?>> all = new ArrayList<>(sourceOptions());
-        all.addAll(sinkOptions());
-        return distinct(all);
+        List<EndpointOption<?>> all = allOptions;
+        if (all == null) {
+            List<EndpointOption<?>> both = new ArrayList<>(sourceOptions());
+            both.addAll(sinkOptions());
+            all = distinct(both);
+            allOptions = all; // two threads racing here store equal lists
+        }
+        return all;
     }
+
+    /** {@link #options()} once worked out. */
+    private static volatile List<EndpointOption<?>> allOptions;
 
     /**
      * The option called {@code name} (its {@link EndpointOption#name()} or {@link EndpointOption#jsonName()})
