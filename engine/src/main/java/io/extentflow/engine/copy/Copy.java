@@ -368,16 +368,20 @@ public final class Copy {
                 skippedNow += scan.skipped;
             }
             Done now = new Done(0, 0, skippedNow);
+            List<Mono<Done>> all = later;
             if (!dataRuns.isEmpty()) {
+                // the write first: a sequential sink (a sparse stream) then takes the skips after it in order
                 Done written = new Done(dataBytes, 0, 0);
-                later.add(metrics.timeWrite(() -> sink.writePieces(r.offset(), buffer, dataRuns))
+                all = new ArrayList<>(later.size() + 1);
+                all.add(metrics.timeWrite(() -> sink.writePieces(r.offset(), buffer, dataRuns))
                         .onErrorMap(t -> ImageIoException.wrap("write", sink.endpoint(), r.offset(), r.length(), t))
                         .thenReturn(written));
+                all.addAll(later);
             }
-            return switch (later.size()) {
+            return switch (all.size()) {
                 case 0 -> Mono.just(now);
-                case 1 -> later.get(0).map(now::plus);
-                default -> Flux.merge(later).reduce(now, Done::plus);
+                case 1 -> all.get(0).map(now::plus);
+                default -> Flux.merge(all).reduce(now, Done::plus);
             };
         }
 
