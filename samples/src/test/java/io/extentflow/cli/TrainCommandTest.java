@@ -27,7 +27,7 @@ class TrainCommandTest {
         assertEquals(ExitCodes.OK, Cli.run("train", "--dir", work.toString()).exitCode());
         Path disk = work.resolve("disk.raw");
         for (String copy : new String[] {"copy.raw", "downloaded.raw", "streamed.raw", "uploaded.raw", "unpacked.raw",
-                "cli-copy.raw"}) {
+                "cli-copy.raw", "cli-downloaded.raw", "cli-streamed.raw"}) {
             TestImages.assertSameContent(disk, work.resolve(copy));
         }
         // the image over several extent windows, through a file and through NBD
@@ -58,10 +58,20 @@ class TrainCommandTest {
         for (String other : new String[] {"downloaded.raw", "from-nbd.raw"}) {
             assertFalse(Files.exists(local.resolve(other)), "a local cache trained " + other);
         }
+
+        Path http = dir.resolve("http");
+        assertEquals(ExitCodes.OK, Cli.run("train", "--kind", "http", "--dir", http.toString()).exitCode());
+        for (String copy : new String[] {"downloaded.raw", "streamed.raw", "uploaded.raw", "cli-downloaded.raw",
+                "cli-streamed.raw"}) {
+            TestImages.assertSameContent(http.resolve("disk.raw"), http.resolve(copy));
+        }
+        for (String other : new String[] {"cli-copy.raw", "from-nbd.raw", "bitmap.qcow2"}) {
+            assertFalse(Files.exists(http.resolve(other)), "an HTTP cache trained " + other);
+        }
     }
 
     @Test
     void anUnknownKindIsAUsageError() {
-        assertEquals(ExitCodes.USAGE, Cli.run("train", "--kind", "http", "--dir", dir.toString()).exitCode());
+        assertEquals(ExitCodes.USAGE, Cli.run("train", "--kind", "ftp", "--dir", dir.toString()).exitCode());
     }
 }

@@ -11,6 +11,7 @@ import io.extentflow.engine.capability.Unflushed;
 import io.extentflow.engine.copy.Request.Kind;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
+import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -21,6 +22,8 @@ import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import reactor.core.Exceptions;
+import reactor.core.Fuseable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
@@ -333,55 +336,116 @@ public final class Copy {
          * one {@link ImageSink#writePieces} call. One write per piece cost a local file written from
          * an NBD connection a thread hand-off each: 393,216 for nbdkit's sparse-random
          * runlength=1000 (perf/README.md, "Fragmented images").
+         *
+         * <p>Nothing here is made per piece that need not be: the pieces are scanned within the one
+         * segment of the buffer, and a skip the sink finished on the spot (a random-access target's
+         * skip does nothing) is counted at once instead of becoming a {@code Mono} to merge. Those
+         * per-piece objects were a third of what that copy allocated, and 64 requests of 128 pieces
+         * waiting for their writes kept enough of them alive at each young collection to promote
+         * them: the heap then grew to its limit (peak RSS 199 MiB; perf/README.md, "Memory").
          */
         private Mono<Done> writeGathered(Request r, ByteBuffer buffer) {
+            MemorySegment segment = MemorySegment.ofBuffer(buffer);
             List<Extent> dataRuns = new ArrayList<>(r.pieces().size());
-            List<Mono<Done>> gaps = new ArrayList<>(r.pieces().size() / 2 + 1);
-            long[] dataBytes = {0};
+            List<Mono<Done>> later = new ArrayList<>(1);
+            long dataBytes = 0;
+            long skippedNow = 0;
             for (Extent p : r.pieces()) {
                 if (!p.isData()) {
-                    gaps.add(writeGap(p));
+                    skippedNow += writeGap(p, later);
                     continue;
                 }
-                ByteBuffer piece = buffer.slice((int) (p.start() - r.offset()), (int) p.length());
+                long at = p.start() - r.offset();
                 if (!options.detectZeroes()) {
-                    observeData(p.start(), piece);
+                    observeData(p.start(), buffer, at, (int) p.length());
                     dataRuns.add(p);
-                    dataBytes[0] += p.length();
+                    dataBytes += p.length();
                     continue;
                 }
-                ZeroDetector.scan(piece, (at, n, zero) -> {
-                    if (zero) {
-                        gaps.add(writeGap(Extent.zero(p.start() + at, n)));
-                    } else {
-                        observeData(p.start() + at, piece.slice(at, n));
-                        dataRuns.add(at == 0 && n == p.length() ? p : Extent.data(p.start() + at, n));
-                        dataBytes[0] += n;
-                    }
-                });
+                ZeroScan scan = new ZeroScan(p, at, buffer, dataRuns, later);
+                ZeroDetector.scan(segment, at, (int) p.length(), scan);
+                dataBytes += scan.data;
+                skippedNow += scan.skipped;
             }
-            List<Mono<Done>> all = new ArrayList<>(gaps.size() + 1);
+            Done now = new Done(0, 0, skippedNow);
+            List<Mono<Done>> all = later;
             if (!dataRuns.isEmpty()) {
-                Done written = new Done(dataBytes[0], 0, 0);
+                // the write first: a sequential sink (a sparse stream) then takes the skips after it in order
+                Done written = new Done(dataBytes, 0, 0);
+                all = new ArrayList<>(later.size() + 1);
                 all.add(metrics.timeWrite(() -> sink.writePieces(r.offset(), buffer, dataRuns))
                         .onErrorMap(t -> ImageIoException.wrap("write", sink.endpoint(), r.offset(), r.length(), t))
                         .thenReturn(written));
+                all.addAll(later);
             }
-            all.addAll(gaps);
-            return Flux.merge(all).reduce(Done::plus);
+            return switch (all.size()) {
+                case 0 -> Mono.just(now);
+                case 1 -> all.get(0).map(now::plus);
+                default -> Flux.merge(all).reduce(now, Done::plus);
+            };
         }
 
-        /** A zero or hole piece of a gathered request: zero requests where the target needs them, else a skip. */
-        private Mono<Done> writeGap(Extent p) {
+        /** The runs of one data piece of a gathered request: data to write, zero blocks as gaps. */
+        private final class ZeroScan implements ZeroDetector.RunConsumer {
+            private final Extent piece;
+            private final long at;
+            private final ByteBuffer buffer;
+            private final List<Extent> dataRuns;
+            private final List<Mono<Done>> later;
+            long data;
+            long skipped;
+
+            ZeroScan(Extent piece, long at, ByteBuffer buffer, List<Extent> dataRuns, List<Mono<Done>> later) {
+                this.piece = piece;
+                this.at = at;
+                this.buffer = buffer;
+                this.dataRuns = dataRuns;
+                this.later = later;
+            }
+
+            @Override
+            public void run(int offset, int length, boolean zero) {
+                if (zero) {
+                    skipped += writeGap(Extent.zero(piece.start() + offset, length), later);
+                } else {
+                    observeData(piece.start() + offset, buffer, at + offset, length);
+                    dataRuns.add(offset == 0 && length == piece.length() ? piece
+                            : Extent.data(piece.start() + offset, length));
+                    data += length;
+                }
+            }
+        }
+
+        /**
+         * A zero or hole piece of a gathered request: zero requests where the target needs them, else a
+         * skip. What must still run goes to {@code later}; a skip the sink finished on the spot is
+         * counted here: the bytes it skipped are returned (0 otherwise).
+         */
+        private long writeGap(Extent p, List<Mono<Done>> later) {
             observeZero(p.start(), p.length());
             if (p.zero() && !skipZeroes) {
                 List<Mono<Void>> zeros = new ArrayList<>(1);
                 for (long off = p.start(); off < p.end(); off += caps.maxZeroSize()) {
                     zeros.add(zero(off, Math.min(caps.maxZeroSize(), p.end() - off)));
                 }
-                return Mono.when(zeros).thenReturn(new Done(0, p.length(), 0));
+                later.add(Mono.when(zeros).thenReturn(new Done(0, p.length(), 0)));
+                return 0;
             }
-            return skip(p.start(), p.length()).thenReturn(new Done(0, 0, p.length()));
+            Mono<Void> skip = sink.skip(p.start(), p.length());
+            if (skip instanceof Fuseable.ScalarCallable<?> done) {
+                // Mono.empty() or Mono.error(...): finished already, so nothing to subscribe to
+                try {
+                    done.call();
+                    return p.length();
+                } catch (Throwable t) {
+                    later.add(Mono.error(ImageIoException.wrap("skip", sink.endpoint(), p.start(), p.length(),
+                            Exceptions.unwrap(t))));
+                    return 0;
+                }
+            }
+            later.add(skip.onErrorMap(t -> ImageIoException.wrap("skip", sink.endpoint(), p.start(), p.length(), t))
+                    .thenReturn(new Done(0, 0, p.length())));
+            return 0;
         }
 
         /**
@@ -469,6 +533,13 @@ public final class Copy {
         private void observeData(long offset, ByteBuffer data) {
             if (observer != null) {
                 observer.data(offset, data.asReadOnlyBuffer());
+            }
+        }
+
+        /** {@link #observeData(long, ByteBuffer)} of {@code length} bytes at {@code at} in {@code buffer}. */
+        private void observeData(long offset, ByteBuffer buffer, long at, int length) {
+            if (observer != null) {
+                observer.data(offset, buffer.slice((int) at, length).asReadOnlyBuffer());
             }
         }
 

@@ -2,6 +2,7 @@ package io.extentflow.engine.copy;
 
 import io.extentflow.engine.Extent;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 
 /**
@@ -60,9 +61,13 @@ final class RequestPlanner {
      * The requests that extent {@code e} completes, in order. With {@code dataUnit} larger than the
      * request size (an offloaded copy, whose data requests hold no buffer), data is cut at that unit
      * and nothing is gathered.
+     *
+     * <p>Most extents of a fragmented image complete no request (they join the pending unit), and
+     * then the answer is the shared empty list: the copy iterates what this returns, and a fresh
+     * {@code ArrayList} still cost its object and an iterator per extent.
      */
     List<Request> next(Extent e, long dataUnit) {
-        List<Request> out = new ArrayList<>(2);
+        List<Request> out = new ArrayList<>(0);
         if (dataUnit != requestSize || !gather) {
             flush(out);
             if (e.isData()) {
@@ -75,10 +80,10 @@ final class RequestPlanner {
         if (!e.isData()) {
             if (!pending.isEmpty() && e.end() < unitEnd) {
                 trailing.add(e); // data may follow in the same unit
-            } else {
-                flush(out);
-                gap(e, out);
+                return Collections.emptyList();
             }
+            flush(out);
+            gap(e, out);
             return out;
         }
         long off = e.start();
@@ -99,7 +104,7 @@ final class RequestPlanner {
             }
             off = next;
         }
-        return out;
+        return out.isEmpty() ? Collections.emptyList() : out;
     }
 
     /** The requests still held back, at the end of the extents. */

@@ -52,12 +52,22 @@ public final class ZeroDetector {
      */
     public static void scan(ByteBuffer buffer, RunConsumer consumer) {
         MemorySegment s = MemorySegment.ofBuffer(buffer);
-        int size = (int) s.byteSize();
+        scan(s, 0, (int) s.byteSize(), consumer);
+    }
+
+    /**
+     * Splits {@code [offset, offset + length)} of {@code segment} into maximal runs of data and of
+     * zero blocks, blocks counted from {@code offset}, and hands them to {@code consumer} in order,
+     * relative to {@code offset}. The pieces of a gathered request are scanned this way within the
+     * one segment of its buffer: a segment and a buffer slice per 4 KiB piece were a tenth of what a
+     * copy of nbdkit's sparse-random runlength=1000 allocated (perf/README.md, "Memory").
+     */
+    public static void scan(MemorySegment segment, long offset, int length, RunConsumer consumer) {
         int runStart = 0;
         boolean runZero = false;
-        for (int pos = 0; pos < size; pos += BLOCK_SIZE) {
-            int n = Math.min(BLOCK_SIZE, size - pos);
-            boolean zero = MemorySegment.mismatch(s, pos, pos + n, ZEROS, 0, n) == -1;
+        for (int pos = 0; pos < length; pos += BLOCK_SIZE) {
+            int n = Math.min(BLOCK_SIZE, length - pos);
+            boolean zero = MemorySegment.mismatch(segment, offset + pos, offset + pos + n, ZEROS, 0, n) == -1;
             if (pos == 0) {
                 runZero = zero;
             } else if (zero != runZero) {
@@ -66,8 +76,8 @@ public final class ZeroDetector {
                 runZero = zero;
             }
         }
-        if (size > 0) {
-            consumer.run(runStart, size - runStart, runZero);
+        if (length > 0) {
+            consumer.run(runStart, length - runStart, runZero);
         }
     }
 }

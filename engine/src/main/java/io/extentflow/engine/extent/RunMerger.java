@@ -23,15 +23,25 @@ public final class RunMerger<T extends Mergeable<T>> {
      * continues} it, else the pending one is complete and goes to {@code completed}.
      */
     public void add(T next, Consumer<? super T> completed) {
+        T done = add(next);
+        if (done != null) {
+            completed.accept(done);
+        }
+    }
+
+    /**
+     * Adds the next range as {@link #add(Mergeable, Consumer)} does, and returns the range it
+     * completed, or null. For callers that pass each range on themselves: a consumer made per range
+     * is an allocation per extent.
+     */
+    public T add(T next) {
         T previous = pending;
         if (previous != null && previous.continuedBy(next)) {
             pending = previous.mergedWith(next);
-            return;
+            return null;
         }
         pending = next;
-        if (previous != null) {
-            completed.accept(previous);
-        }
+        return previous;
     }
 
     /** The last range, empty when none was added; the merger is empty afterwards. */

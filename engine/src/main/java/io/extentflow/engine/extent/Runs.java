@@ -44,7 +44,12 @@ public final class Runs {
     public static <T extends Mergeable<T>> Flux<T> merge(Flux<T> runs) {
         return Flux.defer(() -> {
             RunMerger<T> merger = new RunMerger<>();
-            return runs.<T>handle((next, sink) -> merger.add(next, sink::next))
+            return runs.<T>handle((next, sink) -> {
+                        T done = merger.add(next);
+                        if (done != null) {
+                            sink.next(done);
+                        }
+                    })
                     .concatWith(Mono.fromSupplier(() -> merger.finish().orElse(null)));
         });
     }

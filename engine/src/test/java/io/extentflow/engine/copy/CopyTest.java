@@ -6,7 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.extentflow.engine.Extent;
+import io.extentflow.engine.ForwardingImageSink;
 import io.extentflow.engine.ImageIoException;
+import io.extentflow.engine.ImageSink;
 import io.extentflow.engine.testing.Await;
 import io.extentflow.engine.testing.MemoryImage;
 import io.micrometer.core.instrument.Gauge;
@@ -22,6 +24,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import reactor.core.Disposable;
+import reactor.core.publisher.Mono;
 import reactor.test.StepVerifier;
 
 class CopyTest {
@@ -75,6 +78,75 @@ class CopyTest {
         assertEquals(size / 2 - zeroInData, r.dataBytes());
         assertEquals(size / 2 + zeroInData, r.zeroedBytes() + r.skippedBytes());
         assertEquals(size, observed[0]);
+    }
+
+    /** 4 KiB of data, then a 4 KiB hole, in turn: every request of 64 KiB is gathered. */
+    static MemoryImage tinyExtents(int size) {
+        byte[] bytes = new byte[size];
+        List<Extent> extents = new ArrayList<>();
+        SplittableRandom rnd = new SplittableRandom(9);
+        for (int at = 0; at < size; at += 8192) {
+            byte[] run = new byte[4096];
+            rnd.nextBytes(run);
+            System.arraycopy(run, 0, bytes, at, 4096);
+            extents.add(Extent.data(at, 4096));
+            extents.add(Extent.hole(at + 4096, 4096));
+        }
+        return MemoryImage.source(bytes, extents);
+    }
+
+    /**
+     * The holes of gathered requests are skips: counted at once where the sink's skip finished on
+     * the spot (a random-access target), subscribed to where it did not (a sequential one), and a
+     * skip that fails names its own offset.
+     */
+    @Test
+    void theSkippedPiecesOfGatheredRequestsAreCountedAndAFailedSkipNamesItsOffset() {
+        int size = 1 << 20;
+        MemoryImage src = tinyExtents(size);
+        List<Long> lateSkips = new java.util.concurrent.CopyOnWriteArrayList<>();
+        MemoryImage plain = MemoryImage.sink(size, true);
+        ImageSink later = new ForwardingImageSink() {
+            @Override
+            public ImageSink delegate() {
+                return plain;
+            }
+
+            @Override
+            public Mono<Void> skip(long offset, long length) {
+                return Mono.fromRunnable(() -> lateSkips.add(length));
+            }
+        };
+        for (ImageSink dst : List.of(MemoryImage.sink(size, true), later)) {
+            CopyResult r = Copy.from(src).to(dst).options(CopyOptions.defaults().withRequestSize(64 << 10))
+                    .run().block(TIMEOUT);
+            assertEquals(size / 2, r.dataBytes());
+            assertEquals(size / 2, r.skippedBytes());
+        }
+        assertEquals(size / 2, lateSkips.stream().mapToLong(Long::longValue).sum());
+        assertArrayEquals(src.bytes(), plain.bytes());
+
+        long failing = 5 * 8192 + 4096;
+        MemoryImage target = MemoryImage.sink(size, true);
+        ImageSink refusing = new ForwardingImageSink() {
+            @Override
+            public ImageSink delegate() {
+                return target;
+            }
+
+            @Override
+            public Mono<Void> skip(long offset, long length) {
+                return offset == failing ? Mono.error(new IllegalStateException("no room")) : Mono.empty();
+            }
+        };
+        StepVerifier.create(Copy.from(src).to(refusing).options(CopyOptions.defaults().withRequestSize(64 << 10)).run())
+                .expectErrorSatisfies(e -> {
+                    ImageIoException io = assertInstanceOf(ImageIoException.class, e);
+                    assertEquals("skip", io.operation());
+                    assertEquals(failing, io.offset());
+                    assertTrue(io.getMessage().contains("no room"), io.getMessage());
+                })
+                .verify(TIMEOUT);
     }
 
     /** A random image: data runs (some with zero blocks inside), zero extents and holes. */
