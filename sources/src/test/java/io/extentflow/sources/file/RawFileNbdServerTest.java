@@ -1,6 +1,5 @@
 package io.extentflow.sources.file;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.extentflow.engine.io.OpenFile;
@@ -13,6 +12,7 @@ import io.extentflow.engine.nbd.server.NbdServer;
 import io.extentflow.engine.nbd.server.NbdServerConfig;
 import io.extentflow.engine.testing.Await;
 import io.extentflow.engine.testing.NettyLeaks;
+import io.extentflow.engine.testing.RandomReads;
 import io.extentflow.engine.testing.TestImages;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
@@ -118,29 +118,9 @@ class RawFileNbdServerTest {
         Await.until(WAIT, "the connections closed", () -> server.connections() == 0);
     }
 
-    /** READs of random places and lengths (1 byte to 1 MiB), 64 at a time, compared with the file. */
+    /** 400 READs of random places and lengths (1 byte to 1 MiB), 64 at a time, compared with the file. */
     private static void assertReadsExact(NbdClient c, byte[] expected, String state) {
-        SplittableRandom random = new SplittableRandom(state.hashCode());
-        long[][] reads = new long[400][];
-        for (int i = 0; i < reads.length; i++) {
-            int length = random.nextInt(4) == 0 ? random.nextInt(1, 70_000) : random.nextInt(1, (1 << 20) + 1);
-            reads[i] = new long[] {random.nextInt(expected.length - length + 1), length};
-        }
-        List<byte[]> got = Flux.fromArray(reads)
-                .flatMapSequential(rd -> {
-                    ByteBuffer b = ByteBuffer.allocateDirect((int) rd[1]);
-                    return c.read(rd[0], b).then(Mono.fromCallable(() -> {
-                        byte[] out = new byte[(int) rd[1]];
-                        b.get(0, out);
-                        return out;
-                    }));
-                }, 64)
-                .collectList().block(WAIT);
-        for (int i = 0; i < reads.length; i++) {
-            int from = (int) reads[i][0];
-            byte[] want = java.util.Arrays.copyOfRange(expected, from, from + (int) reads[i][1]);
-            assertArrayEquals(want, got.get(i), state + ": " + from + "+" + reads[i][1]);
-        }
+        RandomReads.assertExact(c, expected, new SplittableRandom(state.hashCode()), 400, 70_000, WAIT, state);
     }
 
     /** Drops {@code file} from the page cache (written back first: dirty pages stay). */

@@ -16,6 +16,7 @@ import io.extentflow.engine.nbd.message.NbdProtocol;
 import io.extentflow.engine.testing.Await;
 import io.extentflow.engine.testing.MemoryImage;
 import io.extentflow.engine.testing.NettyLeaks;
+import io.extentflow.engine.testing.RandomReads;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -29,7 +30,6 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import reactor.core.publisher.Flux;
-import reactor.core.publisher.Mono;
 
 /**
  * The project's own NBD client against its own server, with compact and with extended headers: the
@@ -122,26 +122,7 @@ class NbdServerTest {
         try {
             SplittableRandom random = new SplittableRandom(3);
             for (int pass = 0; pass < 2; pass++) {
-                long[][] reads = new long[256][];
-                for (int i = 0; i < reads.length; i++) {
-                    int length = random.nextInt(4) == 0 ? random.nextInt(1, 4097) : random.nextInt(1, (1 << 20) + 1);
-                    reads[i] = new long[] {random.nextInt(data.length - length + 1), length};
-                }
-                List<byte[]> got = Flux.fromArray(reads)
-                        .flatMapSequential(rd -> {
-                            ByteBuffer b = ByteBuffer.allocateDirect((int) rd[1]);
-                            return c.read(rd[0], b).then(Mono.fromCallable(() -> {
-                                byte[] out = new byte[(int) rd[1]];
-                                b.get(0, out);
-                                return out;
-                            }));
-                        }, 64)
-                        .collectList().block(WAIT);
-                for (int i = 0; i < reads.length; i++) {
-                    int from = (int) reads[i][0];
-                    assertArrayEquals(Arrays.copyOfRange(data, from, from + (int) reads[i][1]), got.get(i),
-                            "pass " + pass + ": " + from + "+" + reads[i][1]);
-                }
+                RandomReads.assertExact(c, data, random, 256, 4096, WAIT, "pass " + pass);
             }
         } finally {
             c.closeGracefully().block(WAIT);
