@@ -95,6 +95,21 @@ class CopyTest {
         return MemoryImage.source(bytes, extents);
     }
 
+    /** {@code target} with its skips answered by {@code skip} (offset, length). */
+    private static ImageSink skipping(ImageSink target, java.util.function.BiFunction<Long, Long, Mono<Void>> skip) {
+        return new ForwardingImageSink() {
+            @Override
+            public ImageSink delegate() {
+                return target;
+            }
+
+            @Override
+            public Mono<Void> skip(long offset, long length) {
+                return skip.apply(offset, length);
+            }
+        };
+    }
+
     /**
      * The holes of gathered requests are skips: counted at once where the sink's skip finished on
      * the spot (a random-access target), subscribed to where it did not (a sequential one), and a
@@ -106,17 +121,7 @@ class CopyTest {
         MemoryImage src = tinyExtents(size);
         List<Long> lateSkips = new java.util.concurrent.CopyOnWriteArrayList<>();
         MemoryImage plain = MemoryImage.sink(size, true);
-        ImageSink later = new ForwardingImageSink() {
-            @Override
-            public ImageSink delegate() {
-                return plain;
-            }
-
-            @Override
-            public Mono<Void> skip(long offset, long length) {
-                return Mono.fromRunnable(() -> lateSkips.add(length));
-            }
-        };
+        ImageSink later = skipping(plain, (offset, length) -> Mono.fromRunnable(() -> lateSkips.add(length)));
         for (ImageSink dst : List.of(MemoryImage.sink(size, true), later)) {
             CopyResult r = Copy.from(src).to(dst).options(CopyOptions.defaults().withRequestSize(64 << 10))
                     .run().block(TIMEOUT);
@@ -128,17 +133,8 @@ class CopyTest {
 
         long failing = 5 * 8192 + 4096;
         MemoryImage target = MemoryImage.sink(size, true);
-        ImageSink refusing = new ForwardingImageSink() {
-            @Override
-            public ImageSink delegate() {
-                return target;
-            }
-
-            @Override
-            public Mono<Void> skip(long offset, long length) {
-                return offset == failing ? Mono.error(new IllegalStateException("no room")) : Mono.empty();
-            }
-        };
+        ImageSink refusing = skipping(target,
+                (offset, length) -> offset == failing ? Mono.error(new IllegalStateException("no room")) : Mono.empty());
         StepVerifier.create(Copy.from(src).to(refusing).options(CopyOptions.defaults().withRequestSize(64 << 10)).run())
                 .expectErrorSatisfies(e -> {
                     ImageIoException io = assertInstanceOf(ImageIoException.class, e);
