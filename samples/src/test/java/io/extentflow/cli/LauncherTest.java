@@ -44,13 +44,21 @@ class LauncherTest {
                 onTerminal::toString);
     }
 
+    /**
+     * A stand-in start-up cache of {@code kind} newer than the jar: the launcher then trains none
+     * (seconds each), and the JVM ignores a bad cache.
+     */
+    private static Path standInCache(Path launcher, String kind) throws Exception {
+        Path cache = launcher.resolveSibling("samples/target/extentflow-" + kind + ".aot");
+        Files.writeString(cache, "a stand-in, not a cache");
+        Files.setLastModifiedTime(cache, FileTime.fromMillis(System.currentTimeMillis() + 60_000));
+        return cache;
+    }
+
     @Test
     void aCopysHeapIsSixtyFourMibPlusTheBytesInFlightWithAnEightMibYoungGeneration() throws Exception {
         Path launcher = standInLauncher();
-        // a stand-in cache newer than the jar: no training (seconds each); the JVM ignores a bad cache
-        Path cache = launcher.resolveSibling("samples/target/extentflow-local.aot");
-        Files.writeString(cache, "a stand-in, not a cache");
-        Files.setLastModifiedTime(cache, FileTime.fromMillis(System.currentTimeMillis() + 60_000));
+        standInCache(launcher, "local");
         String defaults = flags(launcher, "copy a.raw b.raw");
         assertEquals(96L << 20, flag(defaults, "MaxHeapSize"));
         assertEquals(16L << 20, flag(defaults, "InitialHeapSize"));
@@ -63,9 +71,7 @@ class LauncherTest {
     @Test
     void aDaemonTakesAnotherStartUpCacheOrNoneWhenTold() throws Exception {
         Path launcher = standInLauncher();
-        Path cache = launcher.resolveSibling("samples/target/extentflow-full.aot");
-        Files.writeString(cache, "a stand-in, not a cache");
-        Files.setLastModifiedTime(cache, FileTime.fromMillis(System.currentTimeMillis() + 60_000));
+        Path cache = standInCache(launcher, "full");
         assertEquals(cache.toString(), aotCache(flags(launcher, "", "serve")));
         // perf/fleet.sh AOT=trained: a cache recorded by a daemon's run, and none while recording one
         Path other = dir.resolve("trained.aot");
