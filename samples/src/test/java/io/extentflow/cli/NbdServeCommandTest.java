@@ -7,10 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.extentflow.engine.io.OpenFile;
-import io.extentflow.engine.io.Posix;
 import io.extentflow.engine.testing.ExternalTool;
 import io.extentflow.engine.testing.NbdServers;
+import io.extentflow.engine.testing.PageCache;
 import io.extentflow.engine.testing.TestImages;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -29,9 +28,6 @@ import org.junit.jupiter.params.provider.ValueSource;
  * configured; SIGTERM ends it cleanly.
  */
 class NbdServeCommandTest {
-
-    /** posix_fadvise(2): read only what is asked, no read-ahead. */
-    private static final int POSIX_FADV_RANDOM = 1;
 
     @RegisterExtension
     final NbdServers servers = new NbdServers();
@@ -216,13 +212,13 @@ class NbdServeCommandTest {
             for (String state : List.of("cached", "evicted", "half-evicted")) {
                 switch (state) {
                     case "cached" -> ExternalTool.check("dd", "if=" + image, "of=/dev/null", "bs=4M", "status=none");
-                    case "evicted" -> evict(image);
+                    case "evicted" -> PageCache.evict(image);
                     default -> {
-                        evict(image);
-                        cacheEveryOther64k(image);
+                        PageCache.evict(image);
+                        PageCache.cacheEveryOther64k(image);
                     }
                 }
-                long resident = residentBytes(image);
+                long resident = PageCache.residentBytes(image);
                 switch (state) {
                     case "cached" -> assertTrue(resident > size * 9 / 10, state + ": " + resident);
                     case "evicted" -> assertTrue(resident < size / 100, state + ": " + resident);
@@ -236,38 +232,6 @@ class NbdServeCommandTest {
         }
     }
 
-    /** Drops {@code file} from the page cache (written back first: dirty pages stay). */
-    private static void evict(Path file) throws Exception {
-        try (OpenFile f = OpenFile.readOnly(file)) {
-            Posix.fdatasync(f.fd());
-            Posix.fadvise(f.fd(), 0, 0, Posix.POSIX_FADV_DONTNEED);
-        }
-    }
-
-    /**
-     * Reads the first 64 KiB of every 128 KiB of {@code file} into the page cache, and only those:
-     * without read-ahead ({@code POSIX_FADV_RANDOM}), which would fill the gaps, in pages small enough
-     * to evict apart. (Dropping every other 64 KiB of a cached file instead left most of it cached: a
-     * read of a large file caches it in folios of up to 2 MiB, which a partial DONTNEED keeps.)
-     */
-    private static void cacheEveryOther64k(Path file) throws Exception {
-        try (OpenFile f = OpenFile.readOnly(file)) {
-            Posix.fadvise(f.fd(), 0, 0, POSIX_FADV_RANDOM);
-            java.nio.ByteBuffer buffer = java.nio.ByteBuffer.allocateDirect(64 << 10);
-            for (long at = 0, size = f.size(); at < size; at += 128 << 10) {
-                buffer.clear();
-                while (buffer.hasRemaining() && f.channel().read(buffer, at + buffer.position()) > 0) {
-                    // until 64 KiB are read
-                }
-            }
-        }
-    }
-
-    /** The bytes of {@code file} in the page cache, by util-linux's fincore. */
-    private static long residentBytes(Path file) throws Exception {
-        return Long.parseLong(ExternalTool.check("fincore", "--bytes", "--noheadings", "--raw", "--output", "RES",
-                file.toString()).trim());
-    }
 
     @Test
     void aQcow2ImageIsServedReadOnly() throws Exception {

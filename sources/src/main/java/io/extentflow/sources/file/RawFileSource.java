@@ -15,7 +15,6 @@ import io.extentflow.engine.io.OpenFile;
 import io.extentflow.engine.io.Posix;
 import io.extentflow.engine.map.MapEntry;
 import java.io.IOException;
-import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -44,8 +43,6 @@ public final class RawFileSource implements ImageSource, HostOffsets {
     private final long window;
     /** Host offsets, the file itself (a raw file's data is at its guest offsets) and cached reads. */
     private final Capabilities capabilities;
-    /** False once the kernel or file system refused RWF_NOWAIT: cached reads are not tried again. */
-    private volatile boolean nowait = true;
 
     private RawFileSource(OpenFile file, long size, boolean seekable, long window) {
         this.file = file;
@@ -196,32 +193,11 @@ public final class RawFileSource implements ImageSource, HostOffsets {
     }
 
     /**
-     * {@link CachedReads}: {@code preadv2(RWF_NOWAIT)} until the range is read or the kernel says the
-     * next page is not cached (it may start reading it ahead, which the blocking read that follows
-     * then finds under way). Direct buffers only (a heap buffer reads as 0).
+     * {@link CachedReads}: what of the range the page cache holds ({@link OpenFile#readCached}, {@code
+     * preadv2(RWF_NOWAIT)}); nothing outside the file.
      */
     private int readCached(long offset, ByteBuffer target) {
-        int length = target.remaining();
-        if (!nowait || !target.isDirect() || !ImageIoException.fits(offset, length, size)) {
-            return 0;
-        }
-        MemorySegment memory = MemorySegment.ofBuffer(target); // from the position, remaining() long
-        int done = 0;
-        try {
-            while (done < length) {
-                long n = Posix.readCached(file.fd(), memory.address() + done, length - done, offset + done);
-                if (n <= 0) {
-                    break; // not cached (-1), or the end of a file truncated meanwhile (0)
-                }
-                done += (int) n;
-            }
-        } catch (Posix.ErrnoException e) {
-            if (e.errno() == Posix.EOPNOTSUPP || e.errno() == Posix.EINVAL || e.errno() == Posix.ENOSYS) {
-                nowait = false; // this kernel or file system cannot: stop asking
-            } // else (EIO...): the ordinary read that follows reports it
-        }
-        target.position(target.position() + done);
-        return done;
+        return ImageIoException.fits(offset, target.remaining(), size) ? file.readCached(offset, target) : 0;
     }
 
     @Override

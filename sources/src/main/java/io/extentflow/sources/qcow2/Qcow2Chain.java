@@ -148,19 +148,44 @@ final class Qcow2Chain implements AutoCloseable {
      * @param mayBlock false to throw {@link WouldBlock} rather than read metadata from a file
      */
     void resolve(long from, long to, boolean topOnly, boolean mayBlock, List<ChainRun> out) throws IOException {
-        resolve(0, from, to, topOnly ? 1 : layers.size(), mayBlock, out);
+        resolve(0, from, to, topOnly ? 1 : layers.size(), (l, f, t, o) -> l.runs(f, t, mayBlock, o), out);
     }
 
-    private void resolve(int depth, long from, long to, int usedLayers, boolean mayBlock, List<ChainRun> out)
+    /**
+     * Appends the runs of {@code [from, to)} through the whole chain for a read that must not wait
+     * for the disk ({@link Layer#readableRuns}: a raw backing file's range is data, holes and all).
+     *
+     * @throws WouldBlock when a layer's metadata for the range is not in memory
+     */
+    void resolveReadable(long from, long to, List<ChainRun> out) throws IOException {
+        resolve(0, from, to, layers.size(), Layer::readableRuns, out);
+    }
+
+    /**
+     * Guest bytes a lookup needs at most one L2 table of each qcow2 layer for (from a multiple of
+     * it): the smallest reach of an L2 table in the chain.
+     */
+    long lookupStep() {
+        return layers.stream().filter(Qcow2Layer.class::isInstance)
+                .mapToLong(l -> ((Qcow2Layer) l).tableReach()).min().orElse(Long.MAX_VALUE);
+    }
+
+    /** How one layer is asked for its runs. */
+    @FunctionalInterface
+    private interface RunQuery {
+        void runs(Layer layer, long from, long to, List<LayerRun> out) throws IOException;
+    }
+
+    private void resolve(int depth, long from, long to, int usedLayers, RunQuery query, List<ChainRun> out)
             throws IOException {
         List<LayerRun> runs = new ArrayList<>();
-        layers.get(depth).runs(from, to, mayBlock, runs);
+        query.runs(layers.get(depth), from, to, runs);
         boolean hasBacking = depth + 1 < usedLayers;
         long backingSize = hasBacking ? layers.get(depth + 1).statusSize() : 0;
         for (LayerRun r : runs) {
             if (r.kind() == Kind.UNALLOCATED && hasBacking && r.start() < backingSize) {
                 long mid = Math.min(r.end(), backingSize);
-                resolve(depth + 1, r.start(), mid, usedLayers, mayBlock, out);
+                resolve(depth + 1, r.start(), mid, usedLayers, query, out);
                 if (mid < r.end()) {
                     out.add(new ChainRun(depth, r.slice(mid, r.end())));
                 }

@@ -2,6 +2,8 @@ package io.extentflow.sources.qcow2;
 
 import io.extentflow.engine.Extent;
 import io.extentflow.engine.extent.Runs;
+import io.extentflow.engine.io.FileProbe;
+import io.extentflow.engine.io.OpenFile;
 import io.extentflow.engine.qcow2.Qcow2Format;
 import io.extentflow.sources.file.RawFileSource;
 import io.extentflow.sources.qcow2.LayerRun.Kind;
@@ -9,7 +11,6 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -32,6 +33,8 @@ final class Qcow2Layer implements Layer {
     private static final int SUBCLUSTER_BITS = 5;
 
     private final Path path;
+    /** The file: its channel for blocking reads, its descriptor for {@link #readCached}. */
+    private final OpenFile file;
     private final FileChannel channel;
     private final long fileSize;
     private final Qcow2Header header;
@@ -51,10 +54,11 @@ final class Qcow2Layer implements Layer {
     /** The file itself seen as raw, to find holes under data clusters; null unless metadata-preallocated. */
     private final RawFileSource hostFile;
 
-    private Qcow2Layer(Path path, FileChannel channel, long fileSize, Qcow2Header header, long[] l1, long cacheBytes,
+    private Qcow2Layer(Path path, OpenFile file, long fileSize, Qcow2Header header, long[] l1, long cacheBytes,
                        RawFileSource hostFile) {
         this.path = path;
-        this.channel = channel;
+        this.file = file;
+        this.channel = file.channel();
         this.fileSize = fileSize;
         this.header = header;
         this.l1 = l1;
@@ -73,7 +77,9 @@ final class Qcow2Layer implements Layer {
 
     /** Opens and validates {@code path}. Blocking. */
     static Qcow2Layer open(Path path) throws IOException {
-        FileChannel ch = FileChannel.open(path, StandardOpenOption.READ);
+        FileProbe.requireReadable(path);
+        OpenFile file = OpenFile.readOnly(path);
+        FileChannel ch = file.channel();
         try {
             long fileSize = ch.size();
             Qcow2Header header = Qcow2Header.read(path, ch, fileSize);
@@ -83,9 +89,9 @@ final class Qcow2Layer implements Layer {
             }
             RawFileSource hostFile = MetadataPreallocation.detect(path, ch, fileSize, header)
                     ? RawFileSource.openNow(path, RawFileSource.DEFAULT_WINDOW) : null;
-            return new Qcow2Layer(path, ch, fileSize, header, l1, L2Cache.DEFAULT_BYTES, hostFile);
+            return new Qcow2Layer(path, file, fileSize, header, l1, L2Cache.DEFAULT_BYTES, hostFile);
         } catch (IOException | RuntimeException e) {
-            ch.close();
+            file.close();
             throw e;
         }
     }
@@ -118,6 +124,11 @@ final class Qcow2Layer implements Layer {
         return clusterSize;
     }
 
+    /** Guest bytes one L2 table maps: a lookup within them needs at most one table. */
+    long tableReach() {
+        return 1L << l2Shift;
+    }
+
     ClusterDecompressor decompressor() {
         return decompressor;
     }
@@ -125,6 +136,24 @@ final class Qcow2Layer implements Layer {
     @Override
     public void runs(long from, long to, boolean mayBlock, List<LayerRun> out) throws IOException {
         int first = out.size();
+        tableRuns(from, to, mayBlock, out);
+        if (hostFile != null) {
+            findHostHoles(out, first, mayBlock);
+        }
+    }
+
+    /**
+     * The runs as the L2 tables give them: a data cluster whose host range is a hole in the file
+     * stays data, and reads as the zeros the file holds there. Asking the file where its holes are
+     * ({@code lseek}) may wait for the disk.
+     */
+    @Override
+    public void readableRuns(long from, long to, List<LayerRun> out) throws IOException {
+        tableRuns(from, to, false, out);
+    }
+
+    /** The runs of {@code [from, to)} from the L1 and L2 tables alone. */
+    private void tableRuns(long from, long to, boolean mayBlock, List<LayerRun> out) throws IOException {
         long pos = from;
         while (pos < to) {
             int l1Index = (int) (pos >>> l2Shift);
@@ -140,9 +169,6 @@ final class Qcow2Layer implements Layer {
                 }
             }
             pos = spanEnd;
-        }
-        if (hostFile != null) {
-            findHostHoles(out, first, mayBlock);
         }
     }
 
@@ -283,6 +309,11 @@ final class Qcow2Layer implements Layer {
         }
     }
 
+    @Override
+    public int readCached(long host, ByteBuffer dst) {
+        return Layer.readCachedFile(file::readCached, fileSize, host, dst);
+    }
+
     /**
      * Reads the file bytes {@code [from, to)}, clipped to the end of the file ({@link #spanLength}
      * of them), into {@code reuse} when it is long enough, else into a new array, followed by one
@@ -321,10 +352,6 @@ final class Qcow2Layer implements Layer {
         if (hostFile != null) {
             hostFile.close();
         }
-        try {
-            channel.close();
-        } catch (IOException ignored) {
-            // read-only file: nothing to lose
-        }
+        file.close();
     }
 }

@@ -4,6 +4,7 @@ import io.extentflow.engine.Extent;
 import io.extentflow.engine.ImageIoException;
 import io.extentflow.engine.ImageSource;
 import io.extentflow.engine.capability.AllocationDepth;
+import io.extentflow.engine.capability.CachedReads;
 import io.extentflow.engine.capability.Capabilities;
 import io.extentflow.engine.capability.DirtyExtents;
 import io.extentflow.engine.capability.HostOffsets;
@@ -37,7 +38,8 @@ import reactor.core.publisher.Mono;
  *
  * <p>Capabilities: {@link HostOffsets} ({@link #map} answers exactly what {@code qemu-img map
  * --output=json} prints; qemu 7.2: no "compressed" field) and {@link AllocationDepth} (what qemu-nbd
- * reports as {@code qemu:allocation-depth}), both over the whole chain; {@link DirtyExtents} when
+ * reports as {@code qemu:allocation-depth}), both over the whole chain; {@link CachedReads} of plain,
+ * zero and unallocated clusters whose metadata is in memory ({@link CachedChainReads}); {@link DirtyExtents} when
  * opened with the name of one of the top image's persistent dirty bitmaps ({@link Qcow2Bitmap}).
  *
  * <p>Metadata comes from an in-memory L1 table and a bounded L2 cache; lookups that need no file
@@ -72,7 +74,8 @@ public final class Qcow2Source implements ImageSource, HostOffsets {
         this.window = Math.max(MIN_WINDOW, chain.granularity() * GRANULES_PER_WINDOW);
         Capabilities offered = Capabilities.none()
                 .with(HostOffsets.class, this)
-                .with(AllocationDepth.class, this::allocationDepth);
+                .with(AllocationDepth.class, this::allocationDepth)
+                .with(CachedReads.class, new CachedChainReads(chain, size));
         this.capabilities = bitmap == null ? offered : offered.with(DirtyExtents.class, bitmap);
         this.bitmaps = Qcow2Bitmap.describe((Qcow2Layer) chain.top()); // one directory read, on the opener's thread
     }

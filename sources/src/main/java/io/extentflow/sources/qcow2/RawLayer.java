@@ -1,6 +1,7 @@
 package io.extentflow.sources.qcow2;
 
 import io.extentflow.engine.Extent;
+import io.extentflow.engine.capability.CachedReads;
 import io.extentflow.sources.file.RawFileSource;
 import io.extentflow.sources.qcow2.LayerRun.Kind;
 import java.io.IOException;
@@ -18,9 +19,12 @@ final class RawLayer implements Layer {
     private static final long FS_BLOCK = 4096;
 
     private final RawFileSource file;
+    /** The file's page cache, read without waiting. */
+    private final CachedReads cached;
 
     private RawLayer(RawFileSource file) {
         this.file = file;
+        this.cached = file.capability(CachedReads.class).orElse((offset, target) -> 0);
     }
 
     /** Opens {@code path}. Blocking. */
@@ -56,6 +60,20 @@ final class RawLayer implements Layer {
         for (Extent e : file.scan(from, to)) {
             out.add(new LayerRun(e.start(), e.length(), e.isData() ? Kind.DATA : Kind.ZERO, e.start(), 0));
         }
+    }
+
+    /**
+     * One data run, host offset the guest offset: a read takes the file's holes as the zeros they
+     * read as, so it needs no {@code lseek} (which may wait for the file system's metadata).
+     */
+    @Override
+    public void readableRuns(long from, long to, List<LayerRun> out) {
+        out.add(new LayerRun(from, to - from, Kind.DATA, from, 0));
+    }
+
+    @Override
+    public int readCached(long host, ByteBuffer dst) {
+        return Layer.readCachedFile(cached, file.size(), host, dst);
     }
 
     @Override

@@ -2,8 +2,6 @@ package io.extentflow.sources.file;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.extentflow.engine.io.OpenFile;
-import io.extentflow.engine.io.Posix;
 import io.extentflow.engine.nbd.NbdAddress;
 import io.extentflow.engine.nbd.NbdClient;
 import io.extentflow.engine.nbd.NbdClientOptions;
@@ -12,6 +10,7 @@ import io.extentflow.engine.nbd.server.NbdServer;
 import io.extentflow.engine.nbd.server.NbdServerConfig;
 import io.extentflow.engine.testing.Await;
 import io.extentflow.engine.testing.NettyLeaks;
+import io.extentflow.engine.testing.PageCache;
 import io.extentflow.engine.testing.RandomReads;
 import io.extentflow.engine.testing.TestImages;
 import java.nio.ByteBuffer;
@@ -40,8 +39,6 @@ import reactor.core.publisher.Mono;
 class RawFileNbdServerTest {
 
     private static final Duration WAIT = Duration.ofSeconds(60);
-    /** posix_fadvise(2): read only what is asked, no read-ahead. */
-    private static final int POSIX_FADV_RANDOM = 1;
     private static final long SIZE = 64L << 20;
 
     @TempDir
@@ -77,10 +74,10 @@ class RawFileNbdServerTest {
         try {
             for (String state : List.of("cached", "evicted", "every other 64 KiB cached")) {
                 if (!state.equals("cached")) {
-                    evict(image);
+                    PageCache.evict(image);
                 }
                 if (state.startsWith("every")) {
-                    cacheEveryOther64k(image);
+                    PageCache.cacheEveryOther64k(image);
                 }
                 assertReadsExact(c, expected, state);
             }
@@ -121,30 +118,5 @@ class RawFileNbdServerTest {
     /** 400 READs of random places and lengths (1 byte to 1 MiB), 64 at a time, compared with the file. */
     private static void assertReadsExact(NbdClient c, byte[] expected, String state) {
         RandomReads.assertExact(c, expected, new SplittableRandom(state.hashCode()), 400, 70_000, WAIT, state);
-    }
-
-    /** Drops {@code file} from the page cache (written back first: dirty pages stay). */
-    static void evict(Path file) throws Exception {
-        try (OpenFile f = OpenFile.readOnly(file)) {
-            Posix.fdatasync(f.fd());
-            Posix.fadvise(f.fd(), 0, 0, Posix.POSIX_FADV_DONTNEED);
-        }
-    }
-
-    /**
-     * Reads the first 64 KiB of every 128 KiB of {@code file} into the page cache, and only those:
-     * without read-ahead, in pages small enough that the rest stays out.
-     */
-    static void cacheEveryOther64k(Path file) throws Exception {
-        try (OpenFile f = OpenFile.readOnly(file)) {
-            Posix.fadvise(f.fd(), 0, 0, POSIX_FADV_RANDOM);
-            ByteBuffer buffer = ByteBuffer.allocateDirect(64 << 10);
-            for (long at = 0, size = f.size(); at < size; at += 128 << 10) {
-                buffer.clear();
-                while (buffer.hasRemaining() && f.channel().read(buffer, at + buffer.position()) > 0) {
-                    // until 64 KiB are read
-                }
-            }
-        }
     }
 }

@@ -11,9 +11,8 @@ import io.extentflow.engine.ImageIoException;
 import io.extentflow.engine.ImageSource;
 import io.extentflow.engine.capability.CachedReads;
 import io.extentflow.engine.endpoint.Endpoints;
-import io.extentflow.engine.io.OpenFile;
-import io.extentflow.engine.io.Posix;
 import io.extentflow.engine.testing.ExternalTool;
+import io.extentflow.engine.testing.PageCache;
 import io.extentflow.engine.testing.TestImages;
 import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
@@ -159,13 +158,13 @@ class RawFileSourceTest {
             assertEquals(size, all.position());
             assertArrayEquals(bytes, contents(all, size));
 
-            evict(img, 0, size);
+            PageCache.evict(img, 0, size);
             ByteBuffer none = ByteBuffer.allocateDirect(size);
             assertEquals(0, cached.readCached(0, none), "evicted: nothing read, nothing waited for");
             assertEquals(0, none.position());
 
             src.read(0, ByteBuffer.allocateDirect(size)).block(TIMEOUT); // the ordinary read caches it again
-            evict(img, size / 2, size / 2);
+            PageCache.evict(img, size / 2, size / 2);
             ByteBuffer half = ByteBuffer.allocateDirect(size);
             int n = cached.readCached(0, half);
             assertTrue(n >= size / 2 && n < size, "the cached first half, not all: " + n);
@@ -181,13 +180,5 @@ class RawFileSourceTest {
         byte[] out = new byte[length];
         buffer.get(0, out);
         return out;
-    }
-
-    /** Drops {@code [offset, offset + length)} of {@code file} from the page cache, written back first. */
-    private static void evict(Path file, long offset, long length) throws Exception {
-        try (OpenFile f = OpenFile.readOnly(file)) {
-            Posix.fdatasync(f.fd());
-            Posix.fadvise(f.fd(), offset, length, Posix.POSIX_FADV_DONTNEED);
-        }
     }
 }
