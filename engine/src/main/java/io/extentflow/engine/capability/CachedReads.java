@@ -10,7 +10,9 @@ import java.nio.ByteBuffer;
  * server more than the copying itself when the data is cached (docs/architecture.md, "The NBD
  * server").
  *
- * <p>A raw file implements it with {@code preadv2(RWF_NOWAIT)}. Sources without it (the default of
+ * <p>Local files implement it with {@code preadv2(RWF_NOWAIT)} ({@link io.extentflow.engine.io.OpenFile#readCached}):
+ * a raw file for all its bytes, a qcow2 chain for its plain, zero and unallocated clusters whose
+ * metadata is in memory. Sources without it (the default of
  * {@link io.extentflow.engine.ImageSource#capability(Class)}) are read the ordinary way.
  */
 @FunctionalInterface

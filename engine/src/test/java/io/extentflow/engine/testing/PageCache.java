@@ -22,7 +22,10 @@ public final class PageCache {
         evict(file, 0, 0);
     }
 
-    /** Drops {@code [offset, offset + length)} of {@code file} (0: to its end) from the page cache, written back first. */
+    /**
+     * Drops {@code [offset, offset + length)} of {@code file} (a length of 0: to its end) from the page
+     * cache, written back first.
+     */
     public static void evict(Path file, long offset, long length) throws Exception {
         try (OpenFile f = OpenFile.readOnly(file)) {
             Posix.fdatasync(f.fd());
