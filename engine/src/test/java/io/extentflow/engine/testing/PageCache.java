@@ -44,22 +44,11 @@ public final class PageCache {
             Posix.fadvise(f.fd(), 0, 0, POSIX_FADV_RANDOM);
             ByteBuffer buffer = ByteBuffer.allocateDirect(64 << 10);
             for (long at = 0, size = f.size(); at < size; at += 128 << 10) {
-                read(f, at, buffer.clear());
+                buffer.clear();
+                while (buffer.hasRemaining() && f.channel().read(buffer, at + buffer.position()) > 0) {
+                    // until 64 KiB are read
+                }
             }
-        }
-    }
-
-    /** Reads {@code [offset, offset + length)} of {@code file} into the page cache, and no more (no read-ahead). */
-    public static void cache(Path file, long offset, int length) throws Exception {
-        try (OpenFile f = OpenFile.readOnly(file)) {
-            Posix.fadvise(f.fd(), 0, 0, POSIX_FADV_RANDOM);
-            read(f, offset, ByteBuffer.allocateDirect(length));
-        }
-    }
-
-    private static void read(OpenFile f, long offset, ByteBuffer buffer) throws Exception {
-        while (buffer.hasRemaining() && f.channel().read(buffer, offset + buffer.position()) > 0) {
-            // until all is read, or the file ends
         }
     }
 
