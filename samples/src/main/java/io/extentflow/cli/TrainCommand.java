@@ -14,7 +14,10 @@ import io.extentflow.engine.imageio.Ticket;
 import io.extentflow.server.ImageServer;
 import io.extentflow.server.ServerConfig;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
 import java.io.PrintWriter;
 import java.io.Writer;
 import java.nio.ByteBuffer;
@@ -22,9 +25,11 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 
 /**
  * {@code extentflow train --dir DIR [--kind KIND]} (hidden): runs each kind of copy once, quietly,
@@ -49,12 +54,15 @@ final class TrainCommand {
     private static final Duration TIMEOUT = Duration.ofMinutes(1);
     /** Extent windows in the wide training image: enough for one fetched ahead of the one in use. */
     private static final int WIDE_WINDOWS = 3;
+    private static final String READ_TICKET = "read";
+    private static final String WRITE_TICKET = "write";
 
     /** The kinds of cache the launcher asks for. */
     private enum Kind { FULL, LOCAL, NBD, HTTP }
 
     private Path dir;
     private Kind kind = Kind.FULL;
+    private boolean serveOnly;
 
     /** The command line of a new train command (hidden from help: the launcher runs it). */
     static CommandSpec spec() {
@@ -64,6 +72,8 @@ final class TrainCommand {
                 .hidden()
                 .requiredOption("--dir", "DIR", "An empty directory to work in.", v -> c.dir = Path.of(v))
                 .option("--kind", "KIND", "What to train for: full, local (files), nbd or http.", "full", c::kind)
+                .flag("--serve", "Only serve the training images over HTTP (for --kind http): print the port, "
+                        + "serve until standard input ends.", () -> c.serveOnly = true)
                 .action(c::call);
     }
 
@@ -79,20 +89,24 @@ final class TrainCommand {
     }
 
     private int call(Console console) throws Exception {
+        if (serveOnly) {
+            return serveTrainingImages(console);
+        }
         Files.createDirectories(dir);
         cli("demo", "--dir", dir.toString());
         Path disk = dir.resolve("disk.raw");
         long size = Files.size(disk);
         Path wide = wideImage(disk);
-        if (kind == Kind.FULL || kind == Kind.HTTP) {
-            trainHttp(disk, size);
-        }
-        if (kind == Kind.HTTP) {
-            return ExitCodes.OK;
-        }
         if (kind == Kind.FULL) {
+            try (ImageServer server = startServer(disk, size)) {
+                trainHttp(disk, server.imageUrl(READ_TICKET), server.imageUrl(WRITE_TICKET));
+            }
             // checksum runs on the full cache: its hash code, profiled here, is compiled sooner
             cli("checksum", disk.toString());
+        }
+        if (kind == Kind.HTTP) {
+            trainHttpAgainstServerProcess(disk);
+            return ExitCodes.OK;
         }
         Path bitmapped = bitmapImage(disk);
         if (kind != Kind.NBD) {
@@ -235,25 +249,65 @@ final class TrainCommand {
     }
 
     /** Downloads and uploads through an image server, whole and as sparse streams. */
-    private void trainHttp(Path disk, long size) throws Exception {
-        Path uploaded = dir.resolve("uploaded.raw");
-        Files.createFile(uploaded);
-        List<Ticket> tickets = List.of(ticket("read", disk, size, Set.of("read")),
-                ticket("write", uploaded, size, Set.of("read", "write")));
-        ServerConfig config = ServerConfig.defaults().withPort(0).withControlSocket(dir.resolve("control.sock"));
-        try (ImageServer server = ImageServer.start(config, new SimpleMeterRegistry(), null, null, tickets)
-                .block(TIMEOUT)) {
-            EndpointOptions stream = EndpointOptions.defaults().with(HttpOptions.HTTP_STREAM, true);
-            copy(server.imageUrl("read"), dir.resolve("downloaded.raw").toString(), EndpointOptions.defaults());
-            copy(server.imageUrl("read"), dir.resolve("streamed.raw").toString(), stream);
-            copy(disk.toString(), server.imageUrl("write"), EndpointOptions.defaults());
-            copy(disk.toString(), server.imageUrl("write"), stream);
-            // the commands people time, as the launcher runs them (their own classes and paths)
-            cli("copy", "--no-progress", "--no-flush", server.imageUrl("read"), dir.resolve("cli-downloaded.raw").toString());
-            cli("copy", "--no-progress", "--no-flush", "--http-stream", server.imageUrl("read"),
-                    dir.resolve("cli-streamed.raw").toString());
-            cli("copy", "--no-progress", "--no-flush", disk.toString(), server.imageUrl("write"));
+    private void trainHttp(Path disk, String readUrl, String writeUrl) {
+        EndpointOptions stream = EndpointOptions.defaults().with(HttpOptions.HTTP_STREAM, true);
+        copy(readUrl, dir.resolve("downloaded.raw").toString(), EndpointOptions.defaults());
+        copy(readUrl, dir.resolve("streamed.raw").toString(), stream);
+        copy(disk.toString(), writeUrl, EndpointOptions.defaults());
+        copy(disk.toString(), writeUrl, stream);
+        // the commands people time, as the launcher runs them (their own classes and paths)
+        cli("copy", "--no-progress", "--no-flush", readUrl, dir.resolve("cli-downloaded.raw").toString());
+        cli("copy", "--no-progress", "--no-flush", "--http-stream", readUrl, dir.resolve("cli-streamed.raw").toString());
+        cli("copy", "--no-progress", "--no-flush", disk.toString(), writeUrl);
+    }
+
+    /**
+     * The http cache serves HTTP copies only, so the server that training copies from runs in another
+     * JVM (this command with {@code --serve}): in this one its classes (Reactor Netty's server, the
+     * tickets, the handlers) would be recorded too, and every HTTP copy would map them, resident, at
+     * start (perf/README.md, "Memory").
+     */
+    private void trainHttpAgainstServerProcess(Path disk) throws Exception {
+        String java = ProcessHandle.current().info().command().orElse("java");
+        Process server = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
+                Extentflow.class.getName(), "train", "--serve", "--dir", dir.toString())
+                .redirectError(ProcessBuilder.Redirect.DISCARD)
+                .start();
+        try (BufferedReader out = new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.US_ASCII))) {
+            String baseUrl = out.readLine();
+            if (baseUrl == null) {
+                throw new IllegalStateException("the training image server exited " + server.waitFor() + " before serving");
+            }
+            trainHttp(disk, baseUrl + READ_TICKET, baseUrl + WRITE_TICKET);
+        } finally {
+            server.getOutputStream().close();
+            if (!server.waitFor(TIMEOUT.toSeconds(), TimeUnit.SECONDS)) {
+                server.destroyForcibly();
+            }
         }
+    }
+
+    /** {@code --serve}: serves the images of {@code --dir} until standard input ends; first prints their base URL. */
+    private int serveTrainingImages(Console console) throws IOException {
+        Path disk = dir.resolve("disk.raw");
+        try (ImageServer server = startServer(disk, Files.size(disk))) {
+            String url = server.imageUrl(READ_TICKET);
+            console.out().println(url.substring(0, url.length() - READ_TICKET.length()));
+            console.out().flush();
+            System.in.transferTo(OutputStream.nullOutputStream());
+        }
+        return ExitCodes.OK;
+    }
+
+    /** An image server on a free loopback port with a read ticket on {@code disk} and a write ticket on a new file. */
+    private ImageServer startServer(Path disk, long size) throws IOException {
+        Path uploaded = dir.resolve("uploaded.raw");
+        Files.deleteIfExists(uploaded);
+        Files.createFile(uploaded);
+        List<Ticket> tickets = List.of(ticket(READ_TICKET, disk, size, Set.of("read")),
+                ticket(WRITE_TICKET, uploaded, size, Set.of("read", "write")));
+        ServerConfig config = ServerConfig.defaults().withPort(0).withControlSocket(dir.resolve("control.sock"));
+        return ImageServer.start(config, new SimpleMeterRegistry(), null, null, tickets).block(TIMEOUT);
     }
 
     /** Copies to and from an {@code nbdkit memory} export over a Unix socket, if nbdkit is installed. */

@@ -1,5 +1,6 @@
 package io.extentflow.engine.checksum;
 
+import io.extentflow.engine.io.ZeroBuffer;
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -29,7 +30,7 @@ public final class BlockHash {
     private static final Map<String, String> JDK_NAMES = Map.of(
             "md5", "MD5", "sha1", "SHA-1", "sha224", "SHA-224", "sha256", "SHA-256", "sha384", "SHA-384",
             "sha512", "SHA-512", "sha3_256", "SHA3-256", "sha3_512", "SHA3-512");
-    private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(1 << 20).asReadOnlyBuffer();
+    private static final ByteBuffer ZEROS = ZeroBuffer.of(1 << 20);
 
     private final String algorithm;
     private final int blockSize;

@@ -1,5 +1,6 @@
 package io.extentflow.engine.imageio;
 
+import io.extentflow.engine.io.ZeroBuffer;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -15,7 +16,7 @@ import reactor.core.publisher.Mono;
 final class DataFlow {
 
     /** Zeros for servers without the zero feature: sent as a stream of slices of this buffer. */
-    private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(256 << 10).asReadOnlyBuffer();
+    private static final ByteBuffer ZEROS = ZeroBuffer.of(256 << 10);
 
     private DataFlow() {
     }

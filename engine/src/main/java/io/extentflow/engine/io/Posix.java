@@ -49,7 +49,8 @@ public final class Posix {
     private static final int RWF_NOWAIT = 0x08;
 
     /** mmap(2) and madvise(2) values; the same on x86-64, aarch64 and riscv64. */
-    private static final int PROT_READ_WRITE = 0x1 | 0x2;
+    private static final int PROT_READ = 0x1;
+    private static final int PROT_READ_WRITE = PROT_READ | 0x2;
     private static final int MAP_PRIVATE_ANONYMOUS = 0x02 | 0x20;
     private static final int MADV_HUGEPAGE = 14;
 
@@ -293,6 +294,16 @@ public final class Posix {
      */
     public static long mapAnonymous(long length) throws ErrnoException {
         return syscall("mmap", 0, state -> kernel(state, Call.MMAP, 0, length, PROT_READ_WRITE,
+                MAP_PRIVATE_ANONYMOUS, -1, 0));
+    }
+
+    /**
+     * Maps {@code length} bytes of private anonymous memory that can only be read; returns its address.
+     * Every page of it reads as the kernel's one shared zero page, which is not counted as the
+     * process's resident memory.
+     */
+    public static long mapZeros(long length) throws ErrnoException {
+        return syscall("mmap", 0, state -> kernel(state, Call.MMAP, 0, length, PROT_READ,
                 MAP_PRIVATE_ANONYMOUS, -1, 0));
     }
 

@@ -2,6 +2,7 @@ package io.extentflow.engine.nbd;
 
 import io.extentflow.engine.ImageIoException;
 import io.extentflow.engine.io.RetryPolicy;
+import io.extentflow.engine.io.ZeroBuffer;
 import io.extentflow.engine.nbd.message.NbdProtocol;
 import java.nio.ByteBuffer;
 import java.time.Duration;
@@ -84,7 +85,7 @@ public final class NbdClient implements AutoCloseable {
     static final long MAX_MAP_REQUEST = 2L << 30;
     /** An answer this short lets {@link #map}'s next request double. */
     static final int FEW_DESCRIPTORS = 1024;
-    private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(1 << 20).asReadOnlyBuffer();
+    private static final ByteBuffer ZEROS = ZeroBuffer.of(1 << 20);
     /** How long an additional connection may take to complete its handshake before it is given up. */
     static final Duration EXTRA_CONNECTION_TIMEOUT = Duration.ofSeconds(2);
 

@@ -1,5 +1,6 @@
 package io.extentflow.engine.nbd;
 
+import io.extentflow.engine.io.ZeroBuffer;
 import io.extentflow.engine.nbd.message.NbdProtocol;
 import io.extentflow.engine.nbd.message.NbdProtocolException;
 import io.extentflow.engine.nbd.message.reply.BlockStatusChunk;
@@ -23,7 +24,7 @@ import reactor.core.publisher.MonoSink;
  */
 final class PendingRequest {
 
-    private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(64 << 10).asReadOnlyBuffer();
+    private static final ByteBuffer ZEROS = ZeroBuffer.of(64 << 10);
 
     final int command;
     final int flags;

@@ -13,6 +13,7 @@ import io.extentflow.engine.io.BlockingIo;
 import io.extentflow.engine.io.FileProbe;
 import io.extentflow.engine.io.OpenFile;
 import io.extentflow.engine.io.Posix;
+import io.extentflow.engine.io.ZeroBuffer;
 import io.extentflow.sinks.ZeroOptions;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -63,7 +64,7 @@ public final class RawFileSink implements ImageSink {
     static final int MAX_WRITE = 64 << 20;
     /** Largest zero request: big enough to be cheap, small enough for steady progress. */
     static final long MAX_ZERO = 1L << 30;
-    private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(1 << 20).asReadOnlyBuffer();
+    private static final ByteBuffer ZEROS = ZeroBuffer.of(1 << 20);
 
     /** The ways to zero a range, each falling back to the next when the file system refuses it. */
     private enum ZeroMethod { PUNCH_HOLE, ZERO_RANGE, PUNCH_AND_ALLOCATE, WRITE }

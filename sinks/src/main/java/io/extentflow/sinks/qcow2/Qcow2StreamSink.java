@@ -7,6 +7,7 @@ import io.extentflow.engine.SinkCapabilities;
 import io.extentflow.engine.capability.ExtentPlan;
 import io.extentflow.engine.capability.SinkCapability;
 import io.extentflow.engine.io.StreamThreads;
+import io.extentflow.engine.io.ZeroBuffer;
 import io.extentflow.sinks.file.DirectWriter;
 import io.extentflow.sinks.stream.InOrderWrites;
 import java.io.IOException;
@@ -65,7 +66,7 @@ public final class Qcow2StreamSink implements ImageSink, ExtentPlan {
 
     /** Largest data request. */
     static final int MAX_WRITE = 64 << 20;
-    private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(1 << 20).asReadOnlyBuffer();
+    private static final ByteBuffer ZEROS = ZeroBuffer.of(1 << 20);
 
     private final WritableByteChannel out;
     /**

@@ -3,6 +3,7 @@ package io.extentflow.engine.nbd.server;
 import io.extentflow.engine.Extent;
 import io.extentflow.engine.ImageSink;
 import io.extentflow.engine.capability.CachedReads;
+import io.extentflow.engine.io.ZeroBuffer;
 import io.extentflow.engine.nbd.message.NbdProtocol;
 import io.extentflow.engine.nbd.message.reply.BlockStatusChunk;
 import io.extentflow.engine.nbd.message.reply.DataChunk;
@@ -48,7 +49,7 @@ final class RequestHandler {
 
     private static final Logger LOG = Logger.getLogger(RequestHandler.class.getName());
     /** Zeros written for WRITE_ZEROES with NO_HOLE, a piece at a time. */
-    private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(1 << 20).asReadOnlyBuffer();
+    private static final ByteBuffer ZEROS = ZeroBuffer.of(1 << 20);
 
     private final NbdExport export;
     private final Channel channel;
