@@ -3,7 +3,8 @@
 #   sparse-8g.qcow2 read:  extentflow nbd (read-only) vs qemu-nbd -r
 #   sparse-8g.raw read:    extentflow nbd (read-only) vs nbdkit file
 #   writes:                nbdcopy sparse-8g.raw into each server's writable raw export
-#                          (extentflow nbd vs qemu-nbd, an emptied 8 GiB file before every run)
+#                          (extentflow nbd, by default and with --keep-cache, vs qemu-nbd, an
+#                          emptied 8 GiB file before every run)
 #   block status:          nbdinfo --map of empty-1t.qcow2, extentflow nbd vs qemu-nbd
 # Every server is a long-lived process started once on a Unix socket in perf/out/ (warmed up before
 # the timed runs: the JVM is measured as it runs in production) and stopped when the script exits.
@@ -25,8 +26,11 @@ qcow2="$IMG/sparse-8g.qcow2"
 empty="$IMG/empty-1t.qcow2"
 dst="$OUT/nbd-server-copy.raw"
 target="$OUT/nbd-server-target.raw"
-rm -f "$target"
+# the same writes with --keep-cache (qemu-nbd's way: no writeback window) into a file of their own
+target_kept="$OUT/nbd-server-target-kept.raw"
+rm -f "$target" "$target_kept"
 truncate -s 8G "$target"
+truncate -s 8G "$target_kept"
 
 # serve_ours NAME ARGS...: extentflow nbd on $SOCKS/NAME.sock, its pid in OURS[NAME]
 declare -A OURS
@@ -41,6 +45,7 @@ serve_ours qcow2 "$qcow2" --read-only
 serve_ours raw "$raw" --read-only
 serve_ours empty "$empty" --read-only
 serve_ours writable "$target"
+serve_ours writable-kept "$target_kept" --keep-cache
 declare -A THEIRS
 start_bg qemu-nbd -t -r -e 8 -f qcow2 -k "$SOCKS/qemu-qcow2.sock" "$qcow2"
 THEIRS[qemu-qcow2]=$!
@@ -68,6 +73,7 @@ WARMUP=1000 warm_server nbdinfo --size "$(uri qemu-empty)"
 warm_server nbdcopy "$(uri qcow2)" null:
 warm_server nbdcopy "$(uri raw)" null:
 warm_server nbdcopy "$raw" "$(uri writable)"
+warm_server nbdcopy "$raw" "$(uri writable-kept)"
 
 # server_cpu PID: its user+system seconds so far
 TICKS="$(getconf CLK_TCK)"
@@ -76,16 +82,26 @@ server_cpu() { awk -v t="$TICKS" '{printf "%.3f", ($14 + $15) / t}' "/proc/$1/st
 # (a pair runs each case RUNS times, plus a warm-up and the peak-RSS run)
 CPU_NOTE=""
 cpu_pair() {
-  local a="$1" b="$2" a0 b0
+  local a="$1" b="$2"
   shift 2
-  a0="$(server_cpu "$a")"
-  b0="$(server_cpu "$b")"
-  perf_pair "$@"
-  if [ -z "${ONLY:-}" ] || [[ "$4" =~ $ONLY ]]; then
-    CPU_NOTE="$CPU_NOTE $(awk -v x="$a0" -v y="$(server_cpu "$a")" -v n="$((RUNS + 2))" -v c="$1" \
-      'BEGIN {printf "%s %.2f s,", c, (y - x) / n}') $(awk -v x="$b0" -v y="$(server_cpu "$b")" \
-      -v n="$((RUNS + 2))" -v c="$4" 'BEGIN {printf "%s %.2f s;", c, (y - x) / n}')"
+  cpu_group "$a $b" "$@"
+}
+# cpu_group "PID..." NAME PREPARE COMMAND...: perf_group of the cases (one server PID per case, in
+# order), run when ONLY matches the second name as perf_pair does, and each server's CPU per client run
+cpu_group() {
+  local pids=($1) before=() i=0 k
+  shift
+  if [ -n "${ONLY:-}" ] && ! [[ "$4" =~ $ONLY ]]; then
+    return 0
   fi
+  for k in "${pids[@]}"; do before+=("$(server_cpu "$k")"); done
+  perf_group "$@"
+  for k in "${pids[@]}"; do
+    CPU_NOTE="$CPU_NOTE $(awk -v x="${before[i]}" -v y="$(server_cpu "$k")" -v n="$((RUNS + 2))" \
+      -v c="${@:$((3 * i + 1)):1}" 'BEGIN {printf "%s %.2f s,", c, (y - x) / n}')"
+    i=$((i + 1))
+  done
+  CPU_NOTE="${CPU_NOTE%,};"
 }
 
 cpu_pair "${THEIRS[qemu-qcow2]}" "${OURS[qcow2]}" \
@@ -96,16 +112,18 @@ cpu_pair "${THEIRS[nbdkit-raw]}" "${OURS[raw]}" \
   extentflow-nbd-raw-to-file "rm -f $dst; $WARM $raw" "nbdcopy $(uri raw) $dst"
 # the target keeps its size (the servers hold it open); punching it empty drops the last run's data
 empty_target="fallocate -p -o 0 -l 8G $target; $WARM $raw"
-cpu_pair "${THEIRS[qemu-writable]}" "${OURS[writable]}" \
+cpu_group "${THEIRS[qemu-writable]} ${OURS[writable]} ${OURS[writable-kept]}" \
   qemu-nbd-raw-writes "$empty_target" "nbdcopy $raw $(uri qemu-writable)" \
-  extentflow-nbd-raw-writes "$empty_target" "nbdcopy $raw $(uri writable)"
+  extentflow-nbd-raw-writes "$empty_target" "nbdcopy $raw $(uri writable)" \
+  extentflow-nbd-raw-writes-keep-cache "fallocate -p -o 0 -l 8G $target_kept; $WARM $raw" \
+  "nbdcopy $raw $(uri writable-kept)"
 cpu_pair "${THEIRS[qemu-empty]}" "${OURS[empty]}" \
   qemu-nbd-map-empty-1t "true" "nbdinfo --map $(uri qemu-empty)" \
   extentflow-nbd-map-empty-1t "true" "nbdinfo --map $(uri empty)"
 rm -f "$dst"
 
 rss=""
-for s in qcow2 raw empty writable; do
+for s in qcow2 raw empty writable writable-kept; do
   kb="$(awk '/VmHWM/ {print $2}' "/proc/${OURS[$s]}/status" 2>/dev/null || echo '?')"
   rss="$rss $s: $((kb / 1024)) MiB;"
 done
@@ -113,4 +131,4 @@ echo "extentflow nbd servers' peak RSS:$rss" >&2
 echo "servers' CPU per client run:$CPU_NOTE" >&2
 
 perf_report compare-nbd-server "extentflow nbd against qemu-nbd and nbdkit (nbdcopy and nbdinfo as clients, Unix sockets)" \
-  "Servers run for the whole script (warmed up with 3 untimed runs each; the map servers with 100 maps and 1000 connections); times are the client's wall clock, peak RSS the client's. The extentflow servers' own peak RSS (VmHWM) after all runs:$rss Reads go to a new file (nbdcopy's default: no flush); writes go into an 8 GiB raw file emptied (holes punched) before every run. Each server's CPU (user+system) per client run:$CPU_NOTE"
+  "Servers run for the whole script (warmed up with 3 untimed runs each; the map servers with 100 maps and 1000 connections); times are the client's wall clock, peak RSS the client's. The extentflow servers' own peak RSS (VmHWM) after all runs:$rss Reads go to a new file (nbdcopy's default: no flush); writes go into an 8 GiB raw file emptied (holes punched) before every run, by extentflow through its writeback window (at most 32 MiB dirty, written back as it goes; the default) and with --keep-cache left in the page cache, as qemu-nbd leaves them. Each server's CPU (user+system) per client run:$CPU_NOTE"

@@ -2,6 +2,8 @@ package io.extentflow.engine.nbd.server;
 
 import io.extentflow.engine.io.BlockingIo;
 import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.PooledByteBufAllocator;
+import io.netty.buffer.PooledByteBufAllocatorMetric;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.unix.DomainSocketAddress;
 import io.netty.handler.ssl.SslContext;
@@ -53,9 +55,12 @@ public final class NbdServer {
     private final Set<NbdSession> sessions;
     private final ByteBudget budget;
     private final DataBuffers buffers;
+    private final PooledByteBufAllocator connectionMemory;
 
     private NbdServer(NbdServerConfig config, DisposableServer server, Set<Connection> connections,
-                      Set<NbdSession> sessions, ByteBudget budget, DataBuffers buffers) {
+                      Set<NbdSession> sessions, ByteBudget budget, DataBuffers buffers,
+                      PooledByteBufAllocator connectionMemory) {
+        this.connectionMemory = connectionMemory;
         this.budget = budget;
         this.buffers = buffers;
         this.config = config;
@@ -82,7 +87,10 @@ public final class NbdServer {
         Set<Connection> connections = ConcurrentHashMap.newKeySet();
         Set<NbdSession> sessions = ConcurrentHashMap.newKeySet();
         AtomicInteger open = new AtomicInteger();
+        PooledByteBufAllocator memory = ConnectionMemory.allocator();
         TcpServer tcp = TcpServer.create()
+                // receive buffers and headers from a pool of the server's own (ConnectionMemory)
+                .childOption(ChannelOption.ALLOCATOR, memory)
                 // room for a whole 256 KiB READ reply and more (the default is 208 KiB): each reply
                 // then leaves in one writev, not in parts with a wait for the socket between them
                 .childOption(ChannelOption.SO_SNDBUF, SEND_BUFFER)
@@ -122,7 +130,7 @@ public final class NbdServer {
         } else {
             tcp = tcp.host(config.host()).port(config.port());
         }
-        return tcp.bind().map(server -> new NbdServer(config, server, connections, sessions, budget, buffers));
+        return tcp.bind().map(server -> new NbdServer(config, server, connections, sessions, budget, buffers, memory));
     }
 
     /** Where the server listens. */
@@ -156,6 +164,11 @@ public final class NbdServer {
      */
     public long bufferBytesHeld() {
         return buffers.inUse();
+    }
+
+    /** The pool the connections' sockets are read into ({@link ConnectionMemory}); for tests. */
+    PooledByteBufAllocatorMetric connectionMemory() {
+        return connectionMemory.metric();
     }
 
     /** Connections open now. */

@@ -188,6 +188,38 @@ class NbdServerTest {
         }
     }
 
+    /**
+     * What the sockets are read into comes from the server's pool, not from fresh direct memory per
+     * receive buffer (ConnectionMemory: Netty's default allocator pools nothing that large under the
+     * server's small heap), and all of it is back once the client has gone.
+     */
+    @ParameterizedTest(name = "extended headers: {0}")
+    @ValueSource(booleans = {false, true})
+    void writesAreReceivedIntoPooledMemoryThatIsAllReturned(boolean extended) {
+        byte[] image = new byte[16 << 20];
+        MemoryImage memory = MemoryImage.source(image, List.of(Extent.data(0, image.length)));
+        NbdClient c = connect(new NbdExport("", "", memory, memory, true), extended, 2);
+        byte[] data = new byte[image.length];
+        new SplittableRandom(5).nextBytes(data);
+        try {
+            // nbdcopy's 256 KiB WRITEs, all at once
+            int piece = 256 << 10;
+            Flux.range(0, data.length / piece)
+                    .flatMap(i -> c.write((long) i * piece,
+                            ByteBuffer.allocateDirect(piece).put(data, i * piece, piece).flip()), 64)
+                    .blockLast(WAIT);
+            c.flush().block(WAIT);
+        } finally {
+            c.closeGracefully().block(WAIT);
+        }
+        assertArrayEquals(data, memory.bytes());
+        var arena = server.connectionMemory().directArenas().get(0);
+        assertTrue(arena.numAllocations() >= data.length / (64 << 10),
+                "16 MiB received in at most 64 KiB buffers from the pool: " + arena.numAllocations() + " allocations");
+        assertEquals(0, arena.numHugeAllocations(), "nothing beyond the pool's chunks");
+        Await.until(WAIT, "every receive buffer back in the pool", () -> arena.numActiveAllocations() == 0);
+    }
+
     @ParameterizedTest(name = "extended headers: {0}")
     @ValueSource(booleans = {false, true})
     void sinkFailuresBecomeErrorRepliesAndTheConnectionGoesOn(boolean extended) {
