@@ -11,11 +11,14 @@
 #             extentflow_daemon_fleet_db_round_trips_total) with the statements and commits behind them
 #             (pg_stat_statements, pg_stat_database). The jobs are queued before the daemons start (SQL
 #             rows copied from one job submitted through the API; journal records), so the figures are
-#             the queue's and not the submitting client's. WARMUP (default 2 N) jobs are queued ahead
-#             of the measured ones in both modes and left out of the figures: fresh daemons spend most
-#             of their first seconds compiling (JIT) on the same 2 CPUs, and a long-running daemon
-#             does not (after 2,000 jobs the JIT still took a third of a fleet daemon's CPU, a
-#             seventh of a journal daemon's). Also the CPU time per measured job of the daemons and of
+#             the queue's and not the submitting client's. WARMUP (default 30000: 10,000 per daemon)
+#             jobs are queued ahead of the measured ones in both modes and left out of the figures:
+#             a long-running daemon has compiled its job paths, and a fresh one spends its first
+#             thousands of jobs compiling them (JIT) on the same 2 CPUs. C2 takes a method once it was
+#             called 5,000 times, so code that runs once per job is compiled after some 5,000 jobs on
+#             its daemon: behind 2,000 warm-up jobs the fleet daemons still made ~200 C2 and ~1,000 C1
+#             compilations during the 1,000 measured jobs, behind 30,000 they made 14 (perf/README.md).
+#             Also the CPU time per measured job of the daemons and of
 #             PostgreSQL (/proc/PID/stat, from the end of the warm-up), the JIT's share of the
 #             daemons' (their compiler threads), and how many CPUs that keeps busy.
 #   walltime: one realistic job, $IMG/sparse-8g.raw (8 GiB raw, ~2 GiB of data; made with
@@ -31,13 +34,13 @@
 #             run (fleet or journal). The launcher's own cache is trained by `extentflow train`, which
 #             runs no daemon; after the warm-up, a fleet daemon's C2 compiler was still busy (perf/README.md).
 #
-# Usage: [IMG=perf/images] [MAKE_IMAGES=...] [N=1000] [WARMUP=N] [JOURNAL=0 (claims: fleet mode only)] [AOT=trained] [PG_OPTS='-c name=value'] [RUNS=5] [SETTLE=3] [PARTS="claims walltime"] perf/fleet.sh
+# Usage: [IMG=perf/images] [MAKE_IMAGES=...] [N=1000] [WARMUP=30000] [JOURNAL=0 (claims: fleet mode only)] [AOT=trained] [PG_OPTS='-c name=value'] [RUNS=5] [SETTLE=3] [PARTS="claims walltime"] perf/fleet.sh
 # Work files go to $WORK (default perf/out/fleet), the trained caches to $WORK-aot.
 set -euo pipefail
 
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"   # IMG, RUNS, SETTLE, WARM, make_images, die
 N="${N:-1000}"
-WARMUP="${WARMUP:-$((2 * N))}"
+WARMUP="${WARMUP:-30000}"
 ALL=$((N + WARMUP))
 WORK="${WORK:-$PERF_DIR/out/fleet}"
 PARTS="${PARTS:-claims walltime}"
@@ -156,8 +159,11 @@ pg_pids() {
   echo "$pm" $(pgrep -P "$pm" || true)
 }
 ended_jobs() { # -> the journal daemons' jobs done or failed, read from their journals: no request that
-  # costs the measured daemons CPU (their /v1/copies lists are JSON of every job)
-  cat "$WORK"/state-[abc]/jobs.journal 2>/dev/null | grep -o '"id":"[^"]*","state":"\(done\|failed\)"' | sort -u | wc -l
+  # costs the measured daemons CPU (their /v1/copies lists are JSON of every job). A job's final state
+  # is one record (empty jobs record no checkpoint, so no compaction rewrites the journal here): a
+  # count of those lines is enough. Sorting the ids took 0.2 s of CPU per poll with 31,000 jobs, a
+  # CPU's worth at 5 polls a second taken from the daemons being measured
+  cat "$WORK"/state-[abc]/jobs.journal 2>/dev/null | grep -c '"state":"\(done\|failed\)"' || true
 }
 metric() { # PORT NAME -> the value of a counter on the daemon's /metrics
   api "http://127.0.0.1:$1/metrics" | awk -v m="$2" '$1 == m { printf "%d\n", $2 }'
@@ -236,6 +242,9 @@ while :; do
   waited=$((waited + 1))
   [ "$waited" -lt 3000 ] || die "the jobs did not finish in 10 minutes"
 done
+# the daemons' CPU up to their last job, before the questions below (whose answers cost them CPU too)
+f_cpu=$(($(cpu_ms "$PID_a" "$PID_b" "$PID_c") - f_cpu0))
+f_jit=$(($(jit_ms "$PID_a" "$PID_b" "$PID_c") - f_jit0))
 round_trips=0
 exchanges=0
 exchange_s=0
@@ -245,8 +254,6 @@ for d in a b c; do
   exchanges=$((exchanges + $(metric "$port" extentflow_daemon_fleet_exchange_seconds_count)))
   exchange_s=$(python3 -c "print($exchange_s + $(api "http://127.0.0.1:$port/metrics" | awk '$1 == "extentflow_daemon_fleet_exchange_seconds_sum" { print $2 }'))")
 done
-f_cpu=$(($(cpu_ms "$PID_a" "$PID_b" "$PID_c") - f_cpu0))
-f_jit=$(($(jit_ms "$PID_a" "$PID_b" "$PID_c") - f_jit0))
 f_cpu_jobs=$((f_cpu_jobs > 0 ? f_cpu_jobs : 1))
 f_pg_cpu=$(($(cpu_ms $(pg_pids)) - pg_cpu0))
 commits=$(($(psql "SELECT xact_commit FROM pg_stat_database WHERE datname = 'jobs'") - commits0))
@@ -307,12 +314,13 @@ while :; do
   waited=$((waited + 1))
   [ "$waited" -lt 3000 ] || die "the journal jobs did not finish in 10 minutes"
 done
+# before the lists: each daemon's is the JSON of all its jobs, warm-up ones included
+j_cpu=$(($(cpu_ms "$PID_ja" "$PID_jb" "$PID_jc") - j_cpu0))
+j_jit=$(($(jit_ms "$PID_ja" "$PID_jb" "$PID_jc") - j_jit0))
 for d in a b c; do
   eval "port=\$PORT_j$d"
   list_jobs "$port" "$WORK/journal-$d.json"
 done
-j_cpu=$(($(cpu_ms "$PID_ja" "$PID_jb" "$PID_jc") - j_cpu0))
-j_jit=$(($(jit_ms "$PID_ja" "$PID_jb" "$PID_jc") - j_jit0))
 j_cpu_jobs=$((j_cpu_jobs > 0 ? j_cpu_jobs : 1))
 read -r j_span j_rate j_copy j_busy j_own <<<"$(rate "$WORK"/journal-[abc].json)"
 for d in a b c; do stop "j$d"; done
