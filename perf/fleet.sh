@@ -193,12 +193,35 @@ own = sum(len(js) / max(1e-9, (max(t(j["finished"]) for j in js) - min(t(j["star
 print(f"{span:.2f} {len(jobs) / span:.0f} {copy * 1000:.1f} {100 * busy / (12 * span):.0f} {own:.0f}")
 PY
 }
-list_jobs() { # PORT FILE: the daemon's jobs, as its API lists them (the bench ones)
+list_jobs() { # PORT FILE: the daemon's jobs, as its API lists them: the bench ones in FILE, the times of
+  # all (warm-up ones too) in FILE.all
   api "http://127.0.0.1:$1/v1/copies" | python3 -c '
 import json, sys
 o = json.load(sys.stdin)
 jobs = o if isinstance(o, list) else o.get("jobs", o.get("copies", []))
-json.dump([j for j in jobs if j["id"].startswith("bench-")], open(sys.argv[1], "w"))' "$2"
+json.dump([j for j in jobs if j["id"].startswith("bench-")], open(sys.argv[1], "w"))
+json.dump([{"started": j["started"], "finished": j["finished"]} for j in jobs if j["state"] == "done"],
+          open(sys.argv[1] + ".all", "w"))' "$2"
+}
+# together N FILE...: jobs per second while every daemon was still running, over the last N jobs that
+# finished before the first daemon ran out of jobs (warm-up jobs included; FILE per daemon, or one
+# file whose jobs name their "daemon"). Journal daemons each drain their own journal at their own
+# speed, so they reach the measured jobs at different times: behind 10,000 warm-up jobs each, one
+# had finished its measured jobs before another started them, and the measured jobs' span, or the sum of
+# each daemon's own rate (one alone on the CPUs is faster), said nothing about three daemons at once.
+together() {
+  python3 - "$@" <<'PY'
+import json, sys, datetime
+t = lambda s: datetime.datetime.fromisoformat(s.replace("Z", "+00:00")).timestamp()
+n = int(sys.argv[1])
+by = {}
+for f in sys.argv[2:]:
+    for j in json.load(open(f)):
+        by.setdefault((f, j.get("daemon")), []).append(t(j["finished"]))
+end = min(max(ts) for ts in by.values())
+done = sorted(x for ts in by.values() for x in ts if x <= end)[-n:]
+print(f"{(len(done) - 1) / max(1e-9, end - done[0]):.0f}")
+PY
 }
 
 # --- claims
@@ -259,6 +282,9 @@ f_pg_cpu=$(($(cpu_ms $(pg_pids)) - pg_cpu0))
 commits=$(($(psql "SELECT xact_commit FROM pg_stat_database WHERE datname = 'jobs'") - commits0))
 psql "SELECT coalesce(json_agg(view || jsonb_build_object('state', state)), '[]') FROM extentflow_jobs WHERE id LIKE 'bench-%'" > "$WORK/fleet-jobs.json"
 read -r f_span f_rate f_copy f_busy f_own <<<"$(rate "$WORK/fleet-jobs.json")"
+psql "SELECT coalesce(json_agg(json_build_object('finished', view->>'finished', 'daemon', finished_by)), '[]')
+      FROM extentflow_jobs WHERE state = 'done' AND (id LIKE 'warm-%' OR id LIKE 'bench-%')" > "$WORK/fleet-jobs.json.all"
+f_together=$(together "$N" "$WORK/fleet-jobs.json.all")
 daemons=$(psql "SELECT count(DISTINCT finished_by) FROM extentflow_jobs WHERE id LIKE 'bench-%'")
 statements=$(psql "SELECT sum(calls) FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat_statements%' AND query NOT LIKE '%id LIKE%' AND query NOT LIKE '%xact_commit%'")
 final_ms=$(psql "SELECT round(avg(extract(epoch FROM updated - (view->>'finished')::timestamptz)) * 1000, 1) FROM extentflow_jobs WHERE id LIKE 'bench-%'")
@@ -323,14 +349,16 @@ for d in a b c; do
 done
 j_cpu_jobs=$((j_cpu_jobs > 0 ? j_cpu_jobs : 1))
 read -r j_span j_rate j_copy j_busy j_own <<<"$(rate "$WORK"/journal-[abc].json)"
+j_together=$(together "$N" "$WORK"/journal-[abc].json.all)
 for d in a b c; do stop "j$d"; done
 else
-  j_span=0 j_rate=0 j_copy=0 j_busy=0 j_own=0 j_cpu=0 j_jit=0 j_cpu_jobs=1
+  j_span=0 j_rate=0 j_copy=0 j_busy=0 j_own=0 j_cpu=0 j_jit=0 j_cpu_jobs=1 j_together=0
 fi
 
 echo "  fleet:   $N jobs in $f_span s: $f_rate jobs/s (daemons' own rates: $f_own); finished by $daemons daemons; mean copy $f_copy ms; slots busy $f_busy %"
 echo "  journal: $N jobs in $j_span s: $j_rate jobs/s (daemons' own rates: $j_own); mean copy $j_copy ms; slots busy $j_busy %"
 [ "$j_rate" = 0 ] || echo "  fleet / journal rate: $(python3 -c "print(round($f_rate / $j_rate, 2))"); of the daemons' own rates: $(python3 -c "print(round($f_own / $j_own, 2))")"
+echo "  while all three daemons ran (the last $N jobs before the first daemon ran out): fleet $f_together jobs/s, journal $j_together jobs/s$([ "$j_together" = 0 ] || echo ", fleet / journal $(python3 -c "print(round($f_together / $j_together, 2))")")"
 fc=$(python3 -c "print(round($f_cpu / $f_cpu_jobs, 2))")
 pc=$(python3 -c "print(round($f_pg_cpu / $ALL, 2))")
 jc=$(python3 -c "print(round($j_cpu / $j_cpu_jobs, 2))")
