@@ -310,7 +310,8 @@ final class PostgresJobStore implements JobStore {
             request = new JobRequest(json.path("source").asText(), json.path("target").asText(), null, null, json);
         }
         long micros = row.get(CREATED_MICROS, Long.class);
-        Instant created = Instant.ofEpochSecond(Math.floorDiv(micros, 1_000_000), Math.floorMod(micros, 1_000_000) * 1000L);
+        Instant created = Instant.ofEpochSecond(Math.floorDiv(micros, 1_000_000),
+                Math.floorMod(micros, 1_000_000) * 1000L);
         Job job = new Job(id, request, created);
         job.resumeFrom(row.get(CHECKPOINT, Long.class));
         if (problem != null) {
