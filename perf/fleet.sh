@@ -11,11 +11,14 @@
 #             extentflow_daemon_fleet_db_round_trips_total) with the statements and commits behind them
 #             (pg_stat_statements, pg_stat_database). The jobs are queued before the daemons start (SQL
 #             rows copied from one job submitted through the API; journal records), so the figures are
-#             the queue's and not the submitting client's. WARMUP (default 2 N) jobs are queued ahead
-#             of the measured ones in both modes and left out of the figures: fresh daemons spend most
-#             of their first seconds compiling (JIT) on the same 2 CPUs, and a long-running daemon
-#             does not (after 2,000 jobs the JIT still took a third of a fleet daemon's CPU, a
-#             seventh of a journal daemon's). Also the CPU time per measured job of the daemons and of
+#             the queue's and not the submitting client's. WARMUP (default 30000: 10,000 per daemon)
+#             jobs are queued ahead of the measured ones in both modes and left out of the figures:
+#             a long-running daemon has compiled its job paths, and a fresh one spends its first
+#             thousands of jobs compiling them (JIT) on the same 2 CPUs. C2 takes a method once it was
+#             called 5,000 times, so code that runs once per job is compiled after some 5,000 jobs on
+#             its daemon: behind 2,000 warm-up jobs the fleet daemons still made ~200 C2 and ~1,000 C1
+#             compilations during the 1,000 measured jobs, behind 30,000 they made 14 (perf/README.md).
+#             Also the CPU time per measured job of the daemons and of
 #             PostgreSQL (/proc/PID/stat, from the end of the warm-up), the JIT's share of the
 #             daemons' (their compiler threads), and how many CPUs that keeps busy.
 #   walltime: one realistic job, $IMG/sparse-8g.raw (8 GiB raw, ~2 GiB of data; made with
@@ -31,13 +34,13 @@
 #             run (fleet or journal). The launcher's own cache is trained by `extentflow train`, which
 #             runs no daemon; after the warm-up, a fleet daemon's C2 compiler was still busy (perf/README.md).
 #
-# Usage: [IMG=perf/images] [MAKE_IMAGES=...] [N=1000] [WARMUP=N] [JOURNAL=0 (claims: fleet mode only)] [AOT=trained] [PG_OPTS='-c name=value'] [RUNS=5] [SETTLE=3] [PARTS="claims walltime"] perf/fleet.sh
+# Usage: [IMG=perf/images] [MAKE_IMAGES=...] [N=1000] [WARMUP=30000] [JOURNAL=0 (claims: fleet mode only)] [AOT=trained] [PG_OPTS='-c name=value'] [RUNS=5] [SETTLE=3] [PARTS="claims walltime"] perf/fleet.sh
 # Work files go to $WORK (default perf/out/fleet), the trained caches to $WORK-aot.
 set -euo pipefail
 
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"   # IMG, RUNS, SETTLE, WARM, make_images, die
 N="${N:-1000}"
-WARMUP="${WARMUP:-$((2 * N))}"
+WARMUP="${WARMUP:-30000}"
 ALL=$((N + WARMUP))
 WORK="${WORK:-$PERF_DIR/out/fleet}"
 PARTS="${PARTS:-claims walltime}"
@@ -156,8 +159,11 @@ pg_pids() {
   echo "$pm" $(pgrep -P "$pm" || true)
 }
 ended_jobs() { # -> the journal daemons' jobs done or failed, read from their journals: no request that
-  # costs the measured daemons CPU (their /v1/copies lists are JSON of every job)
-  cat "$WORK"/state-[abc]/jobs.journal 2>/dev/null | grep -o '"id":"[^"]*","state":"\(done\|failed\)"' | sort -u | wc -l
+  # costs the measured daemons CPU (their /v1/copies lists are JSON of every job). A job's final state
+  # is one record (empty jobs record no checkpoint, so no compaction rewrites the journal here): a
+  # count of those lines is enough. Sorting the ids took 0.2 s of CPU per poll with 31,000 jobs, a
+  # CPU's worth at 5 polls a second taken from the daemons being measured
+  cat "$WORK"/state-[abc]/jobs.journal 2>/dev/null | grep -c '"state":"\(done\|failed\)"' || true
 }
 metric() { # PORT NAME -> the value of a counter on the daemon's /metrics
   api "http://127.0.0.1:$1/metrics" | awk -v m="$2" '$1 == m { printf "%d\n", $2 }'
@@ -187,12 +193,35 @@ own = sum(len(js) / max(1e-9, (max(t(j["finished"]) for j in js) - min(t(j["star
 print(f"{span:.2f} {len(jobs) / span:.0f} {copy * 1000:.1f} {100 * busy / (12 * span):.0f} {own:.0f}")
 PY
 }
-list_jobs() { # PORT FILE: the daemon's jobs, as its API lists them (the bench ones)
+list_jobs() { # PORT FILE: the daemon's jobs, as its API lists them: the bench ones in FILE, the times of
+  # all (warm-up ones too) in FILE.all
   api "http://127.0.0.1:$1/v1/copies" | python3 -c '
 import json, sys
 o = json.load(sys.stdin)
 jobs = o if isinstance(o, list) else o.get("jobs", o.get("copies", []))
-json.dump([j for j in jobs if j["id"].startswith("bench-")], open(sys.argv[1], "w"))' "$2"
+json.dump([j for j in jobs if j["id"].startswith("bench-")], open(sys.argv[1], "w"))
+json.dump([{"started": j["started"], "finished": j["finished"]} for j in jobs if j["state"] == "done"],
+          open(sys.argv[1] + ".all", "w"))' "$2"
+}
+# together N FILE...: jobs per second while every daemon was still running, over the last N jobs that
+# finished before the first daemon ran out of jobs (warm-up jobs included; FILE per daemon, or one
+# file whose jobs name their "daemon"). Journal daemons each drain their own journal at their own
+# speed, so they reach the measured jobs at different times: behind 10,000 warm-up jobs each, one
+# had finished its measured jobs before another started them, and the measured jobs' span, or the sum of
+# each daemon's own rate (one alone on the CPUs is faster), said nothing about three daemons at once.
+together() {
+  python3 - "$@" <<'PY'
+import json, sys, datetime
+t = lambda s: datetime.datetime.fromisoformat(s.replace("Z", "+00:00")).timestamp()
+n = int(sys.argv[1])
+by = {}
+for f in sys.argv[2:]:
+    for j in json.load(open(f)):
+        by.setdefault((f, j.get("daemon")), []).append(t(j["finished"]))
+end = min(max(ts) for ts in by.values())
+done = sorted(x for ts in by.values() for x in ts if x <= end)[-n:]
+print(f"{(len(done) - 1) / max(1e-9, end - done[0]):.0f}")
+PY
 }
 
 # --- claims
@@ -236,6 +265,9 @@ while :; do
   waited=$((waited + 1))
   [ "$waited" -lt 3000 ] || die "the jobs did not finish in 10 minutes"
 done
+# the daemons' CPU up to their last job, before the questions below (whose answers cost them CPU too)
+f_cpu=$(($(cpu_ms "$PID_a" "$PID_b" "$PID_c") - f_cpu0))
+f_jit=$(($(jit_ms "$PID_a" "$PID_b" "$PID_c") - f_jit0))
 round_trips=0
 exchanges=0
 exchange_s=0
@@ -245,13 +277,14 @@ for d in a b c; do
   exchanges=$((exchanges + $(metric "$port" extentflow_daemon_fleet_exchange_seconds_count)))
   exchange_s=$(python3 -c "print($exchange_s + $(api "http://127.0.0.1:$port/metrics" | awk '$1 == "extentflow_daemon_fleet_exchange_seconds_sum" { print $2 }'))")
 done
-f_cpu=$(($(cpu_ms "$PID_a" "$PID_b" "$PID_c") - f_cpu0))
-f_jit=$(($(jit_ms "$PID_a" "$PID_b" "$PID_c") - f_jit0))
 f_cpu_jobs=$((f_cpu_jobs > 0 ? f_cpu_jobs : 1))
 f_pg_cpu=$(($(cpu_ms $(pg_pids)) - pg_cpu0))
 commits=$(($(psql "SELECT xact_commit FROM pg_stat_database WHERE datname = 'jobs'") - commits0))
 psql "SELECT coalesce(json_agg(view || jsonb_build_object('state', state)), '[]') FROM extentflow_jobs WHERE id LIKE 'bench-%'" > "$WORK/fleet-jobs.json"
 read -r f_span f_rate f_copy f_busy f_own <<<"$(rate "$WORK/fleet-jobs.json")"
+psql "SELECT coalesce(json_agg(json_build_object('finished', view->>'finished', 'daemon', finished_by)), '[]')
+      FROM extentflow_jobs WHERE state = 'done' AND (id LIKE 'warm-%' OR id LIKE 'bench-%')" > "$WORK/fleet-jobs.json.all"
+f_together=$(together "$N" "$WORK/fleet-jobs.json.all")
 daemons=$(psql "SELECT count(DISTINCT finished_by) FROM extentflow_jobs WHERE id LIKE 'bench-%'")
 statements=$(psql "SELECT sum(calls) FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat_statements%' AND query NOT LIKE '%id LIKE%' AND query NOT LIKE '%xact_commit%'")
 final_ms=$(psql "SELECT round(avg(extract(epoch FROM updated - (view->>'finished')::timestamptz)) * 1000, 1) FROM extentflow_jobs WHERE id LIKE 'bench-%'")
@@ -307,22 +340,25 @@ while :; do
   waited=$((waited + 1))
   [ "$waited" -lt 3000 ] || die "the journal jobs did not finish in 10 minutes"
 done
+# before the lists: each daemon's is the JSON of all its jobs, warm-up ones included
+j_cpu=$(($(cpu_ms "$PID_ja" "$PID_jb" "$PID_jc") - j_cpu0))
+j_jit=$(($(jit_ms "$PID_ja" "$PID_jb" "$PID_jc") - j_jit0))
 for d in a b c; do
   eval "port=\$PORT_j$d"
   list_jobs "$port" "$WORK/journal-$d.json"
 done
-j_cpu=$(($(cpu_ms "$PID_ja" "$PID_jb" "$PID_jc") - j_cpu0))
-j_jit=$(($(jit_ms "$PID_ja" "$PID_jb" "$PID_jc") - j_jit0))
 j_cpu_jobs=$((j_cpu_jobs > 0 ? j_cpu_jobs : 1))
 read -r j_span j_rate j_copy j_busy j_own <<<"$(rate "$WORK"/journal-[abc].json)"
+j_together=$(together "$N" "$WORK"/journal-[abc].json.all)
 for d in a b c; do stop "j$d"; done
 else
-  j_span=0 j_rate=0 j_copy=0 j_busy=0 j_own=0 j_cpu=0 j_jit=0 j_cpu_jobs=1
+  j_span=0 j_rate=0 j_copy=0 j_busy=0 j_own=0 j_cpu=0 j_jit=0 j_cpu_jobs=1 j_together=0
 fi
 
 echo "  fleet:   $N jobs in $f_span s: $f_rate jobs/s (daemons' own rates: $f_own); finished by $daemons daemons; mean copy $f_copy ms; slots busy $f_busy %"
 echo "  journal: $N jobs in $j_span s: $j_rate jobs/s (daemons' own rates: $j_own); mean copy $j_copy ms; slots busy $j_busy %"
 [ "$j_rate" = 0 ] || echo "  fleet / journal rate: $(python3 -c "print(round($f_rate / $j_rate, 2))"); of the daemons' own rates: $(python3 -c "print(round($f_own / $j_own, 2))")"
+echo "  while all three daemons ran (the last $N jobs before the first daemon ran out): fleet $f_together jobs/s, journal $j_together jobs/s$([ "$j_together" = 0 ] || echo ", fleet / journal $(python3 -c "print(round($f_together / $j_together, 2))")")"
 fc=$(python3 -c "print(round($f_cpu / $f_cpu_jobs, 2))")
 pc=$(python3 -c "print(round($f_pg_cpu / $ALL, 2))")
 jc=$(python3 -c "print(round($j_cpu / $j_cpu_jobs, 2))")
