@@ -7,7 +7,10 @@ import io.extentflow.engine.map.MapEntry;
 import io.extentflow.engine.testing.ExternalTool;
 import io.extentflow.engine.testing.TestImages;
 import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -106,7 +109,28 @@ public final class Qcow2Fixtures {
                     "-F", backingFormat, top.toString(), Long.toString(size));
         }
         qemuIo(top, "qcow2", topOps(spec).toArray(String[]::new));
+        settle(dir);
         return top;
+    }
+
+    /**
+     * Makes every file in {@code dir} durable before qemu and we are asked about it. qemu's map asks
+     * the file system where a data cluster's host range has data ({@code SEEK_DATA}/{@code SEEK_HOLE}),
+     * and while ext4 writes back pages of a range qemu had zeroed with fallocate (unwritten extents),
+     * the answer can change from one call to the next: a map taken on a busy machine once split a
+     * 64 KiB subcluster at 8 KiB that qemu reports whole on a settled file. After fsync there is
+     * nothing in flight.
+     */
+    private static void settle(Path dir) throws IOException {
+        try (var files = Files.list(dir)) {
+            for (Path f : (Iterable<Path>) files::iterator) {
+                if (Files.isRegularFile(f)) {
+                    try (FileChannel ch = FileChannel.open(f, StandardOpenOption.READ)) {
+                        ch.force(true);
+                    }
+                }
+            }
+        }
     }
 
     private static void convert(Path raw, Path qcow2, Spec spec) {
