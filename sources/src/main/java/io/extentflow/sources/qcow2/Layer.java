@@ -73,4 +73,12 @@ sealed interface Layer extends AutoCloseable permits Qcow2Layer, RawLayer {
 
     @Override
     void close();
+
+    /**
+     * Guest bytes a lookup within which needs at most one metadata table of this layer (from a
+     * multiple of it); unbounded for a layer without tables.
+     */
+    default long tableReach() {
+        return Long.MAX_VALUE;
+    }
 }

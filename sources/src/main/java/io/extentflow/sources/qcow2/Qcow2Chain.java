@@ -166,8 +166,7 @@ final class Qcow2Chain implements AutoCloseable {
      * it): the smallest reach of an L2 table in the chain.
      */
     long lookupStep() {
-        return layers.stream().filter(Qcow2Layer.class::isInstance)
-                .mapToLong(l -> ((Qcow2Layer) l).tableReach()).min().orElse(Long.MAX_VALUE);
+        return layers.stream().mapToLong(Layer::tableReach).min().orElse(Long.MAX_VALUE);
     }
 
     /** How one layer is asked for its runs. */

@@ -125,7 +125,8 @@ final class Qcow2Layer implements Layer {
     }
 
     /** Guest bytes one L2 table maps: a lookup within them needs at most one table. */
-    long tableReach() {
+    @Override
+    public long tableReach() {
         return 1L << l2Shift;
     }
 
